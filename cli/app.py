@@ -1,0 +1,145 @@
+"""`tmec`: the command line of the T-MEC origin ledger.
+
+A thin shell: it reads files, calls `origin_rules` (and the ledger), and renders the result
+as a Rich report or JSON. Errors become one line on stderr and an exit code
+(`cli.errors`); a traceback never reaches the user for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from cli.errors import handle_errors
+from cli.files import read_bom
+from cli.render import render_candidates, render_determination
+from origin_rules import EndUse, Method, default_rule_book, determine_origin
+from origin_rules.errors import BomError
+from origin_rules.values import format_decimal, parse_iso_date
+
+app = typer.Typer(
+    name="tmec",
+    help="T-MEC / USMCA / CUSMA origin ledger: qualify BOMs, explain the rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Which rule of origin applies, with thresholds and references.",
+                        no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    value = parse_iso_date(text)
+    if value is None:
+        raise BomError(f"option {option} must be a date YYYY-MM-DD, got {text!r}")
+    return value
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD; selects the "
+                                           "thresholds in force (periods start July 1).")]
+EndUseOption = Annotated[EndUse | None, typer.Option("--end-use", help="Original-equipment "
+                                                     "use of a part.", case_sensitive=False)]
+
+
+@app.command("rvc")
+@handle_errors
+def rvc(
+    file: Annotated[str, typer.Argument(help="BOM: .json, .xlsx, or a CSV pair "
+                                             "(NAME.items.csv / NAME.lines.csv); - for stdin.")],
+    as_of: AsOf = None,
+    method: Annotated[Method | None, typer.Option("--method", help="Evaluate one RVC method "
+                                                  "only.", case_sensitive=False)] = None,
+    end_use: EndUseOption = None,
+    good: Annotated[str | None, typer.Option("--good", help="Good id (CSV/Excel without a "
+                                             "document table).")] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="ISO 4217 currency "
+                                                 "(CSV/Excel).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the determination as JSON "
+                                          "(tmec-bom/1 output).")] = False,
+) -> None:
+    """Qualify a bill of materials: is the good originating, why, and with how much headroom."""
+    as_of_date = _date(as_of, "--as-of")
+    overrides = {"good": good, "currency": currency}
+    is_table = file.lower().endswith((".csv", ".xlsx", ".xlsm"))
+    if is_table:
+        overrides |= {"as_of": as_of, "method": method.value if method else None,
+                      "end_use": end_use.value if end_use else None}
+    bom = read_bom(file, overrides)
+    determination = determine_origin(bom, as_of=as_of_date, method=method, end_use=end_use)
+    if as_json:
+        _print_json(determination.to_dict())
+    else:
+        render_determination(Console(highlight=False), determination)
+
+
+@rules_app.command("show")
+@handle_errors
+def rules_show(
+    hs: Annotated[str, typer.Argument(help="HS code, e.g. 8708.30")],
+    as_of: AsOf = None,
+    end_use: EndUseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show which automotive rule applies to an HS code on a date, with legal references."""
+    from origin_rules.values import HS_PATTERN
+
+    if HS_PATTERN.match(hs) is None:
+        raise BomError(f"{hs!r} is not an HS code of the form NNNN.NN")
+    day = _date(as_of, "--as-of") or date.today()
+    rule_set = default_rule_book().rule_set_on(day)
+    selected = rule_set.rule_for(hs, as_of=day, end_use=end_use)
+    candidates = [
+        (cat, entry.text, cat is selected.category)
+        for cat, entry in rule_set.candidates(hs, end_use=end_use)
+        if cat.kind == "part" or end_use is None or cat is selected.category
+    ]
+    if as_json:
+        _print_json({
+            "hs": hs,
+            "as_of": day.isoformat(),
+            "end_use": end_use.value if end_use else None,
+            "rule_set": rule_set.rule_set,
+            "selected": {
+                "category": selected.category.id if selected.category else None,
+                "title": selected.title,
+                "reference": selected.reference,
+                "thresholds": [{"method": t.method.value, "min": format_decimal(t.min),
+                                "valid_from": t.valid_from.isoformat() if t.valid_from
+                                else None} for t in selected.rvc],
+                "requirements": list(selected.category.requirements)
+                if selected.category else [],
+                "notes": list(selected.notes),
+            },
+            "candidates": [
+                {"category": cat.id, "title": cat.title, "listed_as": text,
+                 "reference": cat.reference, "selected": chosen,
+                 "thresholds": [{"method": t.method.value, "min": format_decimal(t.min),
+                                 "valid_from": t.valid_from.isoformat() if t.valid_from
+                                 else None} for t in cat.thresholds]}
+                for cat, text, chosen in candidates
+            ],
+        })
+        return
+    console = Console(highlight=False)
+    render_candidates(console, rule_set, hs, day.isoformat(), end_use, candidates)
+    console.print("In force on " + day.isoformat() + ": " + ", ".join(
+        f"{t.method.value} {t.min} %" for t in selected.rvc), style="bold", markup=False)
+    for note in selected.notes:
+        console.print(f"  note: {note}", markup=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

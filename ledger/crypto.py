@@ -1,0 +1,79 @@
+"""Ed25519 and hashing: the only module that imports PyNaCl.
+
+Everything that signs or verifies in the ledger goes through `SigningKey.sign` and
+`verify_signature`; `verify_signature` raises `SignatureError` and returns None, so a
+failed check cannot be mistaken for a truthy value. Keys are raw 32-byte Ed25519 public
+keys here; their text forms (multibase Multikey, did:key, C2SP vkeys) live in the modules
+that define those formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import nacl.exceptions
+import nacl.signing
+
+from ledger.errors import EncodingError, SignatureError
+
+__all__ = ["PUBLIC_KEY_SIZE", "SIGNATURE_SIZE", "SigningKey", "sha256", "verify_signature"]
+
+PUBLIC_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+SEED_SIZE = 32
+
+
+def sha256(*parts: bytes) -> bytes:
+    """SHA-256 of the concatenation of `parts`."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.digest()
+
+
+class SigningKey:
+    """An Ed25519 private key (RFC 8032); the seed is its only secret."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != SEED_SIZE:
+            raise EncodingError(f"an Ed25519 seed has {SEED_SIZE} bytes, got {len(seed)}")
+        self._key = nacl.signing.SigningKey(seed)
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        """A new key from the operating system's random source."""
+        return cls(bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def seed(self) -> bytes:
+        """The 32-byte seed (keep it secret)."""
+        return bytes(self._key)
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte public key."""
+        return bytes(self._key.verify_key)
+
+    def sign(self, message: bytes) -> bytes:
+        """The 64-byte detached signature of `message`."""
+        return bytes(self._key.sign(message).signature)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(public={self.public_key.hex()[:16]}...)"
+
+
+def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Verify an Ed25519 signature; raise `SignatureError` if it does not verify."""
+    if len(public_key) != PUBLIC_KEY_SIZE:
+        raise SignatureError(f"an Ed25519 public key has {PUBLIC_KEY_SIZE} bytes, got "
+                             f"{len(public_key)}")
+    if len(signature) != SIGNATURE_SIZE:
+        raise SignatureError(f"an Ed25519 signature has {SIGNATURE_SIZE} bytes, got "
+                             f"{len(signature)}")
+    try:
+        nacl.signing.VerifyKey(public_key).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
+            nacl.exceptions.TypeError) as exc:
+        raise SignatureError("the Ed25519 signature does not verify") from exc

@@ -1,0 +1,174 @@
+"""The one error tree of `ledger`.
+
+Verification *decisions* (clear / review / reject) are values returned by `verify()`;
+these exceptions are for input the ledger cannot process and for failed security checks
+inside the core (`verify_*` functions raise and fail closed).
+
+```text
+LedgerError                      ledger.error
+├── EncodingError                ledger.encoding_invalid       not canonical JSON, floats, bad base64
+├── InputError                   ledger.input_invalid          a request the ledger cannot act on
+├── SignatureError               ledger.signature_invalid      a signature that does not verify
+├── UnknownKeyError(key_id)      ledger.unknown_key            no such key registered / in policy
+├── KeyRevokedError(key_id)      ledger.key_revoked            key revoked or compromised at that index
+├── ProofError                   ledger.proof_invalid          inclusion / consistency proof fails
+├── OutOfRangeError              ledger.out_of_range           index >= size, size1 > size2
+├── InconsistentCheckpointError  ledger.checkpoint_inconsistent rollback or fork detected
+├── PolicyError                  ledger.policy_invalid         trust policy malformed or unmet
+├── TokenError                   ledger.token_invalid          origin token malformed
+├── BundleError                  ledger.bundle_invalid         bundle malformed
+├── NotFoundError                ledger.not_found
+├── ConflictError                ledger.conflict               duplicate entry
+├── TamperedError                ledger.tampered               stored data changed behind our back
+└── StoreUnavailableError        ledger.store_unavailable      backend down or busy
+```
+
+Only `cli/errors.py` maps codes to exit codes (and, later, the HTTP API to statuses).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BundleError",
+    "ConflictError",
+    "EncodingError",
+    "InconsistentCheckpointError",
+    "InputError",
+    "KeyRevokedError",
+    "LedgerError",
+    "NotFoundError",
+    "OutOfRangeError",
+    "PolicyError",
+    "ProofError",
+    "SignatureError",
+    "StoreUnavailableError",
+    "TamperedError",
+    "TokenError",
+    "UnknownKeyError",
+]
+
+
+class LedgerError(Exception):
+    """Base class of every error raised by `ledger`."""
+
+    code: ClassVar[str] = "ledger.error"
+    title: ClassVar[str] = "Ledger error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EncodingError(LedgerError, ValueError):
+    """Bytes or JSON that are not in the required encoding (canonical JSON, base64, ...)."""
+
+    code: ClassVar[str] = "ledger.encoding_invalid"
+    title: ClassVar[str] = "Invalid encoding"
+
+
+class InputError(LedgerError, ValueError):
+    """A request the ledger cannot act on (missing option, unknown party, bad period)."""
+
+    code: ClassVar[str] = "ledger.input_invalid"
+    title: ClassVar[str] = "Invalid input"
+
+
+class SignatureError(LedgerError):
+    """A signature that does not verify under the key it claims."""
+
+    code: ClassVar[str] = "ledger.signature_invalid"
+    title: ClassVar[str] = "Signature invalid"
+
+
+class UnknownKeyError(LedgerError):
+    """A key id that is not registered (or not named by the trust policy)."""
+
+    code: ClassVar[str] = "ledger.unknown_key"
+    title: ClassVar[str] = "Unknown key"
+
+    def __init__(self, message: str, *, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class KeyRevokedError(LedgerError):
+    """A key that was revoked, or compromised, before the log position in question."""
+
+    code: ClassVar[str] = "ledger.key_revoked"
+    title: ClassVar[str] = "Key revoked"
+
+    def __init__(self, message: str, *, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class ProofError(LedgerError):
+    """An inclusion or consistency proof that does not lead to the expected root."""
+
+    code: ClassVar[str] = "ledger.proof_invalid"
+    title: ClassVar[str] = "Proof invalid"
+
+
+class OutOfRangeError(LedgerError, IndexError):
+    """An index or tree size outside the log (index >= size, or size1 > size2)."""
+
+    code: ClassVar[str] = "ledger.out_of_range"
+    title: ClassVar[str] = "Out of range"
+
+
+class InconsistentCheckpointError(LedgerError):
+    """A checkpoint that does not extend the one seen before: rollback or fork."""
+
+    code: ClassVar[str] = "ledger.checkpoint_inconsistent"
+    title: ClassVar[str] = "Inconsistent checkpoint"
+
+
+class PolicyError(LedgerError):
+    """A trust policy that is malformed, or whose quorum a checkpoint does not meet."""
+
+    code: ClassVar[str] = "ledger.policy_invalid"
+    title: ClassVar[str] = "Trust policy not satisfied"
+
+
+class TokenError(LedgerError, ValueError):
+    """An origin token that is not a well-formed UsmcaOriginToken credential."""
+
+    code: ClassVar[str] = "ledger.token_invalid"
+    title: ClassVar[str] = "Invalid origin token"
+
+
+class BundleError(LedgerError, ValueError):
+    """A verification bundle that is not well formed (before any check can run)."""
+
+    code: ClassVar[str] = "ledger.bundle_invalid"
+    title: ClassVar[str] = "Invalid bundle"
+
+
+class NotFoundError(LedgerError, LookupError):
+    """No such entry, token, party or key."""
+
+    code: ClassVar[str] = "ledger.not_found"
+    title: ClassVar[str] = "Not found"
+
+
+class ConflictError(LedgerError):
+    """The entry already exists (same digest) or conflicts with the log's state."""
+
+    code: ClassVar[str] = "ledger.conflict"
+    title: ClassVar[str] = "Conflict"
+
+
+class TamperedError(LedgerError):
+    """Stored data that no longer matches what the log committed to."""
+
+    code: ClassVar[str] = "ledger.tampered"
+    title: ClassVar[str] = "Tampered data"
+
+
+class StoreUnavailableError(LedgerError):
+    """The storage backend is down or overloaded; retry later."""
+
+    code: ClassVar[str] = "ledger.store_unavailable"
+    title: ClassVar[str] = "Store unavailable"

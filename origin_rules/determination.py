@@ -1,0 +1,188 @@
+"""What the engine answers: an origin determination that explains itself.
+
+A `Determination` is a value, whatever the outcome: "not originating" is an answer with
+reasons, not an error. `to_dict()` renders it as the `tmec rvc --json` output of
+`spec/bom-format.md` (keys `originating`, `criterion`, `results[]` with `method`, `base`,
+`vnm`, `rvc`, `threshold`, `pass`, then `tariff_shift`, `de_minimis`, `explanation`) plus
+extra keys the spec welcomes: `margin`, `headroom`, `top_vnm` per method, the `rule` that
+applied, vehicle `requirements`, and the `rule_set` version.
+
+Money and percentages stay `Decimal` here; they become strings only in `to_dict()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from origin_rules.bom import Method
+from origin_rules.rules import AppliedRule
+from origin_rules.values import format_decimal, format_money, format_percent
+
+__all__ = [
+    "Contributor",
+    "Determination",
+    "MethodResult",
+    "Requirement",
+    "TariffShiftResult",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """A non-originating material and how much of the good's VNM it accounts for."""
+
+    item: str
+    description: str
+    hs: str
+    vnm: Decimal
+    share: Decimal
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"item": self.item, "description": self.description, "hs": self.hs,
+                "vnm": format_money(self.vnm), "share": format_percent(self.share)}
+
+
+@dataclass(frozen=True, slots=True)
+class MethodResult:
+    """RVC under one method (Art. 4.5): `rvc` is exact; pass/fail uses exact arithmetic.
+
+    `headroom` is how much more non-originating value the good can absorb, at the same
+    base, before it falls below the threshold; negative when it already falls short.
+    """
+
+    method: Method
+    base: Decimal
+    vnm: Decimal
+    rvc: Decimal
+    threshold: Decimal
+    passed: bool
+    headroom: Decimal
+    contributors: tuple[Contributor, ...]
+    threshold_valid_from: date | None
+    reference: str
+
+    @property
+    def margin(self) -> Decimal:
+        """RVC minus threshold, in percentage points."""
+        return self.rvc - self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (spec keys first)."""
+        return {
+            "method": self.method.value,
+            "base": format_money(self.base),
+            "vnm": format_money(self.vnm),
+            "rvc": format_percent(self.rvc),
+            "threshold": format_decimal(self.threshold),
+            "pass": self.passed,
+            "margin": format_percent(self.margin),
+            "headroom": format_money(self.headroom),
+            "threshold_valid_from": (self.threshold_valid_from.isoformat()
+                                     if self.threshold_valid_from else None),
+            "reference": self.reference,
+            "top_vnm": [c.to_dict() for c in self.contributors],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TariffShiftResult:
+    """The tariff-shift test: `required` is None when the rule has none."""
+
+    required: str | None
+    passed: bool | None
+    failing_materials: tuple[str, ...] = ()
+    failing_value: Decimal | None = None
+    de_minimis: bool | None = None
+    excepted_prefixes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "required": self.required,
+            "pass": self.passed,
+            "failing_materials": list(self.failing_materials),
+            "failing_value": None if self.failing_value is None
+            else format_money(self.failing_value),
+            "except": list(self.excepted_prefixes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A further condition of a vehicle's origin (core parts, steel/aluminum, LVC).
+
+    `passed` is None when the document lacks the data to evaluate it; the vehicle is then
+    not shown as originating.
+    """
+
+    name: str
+    passed: bool | None
+    detail: str
+    reference: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "pass": self.passed, "detail": self.detail,
+                "reference": self.reference, **self.values}
+
+
+@dataclass(frozen=True, slots=True)
+class Determination:
+    """The origin of one good on one date under one rule set, with its reasons."""
+
+    good: str
+    description: str
+    hs: str
+    as_of: date
+    currency: str
+    rule: AppliedRule
+    originating: bool
+    criterion: str | None
+    results: tuple[MethodResult, ...]
+    tariff_shift: TariffShiftResult
+    rvc_exempt: bool
+    requirements: tuple[Requirement, ...]
+    explanation: tuple[str, ...]
+    end_use: str | None = None
+
+    @property
+    def rule_set(self) -> str:
+        """Version of the rule set that decided (e.g. ``usmca/2020-07-01``)."""
+        return self.rule.rule_set
+
+    def result(self, method: Method) -> MethodResult | None:
+        """The result for one method, if it was evaluated."""
+        return next((r for r in self.results if r.method is method), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `tmec rvc --json` document (spec: Output of a qualification)."""
+        return {
+            "good": self.good,
+            "as_of": self.as_of.isoformat(),
+            "originating": self.originating,
+            "criterion": self.criterion,
+            "results": [r.to_dict() for r in self.results],
+            "tariff_shift": self.tariff_shift.to_dict(),
+            "de_minimis": {"tariff_shift": self.tariff_shift.de_minimis,
+                           "rvc_exempt": self.rvc_exempt},
+            "explanation": list(self.explanation),
+            "hs": self.hs,
+            "description": self.description,
+            "currency": self.currency,
+            "end_use": self.end_use,
+            "rule_set": self.rule_set,
+            "rule": {
+                "title": self.rule.title,
+                "reference": self.rule.reference,
+                "category": self.rule.category.id if self.rule.category else None,
+                "table": self.rule.category.table if self.rule.category else None,
+                "combine": self.rule.combine,
+                "notes": list(self.rule.notes),
+            },
+            "requirements": [r.to_dict() for r in self.requirements],
+        }

@@ -1,0 +1,103 @@
+"""The one error tree of `origin_rules`.
+
+Outcomes are values, failures are exceptions: "not originating" is a `Determination` with
+reasons, never an error. What *is* an error is input or data the engine cannot evaluate:
+
+```text
+OriginRulesError                     rules.error
+├── BomError(path)                   rules.bom_invalid          malformed tmec-bom/1 document
+├── RuleDataError(file, key_path)    rules.data_invalid         malformed rule table (packaging bug)
+├── NoApplicableRuleError(hs, as_of) rules.no_applicable_rule   no rule in force for the good
+├── MethodNotAllowedError(method)    rules.method_not_allowed   e.g. transaction value for a vehicle
+└── DesignationError(item)           rules.designation_invalid  Art. 4.8 one-layer rule broken
+```
+
+Every class carries a stable dotted `code` for machines; only `cli` maps codes to exit codes
+and only the HTTP API maps them to statuses. Messages name the item, line, field or file.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+__all__ = [
+    "BomError",
+    "DesignationError",
+    "MethodNotAllowedError",
+    "NoApplicableRuleError",
+    "OriginRulesError",
+    "RuleDataError",
+]
+
+
+class OriginRulesError(Exception):
+    """Base class of every error raised by `origin_rules`."""
+
+    code: ClassVar[str] = "rules.error"
+    title: ClassVar[str] = "Origin rules error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BomError(OriginRulesError, ValueError):
+    """A bill-of-materials document that does not follow `tmec-bom/1`.
+
+    The message names the item, line or field in words a user can act on; `path` locates
+    the same place for machines (``items[3].unit_value``, ``lines[7].child``, ``as_of``).
+    """
+
+    code: ClassVar[str] = "rules.bom_invalid"
+    title: ClassVar[str] = "Invalid bill of materials"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RuleDataError(OriginRulesError):
+    """A shipped or user-supplied rule table is malformed (file and key path named)."""
+
+    code: ClassVar[str] = "rules.data_invalid"
+    title: ClassVar[str] = "Invalid rule data"
+
+    def __init__(self, file: str, key_path: str, message: str) -> None:
+        super().__init__(f"{file}: {key_path}: {message}")
+        self.file = file
+        self.key_path = key_path
+
+
+class NoApplicableRuleError(OriginRulesError):
+    """No rule of origin in force on `as_of` covers the good; never a silent "originating"."""
+
+    code: ClassVar[str] = "rules.no_applicable_rule"
+    title: ClassVar[str] = "No applicable rule of origin"
+
+    def __init__(self, message: str, *, hs: str | None = None, as_of: date | None = None) -> None:
+        super().__init__(message)
+        self.hs = hs
+        self.as_of = as_of
+
+
+class MethodNotAllowedError(OriginRulesError):
+    """The RVC method asked for is not one the applicable rule allows (Art. 4.5.5)."""
+
+    code: ClassVar[str] = "rules.method_not_allowed"
+    title: ClassVar[str] = "RVC method not allowed"
+
+    def __init__(self, message: str, *, method: str) -> None:
+        super().__init__(message)
+        self.method = method
+
+
+class DesignationError(OriginRulesError):
+    """An intermediate-material designation that Art. 4.8 does not permit."""
+
+    code: ClassVar[str] = "rules.designation_invalid"
+    title: ClassVar[str] = "Invalid intermediate-material designation"
+
+    def __init__(self, message: str, *, item: str) -> None:
+        super().__init__(message)
+        self.item = item
