@@ -1,0 +1,1 @@
+"""The `tmec` command line: a thin Typer shell over `origin_rules` and `ledger`."""

@@ -1,4 +1,4 @@
-"""python -m cli"""
+"""Run the CLI as ``python -m cli``."""
 
 from cli.app import main
 

@@ -57,10 +57,10 @@ def render_determination(console: Console, d: Determination) -> None:
         req = Table(title="Vehicle requirements", title_justify="left")
         for column in ("requirement", "status", "detail"):
             req.add_column(column)
-        for r in d.requirements:
+        for requirement in d.requirements:
             status = {True: Text("met", style="green"), False: Text("not met", style="red"),
-                      None: Text("not evaluated", style="yellow")}[r.passed]
-            req.add_row(r.name.replace("_", " "), status, r.detail)
+                      None: Text("not evaluated", style="yellow")}[requirement.passed]
+            req.add_row(requirement.name.replace("_", " "), status, requirement.detail)
         console.print(req)
     console.print(Text("Why", style="bold"))
     for line in d.explanation:

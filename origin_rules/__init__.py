@@ -34,7 +34,13 @@ from origin_rules.errors import (
     OriginRulesError,
     RuleDataError,
 )
-from origin_rules.reader import FORMAT_TAG, bom_from_dict, parse_bom_csv, parse_bom_json, parse_bom_xlsx
+from origin_rules.reader import (
+    FORMAT_TAG,
+    bom_from_dict,
+    parse_bom_csv,
+    parse_bom_json,
+    parse_bom_xlsx,
+)
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 
 __all__ = [

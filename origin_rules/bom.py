@@ -321,19 +321,20 @@ class BillOfMaterials:
         return BomIndex.build(self)
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> nx.DiGraph[str]:
         """The BOM as a networkx DAG: nodes are item ids (attribute ``item``), edges parent
-        -> child with the total ``qty`` of all lines between them."""
+        -> child with the total ``qty`` of all lines between them.
+        """
         import networkx as nx
 
-        graph = nx.DiGraph(good=self.good, as_of=self.as_of, currency=self.currency)
+        graph: nx.DiGraph[str] = nx.DiGraph(good=self.good, as_of=self.as_of,
+                                            currency=self.currency)
         graph.add_nodes_from((item_id, {"item": item}) for item_id, item in self.items.items())
         for line in self.lines:
-            data = graph.get_edge_data(line.parent, line.child)
-            if data is None:
-                graph.add_edge(line.parent, line.child, qty=line.qty)
+            if graph.has_edge(line.parent, line.child):
+                graph.edges[line.parent, line.child]["qty"] += line.qty
             else:
-                data["qty"] += line.qty
+                graph.add_edge(line.parent, line.child, qty=line.qty)
         return graph
 
 

@@ -253,7 +253,7 @@ class _Engine:
             item = items[i]
             if item.kind is ItemKind.BOUGHT:
                 value = item.unit_value
-                assert value is not None  # noqa: S101 - guaranteed by the reader
+                assert value is not None
                 if item.packing:
                     continue  # Art. 4.16: disregarded; stays zero everywhere
                 if item.indirect or item.origin is Origin.ORIGINATING:
@@ -268,14 +268,15 @@ class _Engine:
                 statements += 1
                 kind = statement.type
                 if kind is StatementType.NET_COST_AND_VNM:
-                    assert statement.net_cost is not None and statement.vnm is not None  # noqa: S101
+                    assert statement.net_cost is not None
+                    assert statement.vnm is not None
                     cost[i], vnm_nc[i], vnm_tv[i] = statement.net_cost, statement.vnm, statement.vnm
                 elif kind is StatementType.REGIONAL_VALUE:
-                    assert statement.amount is not None  # noqa: S101
+                    assert statement.amount is not None
                     cost[i] = value
                     vnm_nc[i] = vnm_tv[i] = value - statement.amount
                 else:
-                    assert statement.vnm is not None  # noqa: S101
+                    assert statement.vnm is not None
                     deductions = item.deductions
                     cost[i] = value
                     vnm_nc[i] = value - deductions.total if deductions is not None else value
@@ -283,7 +284,7 @@ class _Engine:
                     vnm_only_under_nc.append(item.id)
                 continue
             costs = item.costs
-            assert costs is not None  # noqa: S101
+            assert costs is not None
             total = costs.own
             own_excluded = costs.excluded.total
             nc = tv = ZERO
@@ -308,7 +309,7 @@ class _Engine:
                 f"Supplier accumulation statements (Art. 4.11; SOR/2020-155 s.9) set the value "
                 f"and VNM of {statements} non-originating material(s).")
         if vnm_only_under_nc:
-            shown = ", ".join(repr(i) for i in vnm_only_under_nc[:5])
+            shown = ", ".join(repr(i) for i in sorted(vnm_only_under_nc)[:5])
             self.statement_notes.append(
                 f"VNM-only statements ({shown}) apply to the transaction value method "
                 "(s.9(3)); under net cost the material's full value counts (s.9(2) needs net "
@@ -413,7 +414,7 @@ class _Engine:
         item = self.items[k]
         if item.kind is ItemKind.MADE:
             return self.cost[k]
-        assert item.unit_value is not None  # noqa: S101
+        assert item.unit_value is not None
         deductions = item.deductions
         return item.unit_value - deductions.total if deductions is not None else item.unit_value
 
@@ -450,14 +451,13 @@ class _Engine:
         results = []
         for method in methods:
             threshold = rule.threshold(method)
-            assert threshold is not None  # noqa: S101
+            assert threshold is not None
             base, vnm = bases[method]
             results.append(self._rvc(item, method, base, vnm, threshold,
                                      reach if contributors else None))
         rvc_ok = any(r.passed for r in results)
-        rvc_exempt = False
-        if rule.rvc and not rvc_ok:
-            rvc_exempt = self._rvc_de_minimis(total_cost, own_nc, tv_base, own_tv)
+        rvc_exempt = bool(rule.rvc) and self._rvc_de_minimis(total_cost, own_nc, tv_base,
+                                                              own_tv)
         if rule.rvc and not results:
             notes.append("no RVC method could be evaluated")
 
@@ -537,9 +537,10 @@ class _Engine:
                       tv_base: Decimal | None) -> tuple[TariffShiftResult, bool]:
         """Each non-originating material must change classification (retail packaging and
         disregarded materials excepted); returns the result and whether every failing
-        material is classified in the good's own subheading (Art. 4.2(d))."""
+        material is classified in the good's own subheading (Art. 4.2(d)).
+        """
         shift = rule.tariff_shift
-        assert shift is not None  # noqa: S101
+        assert shift is not None
         good_digits = hs_digits(self.items[i].hs)
         level = shift.digits
         excepted = rule.tariff_shift_except
@@ -649,11 +650,11 @@ class _Engine:
                          f"{'>=' if aluminum_ok else '<'} {minimum} %")
         else:
             parts.append("aluminum purchases not given")
-        passed: bool | None
+        passed: bool | None = None  # steel met, aluminum not given
         if not steel_ok or aluminum_ok is False:
             passed = False
-        else:
-            passed = True if aluminum_ok else None
+        elif aluminum_ok:
+            passed = True
         return Requirement("steel_aluminum", passed, "; ".join(parts), reference, values)
 
     def _labor_value_content(self, lvc_id: str) -> Requirement:
@@ -744,7 +745,7 @@ class _Engine:
                         f"Tariff shift {ts.required}: not met by {failing} (value {value}, "
                         "above the de minimis or excluded from it by Annex 4-A).")
         lines.extend(f"Note: {note}." for note in evaluation.notes)
-        for k, ev in self.designated.items():
+        for k, ev in sorted(self.designated.items(), key=lambda pair: self.items[pair[0]].id):
             item = self.items[k]
             if ev.originating:
                 lines.append(f"Intermediate material {item.id!r} (designated, Art. 4.8) "

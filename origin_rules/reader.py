@@ -21,7 +21,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -210,7 +210,8 @@ def _rule(where: _Where, raw: Any) -> ProductRule:
     shift_raw = obj.get("tariff_shift")
     shift = None
     if shift_raw is not None:
-        shift = TariffShift(_choice(inner, "tariff_shift", shift_raw, [t.value for t in TariffShift]))
+        shift = TariffShift(_choice(inner, "tariff_shift", shift_raw,
+                                    [t.value for t in TariffShift]))
     except_raw = obj.get("except", [])
     if not isinstance(except_raw, list):
         inner.fail("except", f"must be an array of HS prefixes, got {_quote(except_raw)}")
@@ -561,12 +562,14 @@ def _find_cycle(bom: BillOfMaterials) -> list[str]:
     # Every remaining node lies on or after a cycle; walk children inside the remainder
     # until a node repeats.
     inside = set(remaining)
-    node, path, where = remaining[0], [], {}
+    node = remaining[0]
+    path: list[int] = []
+    where: dict[int, int] = {}
     while node not in where:
         where[node] = len(path)
         path.append(node)
         node = next(child for child, _ in index.children[node] if child in inside)
-    cycle = path[where[node]:] + [node]
+    cycle = [*path[where[node]:], node]
     return [index.ids[i] for i in cycle]
 
 
@@ -654,7 +657,7 @@ def _nest(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         name = column.strip()
         if not name:
             continue
-        value = _cell_text(cell, where, name)
+        value: Any = _cell_text(cell, where, name)
         if value is None:
             continue
         if name in _BOOLEAN_COLUMNS:

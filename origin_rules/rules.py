@@ -24,6 +24,8 @@ clock or the environment.
 
 from __future__ import annotations
 
+import itertools
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +55,8 @@ __all__ = [
 ]
 
 SCHEMA = 1
+_HS_LEVEL = r"\d{2}(?:\.\d{2})?|\d{4}\.\d{2}"
+_HS_ENTRY = re.compile(rf"(?P<ex>ex )?(?P<low>{_HS_LEVEL})(?:-(?P<high>{_HS_LEVEL}))?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +75,12 @@ class HsEntry:
     @classmethod
     def parse(cls, text: str) -> HsEntry:
         """Parse ``8708.29``, ``ex 8708.29``, ``84.09``, ``8703.21-8703.90``, ``01-27``."""
-        body = text.strip()
-        partial = body.startswith("ex ")
-        body = body.removeprefix("ex ").strip()
-        low_text, _, high_text = body.partition("-")
+        match = _HS_ENTRY.match(text)
+        if match is None:
+            raise ValueError(f"{text!r} is not an HS chapter (NN), heading (NN.NN), "
+                             "subheading (NNNN.NN) or a range of one of them")
+        partial = match["ex"] is not None
+        low_text, high_text = match["low"], match["high"]
         low, high = hs_digits(low_text.strip()), hs_digits((high_text or low_text).strip())
         if (not low.isdigit() or not high.isdigit() or len(low) != len(high)
                 or len(low) not in (2, 4, 6) or low > high):
@@ -147,11 +153,10 @@ class DeMinimisExclusion:
         """True when the exclusion applies to this good/material pair."""
         if not any(entry.matches(good_digits) for entry in self.goods):
             return False
-        if self.materials == "any":
-            return True
-        if self.materials == "same_subheading":
-            return good_digits[:6] == material_digits[:6]
-        return any(entry.matches(material_digits) for entry in self.materials)
+        materials = self.materials
+        if isinstance(materials, str):
+            return materials == "any" or good_digits[:6] == material_digits[:6]
+        return any(entry.matches(material_digits) for entry in materials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,8 @@ class CorePart:
 @dataclass(frozen=True, slots=True)
 class NetCostOnly:
     """Subheadings whose product-specific rule has no transaction value method (Art. 4.5.5),
-    optionally only within some tables (an ``ex`` subheading split between tables)."""
+    optionally only within some tables (an ``ex`` subheading split between tables).
+    """
 
     hs: tuple[HsEntry, ...]
     tables: tuple[str, ...]
@@ -208,7 +214,8 @@ class NetCostOnly:
 @dataclass(frozen=True, slots=True)
 class AppliedRule:
     """The rule the engine applies to one item on one date: the selected category's
-    thresholds in force, or the document's explicit rule."""
+    thresholds in force, or the document's explicit rule.
+    """
 
     title: str
     reference: str
@@ -409,7 +416,7 @@ class RuleBook:
                            key=lambda rs: rs.valid_from)
         if not rule_sets:
             raise RuleDataError("<rule book>", "", "no rule set given")
-        for earlier, later in zip(rule_sets, rule_sets[1:], strict=False):
+        for earlier, later in itertools.pairwise(rule_sets):
             if earlier.valid_from == later.valid_from:
                 raise RuleDataError(later.source, "valid_from",
                                     f"{later.valid_from} is also the start of {earlier.source}")
@@ -621,7 +628,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
     sa.done()
 
     lvc_rules: dict[str, LaborValueContentRule] = {}
-    for entry in root.tables("labor_value_content"):
+    for entry in root.tables("labor_value_content", ()):
         rows = []
         for row in entry.tables("threshold"):
             rows.append((row.day("valid_from"), row.percent("min"),
@@ -634,7 +641,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         entry.done()
 
     core_parts = []
-    for entry in root.tables("core_part"):
+    for entry in root.tables("core_part", ()):
         core_parts.append(CorePart(entry.text("part"), entry.hs("hs"),
                                    entry.strings("components"), entry.text("reference")))
         entry.done()

@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+# Both create .venv in the repository root when it is missing and install the project.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint typecheck unit bench data clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: qualify the example BOMs and print their determinations
+run: $(STAMP)
+	@for bom in examples/*.json; do \
+		echo "=== $$bom"; \
+		$(BIN)/tmec rvc "$$bom" || exit $$?; \
+	done
+
+## test: lint, type-check and run the whole suite
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/build_usmca_rules.py --check || test ! -f ../shared/reference/usmca_automotive_thresholds.json
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+## bench: the origin-engine benchmark (10k, 100k, 1M items); see bench/README.md
+bench: $(STAMP)
+	$(BIN)/python bench/bench_engine.py
+
+## data: rebuild the shipped rule set from ../shared/reference
+data: $(STAMP)
+	$(BIN)/python tools/build_usmca_rules.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out
