@@ -6,21 +6,22 @@ inside the core (`verify_*` functions raise and fail closed).
 
 ```text
 LedgerError                      ledger.error
-├── EncodingError                ledger.encoding_invalid       not canonical JSON, floats, bad base64
-├── InputError                   ledger.input_invalid          a request the ledger cannot act on
-├── SignatureError               ledger.signature_invalid      a signature that does not verify
-├── UnknownKeyError(key_id)      ledger.unknown_key            no such key registered / in policy
-├── KeyRevokedError(key_id)      ledger.key_revoked            key revoked or compromised at that index
-├── ProofError                   ledger.proof_invalid          inclusion / consistency proof fails
-├── OutOfRangeError              ledger.out_of_range           index >= size, size1 > size2
+├── EncodingError                ledger.encoding_invalid        not canonical JSON, floats, base64
+├── InputError                   ledger.input_invalid           a request the ledger cannot act on
+├── SignatureError               ledger.signature_invalid       a signature that does not verify
+├── UnknownKeyError(key_id)      ledger.unknown_key             no such key registered / in policy
+├── KeyRevokedError(key_id)      ledger.key_revoked             revoked or compromised at that index
+├── ProofError                   ledger.proof_invalid           inclusion / consistency proof fails
+├── OutOfRangeError              ledger.out_of_range            index >= size, size1 > size2
 ├── InconsistentCheckpointError  ledger.checkpoint_inconsistent rollback or fork detected
-├── PolicyError                  ledger.policy_invalid         trust policy malformed or unmet
-├── TokenError                   ledger.token_invalid          origin token malformed
-├── BundleError                  ledger.bundle_invalid         bundle malformed
+├── PolicyError                  ledger.policy_invalid          trust policy malformed or unmet
+│   └── StaleCheckpointError     ledger.checkpoint_stale        quorum met, but not fresh
+├── TokenError                   ledger.token_invalid           origin token malformed
+├── BundleError                  ledger.bundle_invalid          bundle malformed
 ├── NotFoundError                ledger.not_found
-├── ConflictError                ledger.conflict               duplicate entry
-├── TamperedError                ledger.tampered               stored data changed behind our back
-└── StoreUnavailableError        ledger.store_unavailable      backend down or busy
+├── ConflictError                ledger.conflict                duplicate entry
+├── TamperedError                ledger.tampered                stored data changed behind our back
+└── StoreUnavailableError        ledger.store_unavailable       backend down or busy
 ```
 
 Only `cli/errors.py` maps codes to exit codes (and, later, the HTTP API to statuses).

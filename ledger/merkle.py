@@ -9,18 +9,29 @@ obviously-correct layer: `root`, `inclusion_proof` and `consistency_proof` follo
 recursive definitions of RFC 9162 s.2.1.3-2.1.4 directly; the verifiers follow the
 iterative algorithms of s.2.1.3.2 and s.2.1.4.2. Verification functions return None and
 raise `ProofError` (or `OutOfRangeError`) on failure.
+
+The fast layer is `MerkleTree`, the log's in-memory tree, and `compute_root`, an iterative
+root for bulk loads and token parts roots. `MerkleTree` keeps, per level ``h``, the hash of
+every *complete* subtree of ``2**h`` leaves as soon as its last leaf arrives (a "dense
+Merkle tree" in the sense of transparency-dev/merkle's compact ranges). Because complete
+subtrees never change in an append-only log, any historical tree of size ``m`` is the
+left-to-right fold of the complete subtrees named by the binary digits of ``m``, so roots,
+inclusion proofs and consistency proofs for *any* earlier size are O(log n) list look-ups
+plus at most O(log n) hashes. Both layers are checked against each other by the tests.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from ledger.errors import OutOfRangeError, ProofError
+from ledger.errors import EncodingError, OutOfRangeError, ProofError
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "MerkleTree",
+    "compute_root",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",
@@ -181,3 +192,203 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
     if sr != root2:
         raise ProofError(f"consistency proof does not lead to the second root "
                          f"({sr.hex()} != {root2.hex()})")
+
+
+def compute_root(leaves: Sequence[bytes]) -> bytes:
+    """The RFC 9162 s.2.1.1 root (MTH) of `leaves`, computed level by level.
+
+    Equal to `root` but iterative and O(n): each level pairs neighbours left to right and
+    carries an odd last node up unchanged. That is the same tree as the recursive split at
+    the largest power of two below n, because the split keeps every complete left subtree
+    intact and only the rightmost, incomplete, subtree is ever short of a partner. Used for
+    bulk loads and for a token's `partsRoot`, where `root`'s slicing would cost O(n log n).
+    """
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    level = list(leaves)
+    for position, value in enumerate(level):
+        if len(value) != HASH_SIZE:
+            raise EncodingError(f"leaf hash {position} has {len(value)} bytes, expected "
+                                f"{HASH_SIZE}")
+    sha = hashlib.sha256
+    while len(level) > 1:
+        paired = [sha(b"\x01" + level[i] + level[i + 1]).digest()
+                  for i in range(0, len(level) - 1, 2)]
+        if len(level) & 1:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+class MerkleTree:
+    """An append-only RFC 9162 Merkle tree over leaf hashes, with proofs for any past size.
+
+    ``levels[h][i]`` is the hash of the complete subtree over leaves ``i * 2**h`` up to
+    ``(i + 1) * 2**h - 1``; it is stored when that subtree's last leaf is appended and never
+    changes afterwards (the log is append-only, RFC 9162 s.2.1). Memory is about two hashes
+    per leaf. A range that starts on a multiple of a power of two at least as large as the
+    range is the fold of the complete subtrees named by the binary digits of its length;
+    every range the RFC 9162 s.2.1.3-2.1.4 recursions visit has that shape, which is what
+    makes `root`, `inclusion_proof` and `consistency_proof` O(log n) for any size.
+
+    The tree holds hashes only: callers hash entries with `leaf_hash` (the log's statements)
+    and may rebuild the tree from stored leaf hashes by passing them to the constructor. It
+    is not thread-safe; the log's single sequencer owns it.
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        self._levels: list[list[bytes]] = [[]]
+        self.extend(leaf_hashes)
+
+    @property
+    def size(self) -> int:
+        """The number of leaves."""
+        return len(self._levels[0])
+
+    def __len__(self) -> int:
+        return len(self._levels[0])
+
+    def __repr__(self) -> str:
+        return f"MerkleTree(size={self.size})"
+
+    def append(self, leaf_hash: bytes) -> int:
+        """Append one leaf hash; return its index.
+
+        Completes the subtrees that end at this leaf: while the new node is a right child
+        (odd index at its level), hash it with its left sibling into the level above.
+        """
+        value = _as_hash(leaf_hash, "leaf hash")
+        levels = self._levels
+        index = len(levels[0])
+        levels[0].append(value)
+        position, height = index, 0
+        while position & 1:
+            level = levels[height]
+            parent = node_hash(level[position - 1], value)
+            height += 1
+            if height == len(levels):
+                levels.append([])
+            levels[height].append(parent)
+            value = parent
+            position >>= 1
+        return index
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
+        """Append many leaf hashes (a bulk load from storage), level by level."""
+        new = [_as_hash(value, f"leaf hash {n}") for n, value in enumerate(leaf_hashes)]
+        if not new:
+            return
+        levels = self._levels
+        levels[0].extend(new)
+        sha = hashlib.sha256
+        height = 0
+        while len(levels[height]) >= 2:
+            lower = levels[height]
+            if height + 1 == len(levels):
+                levels.append([])
+            upper = levels[height + 1]
+            upper.extend(sha(b"\x01" + lower[2 * i] + lower[2 * i + 1]).digest()
+                         for i in range(len(upper), len(lower) // 2))
+            height += 1
+
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash at `index`."""
+        if not 0 <= index < self.size:
+            raise OutOfRangeError(f"leaf index {index} is outside a tree of size {self.size}")
+        return self._levels[0][index]
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root of the tree of the first `size` leaves (default: all of them)."""
+        size = self._check_size(size)
+        return self._range_root(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 s.2.1.3.1 PATH(index, D[0:size]), the same hashes as `inclusion_proof`.
+
+        Walks the RFC recursion top down without recursing: left siblings are complete
+        subtrees (one look-up each); only the first right sibling can be incomplete.
+        """
+        size = self._check_size(size)
+        if not 0 <= index < size:
+            raise OutOfRangeError(f"leaf index {index} is outside a tree of size {size}")
+        path: list[bytes] = []
+        lo, hi = 0, size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                path.append(self._range_root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._range_root(lo, lo + k))
+                lo += k
+        path.reverse()
+        return path
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """RFC 9162 s.2.1.4.1 PROOF(size1, D[0:size2]), the same hashes as `consistency_proof`.
+
+        The iterative form of SUBPROOF(m, D[n], b): `complete` is the flag b, true while the
+        old tree is still a complete left-hand subtree whose root the verifier already has.
+        """
+        size2 = self._check_size(size2)
+        if not 0 <= size1 <= size2:
+            raise OutOfRangeError(f"tree size {size1} is outside 0..{size2}")
+        if size1 in (0, size2):
+            return []
+        path: list[bytes] = []
+        lo, hi, m, complete = 0, size2, size1, True
+        while m != hi - lo:
+            k = _split(hi - lo)
+            if m <= k:
+                path.append(self._range_root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._range_root(lo, lo + k))
+                lo += k
+                m -= k
+                complete = False
+        if not complete:
+            path.append(self._range_root(lo, hi))
+        path.reverse()
+        return path
+
+    def _check_size(self, size: int | None) -> int:
+        if size is None:
+            return self.size
+        if not 0 <= size <= self.size:
+            raise OutOfRangeError(f"tree size {size} is outside 0..{self.size}")
+        return size
+
+    def _range_root(self, lo: int, hi: int) -> bytes:
+        """MTH(D[lo:hi]) for a range whose start is aligned to its largest subtree.
+
+        The range is the complete subtrees of sizes given by the binary digits of
+        ``hi - lo``, largest first; the root folds them from the right.
+        """
+        if lo == hi:
+            return EMPTY_ROOT
+        levels = self._levels
+        parts: list[bytes] = []
+        width = hi - lo
+        height = width.bit_length() - 1
+        while height >= 0:
+            if width >> height & 1:
+                parts.append(levels[height][lo >> height])
+                lo += 1 << height
+            height -= 1
+        result = parts[-1]
+        for part in reversed(parts[:-1]):
+            result = node_hash(part, result)
+        return result
+
+
+def _as_hash(value: bytes, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise EncodingError(f"{what} must be bytes, got {type(value).__name__}")
+    value = bytes(value)
+    if len(value) != HASH_SIZE:
+        raise EncodingError(f"{what} has {len(value)} bytes, expected {HASH_SIZE}")
+    return value

@@ -67,9 +67,10 @@ from ledger.multikey import (
     encode_multibase,
     verification_method_id,
 )
-from origin_rules.bom import BillOfMaterials, Item, ItemKind
+from origin_rules.bom import BillOfMaterials
 from origin_rules.determination import Determination
 from origin_rules.values import format_decimal, hs_digits, is_decimal_string
+from origin_rules.writer import document_header, item_to_dict
 
 __all__ = [
     "CERTIFICATION_STATEMENT",
@@ -96,6 +97,7 @@ __all__ = [
     "build_origin_token",
     "commit_parts",
     "disclose",
+    "document_from_records",
     "line_records",
     "parse_token",
     "sign_credential",
@@ -380,46 +382,17 @@ class PartsCommitment:
         return self.root.hex()
 
 
-def _bought_details(item: Item) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if item.origin is not None:
-        details["origin"] = item.origin.value
-    if item.unit_value is not None:
-        details["unit_value"] = format_decimal(item.unit_value)
-    if item.country is not None:
-        details["country"] = item.country
-    if item.evidence is not None:
-        evidence = {name: value for name, value in (("token", item.evidence.token),
-                                                     ("certificate", item.evidence.certificate))
-                    if value is not None}
-        details["evidence"] = evidence
-    if item.deductions is not None:
-        amounts = {name: format_decimal(getattr(item.deductions, name))
-                   for name in ("freight", "duties", "brokerage", "waste")
-                   if getattr(item.deductions, name)}
-        if amounts:
-            details["deductions"] = amounts
-    if item.statement is not None:
-        statement: dict[str, Any] = {"type": item.statement.type.value}
-        for name in ("net_cost", "vnm", "amount"):
-            value = getattr(item.statement, name)
-            if value is not None:
-                statement[name] = format_decimal(value)
-        details["statement"] = statement
-    for flag in ("indirect", "packing", "retail_packaging"):
-        if getattr(item, flag):
-            details[flag] = True
-    return details
-
-
 def line_records(bom: BillOfMaterials) -> list[dict[str, Any]]:
-    """One record per BOM line, in document order: what the line commits to.
+    """What the token commits to: one record per BOM line, then one for the good.
 
-    A record holds the line (``parent``, ``child``, ``qty``) and the facts of its child
-    item that the origin engine used: ``hs``, ``description``, ``kind`` and, for a bought
-    material, ``origin``, ``unit_value``, ``country``, ``evidence``, non-zero Art. 4.7
-    ``deductions``, an Art. 4.11 ``statement`` and the Art. 4.9/4.15/4.16 flags, keys in
-    the `tmec-bom/1` spelling. A disclosed line is thereby complete evidence for that line.
+    A line record holds the line (``parent``, ``child``, ``qty``) and its child item as the
+    `tmec-bom/1` document spells it (``hs``, ``description``, ``kind`` and, for a bought
+    material, ``origin``, ``unit_value``, ``country``, ``evidence``, Art. 4.7
+    ``deductions``, the Art. 4.11 ``statement`` and the Art. 4.9/4.15/4.16 flags; for a
+    self-produced one its costs, transaction value and designation). The last record is
+    the good itself with the document's top-level fields, so that disclosing every record
+    lets customs rebuild the document and recompute the determination; disclosing one
+    line shows that line and nothing else.
 
     Args:
         bom: A validated bill of materials.
@@ -429,19 +402,42 @@ def line_records(bom: BillOfMaterials) -> list[dict[str, Any]]:
     """
     records: list[dict[str, Any]] = []
     for line in bom.lines:
-        item = bom.items[line.child]
-        record: dict[str, Any] = {
-            "parent": line.parent,
-            "child": line.child,
-            "qty": format_decimal(line.qty),
-            "hs": item.hs,
-            "description": item.description,
-            "kind": item.kind.value,
-        }
-        if item.kind is ItemKind.BOUGHT:
-            record.update(_bought_details(item))
-        records.append(record)
+        child = item_to_dict(bom.items[line.child])
+        del child["id"]
+        records.append({"parent": line.parent, "child": line.child,
+                        "qty": format_decimal(line.qty), **child})
+    good = item_to_dict(bom.root)
+    del good["id"]
+    header = {k: v for k, v in document_header(bom).items() if k not in ("format", "good")}
+    records.append({"good": bom.good, "document": header, **good})
     return records
+
+
+def document_from_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rebuild the `tmec-bom/1` document from every committed record (a full disclosure).
+
+    Raises:
+        TokenError: the records are not a complete set as `line_records` writes them.
+    """
+    if not records or "good" not in records[-1]:
+        raise TokenError("a full disclosure ends with the good's record")
+    good = dict(records[-1])
+    good_id = good.pop("good")
+    header = good.pop("document")
+    if not isinstance(header, Mapping):
+        raise TokenError("the good's record has no document header")
+    items: dict[str, dict[str, Any]] = {good_id: {"id": good_id, **good}}
+    lines = []
+    for n, record in enumerate(records[:-1]):
+        try:
+            parent, child, qty = record["parent"], record["child"], record["qty"]
+        except KeyError as exc:
+            raise TokenError(f"record {n} is not a BOM line (missing {exc})") from None
+        item = {k: v for k, v in record.items() if k not in ("parent", "child", "qty")}
+        items.setdefault(child, {"id": child, **item})
+        lines.append({"parent": parent, "child": child, "qty": qty})
+    return {"format": "tmec-bom/1", "good": good_id, **header, "items": list(items.values()),
+            "lines": lines}
 
 
 def commit_parts(records: Sequence[Mapping[str, Any]],

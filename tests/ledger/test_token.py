@@ -52,6 +52,7 @@ from ledger.token import (
     build_origin_token,
     commit_parts,
     disclose,
+    document_from_records,
     line_records,
     parse_token,
     sign_credential,
@@ -264,7 +265,7 @@ SUPPLIER_A = "aa" * 32
 SUPPLIER_B = "bb" * 32
 CREATED = "2023-07-15T12:00:00Z"
 KEY = SigningKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
-SALTS = [bytes([n]) * SALT_SIZE for n in range(3)]
+SALTS = [bytes([n]) * SALT_SIZE for n in range(4)]  # three lines and the good
 
 
 def bom_document(rvc_min: str = "50") -> dict:
@@ -365,7 +366,7 @@ def test_token_document(issued):
         "results": [{"method": "net_cost", "base": "89.00", "vnm": "38.00",
                      "rvc": "57.303370", "threshold": "50", "pass": True}],
     }
-    assert subject["partsCount"] == 3
+    assert subject["partsCount"] == 4
     assert subject["partsRoot"] == issued.commitment.root_hex
     assert token["relatedResource"] == [
         {"id": f"urn:tmec:token:{SUPPLIER_A}",
@@ -582,9 +583,9 @@ def test_build_refuses_bad_arguments(bom, determination):
     with pytest.raises(TokenError, match="created"):
         build_origin_token(bom, determination, certification(), shipment_id="S", key=KEY,
                            created="2023-07-15", salts=SALTS)
-    with pytest.raises(TokenError, match="3 records but 2 salts"):
+    with pytest.raises(TokenError, match="4 records but 3 salts"):
         build_origin_token(bom, determination, certification(), shipment_id="S", key=KEY,
-                           created=CREATED, salts=SALTS[:2])
+                           created=CREATED, salts=SALTS[:3])
 
 
 def test_malformed_supplier_digest_is_refused():
@@ -609,7 +610,21 @@ def test_line_records(bom):
         {"parent": "frame", "child": "bolt", "qty": "4", "hs": "7318.15",
          "description": "bolt", "kind": "bought", "origin": "originating",
          "unit_value": "0.25", "country": "MX", "evidence": {"token": SUPPLIER_B}},
+        {"good": "frame", "document": {"as_of": "2023-07-15", "currency": "USD"},
+         "hs": "8714.10", "description": "bicycle frame", "kind": "made",
+         "costs": {"other_product": "20.00", "period": "10.00",
+                   "excluded": {"sales_promotion": "5.00", "royalties": "2.50",
+                                "shipping_packing": "3.00", "non_allowable_interest": "1.50"}},
+         "rule": {"rvc": [{"method": "net_cost", "min": "50"}], "combine": "all"}},
     ]
+
+
+def test_full_disclosure_rebuilds_the_document(bom, issued):
+    records = [disclose(issued.commitment, i)["record"] for i in range(4)]
+    rebuilt = bom_from_dict(document_from_records(records))
+    assert (rebuilt.items, rebuilt.lines, rebuilt.as_of) == (bom.items, bom.lines, bom.as_of)
+    with pytest.raises(TokenError, match="ends with the good"):
+        document_from_records(records[:-1])
 
 
 def test_commitment_leaves_follow_the_design(bom, issued):
@@ -619,17 +634,17 @@ def test_commitment_leaves_follow_the_design(bom, issued):
         body = rfc8785.dumps({"salt": salt_text, "line": index, **record})
         assert issued.commitment.leaves[index] == hashlib.sha256(b"\x00" + body).digest()
     assert issued.commitment.root == merkle.root(list(issued.commitment.leaves))
-    assert issued.commitment.count == 3
+    assert issued.commitment.count == 4
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_disclosures_verify(issued, index):
     subject = issued.token["credentialSubject"]
     disclosure = disclose(issued.commitment, index)
     assert disclosure["line"] == index
     assert disclosure["record"] == line_records(bom_from_dict(bom_document()))[index]
     verify_disclosure(subject["partsRoot"], subject["partsCount"], disclosure)
-    verify_disclosure(issued.commitment.root, 3, json.loads(json.dumps(disclosure)))
+    verify_disclosure(issued.commitment.root, 4, json.loads(json.dumps(disclosure)))
 
 
 def test_changed_disclosures_fail(issued):
@@ -649,15 +664,15 @@ def test_changed_disclosures_fail(issued):
     for changed in cases:
         with pytest.raises(ProofError):
             verify_disclosure(root, count, changed)
-    # A wrong size fails when it changes the audit path's shape (for line 1, size 4 has
-    # the same shape as 3: partsCount is protected by the token's signature, not the path).
+    # A wrong size fails when it changes the audit path's shape (for line 1, sizes 3 and 4
+    # have the same shape: partsCount is protected by the token's signature, not the path).
     for wrong_count in (2, 5):
         with pytest.raises(ProofError):
             verify_disclosure(root, wrong_count, good)
     with pytest.raises(ProofError):
         verify_disclosure("00" * 32, count, good)
     with pytest.raises(OutOfRangeError):
-        verify_disclosure(root, count, {**good, "line": 3})
+        verify_disclosure(root, count, {**good, "line": 4})
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -1,0 +1,111 @@
+"""The storage protocol of the ledger log (what the core needs, nothing more).
+
+The log is append-only: the protocol has no update and no delete. An append is a batch
+written atomically and durably (the call returns only after the data is on disk), under a
+single writer (`writer()`; an advisory lock on PostgreSQL) so that indices are dense and
+never reused. Each entry keeps the canonical statement bytes it was hashed from, so an
+audit can recompute every leaf hash and detect a row edited behind the ledger's back.
+
+Besides entries the store keeps three append-only collections: token blobs by digest
+(content-addressed; writing the same digest again with other bytes is a conflict), signed
+checkpoints by tree size, and witness cosignature state is *not* here (witnesses are other
+parties). Errors: `ConflictError`, `OutOfRangeError`, `StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append: the canonical statement bytes and what to index it by."""
+
+    leaf_hash: bytes
+    body: bytes
+    kind: str
+    token_digest: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """A stored entry at `index`."""
+
+    index: int
+    leaf_hash: bytes
+    body: bytes
+    kind: str
+    token_digest: str | None
+    key_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRecord:
+    """A stored token (or other content-addressed document)."""
+
+    digest: str
+    data: bytes
+
+
+@runtime_checkable
+class LogStore(Protocol):
+    """Append-only storage of log entries, token blobs and signed checkpoints."""
+
+    def size(self) -> int:
+        """Number of entries in the log."""
+        ...
+
+    def append(self, entries: Sequence[NewEntry]) -> int:
+        """Append `entries` atomically and durably; return the index of the first one."""
+        ...
+
+    def entries(self, start: int, end: int) -> list[EntryRecord]:
+        """Entries with start <= index < end (`OutOfRangeError` beyond the size)."""
+        ...
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """Leaf hashes with start <= index < end."""
+        ...
+
+    def find(self, *, token_digest: str | None = None, key_id: str | None = None,
+             kind: str | None = None) -> list[EntryRecord]:
+        """Entries matching every given criterion, in log order."""
+        ...
+
+    def put_blob(self, digest: str, data: bytes) -> None:
+        """Store a blob once; the same bytes again are fine, other bytes a `ConflictError`."""
+        ...
+
+    def get_blob(self, digest: str) -> bytes | None:
+        """The blob stored under `digest`, if any."""
+        ...
+
+    def add_checkpoint(self, size: int, text: str) -> None:
+        """Record a signed checkpoint (with its cosignatures) for tree `size`.
+
+        A checkpoint for a size already recorded may be added again only with more
+        cosignatures on the same body (the latest text is kept alongside the earlier).
+        """
+        ...
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """(size, text) of the largest checkpoint, with the most cosignatures seen."""
+        ...
+
+    def checkpoint(self, size: int) -> str | None:
+        """The checkpoint text recorded for tree `size`, if any."""
+        ...
+
+    def writer(self) -> AbstractContextManager[None]:
+        """Exclusive writer section: one sequencer appends at a time."""
+        ...
+
+    def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
+        """Every entry in log order (for audits and rebuilding the tree)."""
+        ...
