@@ -22,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -101,7 +102,7 @@ class _Where:
         self.path = path
 
     def fail(self, field: str | None, problem: str) -> NoReturn:
-        path = f"{self.path}.{field}" if field else self.path
+        path = ".".join(p for p in (self.path, field) if p)
         where = f"{self.label}, field {field!r}" if field else self.label
         raise BomError(f"{where}: {problem}", path=path)
 
@@ -158,7 +159,8 @@ def _object(where: _Where, field: str, raw: Any) -> Mapping[str, Any]:
 
 
 def _sub(where: _Where, field: str) -> _Where:
-    return _Where(f"{where.label}, field {field!r}", f"{where.path}.{field}")
+    return _Where(f"{where.label}, field {field!r}", ".".join(p for p in (where.path, field)
+                                                              if p))
 
 
 def _hs(where: _Where, field: str, raw: Any) -> str:
@@ -561,15 +563,25 @@ def _find_cycle(bom: BillOfMaterials) -> list[str]:
     remaining = [i for i in range(len(index.ids)) if i not in ordered]
     # Every remaining node lies on or after a cycle; walk children inside the remainder
     # until a node repeats.
+    # Every item Kahn's algorithm could not order has a parent that it could not order
+    # either (its in-degree never reached zero), so walking up parents inside the remainder
+    # must come back to an item already seen: that loop is a cycle. (Walking down children
+    # can dead-end on a material hanging below the cycle.)
     inside = set(remaining)
+    parent_of: dict[int, int] = {}
+    for parent in remaining:
+        for child, _ in index.children[parent]:
+            if child in inside:
+                parent_of.setdefault(child, parent)
     node = remaining[0]
     path: list[int] = []
     where: dict[int, int] = {}
     while node not in where:
         where[node] = len(path)
         path.append(node)
-        node = next(child for child, _ in index.children[node] if child in inside)
+        node = parent_of[node]
     cycle = [*path[where[node]:], node]
+    cycle.reverse()
     return [index.ids[i] for i in cycle]
 
 
@@ -607,6 +619,10 @@ def parse_bom_json(text: str | bytes) -> BillOfMaterials:
                            f"{exc.colno}") from exc
         except RecursionError as exc:
             raise BomError("the JSON is nested too deeply") from exc
+        except BomError:
+            raise
+        except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+            raise BomError(f"not valid JSON: {exc}") from exc
         return bom_from_dict(document)
     finally:
         if enabled:
@@ -627,6 +643,13 @@ def _cell_text(value: Any, where: str, column: str) -> str | bool | None:
         return None
     if isinstance(value, bool):
         return value
+    if isinstance(value, datetime):
+        if value.time() != time(0):
+            raise BomError(f"{where}, column {column!r}: {value} has a time of day; a date "
+                           "is expected")
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -634,11 +657,12 @@ def _cell_text(value: Any, where: str, column: str) -> str | bool | None:
             raise BomError(f"{where}, column {column!r}: {value!r} is not a number")
         if column == "hs":
             # A spreadsheet turns 8708.30 into the number 8708.3; two decimals restore it.
-            cents = value * 100
-            if cents != int(cents) or not 1000 <= value < 10000:
+            # Decide on the decimal the cell shows, never on float arithmetic.
+            typed = Decimal(repr(value))
+            if typed != typed.quantize(Decimal("0.01")) or not 1000 <= typed < 10000:
                 raise BomError(f"{where}, column 'hs': HS code stored as the number {value!r}; "
                                "format the column as text so the code keeps its digits")
-            return f"{value:.2f}"
+            return f"{typed:.2f}"
         # repr gives the shortest text that round-trips the cell's stored number, i.e. the
         # decimal the user typed; the value never takes part in arithmetic as a float.
         text = repr(value)
@@ -669,6 +693,8 @@ def _nest(row: Mapping[str, Any], where: str) -> dict[str, Any]:
                     value = False
                 else:
                     raise BomError(f"{where}, column {name!r}: {value!r} is not true or false")
+            if value is False:
+                continue  # a table has every column on every row; "no" is as good as blank
         elif isinstance(value, bool):
             raise BomError(f"{where}, column {name!r}: expected text, got a boolean cell")
         if name == "rule.except":
@@ -728,12 +754,31 @@ def _tables_to_bom(
     )
 
 
+def _check_header(columns: Sequence[str | None], label: str) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        name = (column or "").strip()
+        if name and name in seen:
+            raise BomError(f"{label}: column {name!r} appears twice in the header")
+        seen.add(name)
+
+
+def _blank(row: Mapping[Any, Any]) -> bool:
+    for value in row.values():
+        values = value if isinstance(value, list) else [value]
+        if any(v not in (None, "") and str(v).strip() for v in values):
+            return False
+    return True
+
+
 def _csv_rows(text: str, label: str) -> Rows:
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     try:
         if not reader.fieldnames:
             raise BomError(f"{label} is empty: it needs a header row")
-        return [(reader.line_num, row) for row in reader]
+        _check_header(reader.fieldnames, label)
+        # Spreadsheets save blank rows as ",,,,": skip them like truly blank lines.
+        return [(reader.line_num, row) for row in reader if not _blank(row)]
     except csv.Error as exc:
         raise BomError(f"{label}: not valid CSV ({exc})") from exc
 
@@ -790,14 +835,19 @@ def parse_bom_xlsx(data: bytes, *, overrides: Mapping[str, str | None] | None = 
             if header is None:
                 raise BomError(f"sheet {title!r} is empty: it needs a header row")
             columns = [None if h is None else str(h).strip() for h in header]
+            _check_header(columns, f"sheet {title!r}")
             result: Rows = []
             for number, row in enumerate(values, start=2):
                 if all(cell is None or cell == "" for cell in row):
                     continue
                 record: dict[str, Any] = {}
-                for column, cell in zip(columns, row, strict=False):
+                for position, cell in enumerate(row):
+                    column = columns[position] if position < len(columns) else None
                     if column:
                         record[column] = cell
+                    elif cell is not None and str(cell).strip():
+                        raise BomError(f"sheet {title!r} row {number}: the row has more cells "
+                                       "than the header has columns")
                 result.append((number, record))
             return result
 

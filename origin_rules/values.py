@@ -29,12 +29,13 @@ __all__ = [
 #: so only the final RVC division can ever be inexact; pass/fail never depends on it.
 ENGINE_CONTEXT = Context(prec=60)
 
-_DECIMAL_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+# ASCII digits only: str.isdigit and \d also accept other scripts' digits ("١٢").
+_DECIMAL_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 #: ``NNNN.NN`` optionally followed by up to four national digits, with or without dots
 #: (``8708.30``, ``8708.30.99``, ``8708.30.9999``, ``8708.30.99.99``).
-HS_PATTERN = re.compile(r"\d{4}\.\d{2}(?:\.?\d{2}){0,2}\Z")
+HS_PATTERN = re.compile(r"[0-9]{4}\.[0-9]{2}(?:\.?[0-9]{2}){0,2}\Z")
 
 _SIX_PLACES = Decimal("0.000001")
 

@@ -134,7 +134,8 @@ def test_headroom_spent_exactly_lands_on_the_threshold(document: dict, method: M
     assert exact.passed
     assert exact.headroom == 0
     over = determine_origin(bom_from_dict(spend(headroom + Decimal("0.01")))).result(method)
-    assert over is not None and not over.passed
+    assert over is not None
+    assert not over.passed
 
 
 @given(bom_documents())

@@ -27,7 +27,9 @@ def test_all_shipped_rule_sets_load() -> None:
     assert [rs.rule_set for rs in book.rule_sets] == ["usmca/2020-07-01"]
     for rule_set in book.rule_sets:
         for category in rule_set.categories:
-            assert category.reference and category.thresholds and category.hs
+            assert category.reference
+            assert category.thresholds
+            assert category.hs
 
 
 @pytest.mark.skipif(not SHARED_JSON.exists(), reason="shared reference not beside the repo")
