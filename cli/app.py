@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli import ledger_cli
 from cli.errors import handle_errors
 from cli.files import read_bom
 from cli.render import render_candidates, render_determination
@@ -32,6 +33,7 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Which rule of origin applies, with thresholds and references.",
                         no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+ledger_cli.register(app)
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -81,7 +83,7 @@ def rvc(
     if as_json:
         _print_json(determination.to_dict())
     else:
-        render_determination(Console(highlight=False), determination)
+        render_determination(Console(highlight=False, emoji=False), determination)
 
 
 @rules_app.command("show")
@@ -132,7 +134,7 @@ def rules_show(
             ],
         })
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     render_candidates(console, rule_set, hs, day.isoformat(), end_use, candidates)
     console.print("In force on " + day.isoformat() + ": " + ", ".join(
         f"{t.method.value} {t.min} %" for t in selected.rvc), style="bold", markup=False)

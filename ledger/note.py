@@ -291,6 +291,11 @@ class Signer:
         self._key = key
         self._verifier = Verifier(name, sig_type, key.public_key)
 
+    @property
+    def signing_key(self) -> SigningKey:
+        """The private key (the ledger signs its statements with the same log key)."""
+        return self._key
+
     @classmethod
     def from_seed(cls, name: str, seed: bytes, sig_type: int = SIG_ED25519) -> Signer:
         """A signer from a 32-byte Ed25519 seed."""

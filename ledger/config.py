@@ -1,0 +1,42 @@
+"""Settings of a ledger installation, read from the environment at the edge.
+
+The core takes every setting as an argument; this module is where the CLI (and later the
+API) turn environment variables into those arguments:
+
+* ``TMEC_HOME`` — the ledger's working directory (keys, witness state, tokens, trust file,
+  and the SQLite database by default); default ``./var/ledger``.
+* ``TMEC_DATABASE_URL`` — a SQLAlchemy URL; default ``sqlite:///$TMEC_HOME/ledger.db``;
+  ``postgresql+psycopg://user@host/db`` for PostgreSQL.
+* ``TMEC_LOG_ORIGIN`` — the checkpoint origin line naming the log; default
+  ``tmec.example/ledger``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_ORIGIN", "Settings"]
+
+DEFAULT_ORIGIN = "tmec.example/ledger"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the ledger lives and what it is called."""
+
+    home: Path
+    database_url: str
+    origin: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, home: str | None = None,
+                 database_url: str | None = None, origin: str | None = None) -> Settings:
+        """Explicit arguments win over the environment, which wins over the defaults."""
+        env = os.environ if env is None else env
+        home_path = Path(home or env.get("TMEC_HOME") or "var/ledger")
+        url = database_url or env.get("TMEC_DATABASE_URL") or (
+            f"sqlite:///{(home_path / 'ledger.db').as_posix()}")
+        return cls(home_path, url, origin or env.get("TMEC_LOG_ORIGIN") or DEFAULT_ORIGIN)

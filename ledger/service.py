@@ -1,0 +1,582 @@
+"""The ledger's use cases: register keys, issue tokens, append, checkpoint, prove, revoke,
+bundle and audit. One code path for the CLI, the API and the demo.
+
+`Ledger` holds a `LogStore` and derives everything else by replaying the log: the Merkle
+tree, the key registry, where each token was logged, and which tokens were revoked or
+superseded. Appends go through `append()`, which, under the store's single-writer section,
+catches up with entries other writers may have added, checks every statement against the
+state it would join (signature, key validity at that index, referenced tokens logged
+before), writes the batch durably, and only then extends the tree. A batch is all or
+nothing: a bad statement rejects the batch and nothing is written.
+
+The clock is injected (`now`); witnesses are objects with `latest_size(origin)` and
+`add_checkpoint(signed, old_size, proof, now)` (see `ledger.witness.Witness`), so the
+same service runs with in-process witnesses in tests and the demo, and remote ones later.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ledger import merkle
+from ledger.canonical import canonicalize, parse_json
+from ledger.checkpoint import Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint
+from ledger.crypto import SigningKey
+from ledger.errors import (
+    ConflictError,
+    InputError,
+    LedgerError,
+    NotFoundError,
+    SignatureError,
+    TamperedError,
+)
+from ledger.keys import KeyRegistry
+from ledger.merkle import MerkleTree
+from ledger.multikey import did_key, encode_public_key, verification_method_id
+from ledger.note import Signer
+from ledger.statements import (
+    Statement,
+    StatementKind,
+    encode_statement,
+    parse_statement,
+    registrar_kid,
+    sign_statement,
+    verify_possession,
+    verify_statement_signature,
+)
+from ledger.store.base import EntryRecord, LogStore, NewEntry
+from ledger.token import (
+    Certification,
+    IssuedToken,
+    PartsCommitment,
+    build_origin_token,
+    disclose,
+    parse_token,
+    supplier_token_digests,
+    token_digest,
+)
+from ledger.verify import BUNDLE_FORMAT
+from origin_rules import BillOfMaterials, determine_origin
+
+__all__ = ["AuditReport", "IssueResult", "Ledger", "WitnessClient", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+
+
+def utc_now() -> datetime:
+    """The wall clock, for callers at the edge (the core never calls it by itself)."""
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WitnessClient(Protocol):
+    """What the ledger needs from a witness (C2SP tlog-witness add-checkpoint)."""
+
+    def latest_size(self, origin: str) -> int:
+        """Size of the last checkpoint of `origin` this witness cosigned (0 if none)."""
+        ...
+
+    def add_checkpoint(self, signed_checkpoint: str | bytes, old_size: int,
+                       consistency_proof: Sequence[bytes], now: int) -> str:
+        """Check and cosign; return the cosignature line."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    """A token logged by the ledger."""
+
+    token: dict[str, Any]
+    digest: str
+    index: int
+    commitment: PartsCommitment
+
+
+@dataclass
+class AuditReport:
+    """What `Ledger.audit` checked and what it found (empty `problems`: all good)."""
+
+    size: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not self.problems
+
+
+@dataclass
+class _State:
+    """What the ledger derives from the log by replaying it."""
+
+    tree: MerkleTree = field(default_factory=MerkleTree)
+    keys: KeyRegistry = field(default_factory=KeyRegistry)
+    tokens: dict[str, int] = field(default_factory=dict)  # digest -> index
+    token_issuer: dict[str, str] = field(default_factory=dict)  # digest -> kid
+    key_entry: dict[str, int] = field(default_factory=dict)  # kid -> index of add/rotate
+    revoked: dict[str, int] = field(default_factory=dict)  # digest -> index of revoke
+    superseded: dict[str, tuple[int, str]] = field(default_factory=dict)  # old -> (index, new)
+
+
+class Ledger:
+    """The origin ledger over one log (one origin, one log key)."""
+
+    def __init__(self, store: LogStore, log_key: SigningKey, *, origin: str,
+                 now: Callable[[], datetime] = utc_now,
+                 witnesses: Sequence[WitnessClient] = ()) -> None:
+        self.store = store
+        self.origin = origin
+        self.log_key = log_key
+        self.signer = Signer(origin, log_key)
+        self.registrar = registrar_kid(origin)
+        self.now = now
+        self.witnesses = list(witnesses)
+        self._state = _State()
+
+    # ------------------------------------------------------------------------ replay
+
+    @property
+    def size(self) -> int:
+        """Entries known to this ledger object (after `sync`)."""
+        return self._state.tree.size
+
+    def sync(self) -> None:
+        """Catch up with entries appended to the store (by this or another process)."""
+        stored = self.store.size()
+        state = self._state
+        if stored == state.tree.size:
+            return
+        for entry in self.store.entries(state.tree.size, stored):
+            statement = parse_statement(entry.body)
+            self._apply(state, entry.index, statement)
+            state.tree.append(entry.leaf_hash)
+
+    def _reset(self) -> None:
+        self._state = _State()
+
+    def _apply(self, state: _State, index: int, statement: Statement) -> None:
+        """Update the derived state with an entry already checked (or already logged)."""
+        data = statement.data
+        kind = statement.kind
+        if kind is StatementKind.KEY:
+            kid = str(data["kid"])
+            state.keys.add(kid, statement.public_key, data["party"], index)
+            state.key_entry[kid] = index
+            if data["action"] == "rotate":
+                state.keys.retire(str(data["replaces"]), index)
+        elif kind is StatementKind.TOKEN:
+            digest = str(data["tokenDigest"])
+            state.tokens[digest] = index
+            state.token_issuer[digest] = statement.signer
+        elif kind is StatementKind.REVOKE:
+            if data["target"] == "token":
+                state.revoked.setdefault(str(data["tokenDigest"]), index)
+            else:
+                state.keys.retire(str(data["kid"]), index,
+                                  compromised_since=data.get("compromisedSince"))
+        elif kind is StatementKind.SUPERSEDE:
+            state.superseded.setdefault(str(data["tokenDigest"]),
+                                        (index, str(data["newTokenDigest"])))
+
+    # ------------------------------------------------------------------------ checks
+
+    def _public_key_for(self, state: _State, kid: str, index: int) -> bytes:
+        if kid == self.registrar:
+            return self.log_key.public_key
+        return state.keys.require_valid(kid, index).public_key
+
+    def _check(self, state: _State, index: int, statement: Statement) -> None:
+        """Authorise `statement` as the entry at `index` (raises `LedgerError`)."""
+        data = statement.data
+        kind = statement.kind
+        signer = statement.signer
+        if kind is StatementKind.KEY:
+            kid = str(data["kid"])
+            if kid in state.keys.keys:
+                raise ConflictError(f"key {kid} is already registered")
+            if data["action"] == "add":
+                verify_statement_signature(data, statement.public_key)
+            else:
+                old = state.keys.require_valid(str(data["replaces"]), index)
+                if old.party_id != data["party"]["id"]:
+                    raise InputError("a key can only be rotated to a key of the same party")
+                verify_statement_signature(data, old.public_key)
+                verify_possession(data, statement.public_key)
+            return
+        if kind is StatementKind.STATUS:
+            if signer != self.registrar:
+                raise SignatureError("status statements are signed by the registrar")
+            verify_statement_signature(data, self.log_key.public_key)
+            return
+        public = self._public_key_for(state, signer, index)
+        verify_statement_signature(data, public)
+        if kind is StatementKind.TOKEN:
+            digest = str(data["tokenDigest"])
+            if digest in state.tokens:
+                raise ConflictError(f"token {digest} is already logged at index "
+                                    f"{state.tokens[digest]}")
+            if data["issuer"] != did_key(public):
+                raise InputError("the token statement's issuer is not the signing key's DID")
+            for parent in data["parents"]:
+                if parent not in state.tokens:
+                    raise NotFoundError(f"supplier token {parent} is not in the ledger")
+            return
+        if kind is StatementKind.REVOKE and data["target"] == "key":
+            target = state.keys.get(str(data["kid"]))
+            since = data.get("compromisedSince")
+            if since is not None and since > index:
+                raise InputError(f"compromisedSince {since} is after this revocation")
+            self._require_same_party(state, signer, target.party_id)
+            return
+        digest = str(data["tokenDigest"])
+        if digest not in state.tokens:
+            raise NotFoundError(f"token {digest} is not in the ledger")
+        if kind is StatementKind.REVOKE:
+            if digest in state.revoked:
+                raise ConflictError(f"token {digest} is already revoked")
+        else:
+            new = str(data["newTokenDigest"])
+            if new not in state.tokens:
+                raise NotFoundError(f"the new token {new} is not in the ledger")
+            if digest in state.superseded:
+                raise ConflictError(f"token {digest} is already superseded")
+        issuer = state.keys.get(state.token_issuer[digest])
+        self._require_same_party(state, signer, issuer.party_id)
+
+    def _require_same_party(self, state: _State, signer: str, party_id: str) -> None:
+        if signer == self.registrar:
+            return
+        if state.keys.get(signer).party_id != party_id:
+            raise SignatureError(f"key {signer} does not belong to party {party_id}")
+
+    # ------------------------------------------------------------------------ append
+
+    def append(self, statements: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Check and durably append signed statements as one batch; return their indices."""
+        parsed = [parse_statement(dict(s)) for s in statements]
+        encoded = [encode_statement(s.data) for s in parsed]
+        with self.store.writer():
+            self.sync()
+            state = self._state
+            first = state.tree.size
+            try:
+                for offset, statement in enumerate(parsed):
+                    self._check(state, first + offset, statement)
+                    self._apply(state, first + offset, statement)
+                entries = [
+                    NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
+                    for s, (body, leaf) in zip(parsed, encoded, strict=True)
+                ]
+                start = self.store.append(entries)
+            except Exception:
+                self._reset()  # derived state may be ahead of the store: replay next time
+                raise
+            if start != first:  # pragma: no cover - the writer section forbids this
+                self._reset()
+                raise ConflictError(f"log grew under the writer lock ({start} != {first})")
+            state.tree.extend(leaf for _, leaf in encoded)
+        return list(range(first, first + len(parsed)))
+
+    # ------------------------------------------------------------------------ keys
+
+    def register_key(self, key: SigningKey, party: Mapping[str, str]) -> tuple[str, int]:
+        """Log a party's new key (self-signed); return (key id, index)."""
+        kid = verification_method_id(key.public_key)
+        statement = {"v": 1, "type": "key", "action": "add", "time": _iso(self.now()),
+                     "kid": kid, "publicKeyMultibase": encode_public_key(key.public_key),
+                     "party": dict(party)}
+        (index,) = self.append([sign_statement(statement, key, kid)])
+        return kid, index
+
+    def rotate_key(self, old: SigningKey, new: SigningKey) -> tuple[str, int]:
+        """Log a rotation from `old` to `new` (signed by old, possession by new)."""
+        self.sync()
+        old_kid = verification_method_id(old.public_key)
+        party = self._state.keys.get(old_kid).party
+        kid = verification_method_id(new.public_key)
+        statement = {"v": 1, "type": "key", "action": "rotate", "time": _iso(self.now()),
+                     "kid": kid, "publicKeyMultibase": encode_public_key(new.public_key),
+                     "party": dict(party), "replaces": old_kid}
+        (index,) = self.append([sign_statement(statement, old, old_kid, possession=new)])
+        return kid, index
+
+    def revoke_key(self, kid: str, *, signer: SigningKey | None, reason: str,
+                   compromised_since: int | None = None) -> int:
+        """Log a key revocation, by a key of the same party or (signer None) the registrar."""
+        statement: dict[str, Any] = {"v": 1, "type": "revoke", "target": "key",
+                                     "time": _iso(self.now()), "kid": kid, "reason": reason}
+        if compromised_since is not None:
+            statement["compromisedSince"] = compromised_since
+        (index,) = self.append([self._sign(statement, signer)])
+        return index
+
+    def _sign(self, statement: Mapping[str, Any], key: SigningKey | None) -> dict[str, Any]:
+        if key is None:
+            return sign_statement(statement, self.log_key, self.registrar)
+        return sign_statement(statement, key, verification_method_id(key.public_key))
+
+    def keys(self) -> KeyRegistry:
+        """The key registry as of the latest entry."""
+        self.sync()
+        return self._state.keys
+
+    # ------------------------------------------------------------------------ tokens
+
+    def issue_token(self, bom: BillOfMaterials, certification: Certification, *,
+                    shipment_id: str, key: SigningKey,
+                    salts: Sequence[bytes] | None = None) -> IssueResult:
+        """Determine origin, sign the token, store it and log its statement."""
+        self.sync()
+        kid = verification_method_id(key.public_key)
+        self._state.keys.require_valid(kid, self.size)
+        determination = determine_origin(bom)
+        issued: IssuedToken = build_origin_token(
+            bom, determination, certification, shipment_id=shipment_id, key=key,
+            created=_iso(self.now()), salts=salts)
+        parents = sorted(supplier_token_digests(issued.token))
+        statement = {"v": 1, "type": "token", "time": _iso(self.now()),
+                     "tokenDigest": issued.digest, "issuer": did_key(key.public_key),
+                     "parents": parents,
+                     "blanket": "validUntil" in issued.token}
+        signed = sign_statement(statement, key, kid)
+        # The token is stored before its statement is logged, so no entry ever points at
+        # a token the ledger cannot produce.
+        self.store.put_blob(issued.digest, canonicalize(issued.token))
+        (index,) = self.append([signed])
+        return IssueResult(issued.token, issued.digest, index, issued.commitment)
+
+    def token(self, digest: str) -> dict[str, Any]:
+        """The stored token with this digest (checked against its digest)."""
+        data = self.store.get_blob(digest)
+        if data is None:
+            raise NotFoundError(f"no token {digest} in the ledger")
+        token = parse_token(data)
+        if token_digest(token) != digest:
+            raise TamperedError(f"the stored token {digest} no longer matches its digest")
+        return token
+
+    def token_index(self, digest: str) -> int:
+        """Where the token's statement is in the log."""
+        self.sync()
+        index = self._state.tokens.get(digest)
+        if index is None:
+            raise NotFoundError(f"token {digest} is not in the ledger")
+        return index
+
+    def token_status(self, digest: str) -> dict[str, Any]:
+        """Active / revoked / superseded, and the issuer key's state at the token's index."""
+        index = self.token_index(digest)
+        state = self._state
+        status: dict[str, Any] = {"token": "active"}
+        if digest in state.revoked:
+            status = {"token": "revoked", "revocation": state.revoked[digest]}
+        elif digest in state.superseded:
+            at, new = state.superseded[digest]
+            status = {"token": "superseded", "supersededBy": new, "revocation": at}
+        kid = state.token_issuer[digest]
+        status["key"] = state.keys.get(kid).status_at(index)
+        status["kid"] = kid
+        status["index"] = index
+        return status
+
+    def revoke_token(self, digest: str, *, signer: SigningKey | None, reason: str) -> int:
+        """Log the revocation of a token (by its issuer's party or the registrar)."""
+        statement = {"v": 1, "type": "revoke", "target": "token", "time": _iso(self.now()),
+                     "tokenDigest": digest, "reason": reason}
+        (index,) = self.append([self._sign(statement, signer)])
+        return index
+
+    def supersede_token(self, old: str, new: str, *, signer: SigningKey, reason: str) -> int:
+        """Log that token `new` replaces token `old` (both logged, same issuer party)."""
+        statement = {"v": 1, "type": "supersede", "time": _iso(self.now()),
+                     "tokenDigest": old, "newTokenDigest": new, "reason": reason}
+        (index,) = self.append([self._sign(statement, signer)])
+        return index
+
+    # ------------------------------------------------------------------------ checkpoints
+
+    def publish_checkpoint(self) -> str:
+        """Sign a checkpoint of the current tree, gather witness cosignatures, record it."""
+        with self.store.writer():
+            self.sync()
+            size = self.size
+            root = self._state.tree.root()
+        checkpoint = Checkpoint(self.origin, size, root)
+        signed = sign_checkpoint(checkpoint, self.signer)
+        lines = []
+        now = int(self.now().timestamp())
+        for witness in self.witnesses:
+            old = witness.latest_size(self.origin)
+            if old > size:
+                raise ConflictError(f"a witness has cosigned size {old}, beyond this log's "
+                                    f"{size}: the log was rolled back or forked")
+            proof = self._state.tree.consistency_proof(old, size) if old else []
+            lines.append(witness.add_checkpoint(signed, old, proof, now))
+        if lines:
+            signed = add_cosignatures(signed, lines)
+        self.store.add_checkpoint(size, signed)
+        return signed
+
+    def latest_checkpoint(self) -> tuple[int, str]:
+        """The latest recorded checkpoint (publishing one if none exists)."""
+        latest = self.store.latest_checkpoint()
+        if latest is None or latest[0] < self.store.size():
+            signed = self.publish_checkpoint()
+            return Checkpoint.parse(signed.split("\n\n", 1)[0] + "\n").size, signed
+        return latest
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 inclusion proof of entry `index` in the tree of `size`."""
+        self.sync()
+        return self._state.tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """RFC 9162 consistency proof between two tree sizes."""
+        self.sync()
+        return self._state.tree.consistency_proof(size1, size2)
+
+    def root(self, size: int | None = None) -> bytes:
+        """Root hash of the tree of `size` (default: all entries)."""
+        self.sync()
+        return self._state.tree.root(size)
+
+    def entry(self, index: int) -> EntryRecord:
+        """The stored entry at `index`."""
+        self.sync()
+        (record,) = self.store.entries(index, index + 1)
+        return record
+
+    # ------------------------------------------------------------------------ bundles
+
+    def status_statement(self, digest: str) -> int:
+        """Log the registrar's status of a token as of now; return its index."""
+        with self.store.writer():
+            self.sync()
+            status = self.token_status(digest)
+            covers = self.size
+        statement: dict[str, Any] = {"v": 1, "type": "status", "time": _iso(self.now()),
+                                     "tokenDigest": digest, "coversSize": covers,
+                                     "token": status["token"], "key": status["key"]}
+        if "supersededBy" in status:
+            statement["supersededBy"] = status["supersededBy"]
+        (index,) = self.append([self._sign(statement, None)])
+        if index != covers:
+            # Another writer slipped in between: the statement covers less than its own
+            # position. Rare; log a fresh one that does.
+            return self.status_statement(digest)
+        return index
+
+    def bundle(self, digest: str, *, commitment: PartsCommitment | None = None,
+               disclose_lines: Iterable[int] | None = None,
+               suppliers: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The offline verification bundle of a token (ledger design s.7).
+
+        Logs a fresh status statement and publishes a checkpoint covering it, then writes
+        the token, its statement, its issuer's key statement and the status statement, each
+        with an inclusion proof under that checkpoint. `disclose_lines` (needs the issuer's
+        `commitment`) adds salted line disclosures; `suppliers` nests supplier bundles by
+        digest.
+        """
+        token = self.token(digest)
+        token_index = self.token_index(digest)
+        status_index = self.status_statement(digest)
+        checkpoint_text = self.publish_checkpoint()
+        size = Checkpoint.parse(checkpoint_text.split("\n\n", 1)[0] + "\n").size
+        kid = self._state.token_issuer[digest]
+        key_index = self._state.key_entry[kid]
+
+        def proven(index: int) -> dict[str, Any]:
+            entry = self.entry(index)
+            return {"index": index, "statement": parse_json(entry.body),
+                    "proof": [_b64(h) for h in self.inclusion_proof(index, size)]}
+
+        bundle: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "token": token,
+            "log": {
+                "checkpoint": checkpoint_text,
+                "token": proven(token_index),
+                "key": proven(key_index),
+                "status": proven(status_index),
+            },
+        }
+        if disclose_lines is not None:
+            if commitment is None:
+                raise InputError("disclosing lines needs the issuer's parts commitment")
+            if commitment.root_hex != token["credentialSubject"]["partsRoot"]:
+                raise InputError("the parts commitment is not the one this token commits to")
+            bundle["disclosures"] = [disclose(commitment, n) for n in sorted(set(disclose_lines))]
+        if suppliers:
+            wanted = set(supplier_token_digests(token))
+            extra = set(suppliers) - wanted
+            if extra:
+                raise InputError(f"supplier bundle(s) {sorted(extra)} are not evidence of this "
+                                 "token")
+            bundle["suppliers"] = [dict(suppliers[d]) for d in sorted(suppliers)]
+        return bundle
+
+    # ------------------------------------------------------------------------ audit
+
+    def audit(self, verifiers: Iterable[Any] = ()) -> AuditReport:
+        """Recheck everything the store holds against what the log committed to.
+
+        Every entry's stored leaf hash must be the hash of its stored statement bytes; every
+        statement must parse and be authorised against the log before it (replayed from
+        scratch); every recorded checkpoint must carry the log's signature and the root of
+        the replayed tree at its size; every token blob must match its digest. Problems are
+        listed, naming the entry index, checkpoint size or token digest.
+        """
+        del verifiers
+        report = AuditReport()
+        state = _State()
+        checkpoints = []
+        for entry in self.store.iter_entries():
+            report.size = entry.index + 1
+            if merkle.leaf_hash(entry.body) != entry.leaf_hash:
+                report.problems.append(f"entry {entry.index}: stored statement does not match "
+                                       "its leaf hash (edited after it was logged)")
+            try:
+                statement = parse_statement(entry.body)
+                self._check(state, entry.index, statement)
+                self._apply(state, entry.index, statement)
+            except LedgerError as exc:
+                report.problems.append(f"entry {entry.index}: {exc}")
+            state.tree.append(entry.leaf_hash)
+            if statement.kind is StatementKind.TOKEN and statement.token_digest:
+                data = self.store.get_blob(statement.token_digest)
+                if data is None:
+                    report.problems.append(f"entry {entry.index}: token "
+                                           f"{statement.token_digest} is missing")
+                elif token_digest(parse_json(data)) != statement.token_digest:
+                    report.problems.append(f"entry {entry.index}: stored token "
+                                           f"{statement.token_digest} was altered")
+        latest = self.store.latest_checkpoint()
+        if latest is not None:
+            checkpoints.append(latest)
+        for size, text in checkpoints:
+            report.checkpoints += 1
+            try:
+                opened = open_checkpoint(text, self.signer.verifier)
+            except LedgerError as exc:
+                report.problems.append(f"checkpoint {size}: {exc}")
+                continue
+            if opened.checkpoint.size > state.tree.size:
+                report.problems.append(f"checkpoint {size}: covers more entries than stored")
+            elif state.tree.root(opened.checkpoint.size) != opened.checkpoint.root_hash:
+                report.problems.append(f"checkpoint {size}: root differs from the stored "
+                                       "entries (an entry was changed or removed)")
+        return report
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,277 @@
+r"""Log statements: the small signed JSON objects that are the leaves of the ledger's log.
+
+A leaf never carries commercial data (ledger design s.4): prices and supplier lists stay in
+the token's salted commitments. Five kinds:
+
+* ``key``       a party's Ed25519 key: ``add`` (signed by the key itself, proof of
+                possession) or ``rotate`` (signed by the key it replaces, with a possession
+                signature of the new key);
+* ``token``     an origin token logged by digest, with its issuer key and its parents
+                (supplier tokens, which must be logged earlier);
+* ``revoke``    a token (by its issuer or the registrar) or a key (by its party or the
+                registrar), optionally "compromised since index i" for a key;
+* ``supersede`` a token replaced by a corrected one (by the issuer);
+* ``status``    the registrar's statement of a token's and its key's state as of the log
+                position just before it; bundles carry one so a verifier knows, offline,
+                that nothing revoked the token before that position.
+
+Signatures: Ed25519 over ``b"tmec-ledger/statement/v1\n" || JCS(statement without
+"signature" and "possession")`` (domain separated from checkpoints, which are signed
+notes). The leaf data is ``JCS(signed statement)``. The registrar is the log operator;
+its key is the log key named by the trust policy.
+
+This module parses, signs and verifies single statements; the rules that relate
+statements to each other (key state, ordering) live in `ledger.keys` and
+`ledger.service`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ledger.canonical import canonicalize, parse_json
+from ledger.crypto import SigningKey, verify_signature
+from ledger.errors import EncodingError, InputError, SignatureError
+from ledger.merkle import leaf_hash
+from ledger.multikey import decode_public_key, decode_verification_method
+
+__all__ = [
+    "REGISTRAR_KID_PREFIX",
+    "SIGNING_PREFIX",
+    "Statement",
+    "StatementKind",
+    "encode_statement",
+    "parse_statement",
+    "registrar_kid",
+    "sign_statement",
+    "signing_bytes",
+    "verify_possession",
+    "verify_statement_signature",
+]
+
+VERSION = 1
+SIGNING_PREFIX = b"tmec-ledger/statement/v1\n"
+REGISTRAR_KID_PREFIX = "registrar:"
+_DIGEST = re.compile(r"[0-9a-f]{64}\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_B64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+class StatementKind(StrEnum):
+    """What a log entry says."""
+
+    KEY = "key"
+    TOKEN = "token"
+    REVOKE = "revoke"
+    SUPERSEDE = "supersede"
+    STATUS = "status"
+
+
+def registrar_kid(origin: str) -> str:
+    """The key id under which the log operator signs (its checkpoint origin)."""
+    return f"{REGISTRAR_KID_PREFIX}{origin}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: Any, where: str) -> bytes:
+    if not isinstance(text, str) or _B64URL.match(text) is None:
+        raise EncodingError(f"{where}: not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise EncodingError(f"{where}: not the canonical base64url spelling")
+    return data
+
+
+def signing_bytes(statement: Mapping[str, Any]) -> bytes:
+    """The bytes a statement's signatures cover (everything but the signatures)."""
+    unsigned = {k: v for k, v in statement.items() if k not in ("signature", "possession")}
+    return SIGNING_PREFIX + canonicalize(unsigned)
+
+
+def sign_statement(statement: Mapping[str, Any], key: SigningKey, kid: str, *,
+                   possession: SigningKey | None = None) -> dict[str, Any]:
+    """Return `statement` with a ``signature`` by `key` (as `kid`) and, for key rotations,
+    a ``possession`` signature by the new key.
+    """
+    body = signing_bytes(statement)
+    signed = dict(statement)
+    signed["signature"] = {"kid": kid, "value": _b64(key.sign(body))}
+    if possession is not None:
+        signed["possession"] = _b64(possession.sign(body))
+    return signed
+
+
+def verify_statement_signature(statement: Mapping[str, Any], public_key: bytes) -> None:
+    """Verify the statement's ``signature`` under `public_key` (raises `SignatureError`)."""
+    signature = statement.get("signature")
+    if not isinstance(signature, Mapping):
+        raise SignatureError("the statement is not signed")
+    verify_signature(public_key, signing_bytes(statement), _unb64(signature.get("value"),
+                                                                   "signature.value"))
+
+
+def verify_possession(statement: Mapping[str, Any], public_key: bytes) -> None:
+    """Verify a rotation's ``possession`` signature by the new key (raises `SignatureError`)."""
+    verify_signature(public_key, signing_bytes(statement),
+                     _unb64(statement.get("possession"), "possession"))
+
+
+def encode_statement(statement: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """(leaf data, RFC 6962 leaf hash) of a signed statement."""
+    body = canonicalize(dict(statement))
+    return body, leaf_hash(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A parsed, well-formed statement (signature not yet verified)."""
+
+    kind: StatementKind
+    data: Mapping[str, Any]
+    signer: str
+
+    @property
+    def token_digest(self) -> str | None:
+        """The token this statement is about (the old token for a supersede)."""
+        value = self.data.get("tokenDigest")
+        return value if isinstance(value, str) else None
+
+    @property
+    def key_id(self) -> str | None:
+        """The key this statement is about (key statements, key revocations), else its
+        signer.
+        """
+        value = self.data.get("kid")
+        return value if isinstance(value, str) else self.signer
+
+    @property
+    def public_key(self) -> bytes:
+        """The public key of a key statement."""
+        return decode_public_key(str(self.data["publicKeyMultibase"]))
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
+           where: str, *, required: bool = True) -> Any:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InputError(f"{where}: field {name!r} is required")
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise InputError(f"{where}: field {name!r} has the wrong type")
+    return value
+
+
+def _digest(data: Mapping[str, Any], name: str, where: str, *, required: bool = True) -> None:
+    value = _field(data, name, str, where, required=required)
+    if value is not None and _DIGEST.match(value) is None:
+        raise InputError(f"{where}: {name} must be a SHA-256 digest in lowercase hex")
+
+
+def parse_statement(data: bytes | str | Mapping[str, Any]) -> Statement:
+    """Check a statement's shape (fields, types, allowed values) and return it.
+
+    Raises `EncodingError` for bytes that are not canonical JSON of an object and
+    `InputError` for a statement that is not one of the five kinds well formed.
+    """
+    if isinstance(data, bytes | str):
+        raw = parse_json(data)
+        if isinstance(data, bytes) and isinstance(raw, Mapping) and canonicalize(raw) != data:
+            raise EncodingError("a logged statement must be canonical JSON (RFC 8785)")
+    else:
+        raw = data
+    if not isinstance(raw, Mapping):
+        raise InputError("a statement is a JSON object")
+    where = "statement"
+    if raw.get("v") != VERSION:
+        raise InputError(f"{where}: field 'v' must be {VERSION}")
+    kind_text = _field(raw, "type", str, where)
+    try:
+        kind = StatementKind(kind_text)
+    except ValueError:
+        raise InputError(f"{where}: unknown type {kind_text!r}") from None
+    where = f"{kind.value} statement"
+    _field(raw, "time", str, where)
+    if _TIME.match(raw["time"]) is None:
+        raise InputError(f"{where}: time must be YYYY-MM-DDTHH:MM:SSZ")
+    signature = _field(raw, "signature", Mapping, where)
+    signer = _field(signature, "kid", str, where)
+    _field(signature, "value", str, where)
+    allowed = {"v", "type", "time", "signature"}
+    if kind is StatementKind.KEY:
+        allowed |= {"action", "kid", "publicKeyMultibase", "party", "replaces", "possession"}
+        action = _field(raw, "action", str, where)
+        if action not in ("add", "rotate"):
+            raise InputError(f"{where}: action must be 'add' or 'rotate'")
+        kid = _field(raw, "kid", str, where)
+        public = decode_verification_method(kid)
+        if decode_public_key(_field(raw, "publicKeyMultibase", str, where)) != public:
+            raise InputError(f"{where}: publicKeyMultibase does not match kid")
+        party = _field(raw, "party", Mapping, where)
+        for name in ("id", "name", "country"):
+            _field(party, name, str, f"{where} party")
+        if action == "rotate":
+            _field(raw, "replaces", str, where)
+            _field(raw, "possession", str, where)
+            if signer != raw["replaces"]:
+                raise InputError(f"{where}: a rotation is signed by the key it replaces")
+        elif signer != kid:
+            raise InputError(f"{where}: a new key signs its own statement")
+    elif kind is StatementKind.TOKEN:
+        allowed |= {"tokenDigest", "issuer", "parents", "blanket"}
+        _digest(raw, "tokenDigest", where)
+        _field(raw, "issuer", str, where)
+        parents = _field(raw, "parents", list, where)
+        for n, parent in enumerate(parents):
+            if not isinstance(parent, str) or _DIGEST.match(parent) is None:
+                raise InputError(f"{where}: parents[{n}] must be a token digest")
+        if len(set(parents)) != len(parents):
+            raise InputError(f"{where}: parents repeat a digest")
+        if raw.get("blanket") is not None:
+            _field(raw, "blanket", bool, where)
+    elif kind is StatementKind.REVOKE:
+        allowed |= {"target", "tokenDigest", "kid", "compromisedSince", "reason"}
+        target = _field(raw, "target", str, where)
+        _field(raw, "reason", str, where)
+        if target == "token":
+            _digest(raw, "tokenDigest", where)
+        elif target == "key":
+            _field(raw, "kid", str, where)
+            since = _field(raw, "compromisedSince", int, where, required=False)
+            if since is not None and since < 0:
+                raise InputError(f"{where}: compromisedSince must be a log index")
+        else:
+            raise InputError(f"{where}: target must be 'token' or 'key'")
+    elif kind is StatementKind.SUPERSEDE:
+        allowed |= {"tokenDigest", "newTokenDigest", "reason"}
+        _digest(raw, "tokenDigest", where)
+        _digest(raw, "newTokenDigest", where)
+        _field(raw, "reason", str, where)
+        if raw["tokenDigest"] == raw["newTokenDigest"]:
+            raise InputError(f"{where}: a token cannot supersede itself")
+    else:
+        allowed |= {"tokenDigest", "coversSize", "token", "key", "supersededBy", "revocation"}
+        _digest(raw, "tokenDigest", where)
+        covers = _field(raw, "coversSize", int, where)
+        if covers < 0:
+            raise InputError(f"{where}: coversSize must not be negative")
+        if _field(raw, "token", str, where) not in ("active", "revoked", "superseded"):
+            raise InputError(f"{where}: token status must be active, revoked or superseded")
+        if _field(raw, "key", str, where) not in ("valid", "revoked", "compromised",
+                                                   "unknown"):
+            raise InputError(f"{where}: key status is not one of the known values")
+        _digest(raw, "supersededBy", where, required=False)
+        if not signer.startswith(REGISTRAR_KID_PREFIX):
+            raise InputError(f"{where}: only the registrar signs status statements")
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InputError(f"{where}: unknown field {unknown[0]!r}")
+    return Statement(kind, raw, signer)

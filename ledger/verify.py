@@ -1,0 +1,601 @@
+"""Offline verification of a shipment bundle: ``clear``, ``review`` or ``reject``.
+
+One function, `verify()`, used by the CLI, the API and anyone holding a bundle and a trust
+file; it makes no network call and reads no clock (`now` is an argument). It returns every
+check with its outcome (ledger design s.8):
+
+* **reject** when any integrity, signature, key, proof, revocation or recomputation check
+  fails. Every value in a bundle is covered by a signature or a hash, and a bundle may
+  carry nothing else (unknown fields and signature lines from keys the policy does not
+  name are refused), so any single changed value turns a clear bundle into a reject.
+* **review** when everything is authentic but a person should look: the checkpoint is
+  not fresh, the blanket period does not cover `now`, disclosed lines are missing where
+  the trust file requires full disclosure, supplier bundles are absent where required, or
+  the RVC margin is under the configured tolerance.
+* **clear** otherwise.
+
+Checks, in order: bundle format; checkpoint signature, cosignature quorum and freshness;
+inclusion of the token, key and status statements under the checkpoint; token digest;
+key statement and its order before the token; statement and token signatures by that
+key; registrar's status of token and key; validity period; parents = supplier links;
+line disclosures against ``partsRoot`` and, when complete, recomputation of the
+determination with `origin_rules`; supplier bundles (recursively); RVC margin.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from ledger import merkle
+from ledger.canonical import canonicalize, parse_json
+from ledger.errors import BundleError, EncodingError, LedgerError, PolicyError
+from ledger.multikey import did_key
+from ledger.policy import Policy, StaleCheckpointError, VerifiedCheckpoint, verify_checkpoint
+from ledger.statements import (
+    Statement,
+    StatementKind,
+    parse_statement,
+    registrar_kid,
+    verify_possession,
+    verify_statement_signature,
+)
+from ledger.token import (
+    document_from_records,
+    supplier_token_digests,
+    token_digest,
+    verify_disclosure,
+    verify_token,
+)
+from origin_rules import OriginRulesError, bom_from_dict, determine_origin
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "TRUST_FORMAT",
+    "Check",
+    "TrustFile",
+    "Verification",
+    "VerifyOptions",
+    "verify",
+]
+
+BUNDLE_FORMAT = "tmec-bundle/1"
+TRUST_FORMAT = "tmec-trust/1"
+MAX_SUPPLIER_DEPTH = 8
+_B64 = re.compile(r"[A-Za-z0-9+/]{43}=\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    """What a verifier requires beyond authenticity (set in the trust file)."""
+
+    require_disclosure: bool = False
+    require_supplier_bundles: bool = False
+    margin_tolerance: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class TrustFile:
+    """A trust file: the tlog policy (log key, witnesses, quorum, max age) and options."""
+
+    policy: Policy
+    options: VerifyOptions = field(default_factory=VerifyOptions)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (``tmec-trust/1``)."""
+        options: dict[str, Any] = {
+            "require_disclosure": self.options.require_disclosure,
+            "require_supplier_bundles": self.options.require_supplier_bundles,
+            "margin_tolerance": (None if self.options.margin_tolerance is None
+                                 else str(self.options.margin_tolerance)),
+        }
+        return {"format": TRUST_FORMAT, "policy": self.policy.to_json(),
+                "verification": options}
+
+    @classmethod
+    def from_json(cls, data: bytes | str | Mapping[str, Any]) -> TrustFile:
+        """Parse a trust file (raises `PolicyError` naming what is wrong)."""
+        try:
+            raw = parse_json(data) if isinstance(data, bytes | str) else data
+        except EncodingError as exc:
+            raise PolicyError(f"trust file: {exc}") from exc
+        if not isinstance(raw, Mapping) or raw.get("format") != TRUST_FORMAT:
+            raise PolicyError(f"a trust file is a JSON object with format {TRUST_FORMAT!r}")
+        unknown = set(raw) - {"format", "policy", "verification"}
+        if unknown:
+            raise PolicyError(f"trust file: unknown field {sorted(unknown)[0]!r}")
+        policy = Policy.from_json(raw.get("policy") or {})
+        options_raw = raw.get("verification") or {}
+        if not isinstance(options_raw, Mapping):
+            raise PolicyError("trust file: 'verification' must be an object")
+        unknown = set(options_raw) - {"require_disclosure", "require_supplier_bundles",
+                                      "margin_tolerance"}
+        if unknown:
+            raise PolicyError(f"trust file: unknown verification option {sorted(unknown)[0]!r}")
+        tolerance = options_raw.get("margin_tolerance")
+        margin: Decimal | None = None
+        if tolerance is not None:
+            try:
+                margin = Decimal(str(tolerance)) if isinstance(tolerance, str) else None
+            except InvalidOperation:
+                margin = None
+            if margin is None or not margin.is_finite() or margin < 0:
+                raise PolicyError("trust file: margin_tolerance must be a decimal string of "
+                                  "percentage points, e.g. \"1.5\"")
+        flags = {}
+        for name in ("require_disclosure", "require_supplier_bundles"):
+            value = options_raw.get(name, False)
+            if not isinstance(value, bool):
+                raise PolicyError(f"trust file: {name} must be true or false")
+            flags[name] = value
+        return cls(policy, VerifyOptions(margin_tolerance=margin, **flags))
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check and its outcome: ``pass``, ``fail``, ``warn`` or ``skip``."""
+
+    name: str
+    outcome: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The decision and every check behind it."""
+
+    decision: str
+    checks: tuple[Check, ...]
+    token_digest: str | None = None
+    shipment_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``tmec verify --json``)."""
+        return {"decision": self.decision, "tokenDigest": self.token_digest,
+                "shipmentId": self.shipment_id,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+class _Checks:
+    def __init__(self) -> None:
+        self.items: list[Check] = []
+
+    def add(self, name: str, outcome: str, detail: str) -> None:
+        self.items.append(Check(name, outcome, detail))
+
+    def run(self, name: str, action: Callable[[], str]) -> bool:
+        """Run one check: its return value is the detail; an error makes it fail.
+
+        A bundle is hostile input: besides our own errors, a value of the wrong type or
+        shape deep inside it (a missing key, a malformed date) fails the check instead of
+        escaping as an exception.
+        """
+        try:
+            detail = action()
+        except (LedgerError, OriginRulesError) as exc:
+            self.add(name, "fail", str(exc))
+            return False
+        except _MALFORMED as exc:
+            self.add(name, "fail", f"malformed value ({type(exc).__name__}: {exc})")
+            return False
+        self.add(name, "pass", detail)
+        return True
+
+    def value(self, name: str, action: Callable[[], tuple[T, str]]) -> T | None:
+        """Like `run`, for a check that also yields a value (None when it fails)."""
+        result: list[T] = []
+
+        def step() -> str:
+            found, detail = action()
+            result.append(found)
+            return detail
+
+        return result[0] if self.run(name, step) else None
+
+    def guarded(self, name: str, action: Callable[[], None]) -> None:
+        """Run a group of checks that add their own results; malformed data fails it."""
+        try:
+            action()
+        except (LedgerError, OriginRulesError) as exc:
+            self.add(name, "fail", str(exc))
+        except _MALFORMED as exc:
+            self.add(name, "fail", f"malformed value ({type(exc).__name__}: {exc})")
+
+    def decision(self) -> str:
+        outcomes = {c.outcome for c in self.items}
+        if "fail" in outcomes:
+            return "reject"
+        if "warn" in outcomes:
+            return "review"
+        return "clear"
+
+
+T = TypeVar("T")
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError)
+_TOP_KEYS = {"format", "token", "log"}
+_OPTIONAL_KEYS = {"disclosures", "suppliers"}
+_LOG_KEYS = {"checkpoint", "token", "key", "status"}
+_ENTRY_KEYS = {"index", "statement", "proof"}
+
+
+def _check_shape(bundle: Any) -> None:
+    """Exact structure: nothing unauthenticated may travel in a bundle."""
+    if not isinstance(bundle, Mapping):
+        raise BundleError("a bundle is a JSON object")
+    if bundle.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"format must be {BUNDLE_FORMAT!r}, got {bundle.get('format')!r}")
+    keys = set(bundle)
+    if not keys >= _TOP_KEYS or keys - _TOP_KEYS - _OPTIONAL_KEYS:
+        raise BundleError(f"a bundle has exactly the fields {sorted(_TOP_KEYS)} and optionally "
+                          f"{sorted(_OPTIONAL_KEYS)}; got {sorted(keys)}")
+    if not isinstance(bundle["token"], Mapping):
+        raise BundleError("token must be an object")
+    log = bundle["log"]
+    if not isinstance(log, Mapping) or set(log) != _LOG_KEYS:
+        raise BundleError(f"log must have exactly {sorted(_LOG_KEYS)}")
+    if not isinstance(log["checkpoint"], str):
+        raise BundleError("log.checkpoint must be the signed checkpoint text")
+    for name in ("token", "key", "status"):
+        entry = log[name]
+        if not isinstance(entry, Mapping) or set(entry) != _ENTRY_KEYS:
+            raise BundleError(f"log.{name} must have exactly {sorted(_ENTRY_KEYS)}")
+        index = entry["index"]
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise BundleError(f"log.{name}.index must be a log index")
+        if not isinstance(entry["statement"], Mapping):
+            raise BundleError(f"log.{name}.statement must be an object")
+        proof = entry["proof"]
+        if not isinstance(proof, list) or len(proof) > 64 or not all(
+                isinstance(h, str) and _B64.match(h) for h in proof):
+            raise BundleError(f"log.{name}.proof must be a list of base64 SHA-256 hashes")
+    for name in ("disclosures", "suppliers"):
+        if name in bundle and not isinstance(bundle[name], list):
+            raise BundleError(f"{name} must be a list")
+
+
+def _hashes(proof: Sequence[str]) -> list[bytes]:
+    out = []
+    for text in proof:
+        raw = base64.b64decode(text, validate=True)
+        if base64.b64encode(raw).decode("ascii") != text:
+            raise EncodingError("proof hashes must use the canonical base64 spelling")
+        out.append(raw)
+    return out
+
+
+def verify(bundle: bytes | str | Mapping[str, Any], trust: TrustFile, *,
+           now: int | None = None) -> Verification:
+    """Verify a bundle offline under `trust`; `now` is POSIX seconds (None: no freshness)."""
+    return _verify(bundle, trust, now, depth=0)
+
+
+def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | None, *,
+            depth: int) -> Verification:
+    checks = _Checks()
+    try:
+        bundle = parse_json(raw) if isinstance(raw, bytes | str) else raw
+        _check_shape(bundle)
+    except LedgerError as exc:
+        checks.add("bundle.format", "fail", str(exc))
+        return Verification("reject", tuple(checks.items))
+    checks.add("bundle.format", "pass", BUNDLE_FORMAT)
+    token: Mapping[str, Any] = bundle["token"]
+    log = bundle["log"]
+    subject = token.get("credentialSubject")
+    shipment = subject.get("shipmentId") if isinstance(subject, Mapping) else None
+    digest: str | None = None
+    try:
+        digest = token_digest(token)
+    except LedgerError as exc:
+        checks.add("token.digest", "fail", f"the token cannot be canonicalized: {exc}")
+        return Verification("reject", tuple(checks.items))
+
+    # 1. The checkpoint: log signature, quorum, freshness, nothing unknown.
+    verified: VerifiedCheckpoint | None = None
+    try:
+        verified = verify_checkpoint(trust.policy, log["checkpoint"], now)
+        checks.add("checkpoint.signatures", "pass",
+                   f"{verified.checkpoint.origin} size {verified.checkpoint.size}, cosigned by "
+                   f"{', '.join(sorted(verified.cosignatures)) or 'nobody'}")
+        if verified.freshness_checked:
+            checks.add("checkpoint.freshness", "pass", "the quorum cosigned within "
+                       f"{trust.policy.max_age_seconds} s")
+        else:
+            checks.add("checkpoint.freshness", "skip", "no time given or no maximum age in "
+                       "the trust policy")
+    except StaleCheckpointError as exc:
+        verified = exc.verified
+        checks.add("checkpoint.signatures", "pass",
+                   f"{verified.checkpoint.origin} size {verified.checkpoint.size}")
+        checks.add("checkpoint.freshness", "warn", str(exc))
+    except LedgerError as exc:
+        checks.add("checkpoint.signatures", "fail", str(exc))
+    if verified is not None and verified.unknown_signatures:
+        names = ", ".join(sorted({s.name for s in verified.unknown_signatures}))
+        checks.add("checkpoint.unknown_signatures", "fail",
+                   f"signature lines from keys the trust policy does not name ({names}); a "
+                   "bundle carries only signatures its verifier can check")
+    if verified is None:
+        return Verification("reject", tuple(checks.items), digest, shipment)
+    checkpoint = verified.checkpoint
+
+    # 2. Inclusion of the three statements under the checkpoint.
+    def included(name: str) -> Callable[[], str]:
+        def check() -> str:
+            entry = log[name]
+            leaf = merkle.leaf_hash(canonicalize(dict(entry["statement"])))
+            merkle.verify_inclusion(leaf, entry["index"], checkpoint.size,
+                                    _hashes(entry["proof"]), checkpoint.root_hash)
+            return f"entry {entry['index']} of {checkpoint.size}"
+        return check
+
+    for name in ("token", "key", "status"):
+        checks.run(f"log.{name}.inclusion", included(name))
+
+    statements: dict[str, Statement] = {}
+
+    def parse(name: str, kind: StatementKind) -> Callable[[], str]:
+        def check() -> str:
+            statement = parse_statement(dict(log[name]["statement"]))
+            if statement.kind is not kind:
+                raise BundleError(f"log.{name} holds a {statement.kind.value} statement, "
+                                  f"not a {kind.value} statement")
+            statements[name] = statement
+            return f"{kind.value} statement"
+        return check
+
+    for name, kind in (("token", StatementKind.TOKEN), ("key", StatementKind.KEY),
+                       ("status", StatementKind.STATUS)):
+        checks.run(f"log.{name}.statement", parse(name, kind))
+
+    token_statement = statements.get("token")
+    key_statement = statements.get("key")
+    status = statements.get("status")
+    token_index = log["token"]["index"]
+
+    if token_statement is not None:
+        def same_digest() -> str:
+            assert token_statement is not None
+            if token_statement.token_digest != digest:
+                raise BundleError(f"the logged statement is for token "
+                                  f"{token_statement.token_digest}, this token is {digest}")
+            return digest or ""
+        checks.run("token.digest", same_digest)
+
+    # 3. The issuer key: logged before the token, signs the statement and the token.
+    public_key: bytes | None = None
+    if key_statement is not None:
+        key_entry = key_statement
+
+        def key_ok() -> tuple[bytes, str]:
+            key = key_entry.public_key
+            if key_entry.data["action"] == "rotate":
+                verify_possession(key_entry.data, key)
+            else:
+                verify_statement_signature(key_entry.data, key)
+            if log["key"]["index"] >= token_index:
+                raise BundleError(f"the key was logged at {log['key']['index']}, not before "
+                                  f"the token at {token_index}")
+            party = key_entry.data["party"]
+            return key, f"{key_entry.data['kid']} of {party['name']} ({party['country']})"
+
+        public_key = checks.value("key.statement", key_ok)
+        if public_key is not None:
+            _signatures(checks, token, token_statement, key_entry, public_key)
+
+    # 4. The registrar's status of token and key, as of the status statement's position.
+    if status is not None:
+        def status_ok() -> str:
+            assert status is not None
+            if status.signer != registrar_kid(checkpoint.origin):
+                raise BundleError(f"the status is signed by {status.signer}, not the registrar "
+                                  f"of {checkpoint.origin}")
+            verify_statement_signature(status.data, verified.log.public_key)
+            if status.token_digest != digest:
+                raise BundleError("the status statement is about another token")
+            status_index = log["status"]["index"]
+            if status.data["coversSize"] != status_index or status_index <= token_index:
+                raise BundleError("the status statement does not cover the log up to its "
+                                  "own position after the token")
+            return f"registrar status at entry {status_index}"
+        if checks.run("status.statement", status_ok):
+            token_state = status.data["token"]
+            if token_state == "active":
+                checks.add("status.token", "pass", "not revoked or superseded")
+            else:
+                extra = (f" by {status.data['supersededBy']}"
+                         if status.data.get("supersededBy") else "")
+                checks.add("status.token", "fail", f"the token is {token_state}{extra}")
+            key_state = status.data["key"]
+            checks.add("status.key", "pass" if key_state == "valid" else "fail",
+                       f"the issuer key was {key_state} when the token was logged")
+
+    # 5. Validity period, parents, disclosures, suppliers, margin.
+    checks.guarded("token.validity", lambda: _validity(checks, token, now))
+    if token_statement is not None:
+        def parents() -> str:
+            assert token_statement is not None
+            linked = sorted(supplier_token_digests(token))
+            if sorted(token_statement.data["parents"]) != linked:
+                raise BundleError("the logged parents differ from the token's supplier links")
+            return f"{len(linked)} supplier token(s)"
+        checks.run("token.parents", parents)
+    checks.guarded("disclosure.lines", lambda: _disclosures(checks, bundle, token, trust))
+    checks.guarded("suppliers", lambda: _suppliers(checks, bundle, token, trust, now, depth,
+                                                   token_index, checkpoint.origin))
+    checks.guarded("determination.margin", lambda: _margin(checks, token, trust))
+    return Verification(checks.decision(), tuple(checks.items), digest, shipment)
+
+
+def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
+                key_statement: Statement, public_key: bytes) -> None:
+    """The issuer key signed the logged statement and the token, as the same DID."""
+    kid = key_statement.data["kid"]
+    if token_statement is not None:
+        statement = token_statement
+
+        def statement_signed() -> str:
+            if statement.signer != kid:
+                raise BundleError("the token statement is signed by another key than the "
+                                  "bundle's issuer key")
+            verify_statement_signature(statement.data, public_key)
+            if statement.data["issuer"] != did_key(public_key):
+                raise BundleError("the statement's issuer is not the key's DID")
+            return "signed by the issuer key"
+
+        checks.run("token.statement.signature", statement_signed)
+
+    def token_signed() -> str:
+        verify_token(token, public_key)
+        if token.get("proof", {}).get("verificationMethod") != kid:
+            raise BundleError("the token's proof names another verification method")
+        return "eddsa-jcs-2022 proof verifies"
+
+    checks.run("token.signature", token_signed)
+
+
+def _validity(checks: _Checks, token: Mapping[str, Any], now: int | None) -> None:
+    if now is None:
+        checks.add("token.validity", "skip", "no time given")
+        return
+    moment = datetime.fromtimestamp(now, UTC)
+
+    def parse(name: str) -> datetime | None:
+        value = token.get(name)
+        if not isinstance(value, str):
+            return None
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    start, end = parse("validFrom"), parse("validUntil")
+    if start is not None and moment < start:
+        checks.add("token.validity", "warn", f"the certification starts on {start.date()}")
+    elif end is not None and moment > end:
+        checks.add("token.validity", "warn", f"the blanket period ended on {end.date()}")
+    else:
+        checks.add("token.validity", "pass", "in force")
+
+
+def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, Any],
+                 trust: TrustFile) -> None:
+    subject = token["credentialSubject"]
+    count = subject["partsCount"]
+    disclosures = bundle.get("disclosures")
+    if not disclosures:
+        outcome = "warn" if trust.options.require_disclosure else "skip"
+        checks.add("disclosure.lines", outcome, f"no line disclosed (0 of {count})")
+        return
+    lines: list[int] = []
+
+    def each() -> str:
+        for disclosure in disclosures:
+            if not isinstance(disclosure, Mapping):
+                raise BundleError("a disclosure is an object")
+            verify_disclosure(subject["partsRoot"], count, disclosure)
+            lines.append(disclosure["line"])
+        if len(set(lines)) != len(lines):
+            raise BundleError("a line is disclosed twice")
+        return f"{len(lines)} of {count} line(s) match partsRoot"
+
+    if not checks.run("disclosure.lines", each):
+        return
+    if len(lines) < count:
+        outcome = "warn" if trust.options.require_disclosure else "skip"
+        checks.add("determination.recompute", outcome,
+                   f"{count - len(lines)} line(s) not disclosed: the RVC cannot be recomputed")
+        return
+
+    def recompute() -> str:
+        by_line = sorted(disclosures, key=lambda d: d["line"])
+        document = document_from_records([d["record"] for d in by_line])
+        claimed = subject["determination"]
+        determination = determine_origin(bom_from_dict(document))
+        got = determination.to_dict()
+        if got["originating"] != claimed["originating"] or got["criterion"] != claimed[
+                "criterion"]:
+            raise BundleError(f"recomputed: originating={got['originating']} criterion="
+                              f"{got['criterion']}; the token claims "
+                              f"{claimed['originating']} / {claimed['criterion']}")
+        claimed_results = {r["method"]: r for r in claimed["results"]}
+        for result in got["results"]:
+            mine = claimed_results.get(result["method"])
+            keys = ("base", "vnm", "rvc", "threshold", "pass")
+            if mine is None or any(result[k] != mine[k] for k in keys):
+                raise BundleError(f"recomputed {result['method']}: base {result['base']}, "
+                                  f"VNM {result['vnm']}, RVC {result['rvc']} differ from the "
+                                  "token's determination")
+        if set(claimed_results) != {r["method"] for r in got["results"]}:
+            raise BundleError("the token reports other methods than the recomputation")
+        return f"RVC recomputed from the disclosed BOM: {got['results'][0]['rvc']} %"
+
+    checks.run("determination.recompute", recompute)
+
+
+def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, Any],
+               trust: TrustFile, now: int | None, depth: int, token_index: int,
+               origin: str) -> None:
+    linked = set(supplier_token_digests(token))
+    nested = bundle.get("suppliers") or []
+    if not linked:
+        checks.add("suppliers", "skip", "the token links no supplier token")
+        return
+    seen: set[str] = set()
+    for child in nested:
+        if depth >= MAX_SUPPLIER_DEPTH:
+            checks.add("suppliers", "fail", "supplier bundles nested too deeply")
+            return
+        result = _verify(child, trust, now, depth=depth + 1)
+        name = f"supplier.{(result.token_digest or 'unknown')[:16]}"
+        if result.token_digest not in linked:
+            checks.add(name, "fail", "this supplier bundle is not for a token the token links")
+            continue
+        seen.add(result.token_digest)
+        failed = [c.name for c in result.checks if c.outcome == "fail"]
+        if result.decision == "reject":
+            checks.add(name, "fail", f"supplier bundle rejected ({', '.join(failed)})")
+            continue
+        child_log = child["log"] if isinstance(child, Mapping) else {}
+        child_origin = _origin_of(child_log.get("checkpoint"))
+        if child_origin == origin and child_log["token"]["index"] >= token_index:
+            checks.add(name, "fail", "the supplier token was logged after the token that "
+                                     "uses it")
+            continue
+        checks.add(name, "pass" if result.decision == "clear" else "warn",
+                   f"supplier bundle {result.decision}")
+    missing = linked - seen
+    if missing:
+        outcome = "warn" if trust.options.require_supplier_bundles else "skip"
+        checks.add("suppliers", outcome,
+                   f"{len(missing)} supplier token(s) linked without a bundle")
+    else:
+        checks.add("suppliers", "pass", f"{len(seen)} supplier bundle(s) verified")
+
+
+def _origin_of(checkpoint: Any) -> str | None:
+    if not isinstance(checkpoint, str):
+        return None
+    return checkpoint.split("\n", 1)[0]
+
+
+def _margin(checks: _Checks, token: Mapping[str, Any], trust: TrustFile) -> None:
+    tolerance = trust.options.margin_tolerance
+    if tolerance is None:
+        checks.add("determination.margin", "skip", "no margin tolerance configured")
+        return
+    results = token["credentialSubject"]["determination"]["results"]
+    margins = [Decimal(r["rvc"]) - Decimal(r["threshold"]) for r in results if r["pass"]]
+    if not margins:
+        checks.add("determination.margin", "skip", "qualified without an RVC margin")
+        return
+    best = max(margins)
+    outcome = "warn" if best < tolerance else "pass"
+    checks.add("determination.margin", outcome,
+               f"best RVC margin {best} points (tolerance {tolerance})")
