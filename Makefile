@@ -14,12 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: qualify the example BOMs and print their determinations
+## run: qualify the example BOMs, build the demo ledger from them, verify a bundle offline
 run: $(STAMP)
 	@for bom in examples/*.json; do \
-		echo "=== $$bom"; \
+		echo "=== tmec rvc $$bom"; \
 		$(BIN)/tmec rvc "$$bom" || exit $$?; \
 	done
+	@rm -rf var/demo
+	@echo "=== tmec demo --out var/demo"
+	$(BIN)/tmec demo --out var/demo
+	@echo "=== tmec verify var/demo/bundles/cylinder-head-us.json --trust var/demo/trust.json"
+	$(BIN)/tmec verify var/demo/bundles/cylinder-head-us.json --trust var/demo/trust.json
+	@echo
+	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
 
 ## test: lint, type-check and run the whole suite
 test: lint typecheck unit
@@ -34,13 +41,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-## bench: the origin-engine benchmark (10k, 100k, 1M items); see bench/README.md
+## bench: the origin-engine and ledger benchmarks; see bench/README.md
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_ledger.py
 
 ## data: rebuild the shipped rule set from ../shared/reference
 data: $(STAMP)
 	$(BIN)/python tools/build_usmca_rules.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out var

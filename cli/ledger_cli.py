@@ -162,7 +162,7 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
     ledger = _workspace(home).open_ledger(with_witnesses=False)
     records = ledger.keys().keys.values()
     size = ledger.size
-    rows = [{"kid": r.kid, "party": r.party_id, "name": r.party.get("name"),
+    rows: list[dict[str, Any]] = [{"kid": r.kid, "party": r.party_id, "name": r.party.get("name"),
              "added": r.added_at, "retired": r.retired_at,
              "compromisedSince": r.compromised_since,
              "status": r.status_at(size + 1)} for r in records]
@@ -173,9 +173,9 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
     for column in ("party", "key id", "added", "retired", "compromised since", "now"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row["party"]), row["kid"][:32] + "...", str(row["added"]),
+        table.add_row(str(row["party"]), str(row["kid"])[:32] + "...", str(row["added"]),
                       str(row["retired"] or ""), str(row["compromisedSince"] or ""),
-                      row["status"])
+                      str(row["status"]))
     _console().print(table)
 
 

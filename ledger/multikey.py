@@ -29,6 +29,7 @@ sign or verify; see `ledger.crypto` and `ledger.token`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from ledger.errors import EncodingError
@@ -217,6 +218,7 @@ def encode_public_key(public_key: bytes) -> str:
     return _encode_key(ED25519_PUB_HEADER, public_key, "public key")
 
 
+@lru_cache(maxsize=4096)
 def decode_public_key(text: str) -> bytes:
     """Raw 32-byte Ed25519 public key of a ``publicKeyMultibase`` value.
 
@@ -266,6 +268,7 @@ def decode_secret_key(text: str) -> bytes:
     return _decode_key(text, ED25519_PRIV_HEADER, "secret key")
 
 
+@lru_cache(maxsize=4096)
 def did_key(public_key: bytes) -> str:
     """The did:key identifier of an Ed25519 public key (did:key Method, "Format").
 
@@ -301,6 +304,7 @@ def verification_method_id(public_key: bytes) -> str:
     return f"{DID_KEY_PREFIX}{multibase}#{multibase}"
 
 
+@lru_cache(maxsize=4096)
 def decode_did_key(did: str) -> bytes:
     """Raw Ed25519 public key of a did:key identifier (no fragment, path or query).
 
@@ -323,6 +327,7 @@ def decode_did_key(did: str) -> bytes:
     return decode_public_key(multibase)
 
 
+@lru_cache(maxsize=4096)
 def decode_verification_method(verification_method: str) -> bytes:
     """Raw Ed25519 public key named by a did:key verification method id.
 

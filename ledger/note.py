@@ -136,13 +136,15 @@ def _check_text(text: str) -> None:
     _check_characters(text)
 
 
+_FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
+
+
 def _check_characters(note: str) -> None:
-    for position, char in enumerate(note):
-        code = ord(char)
-        if (code < 0x20 and char != "\n") or 0xD800 <= code <= 0xDFFF:
-            line = note.count("\n", 0, position) + 1
-            raise EncodingError(f"note line {line}: control character {char!r} is not "
-                                "allowed")
+    found = _FORBIDDEN.search(note)
+    if found is not None:
+        line = note.count("\n", 0, found.start()) + 1
+        raise EncodingError(f"note line {line}: control character {found.group()!r} is not "
+                            "allowed")
 
 
 @dataclass(frozen=True)

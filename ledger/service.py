@@ -545,6 +545,7 @@ class Ledger:
             if merkle.leaf_hash(entry.body) != entry.leaf_hash:
                 report.problems.append(f"entry {entry.index}: stored statement does not match "
                                        "its leaf hash (edited after it was logged)")
+            statement: Statement | None = None
             try:
                 statement = parse_statement(entry.body)
                 self._check(state, entry.index, statement)
@@ -552,7 +553,8 @@ class Ledger:
             except LedgerError as exc:
                 report.problems.append(f"entry {entry.index}: {exc}")
             state.tree.append(entry.leaf_hash)
-            if statement.kind is StatementKind.TOKEN and statement.token_digest:
+            if (statement is not None and statement.kind is StatementKind.TOKEN
+                    and statement.token_digest):
                 data = self.store.get_blob(statement.token_digest)
                 if data is None:
                     report.problems.append(f"entry {entry.index}: token "

@@ -1038,6 +1038,11 @@ def parse_token(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
             raise TokenError(f"a token must be strict JSON: {exc.message}") from exc
     else:
         parsed = copy.deepcopy(data)
+    return _validated(parsed)
+
+
+def _validated(parsed: Any) -> dict[str, Any]:
+    """The shape checks of `parse_token`, in place (no copy)."""
     if not isinstance(parsed, dict):
         raise TokenError("$: a token is a JSON object")
     token: dict[str, Any] = parsed
@@ -1102,7 +1107,8 @@ def verify_token(token: bytes | str | Mapping[str, Any],
         UnknownKeyError: If no key was passed and the verification method is not a did:key.
         EncodingError: If the token is not I-JSON.
     """
-    parsed = parse_token(token)
+    # A mapping is checked in place: verification only reads it (parse_token copies).
+    parsed = parse_token(token) if isinstance(token, bytes | str) else _validated(token)
     verify_credential(parsed, public_key)
     did, _, _ = parsed["proof"]["verificationMethod"].partition("#")
     if did != parsed["issuer"]:

@@ -1,0 +1,686 @@
+"""`SqlStore`: the ledger's `LogStore` on SQLite (the default) or PostgreSQL (by URL).
+
+The same SQLModel tables serve both engines; the database URL chooses one:
+
+* ``sqlite:///path/ledger.db`` — one local file, nothing to install. Every connection runs
+  in WAL mode with ``synchronous=FULL`` (a commit is on disk when `append` returns; WAL with
+  NORMAL would only be safe against a crash of the process, not of the machine), foreign
+  keys on and a busy timeout, so a second process waits for the lock instead of failing.
+* ``postgresql+psycopg://user@host/db`` (``postgresql://`` means the same) — for anyone who
+  outgrows one machine: many stateless API workers, one sequencer elected by an advisory
+  lock.
+
+`SqlStore.open(url)` brings the schema to the newest Alembic revision (the migration
+environment ships inside the package, `ledger/store/sql_migrations/`, and runs without an
+``alembic.ini``) and returns the store; `SqlStore(url)` skips the migration, for processes
+that must not run DDL.
+
+**Hot paths never touch the ORM.** The `*Row` classes define the schema (in one place,
+for Alembic and any admin tooling), but `append` is one driver-level ``executemany``
+INSERT per batch (``exec_driver_sql``) in one transaction, and reads are Core selects
+streamed in key-ordered pages. Measured on this project: the ORM unit of work costs about
+ten times a Core executemany, and Core's per-row parameter processing in turn about as
+much CPU as SQLite's own insert work, hence the driver level.
+
+**Single writer.** Indices are assigned as the current size inside the writer section, and
+the primary key on ``leaf_index`` refuses any reuse, so the log stays dense even if two
+sequencers ever raced. How the section is made exclusive:
+
+* PostgreSQL: `writer()` pins one connection to the calling thread and holds the session
+  advisory lock ``pg_advisory_lock(_SEQUENCER_LOCK)`` on it until the section ends (several
+  transactions — append, then record the checkpoint — can run inside). An `append` outside
+  a section takes ``pg_advisory_xact_lock`` on the same key for its own transaction; inside
+  a section it runs on the pinned connection, where the lock is re-entrant. Other processes
+  and threads wait for the lock; a crashed sequencer's session ends and frees it.
+* SQLite: `writer()` takes a re-entrant in-process lock plus an exclusive ``flock`` on a
+  side file ``<database>-writer.lock`` (held across several transactions, which SQLite's own
+  lock cannot be without keeping a write transaction open and so delaying durability), and
+  every write transaction starts with ``BEGIN IMMEDIATE``: the database write lock is taken
+  *before* the size is read, so a writer that ignores the side file still cannot
+  interleave. pysqlite's implicit transactions are switched off for this (we emit ``BEGIN``
+  ourselves, which also makes Alembic's DDL transactional on SQLite). Where ``fcntl`` is
+  missing (Windows) only the in-process lock and ``BEGIN IMMEDIATE`` remain.
+
+**Append-only in the database, not only in this code.** No code path here updates or
+deletes. The initial migration adds triggers that refuse UPDATE and DELETE on
+``log_entries``, ``log_blobs`` and ``log_checkpoints`` (and TRUNCATE on PostgreSQL, where
+they are also ``ENABLE ALWAYS`` so ``session_replication_role = replica`` does not silence
+them; on SQLite a BEFORE INSERT trigger also refuses ``INSERT OR REPLACE`` over an
+existing row, which would otherwise delete it without firing the DELETE trigger). Every
+refusal names the table and says it is append-only.
+
+**Errors** are mapped at this boundary: integrity violations become `ConflictError`,
+connection and operational failures (server down, "database is locked", deadlock, lock
+timeout) `StoreUnavailableError`, both raised ``from`` the driver error. Anything else is
+a bug and propagates as is.
+
+**Tamper evidence.** The store keeps each entry's canonical statement bytes, so an audit
+can recompute every leaf hash; `find_tampered` does exactly that through the protocol. To
+simulate a rogue DBA (as the tests do), drop the guard and edit a row::
+
+    -- SQLite
+    DROP TRIGGER log_entries_no_update;
+    UPDATE log_entries SET body = CAST('{}' AS BLOB) WHERE leaf_index = 1;
+    -- PostgreSQL
+    DROP TRIGGER log_entries_no_update_delete ON log_entries;
+    UPDATE log_entries SET body = convert_to('{}', 'UTF8') WHERE leaf_index = 1;
+
+after which ``find_tampered(store) == [1]``. An edit that also rewrites ``leaf_hash``
+passes this check but changes the Merkle root, which signed checkpoints and witnesses catch.
+A deleted row makes `entries` and `leaf_hashes` raise `TamperedError` rather than silently
+shift every later entry; `iter_entries` skips it so an audit can go on and report it.
+
+What this module does not do: verify leaf hashes on append (the core computes them), judge
+whether a new checkpoint text only adds cosignatures (the core's checkpoint logic does), or
+support in-memory SQLite (a ``:memory:`` database is private to one connection; use
+`MemoryStore` or a file under a temporary directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import IO, Any, Final
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from ledger.errors import (
+    ConflictError,
+    InputError,
+    OutOfRangeError,
+    StoreUnavailableError,
+    TamperedError,
+)
+from ledger.merkle import leaf_hash
+from ledger.store.base import EntryRecord, LogStore, NewEntry
+
+if sys.platform != "win32":  # POSIX: a cross-process writer lock for SQLite files.
+    import fcntl
+
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "METADATA",
+    "VERSION_TABLE",
+    "BlobRow",
+    "CheckpointRow",
+    "LogEntryRow",
+    "SqlStore",
+    "create_ledger_engine",
+    "find_tampered",
+    "lock_for_migration",
+]
+
+# Advisory lock keys (64-bit, fixed): ASCII "tmec_log" and "tmec_mig". Fixed so that every
+# process of every version agrees on them; distinct so a migration never waits on appends.
+_SEQUENCER_LOCK: Final = 0x746D_6563_5F6C_6F67
+_MIGRATION_LOCK: Final = 0x746D_6563_5F6D_6967
+
+# Execution option read by the SQLite "begin" hook: which BEGIN to emit.
+_SQLITE_BEGIN: Final = "ledger_sqlite_begin"
+
+VERSION_TABLE: Final = "ledger_alembic_version"
+"""Alembic's bookkeeping table, named for the ledger so it can share a database."""
+
+APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints")
+"""The tables whose rows the database itself refuses to change or remove."""
+
+_MIGRATIONS: Final = "ledger.store:sql_migrations"
+
+# Alembic's `context` and `op` are module-level proxies: two threads of one process must not
+# run migrations at the same time (other processes are kept out by `lock_for_migration`).
+_MIGRATING = threading.Lock()
+
+METADATA: Final = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+})
+"""The ledger's own MetaData, so its tables never mix with another app's SQLModel tables."""
+
+# INTEGER on SQLite makes the key the rowid (the table is clustered on it, and an omitted
+# value autoincrements); BIGINT elsewhere, since a log outgrows 2**31 entries.
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class _LedgerTable(SQLModel, registry=registry(metadata=METADATA)):
+    """Abstract base binding the row classes to `METADATA`."""
+
+
+class LogEntryRow(_LedgerTable, table=True):
+    """One log entry: the canonical statement bytes, their leaf hash and lookup keys."""
+
+    __tablename__ = "log_entries"
+
+    leaf_index: int = Field(
+        sa_column=sa.Column(_BIGINT, primary_key=True, autoincrement=False))
+    leaf_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    body: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String, nullable=False, index=True))
+    token_digest: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String, nullable=True, index=True))
+    key_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String, nullable=True, index=True))
+
+
+class BlobRow(_LedgerTable, table=True):
+    """A content-addressed document (an origin token), stored once under its digest."""
+
+    __tablename__ = "log_blobs"
+
+    digest: str = Field(sa_column=sa.Column(sa.String, primary_key=True))
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class CheckpointRow(_LedgerTable, table=True):
+    """One signed checkpoint text for a tree size; `seq` orders the texts of one size.
+
+    A size gets a new row each time its checkpoint gains cosignatures; the earlier texts
+    stay. ``text_sha256`` makes a text recorded twice for the same size a no-op without an
+    index over the (unbounded) text itself.
+    """
+
+    __tablename__ = "log_checkpoints"
+    __table_args__ = (
+        sa.UniqueConstraint("tree_size", "text_sha256"),
+        sa.Index("ix_log_checkpoints_tree_size_seq", "tree_size", "seq"),
+    )
+
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(_BIGINT, primary_key=True, autoincrement=True))
+    tree_size: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    text_sha256: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+_ENTRIES: Final = METADATA.tables["log_entries"]
+_BLOBS: Final = METADATA.tables["log_blobs"]
+_CHECKPOINTS: Final = METADATA.tables["log_checkpoints"]
+_ENTRY_COLUMNS: Final = (
+    _ENTRIES.c.leaf_index, _ENTRIES.c.leaf_hash, _ENTRIES.c.body, _ENTRIES.c.kind,
+    _ENTRIES.c.token_digest, _ENTRIES.c.key_id,
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Engines
+
+
+def create_ledger_engine(url: str | sa.URL, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine for `url` configured the way the store relies on.
+
+    Args:
+        url: ``sqlite:///path`` (a file) or ``postgresql[+psycopg]://...``.
+        busy_timeout: seconds a SQLite connection waits for another writer's lock before
+            failing with "database is locked" (then `StoreUnavailableError`).
+
+    Raises:
+        InputError: an unsupported URL (other engine or driver, in-memory SQLite).
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa_exc.ArgumentError as e:
+        raise InputError(f"not a database URL: {e}") from e
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout)
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            raise InputError("PostgreSQL URLs must use psycopg 3: postgresql+psycopg://...")
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"),
+                                pool_pre_ping=True, connect_args=connect_args)
+    raise InputError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _sqlite_engine(url: sa.URL, busy_timeout: float) -> Engine:
+    database = url.database
+    if url.get_driver_name() != "pysqlite":
+        raise InputError("SQLite URLs must use the standard driver: sqlite:///path")
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        raise InputError("in-memory SQLite is private to one connection; "
+                         "use a file (sqlite:///path/ledger.db) or MemoryStore")
+    # An absolute path: the database and its writer-lock side file must not move with cwd.
+    url = url.set(database=str(Path(database).expanduser().resolve()))
+    engine = sa.create_engine(
+        url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+    busy_ms = int(busy_timeout * 1000)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transactions away from pysqlite (it would BEGIN lazily and only before DML):
+        # `on_begin` emits them, so BEGIN IMMEDIATE and transactional DDL are possible.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    sa.event.listen(engine, "connect", on_connect)
+    sa.event.listen(engine, "begin", on_begin)
+    return engine
+
+
+def lock_for_migration(connection: Connection) -> None:
+    """Serialise schema migrations across processes (called by the migration env).
+
+    On PostgreSQL a transaction-scoped advisory lock; on SQLite the ``BEGIN IMMEDIATE``
+    the connection was opened with already holds the database's write lock. Either way a
+    second process starting at the same moment waits, then finds the schema at head.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+
+def _immediate(connection: Connection) -> Connection:
+    """Mark `connection` so its next transaction begins with ``BEGIN IMMEDIATE`` (SQLite)."""
+    return connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+
+
+def _alembic_config(connection: Connection) -> Config:
+    """An Alembic config built in code: the package's migrations, `connection` to run on."""
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+def _reason(error: sa_exc.SQLAlchemyError) -> str:
+    """The driver's own first line, without SQLAlchemy's statement and parameter dump."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
+
+
+@contextmanager
+def _mapped(action: str) -> Iterator[None]:
+    """Turn driver errors into the ledger's error tree (the only place this happens)."""
+    try:
+        yield
+    except sa_exc.IntegrityError as e:
+        raise ConflictError(f"{action}: the database refused the write ({_reason(e)})") from e
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+            sa_exc.DisconnectionError) as e:
+        raise StoreUnavailableError(
+            f"{action}: the database is unavailable ({_reason(e)})") from e
+
+
+# ---------------------------------------------------------------------------------------
+# The store
+
+
+def _missing(index: int) -> TamperedError:
+    return TamperedError(f"log entry {index} is missing from the store "
+                         "(deleted behind the ledger's back)")
+
+
+def _record(row: Sequence[Any]) -> EntryRecord:
+    index, hash_, body, kind, token_digest, key_id = row
+    return EntryRecord(int(index), bytes(hash_), bytes(body), kind, token_digest, key_id)
+
+
+class SqlStore:
+    """`LogStore` on SQLAlchemy Core over the SQLModel tables of this module.
+
+    Safe to share between threads: each call checks a connection out of the engine's pool
+    (a thread inside `writer()` on PostgreSQL uses its pinned one). Create it after a fork,
+    not before. `close()` (or ``with SqlStore.open(url) as store:``) releases the pool.
+    """
+
+    def __init__(self, url: str | sa.URL, *, busy_timeout: float = 30.0) -> None:
+        """Connect lazily to `url` without touching the schema (see `open`)."""
+        self._engine = create_ledger_engine(url, busy_timeout=busy_timeout)
+        self._postgres = self._engine.dialect.name == "postgresql"
+        marker = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_entry = (
+            f"INSERT INTO {_ENTRIES.name} ({', '.join(c.name for c in _ENTRY_COLUMNS)}) "
+            f"VALUES ({', '.join([marker] * len(_ENTRY_COLUMNS))})")
+        # SQLite writer section: one thread of this process, then one process (flock).
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._lock_file: IO[bytes] | None = None
+        # PostgreSQL writer section: the pinned connection and nesting depth, per thread.
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, url: str | sa.URL, *, busy_timeout: float = 30.0) -> SqlStore:
+        """Open the store at `url`, bringing its schema to the newest migration first.
+
+        Raises:
+            InputError: the URL names no supported database.
+            StoreUnavailableError: the database cannot be reached or is locked.
+        """
+        store = cls(url, busy_timeout=busy_timeout)
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def migrate(self) -> None:
+        """Run the Alembic migrations to head, in one transaction, serialised across processes."""
+        with _MIGRATING, _mapped("migrate the ledger schema"), \
+                self._engine.connect() as connection, _immediate(connection).begin():
+            command.upgrade(_alembic_config(connection), "head")
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for health checks and administration, not for writes)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release pooled connections and the writer lock file."""
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A short read transaction (deferred on SQLite: WAL readers never block)."""
+        with self._engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction that holds the database write lock from its first statement."""
+        with self._engine.connect() as connection, _immediate(connection).begin():
+            yield connection
+
+    @contextmanager
+    def _append_transaction(self) -> Iterator[Connection]:
+        """The transaction of one append, inside the writer section."""
+        if self._postgres:
+            pinned: Connection | None = getattr(self._local, "connection", None)
+            source: AbstractContextManager[Connection] = (
+                nullcontext(pinned) if pinned is not None else self._engine.connect())
+            with source as connection, connection.begin():
+                if pinned is None:  # not inside writer(): lock for this transaction only
+                    connection.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCER_LOCK)))
+                yield connection
+        else:
+            with self._sqlite_writer(), self._write() as connection:
+                yield connection
+
+    # -- LogStore -------------------------------------------------------------------
+
+    @staticmethod
+    def _size(connection: Connection) -> int:
+        # MAX + 1 walks the primary key's index; COUNT(*) would scan the table. Equal,
+        # because indices are dense.
+        next_index = sa.func.coalesce(sa.func.max(_ENTRIES.c.leaf_index) + 1, 0)
+        return int(connection.execute(sa.select(next_index)).scalar_one())
+
+    def size(self) -> int:
+        """Number of entries in the log."""
+        with _mapped("read the log size"), self._read() as connection:
+            return self._size(connection)
+
+    def append(self, entries: Sequence[NewEntry]) -> int:
+        """Append `entries` in one transaction, durably; return the index of the first.
+
+        The indices are the log size read under the writer lock, so they are dense; the
+        rows go in as one driver-level ``executemany`` (the ORM is kept off this path).
+        """
+        with _mapped("append to the log"), self._append_transaction() as connection:
+            first = self._size(connection)
+            if entries:
+                connection.exec_driver_sql(self._insert_entry, [
+                    (first + n, e.leaf_hash, e.body, e.kind, e.token_digest, e.key_id)
+                    for n, e in enumerate(entries)
+                ])
+            return first
+
+    def _check_range(self, start: int, end: int) -> None:
+        size = self.size()
+        if not 0 <= start <= end <= size:
+            raise OutOfRangeError(f"entries {start}..{end} are outside a log of size {size}")
+
+    def _pages(self, columns: Sequence[sa.ColumnElement[Any]], start: int, end: int,
+               batch: int, *, dense: bool) -> Iterator[Sequence[Any]]:
+        """Rows start <= leaf_index < end, fetched in key-ordered pages of `batch`.
+
+        Each page is its own short transaction (no server-side cursor or snapshot held
+        open while the caller works); the rows below `end` never change, so the pages join
+        up into one consistent range. With `dense`, a missing index (a row deleted behind
+        the ledger's back) raises `TamperedError` instead of shifting every later entry.
+        """
+        position = start
+        while position < end:
+            query = (sa.select(_ENTRIES.c.leaf_index, *columns)
+                     .where(_ENTRIES.c.leaf_index >= position, _ENTRIES.c.leaf_index < end)
+                     .order_by(_ENTRIES.c.leaf_index).limit(batch))
+            with _mapped("read log entries"), self._read() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                break
+            for row in rows:
+                if dense and row[0] != position:
+                    raise _missing(position)
+                yield row[1:]
+                position = int(row[0]) + 1
+        if dense and position < end:
+            raise _missing(position)
+
+    def entries(self, start: int, end: int) -> list[EntryRecord]:
+        """Entries with start <= index < end (`OutOfRangeError` beyond the size).
+
+        Raises:
+            OutOfRangeError: the range is not inside the log.
+            TamperedError: an index in the range has no row.
+        """
+        self._check_range(start, end)
+        return [_record(row)
+                for row in self._pages(_ENTRY_COLUMNS, start, end, 10_000, dense=True)]
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """Leaf hashes with start <= index < end (errors as for `entries`)."""
+        self._check_range(start, end)
+        return [bytes(row[0]) for row in
+                self._pages((_ENTRIES.c.leaf_hash,), start, end, 50_000, dense=True)]
+
+    def find(self, *, token_digest: str | None = None, key_id: str | None = None,
+             kind: str | None = None) -> list[EntryRecord]:
+        """Entries matching every given criterion, in log order (all of them if none)."""
+        criteria = [column == value for column, value in (
+            (_ENTRIES.c.token_digest, token_digest), (_ENTRIES.c.key_id, key_id),
+            (_ENTRIES.c.kind, kind)) if value is not None]
+        query = sa.select(*_ENTRY_COLUMNS).where(*criteria).order_by(_ENTRIES.c.leaf_index)
+        with _mapped("search the log"), self._read() as connection:
+            return [_record(row) for row in connection.execute(query)]
+
+    def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
+        """Every entry in log order, up to the size when iteration starts, `batch` at a time.
+
+        A row deleted behind the ledger's back is skipped, not raised: an audit sees the
+        jump in `index` and goes on to report everything else.
+        """
+        if batch < 1:
+            raise InputError(f"batch must be positive, not {batch}")
+        end = self.size()
+        for row in self._pages(_ENTRY_COLUMNS, 0, end, batch, dense=False):
+            yield _record(row)
+
+    def _blob(self, connection: Connection, digest: str) -> bytes | None:
+        data = connection.execute(
+            sa.select(_BLOBS.c.data).where(_BLOBS.c.digest == digest)).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+    def put_blob(self, digest: str, data: bytes) -> None:
+        """Store a blob once; the same bytes again are fine, other bytes a `ConflictError`."""
+        data = bytes(data)
+        with _mapped(f"store blob {digest}"):
+            try:
+                with self._write() as connection:
+                    existing = self._blob(connection, digest)
+                    if existing is None:
+                        connection.execute(_BLOBS.insert(), {"digest": digest, "data": data})
+                        return
+            except sa_exc.IntegrityError:
+                # PostgreSQL (read committed): another writer stored it after our read.
+                with self._read() as connection:
+                    existing = self._blob(connection, digest)
+                if existing is None:
+                    raise
+        if existing != data:
+            raise ConflictError(f"a different document is already stored as {digest}")
+
+    def get_blob(self, digest: str) -> bytes | None:
+        """The blob stored under `digest`, if any."""
+        with _mapped(f"read blob {digest}"), self._read() as connection:
+            return self._blob(connection, digest)
+
+    def add_checkpoint(self, size: int, text: str) -> None:
+        """Record `text` for tree `size` as a new row; a text already recorded is a no-op."""
+        digest = hashlib.sha256(text.encode("utf-8")).digest()
+        known = (sa.select(_CHECKPOINTS.c.seq)
+                 .where(_CHECKPOINTS.c.tree_size == size, _CHECKPOINTS.c.text_sha256 == digest))
+        with _mapped(f"record the checkpoint for size {size}"):
+            try:
+                with self._write() as connection:
+                    if connection.execute(known).first() is None:
+                        connection.execute(_CHECKPOINTS.insert(), {
+                            "tree_size": size, "text": text, "text_sha256": digest})
+            except sa_exc.IntegrityError:
+                # A concurrent writer recorded the same text first: nothing left to do.
+                with self._read() as connection:
+                    if connection.execute(known).first() is None:
+                        raise
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """(size, text) of the largest checkpoint, its most recently recorded text."""
+        query = (sa.select(_CHECKPOINTS.c.tree_size, _CHECKPOINTS.c.text)
+                 .order_by(_CHECKPOINTS.c.tree_size.desc(), _CHECKPOINTS.c.seq.desc())
+                 .limit(1))
+        with _mapped("read the latest checkpoint"), self._read() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def checkpoint(self, size: int) -> str | None:
+        """The most recently recorded checkpoint text for tree `size`, if any."""
+        query = (sa.select(_CHECKPOINTS.c.text).where(_CHECKPOINTS.c.tree_size == size)
+                 .order_by(_CHECKPOINTS.c.seq.desc()).limit(1))
+        with _mapped(f"read the checkpoint for size {size}"), self._read() as connection:
+            text = connection.execute(query).scalar_one_or_none()
+        return None if text is None else str(text)
+
+    # -- writer section ---------------------------------------------------------------
+
+    def writer(self) -> AbstractContextManager[None]:
+        """Exclusive writer section across threads and processes (re-entrant per thread).
+
+        PostgreSQL: a session advisory lock on a connection pinned to this thread.
+        SQLite: an in-process lock plus ``flock`` on ``<database>-writer.lock``.
+        """
+        return self._postgres_writer() if self._postgres else self._sqlite_writer()
+
+    @contextmanager
+    def _postgres_writer(self) -> Iterator[None]:
+        local = self._local
+        if getattr(local, "connection", None) is not None:
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        with _mapped("take the sequencer lock"):
+            connection = self._engine.connect()
+            try:
+                connection.execute(sa.select(sa.func.pg_advisory_lock(_SEQUENCER_LOCK)))
+                connection.commit()
+            except BaseException:
+                connection.close()
+                raise
+        local.connection, local.depth = connection, 1
+        try:
+            yield
+        finally:
+            local.connection = None
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.execute(sa.select(sa.func.pg_advisory_unlock(_SEQUENCER_LOCK)))
+                connection.commit()
+            except sa_exc.DBAPIError:
+                # Could not unlock (connection lost): discard the session; its end frees
+                # the lock on the server.
+                connection.invalidate()
+            finally:
+                connection.close()
+
+    @contextmanager
+    def _sqlite_writer(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self._lock_process()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._unlock_process()
+
+    def _lock_process(self) -> None:
+        if sys.platform == "win32":  # pragma: no cover - no flock: in-process lock only
+            return
+        if self._lock_file is None:
+            database = self._engine.url.database
+            assert database is not None  # checked by create_ledger_engine
+            try:
+                self._lock_file = Path(f"{database}-writer.lock").open("ab")  # noqa: SIM115
+            except OSError as e:
+                raise StoreUnavailableError(f"cannot open the writer lock file: {e}") from e
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+
+    def _unlock_process(self) -> None:
+        if sys.platform != "win32" and self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------------------
+# Audit
+
+
+def find_tampered(store: LogStore, *, batch: int = 10_000) -> list[int]:
+    """Indices whose stored body no longer hashes to the stored leaf hash.
+
+    Uses only the `LogStore` protocol, so it audits any store: a row edited behind the
+    ledger's back (triggers dropped, file patched) shows up here. An edit that rewrites the
+    leaf hash too is not visible row by row; it changes the tree root, which the signed
+    checkpoints and the witnesses' cosignatures pin.
+    """
+    return [entry.index for entry in store.iter_entries(batch)
+            if leaf_hash(entry.body) != entry.leaf_hash]

@@ -1,0 +1,129 @@
+"""The ledger's initial schema: log entries, blobs, checkpoints, and append-only guards.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-08-24
+
+The tables mirror the `*Row` classes of `ledger.store.sql` (a test compares them). The
+guards make the database itself refuse to change history, whatever client connects:
+
+* SQLite: ``BEFORE UPDATE`` and ``BEFORE DELETE`` triggers that ``RAISE(ABORT, ...)``, plus
+  a ``BEFORE INSERT`` trigger refusing a row whose key already exists, because ``INSERT OR
+  REPLACE`` deletes the old row without firing DELETE triggers (unless the connection
+  enabled ``recursive_triggers``, which a rogue one would not).
+* PostgreSQL: one plpgsql function raising ``restrict_violation``, called by a row-level
+  ``BEFORE UPDATE OR DELETE`` trigger and a statement-level ``BEFORE TRUNCATE`` trigger per
+  table, all ``ENABLE ALWAYS`` so ``session_replication_role = replica`` does not skip them.
+
+Dropping a trigger (or the table) still needs only the owner's rights: the guards stop
+mistakes and casual edits; deliberate tampering is caught by recomputing leaf hashes and by
+signed, witnessed checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# For each table: the condition under which an INSERT would replace an existing row.
+_SQLITE_EXISTING_ROW = {
+    "log_entries": "leaf_index = NEW.leaf_index",
+    "log_blobs": "digest = NEW.digest",
+    "log_checkpoints": "seq = NEW.seq OR (tree_size = NEW.tree_size"
+                       " AND text_sha256 = NEW.text_sha256)",
+}
+
+# No "%" placeholders: ``alembic upgrade --sql`` would print them doubled.
+_POSTGRES_GUARD = """
+CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'restrict_violation',
+        HINT = 'Stored rows never change; corrections are new log entries.';
+END
+$guard$
+"""
+
+
+def _create_tables() -> None:
+    op.create_table(
+        "log_entries",
+        sa.Column("leaf_index", _BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("token_digest", sa.String(), nullable=True),
+        sa.Column("key_id", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("leaf_index", name="pk_log_entries"),
+    )
+    op.create_index("ix_log_entries_kind", "log_entries", ["kind"])
+    op.create_index("ix_log_entries_token_digest", "log_entries", ["token_digest"])
+    op.create_index("ix_log_entries_key_id", "log_entries", ["key_id"])
+    op.create_table(
+        "log_blobs",
+        sa.Column("digest", sa.String(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("digest", name="pk_log_blobs"),
+    )
+    op.create_table(
+        "log_checkpoints",
+        sa.Column("seq", _BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("tree_size", _BIGINT, nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("text_sha256", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_log_checkpoints"),
+        sa.UniqueConstraint("tree_size", "text_sha256",
+                            name="uq_log_checkpoints_tree_size_text_sha256"),
+    )
+    op.create_index("ix_log_checkpoints_tree_size_seq", "log_checkpoints",
+                    ["tree_size", "seq"])
+
+
+def _guard_sqlite(table: str) -> None:
+    for event in ("UPDATE", "DELETE"):
+        op.execute(sa.text(
+            f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {event} refused'); END"))
+    op.execute(sa.text(
+        f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {_SQLITE_EXISTING_ROW[table]}) "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"))
+
+
+def _guard_postgres(table: str) -> None:
+    op.execute(sa.text(
+        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"))
+    op.execute(sa.text(
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"))
+    for trigger in (f"{table}_no_update_delete", f"{table}_no_truncate"):
+        op.execute(sa.text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"))
+
+
+def upgrade() -> None:
+    """Create the tables, their indices and the append-only guards."""
+    dialect = op.get_context().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"the ledger schema has no guards for {dialect}")
+    _create_tables()
+    if dialect == "postgresql":
+        op.execute(sa.text(_POSTGRES_GUARD))
+    for table in ("log_entries", "log_blobs", "log_checkpoints"):
+        (_guard_postgres if dialect == "postgresql" else _guard_sqlite)(table)
+
+
+def downgrade() -> None:
+    """Refuse: undoing the initial schema would destroy the log itself."""
+    raise NotImplementedError("the ledger's initial schema cannot be downgraded: dropping "
+                              "it would destroy the log (restore a backup instead)")
