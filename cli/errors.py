@@ -27,6 +27,8 @@ EXIT_CODES: dict[str, int] = {
     "ledger.encoding_invalid": 3,
     "ledger.input_invalid": 3,
     "ledger.not_found": 3,
+    "ledger.policy_invalid": 3,
+    "ledger.token_invalid": 3,
     "ledger.store_unavailable": 4,
     "io": 3,
 }

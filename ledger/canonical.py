@@ -131,10 +131,14 @@ def parse_json(data: bytes | str) -> Any:
     try:
         return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
                           parse_float=_no_float)
+    except EncodingError:
+        raise
     except UnicodeDecodeError as exc:
         raise EncodingError(f"not UTF-8 text ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise EncodingError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
                             f"{exc.colno}") from exc
+    except ValueError as exc:  # an integer literal beyond Python's int-digits limit
+        raise EncodingError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise EncodingError("JSON nested too deeply") from exc

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ledger import merkle
 from ledger.canonical import canonicalize, parse_json
 from ledger.checkpoint import Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint
-from ledger.crypto import SigningKey
+from ledger.crypto import SigningKey, sha256
 from ledger.errors import (
     ConflictError,
     InputError,
@@ -489,8 +489,10 @@ class Ledger:
         """
         token = self.token(digest)
         token_index = self.token_index(digest)
-        status_index = self.status_statement(digest)
-        checkpoint_text = self.publish_checkpoint()
+        # No other writer may append between the status and the checkpoint over it.
+        with self.store.writer():
+            status_index = self.status_statement(digest)
+            checkpoint_text = self.publish_checkpoint()
         size = Checkpoint.parse(checkpoint_text.split("\n\n", 1)[0] + "\n").size
         kid = self._state.token_issuer[digest]
         key_index = self._state.key_entry[kid]
@@ -559,7 +561,7 @@ class Ledger:
                 if data is None:
                     report.problems.append(f"entry {entry.index}: token "
                                            f"{statement.token_digest} is missing")
-                elif token_digest(parse_json(data)) != statement.token_digest:
+                elif sha256(data).hex() != statement.token_digest:  # blobs are JCS bytes
                     report.problems.append(f"entry {entry.index}: stored token "
                                            f"{statement.token_digest} was altered")
         latest = self.store.latest_checkpoint()

@@ -225,6 +225,7 @@ _TOP_KEYS = {"format", "token", "log"}
 _OPTIONAL_KEYS = {"disclosures", "suppliers"}
 _LOG_KEYS = {"checkpoint", "token", "key", "status"}
 _ENTRY_KEYS = {"index", "statement", "proof"}
+_DISCLOSURE_KEYS = {"line", "salt", "record", "proof"}
 
 
 def _check_shape(bundle: Any) -> None:
@@ -406,6 +407,10 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             if status.data["coversSize"] != status_index or status_index <= token_index:
                 raise BundleError("the status statement does not cover the log up to its "
                                   "own position after the token")
+            if status_index != checkpoint.size - 1:
+                raise BundleError(f"the status statement at entry {status_index} is not the "
+                                  f"last entry under the checkpoint (size {checkpoint.size}): "
+                                  "a later entry may revoke the token")
             return f"registrar status at entry {status_index}"
         if checks.run("status.statement", status_ok):
             token_state = status.data["token"]
@@ -499,6 +504,9 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
         for disclosure in disclosures:
             if not isinstance(disclosure, Mapping):
                 raise BundleError("a disclosure is an object")
+            if set(disclosure) != _DISCLOSURE_KEYS:
+                raise BundleError(f"a disclosure has exactly the fields "
+                                  f"{sorted(_DISCLOSURE_KEYS)}; got {sorted(disclosure)}")
             verify_disclosure(subject["partsRoot"], count, disclosure)
             lines.append(disclosure["line"])
         if len(set(lines)) != len(lines):

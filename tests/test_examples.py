@@ -18,6 +18,8 @@ EXAMPLES = {
                                              "transaction_value": ("87.766105", True)}),
     "cylinder-head-us.json": (True, "B", "A.1", {"net_cost": ("77.676950", True),
                                                  "transaction_value": ("81.679389", False)}),
+    "lash-adjusters-us.json": (True, "B", "A.1", {"net_cost": ("84.525205", True),
+                                                  "transaction_value": ("85.691056", True)}),
 }
 
 
