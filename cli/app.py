@@ -8,6 +8,7 @@ as a Rich report or JSON. Errors become one line on stderr and an exit code
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from typing import Annotated, Any
@@ -80,6 +81,7 @@ def rvc(
                       "end_use": end_use.value if end_use else None}
     bom = read_bom(file, overrides)
     determination = determine_origin(bom, as_of=as_of_date, method=method, end_use=end_use)
+    _SKIP_TEARDOWN["enabled"] = len(bom.items) > LARGE_BOM_ITEMS
     if as_json:
         _print_json(determination.to_dict())
     else:
@@ -142,6 +144,20 @@ def rules_show(
         console.print(f"  note: {note}", markup=False)
 
 
+#: Set by a command that leaves millions of objects behind (a very large BOM): freeing them
+#: one by one at exit takes longer than the answer did, and the process is about to end.
+_SKIP_TEARDOWN = {"enabled": False}
+LARGE_BOM_ITEMS = 100_000
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if not _SKIP_TEARDOWN["enabled"]:
+            raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

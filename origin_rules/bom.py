@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from origin_rules.values import hs_digits
 
@@ -48,6 +48,7 @@ __all__ = [
     "SteelAluminumPurchases",
     "TariffShift",
     "VehicleData",
+    "topological_order",
 ]
 
 ZERO = Decimal(0)
@@ -124,16 +125,14 @@ class Producer:
     tax_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """What backs an `originating` claim: a supplier token digest or a certificate."""
 
     token: str | None = None
     certificate: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Deductions:
+class Deductions(NamedTuple):
     """Art. 4.7 amounts included in a non-originating material's value that may be deducted."""
 
     freight: Decimal = ZERO
@@ -163,8 +162,7 @@ class Statement:
     amount: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ExcludedCosts:
+class ExcludedCosts(NamedTuple):
     """Costs included in total cost that net cost excludes (SOR/2020-155 s.1(1) "net cost")."""
 
     sales_promotion: Decimal = ZERO
@@ -180,14 +178,13 @@ class ExcludedCosts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Costs:
+class Costs(NamedTuple):
     """Per-unit costs of a made item other than its materials."""
 
     other_product: Decimal = ZERO
     period: Decimal = ZERO
     other: Decimal = ZERO
-    excluded: ExcludedCosts = field(default_factory=ExcludedCosts)
+    excluded: ExcludedCosts = ExcludedCosts()
 
     @property
     def own(self) -> Decimal:
@@ -217,9 +214,12 @@ class ProductRule:
     combine: str = "all"
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One entry of the item master; `made` fields are None on `bought` items and vice versa."""
+class Item(NamedTuple):
+    """One entry of the item master; `made` fields are None on `bought` items and vice versa.
+
+    A `NamedTuple` rather than a frozen dataclass: just as immutable, and about four times
+    cheaper to build, which counts when a BOM has a million items.
+    """
 
     id: str
     hs: str
@@ -248,8 +248,7 @@ class Item:
         return hs_digits(self.hs)[:6]
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """A BOM edge: `qty` units of `child` per unit of `parent`; `position` in the document."""
 
     parent: str
@@ -348,8 +347,8 @@ class BomIndex:
 
     ids: tuple[str, ...]
     position: Mapping[str, int]
-    children: tuple[tuple[tuple[int, Decimal], ...], ...]
-    order: tuple[int, ...]
+    children: Sequence[Sequence[tuple[int, Decimal]]]
+    order: Sequence[int]
 
     @classmethod
     def build(cls, bom: BillOfMaterials) -> BomIndex:
@@ -361,16 +360,22 @@ class BomIndex:
             kids = merged[position[line.parent]]
             child = position[line.child]
             kids[child] = kids.get(child, ZERO) + line.qty
-        children = tuple(tuple(kids.items()) for kids in merged)
-        return cls(ids, position, children, _topological_order(children))
+        children = [list(kids.items()) for kids in merged]
+        return cls(ids, position, children, topological_order(children))
 
 
-def _topological_order(children: Sequence[Sequence[tuple[int, Decimal]]]) -> tuple[int, ...]:
-    """Kahn's algorithm; returns fewer than n nodes when the graph has a cycle."""
-    indegree = [0] * len(children)
-    for kids in children:
-        for child, _ in kids:
-            indegree[child] += 1
+def topological_order(children: Sequence[Sequence[tuple[int, Decimal]]],
+                      indegree: list[int] | None = None) -> list[int]:
+    """Kahn's algorithm, parents before children; fewer than n nodes means a cycle.
+
+    `indegree` (the number of parents of each node, consumed) may be given when the
+    caller counted it already.
+    """
+    if indegree is None:
+        indegree = [0] * len(children)
+        for kids in children:
+            for child, _ in kids:
+                indegree[child] += 1
     ready = [node for node, degree in enumerate(indegree) if degree == 0]
     order: list[int] = []
     append = order.append
@@ -383,4 +388,4 @@ def _topological_order(children: Sequence[Sequence[tuple[int, Decimal]]]) -> tup
             indegree[child] -= 1
             if indegree[child] == 0:
                 push(child)
-    return tuple(order)
+    return order

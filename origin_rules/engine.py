@@ -47,7 +47,9 @@ quantity; both are linear in the size of the BOM.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import heapq
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -100,9 +102,17 @@ def determine_origin(
     many VNM contributors each method result lists. Raises `OriginRulesError` subclasses
     for what cannot be evaluated; "not originating" is a normal result.
     """
-    with localcontext(ENGINE_CONTEXT):
-        return _Engine(bom, as_of or bom.as_of, method or bom.method,
-                       end_use or bom.end_use, rules or default_rule_book(), top).run()
+    # The engine creates no reference cycles; pausing the cyclic collector keeps it from
+    # walking the millions of objects of a large BOM again and again (seconds at 1M items).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with localcontext(ENGINE_CONTEXT):
+            return _Engine(bom, as_of or bom.as_of, method or bom.method,
+                           end_use or bom.end_use, rules or default_rule_book(), top).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -127,9 +137,17 @@ class _Reach:
     bought items and designated intermediates met at the ends of those paths.
     """
 
-    quantity: dict[int, Decimal]
+    quantity: Mapping[int, Decimal] | Sequence[Decimal | None]
     traced: list[int]
     materials: list[int]
+    totals: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
+    #: per method, each material's VNM in one unit of the root, aligned with `materials`
+    contributions: dict[Method, list[Decimal]] | None = None
+
+    def of(self, k: int) -> Decimal:
+        """Units of item `k` in one unit of the root (zero if not reached)."""
+        value = self.quantity[k]
+        return ZERO if value is None else value
 
 
 class _Engine:
@@ -144,7 +162,7 @@ class _Engine:
         self.rule_set: RuleSet = book.rule_set_on(as_of)
         self.top = top
         self.index = bom.index
-        self.items: list[Item] = [bom.items[item_id] for item_id in self.index.ids]
+        self.items: list[Item] = list(bom.items.values())  # the index numbers items in order
         size = len(self.items)
         # Per item, as its parent sees one unit of it:
         self.cost = [ZERO] * size  # value in the parent's total cost
@@ -159,6 +177,10 @@ class _Engine:
         self.designated_rules: dict[int, AppliedRule] = {}
         self.statement_notes: list[str] = []
         self.rank: list[int] | None = None
+        self.full = False  # True once _made_values has valued every self-produced item
+        self.flags = {"packing": 0, "indirect": 0, "unknown": 0}  # bought items by kind
+        self.material = bytearray(
+            item.kind is ItemKind.BOUGHT or item.intermediate for item in self.items)
 
     # ----------------------------------------------------------------------------- run
 
@@ -168,7 +190,9 @@ class _Engine:
         good = self.items[root]
         rule = self._rule_for_good(good)
         methods = self._methods(rule, good)
-        self._bottom_up()
+        self._bought_values()
+        if any(item.intermediate for item in self.items):
+            self._made_values()
         self._check_one_layer_rule()
         reach = self._reach(root, whole_bom=True)
         evaluation = self._evaluate(root, rule, methods, reach=reach, contributors=True)
@@ -182,7 +206,7 @@ class _Engine:
         if originating and criterion == "B" and not self._has_non_originating(reach):
             criterion = "C"
         explanation = self._explain(good, rule, evaluation, requirements, originating,
-                                    criterion, reach)
+                                    criterion)
         return Determination(
             good=good.id, description=good.description, hs=good.hs, as_of=self.as_of,
             currency=bom.currency, rule=rule, originating=originating, criterion=criterion,
@@ -243,22 +267,31 @@ class _Engine:
 
     # ------------------------------------------------------------------------ bottom-up
 
-    def _bottom_up(self) -> None:
-        """Values of every item as its parents see them, children before parents."""
-        items, children = self.items, self.index.children
-        cost, excluded, vnm_nc, vnm_tv = self.cost, self.excluded, self.vnm_nc, self.vnm_tv
+    def _bought_values(self) -> None:
+        """Value in cost and VNM of one unit of every bought material (Art. 4.6-4.7, 4.9,
+        4.11, 4.16); self-produced items are valued by `_made_values` or `_reach`.
+        """
+        items = self.items
+        cost, vnm_nc, vnm_tv = self.cost, self.vnm_nc, self.vnm_tv
         statements = 0
         vnm_only_under_nc: list[str] = []
-        for i in reversed(self.index.order):
-            item = items[i]
+        flags = self.flags
+        for i, item in enumerate(items):
             if item.kind is ItemKind.BOUGHT:
                 value = item.unit_value
                 assert value is not None
                 if item.packing:
+                    flags["packing"] += 1
                     continue  # Art. 4.16: disregarded; stays zero everywhere
-                if item.indirect or item.origin is Origin.ORIGINATING:
+                if item.indirect:
+                    flags["indirect"] += 1
                     cost[i] = value
                     continue
+                if item.origin is Origin.ORIGINATING:
+                    cost[i] = value
+                    continue
+                if item.origin is Origin.UNKNOWN:
+                    flags["unknown"] += 1
                 statement = item.statement
                 if statement is None:
                     deductions = item.deductions
@@ -282,6 +315,31 @@ class _Engine:
                     vnm_nc[i] = value - deductions.total if deductions is not None else value
                     vnm_tv[i] = statement.vnm
                     vnm_only_under_nc.append(item.id)
+        if statements:
+            self.statement_notes.append(
+                f"Supplier accumulation statements (Art. 4.11; SOR/2020-155 s.9) set the value "
+                f"and VNM of {statements} non-originating material(s).")
+        if vnm_only_under_nc:
+            shown = ", ".join(repr(i) for i in sorted(vnm_only_under_nc)[:5])
+            self.statement_notes.append(
+                f"VNM-only statements ({shown}) apply to the transaction value method "
+                "(s.9(3)); under net cost the material's full value counts (s.9(2) needs net "
+                "cost and VNM, or a regional value amount).")
+
+    def _made_values(self) -> None:
+        """Values of every self-produced item as its parents see them, children first.
+
+        Needed when some item is designated an intermediate material: its own evaluation
+        needs its totals, and its result decides what its parents see. Without designated
+        items the good's totals come from the one top-down pass (`_reach`), which is
+        cheaper on large BOMs.
+        """
+        self.full = True
+        items, children = self.items, self.index.children
+        cost, excluded, vnm_nc, vnm_tv = self.cost, self.excluded, self.vnm_nc, self.vnm_tv
+        for i in reversed(self.index.order):
+            item = items[i]
+            if item.kind is ItemKind.BOUGHT:
                 continue
             costs = item.costs
             assert costs is not None
@@ -304,22 +362,18 @@ class _Engine:
                     vnm_nc[i] = vnm_tv[i] = total
             else:
                 excluded[i], vnm_nc[i], vnm_tv[i] = own_excluded, nc, tv
-        if statements:
-            self.statement_notes.append(
-                f"Supplier accumulation statements (Art. 4.11; SOR/2020-155 s.9) set the value "
-                f"and VNM of {statements} non-originating material(s).")
-        if vnm_only_under_nc:
-            shown = ", ".join(repr(i) for i in sorted(vnm_only_under_nc)[:5])
-            self.statement_notes.append(
-                f"VNM-only statements ({shown}) apply to the transaction value method "
-                "(s.9(3)); under net cost the material's full value counts (s.9(2) needs net "
-                "cost and VNM, or a regional value amount).")
 
-    def _own(self, i: int) -> tuple[Decimal, Decimal, Decimal]:
-        """(excluded costs, VNM under NC, VNM under TV) of a self-produced item itself."""
-        if i in self.own_excluded:
-            return self.own_excluded[i], self.own_vnm_nc[i], self.own_vnm_tv[i]
-        return self.excluded[i], self.vnm_nc[i], self.vnm_tv[i]
+    def _totals(self, i: int, reach: _Reach | None = None
+                ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(total cost, excluded costs, VNM under NC, VNM under TV) of self-produced `i`."""
+        if i in self.own_excluded:  # a designated intermediate, valued by _made_values
+            return self.cost[i], self.own_excluded[i], self.own_vnm_nc[i], self.own_vnm_tv[i]
+        if self.full:
+            return self.cost[i], self.excluded[i], self.vnm_nc[i], self.vnm_tv[i]
+        if reach is None or reach.totals is None:
+            reach = self._reach(i)
+        assert reach.totals is not None
+        return reach.totals
 
     def _evaluate_intermediate(self, i: int) -> _Evaluation:
         rule = self._rule_for_intermediate(i)
@@ -378,22 +432,73 @@ class _Engine:
                         found.add(k)
                         stack.append(k)
             order = sorted(found, key=self._rank().__getitem__)
+        if whole_bom:  # ids are dense integers: a list is a faster map than a dict
+            dense: list[Decimal | None] = [None] * len(items)
+            dense[root] = ONE
+            return self._reach_dense(root, order, dense)
         quantity: dict[int, Decimal] = {root: ONE}
         traced: list[int] = []
         materials: list[int] = []
         get = quantity.get
+        material = self.material
+        cost, vnm_nc, vnm_tv = self.cost, self.vnm_nc, self.vnm_tv
+        total = excluded = nc = tv = ZERO
         for node in order:
             amount = get(node)
             if amount is None:
                 continue  # not reached through traced items
-            item = items[node]
-            if node != root and (item.kind is ItemKind.BOUGHT or item.intermediate):
+            if node != root and material[node]:
                 materials.append(node)
+                total += amount * cost[node]
+                nc += amount * vnm_nc[node]
+                tv += amount * vnm_tv[node]
                 continue
             traced.append(node)
+            costs = items[node].costs
+            if costs is not None:
+                total += amount * (costs.other_product + costs.period + costs.other)
+                excluded += amount * costs.excluded.total
             for k, qty in children[node]:
                 quantity[k] = get(k, ZERO) + amount * qty
-        return _Reach(quantity, traced, materials)
+        return _Reach(quantity, traced, materials, (total, excluded, nc, tv))
+
+    def _reach_dense(self, root: int, order: Sequence[int], quantity: list[Decimal | None]
+                     ) -> _Reach:
+        """`_reach` over the whole BOM with a list for quantities (same result)."""
+        items, children = self.items, self.index.children
+        material = bytearray(self.material)
+        material[root] = 0  # the root is what we value, never a material of itself
+        cost, vnm_nc, vnm_tv = self.cost, self.vnm_nc, self.vnm_tv
+        traced: list[int] = []
+        materials: list[int] = []
+        by_nc: list[Decimal] = []
+        by_tv: list[Decimal] = []
+        total = excluded = nc = tv = ZERO
+        for node in order:  # parents first: a material's quantity is final when met
+            amount = quantity[node]
+            if amount is None:
+                continue
+            if material[node]:
+                materials.append(node)
+                total += amount * cost[node]
+                value = amount * vnm_nc[node]
+                by_nc.append(value)
+                nc += value
+                value = amount * vnm_tv[node]
+                by_tv.append(value)
+                tv += value
+                continue
+            traced.append(node)
+            costs = items[node].costs
+            if costs is not None:
+                total += amount * (costs.other_product + costs.period + costs.other)
+                excluded += amount * costs.excluded.total
+            for k, qty in children[node]:
+                before = quantity[k]
+                share = amount * qty
+                quantity[k] = share if before is None else before + share
+        return _Reach(quantity, traced, materials, (total, excluded, nc, tv),
+                      {Method.NET_COST: by_nc, Method.TRANSACTION_VALUE: by_tv})
 
     def _rank(self) -> list[int]:
         """Position of each item in the topological order (built on first use)."""
@@ -427,8 +532,7 @@ class _Engine:
                   reach: _Reach | None, contributors: bool) -> _Evaluation:
         """Apply `rule` to item `i` (the good, a designated intermediate, a core part)."""
         item = self.items[i]
-        total_cost = self.cost[i]
-        own_excluded, own_nc, own_tv = self._own(i)
+        total_cost, own_excluded, own_nc, own_tv = self._totals(i, reach)
         tv_base = None
         if item.transaction_value is not None:
             tv_base = item.transaction_value - (item.international_shipping or ZERO)
@@ -512,10 +616,24 @@ class _Engine:
     def _contributors(self, method: Method, vnm: Decimal, reach: _Reach) -> tuple[
         Contributor, ...
     ]:
-        per_unit = self.vnm_nc if method is Method.NET_COST else self.vnm_tv
-        quantity = reach.quantity
-        scored = [(quantity[k] * per_unit[k], k) for k in reach.materials if per_unit[k]]
-        scored.sort(key=lambda pair: (-pair[0], self.index.ids[pair[1]]))
+        ids = self.index.ids
+        if reach.contributions is not None:
+            materials, values = reach.materials, reach.contributions[method]
+        else:
+            per_unit = self.vnm_nc if method is Method.NET_COST else self.vnm_tv
+            materials = [k for k in reach.materials if per_unit[k]]
+            values = [reach.of(k) * per_unit[k] for k in materials]
+        if not any(values):
+            return ()
+        # The top values first (a C-level selection), then every material tied with the
+        # smallest of them, ordered by value and id so that ties break the same way
+        # whatever the document order.
+        floor = heapq.nlargest(self.top, values)[-1]
+        floor = max(floor, Decimal("1E-60"))  # zero contributions are never listed
+        candidates = [(value, k) for value, k in zip(values, materials, strict=True)
+                      if value >= floor]
+        candidates.sort(key=lambda pair: (-pair[0], ids[pair[1]]))
+        scored = candidates[: self.top]
         return tuple(
             Contributor(self.items[k].id, self.items[k].description, self.items[k].hs, value,
                         value * HUNDRED / vnm)
@@ -555,7 +673,7 @@ class _Engine:
                 failing.append(k)
         if not failing:
             return TariffShiftResult(shift.value, True, excepted_prefixes=excepted), False
-        value = sum((reach.quantity[k] * self._material_value(k) for k in failing), ZERO)
+        value = sum((reach.of(k) * self._material_value(k) for k in failing), ZERO)
         de_minimis = self.rule_set.de_minimis
         blocked = any(
             exclusion.excludes(good_digits, hs_digits(self.items[k].hs))
@@ -686,7 +804,7 @@ class _Engine:
 
     def _explain(self, good: Item, rule: AppliedRule, evaluation: _Evaluation,
                  requirements: Sequence[Requirement], originating: bool,
-                 criterion: str | None, reach: _Reach) -> list[str]:
+                 criterion: str | None) -> list[str]:
         lines = []
         thresholds = ", ".join(
             f"{_METHOD_WORDS[t.method]} {t.min} %"
@@ -757,15 +875,7 @@ class _Engine:
                              f"total cost {format_money(self.cost[k])} is non-originating; "
                              "without the designation it would be traced instead.")
         lines.extend(self.statement_notes)
-        flags = {"packing": 0, "indirect": 0, "unknown": 0}
-        for k in reach.materials:
-            item = self.items[k]
-            if item.packing:
-                flags["packing"] += 1
-            elif item.indirect:
-                flags["indirect"] += 1
-            elif item.origin is Origin.UNKNOWN:
-                flags["unknown"] += 1
+        flags = self.flags
         if flags["packing"]:
             lines.append(f"{flags['packing']} packing material(s) for shipment disregarded "
                          "(Art. 4.16).")

@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from origin_rules.bom import (
     BillOfMaterials,
+    BomIndex,
     Costs,
     Deductions,
     EndUse,
@@ -47,6 +48,7 @@ from origin_rules.bom import (
     SteelAluminumPurchases,
     TariffShift,
     VehicleData,
+    topological_order,
 )
 from origin_rules.errors import BomError
 from origin_rules.values import HS_PATTERN, is_decimal_string, parse_iso_date
@@ -67,6 +69,7 @@ _AUTOMOTIVE_TABLES = ("A.1", "B", "C", "D", "E", "F", "none")
 _ZERO = Decimal(0)
 _NO_DEDUCTIONS = Deductions()
 _NO_COSTS = Costs()
+_NO_EXCLUDED = ExcludedCosts()
 
 _TOP_LEVEL = frozenset(
     {
@@ -77,6 +80,9 @@ _TOP_LEVEL = frozenset(
 _BOUGHT_ONLY = ("unit_value", "origin", "country", "evidence", "deductions", "statement",
                 "indirect", "packing", "retail_packaging")
 _MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule")
+_BOUGHT_ONLY_SET = frozenset(_BOUGHT_ONLY)
+_MADE_ONLY_SET = frozenset(_MADE_ONLY)
+_FLAGS = frozenset({"indirect", "packing", "retail_packaging"})
 
 
 def _quote(value: Any) -> str:
@@ -93,18 +99,53 @@ def _quote(value: Any) -> str:
 
 
 class _Where:
-    """Where a value sits in the document, in words and as a machine path."""
+    """Where a value sits in the document, in words and as a machine path.
 
-    __slots__ = ("label", "path")
+    Label and path may be given as functions: they are only needed when something is
+    wrong, and building the words for every one of a million valid items would cost
+    seconds.
+    """
 
-    def __init__(self, label: str, path: str) -> None:
-        self.label = label
-        self.path = path
+    __slots__ = ("_label", "_path")
+
+    def __init__(self, label: str | Callable[[], str], path: str | Callable[[], str]) -> None:
+        self._label = label
+        self._path = path
+
+    @property
+    def label(self) -> str:
+        label = self._label
+        return label if isinstance(label, str) else label()
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        return path if isinstance(path, str) else path()
 
     def fail(self, field: str | None, problem: str) -> NoReturn:
         path = ".".join(p for p in (self.path, field) if p)
         where = f"{self.label}, field {field!r}" if field else self.label
         raise BomError(f"{where}: {problem}", path=path)
+
+
+class _ItemWhere(_Where):
+    """Where an item is, built cheaply per item; its words only when something is wrong."""
+
+    __slots__ = ("_labels", "_n", "item_id")
+
+    def __init__(self, n: int, labels: Callable[[int], str]) -> None:
+        self._n = n
+        self._labels = labels
+        self.item_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        base = self._labels(self._n)
+        return base if self.item_id is None else f"item {self.item_id!r} ({base})"
+
+    @property
+    def path(self) -> str:
+        return f"items[{self._n}]"
 
 
 def _decimal(where: _Where, field: str, raw: Any, *, positive: bool = False) -> Decimal:
@@ -124,9 +165,31 @@ def _decimal(where: _Where, field: str, raw: Any, *, positive: bool = False) -> 
     return value
 
 
+_NON_NEGATIVE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z").match
+
+
 def _optional_decimal(where: _Where, raw: Mapping[str, Any], field: str) -> Decimal | None:
     value = raw.get(field)
-    return None if value is None else _decimal(where, field, value)
+    if value is None:
+        return None
+    if type(value) is str and _NON_NEGATIVE(value) is not None:
+        return Decimal(value)  # the common, valid case, without building error context
+    return _decimal(where, field, value)
+
+
+def _amounts(where: _Where, field: str, raw: Any, names: Sequence[str]) -> list[Decimal]:
+    """Optional non-negative amounts of a sub-object (absent = 0), e.g. ``costs``."""
+    obj = raw if type(raw) is dict else _object(where, field, raw)
+    out = []
+    for name in names:
+        value = obj.get(name)
+        if value is None:
+            out.append(_ZERO)
+        elif type(value) is str and _NON_NEGATIVE(value) is not None:
+            out.append(Decimal(value))
+        else:
+            out.append(_decimal(_sub(where, field), name, value))
+    return out
 
 
 def _string(where: _Where, field: str, raw: Any, *, empty: bool = False) -> str:
@@ -159,8 +222,8 @@ def _object(where: _Where, field: str, raw: Any) -> Mapping[str, Any]:
 
 
 def _sub(where: _Where, field: str) -> _Where:
-    return _Where(f"{where.label}, field {field!r}", ".".join(p for p in (where.path, field)
-                                                              if p))
+    return _Where(lambda: f"{where.label}, field {field!r}",
+                  lambda: ".".join(p for p in (where.path, field) if p))
 
 
 def _hs(where: _Where, field: str, raw: Any) -> str:
@@ -172,14 +235,8 @@ def _hs(where: _Where, field: str, raw: Any) -> str:
 
 
 def _deductions(where: _Where, raw: Any) -> Deductions:
-    obj = _object(where, "deductions", raw)
-    inner = _sub(where, "deductions")
-    return Deductions(
-        freight=_optional_decimal(inner, obj, "freight") or _ZERO,
-        duties=_optional_decimal(inner, obj, "duties") or _ZERO,
-        brokerage=_optional_decimal(inner, obj, "brokerage") or _ZERO,
-        waste=_optional_decimal(inner, obj, "waste") or _ZERO,
-    )
+    return Deductions(*_amounts(where, "deductions", raw,
+                                ("freight", "duties", "brokerage", "waste")))
 
 
 def _statement(where: _Where, raw: Any, unit_value: Decimal) -> Statement:
@@ -248,7 +305,7 @@ def _rule(where: _Where, raw: Any) -> ProductRule:
     return ProductRule(shift, tuple(excepted), tuple(requirements), combine)
 
 
-def _parse_item(raw: Any, where: _Where) -> Item:
+def _parse_item(raw: Any, where: _ItemWhere) -> Item:
     """Validate one item of the item master (spec: Items)."""
     if not isinstance(raw, Mapping):
         where.fail(None, f"must be an object, got {_quote(raw)}")
@@ -256,7 +313,7 @@ def _parse_item(raw: Any, where: _Where) -> Item:
     item_id = get("id")
     if type(item_id) is not str or not item_id:
         where.fail("id", f"must be a non-empty string, got {_quote(item_id)}")
-    where = _Where(f"item {item_id!r} ({where.label})", where.path)
+    where.item_id = item_id
     hs = get("hs")
     if type(hs) is not str or HS_PATTERN.match(hs) is None:
         hs = _hs(where, "hs", hs)
@@ -265,13 +322,17 @@ def _parse_item(raw: Any, where: _Where) -> Item:
         description = _string(where, "description", description, empty=True)
     kind_raw = get("kind")
     if kind_raw == "bought":
-        for name in _MADE_ONLY:
-            if get(name) is not None:
-                where.fail(name, "is a field of made items, but this item is bought")
+        if not _MADE_ONLY_SET.isdisjoint(raw):
+            for name in _MADE_ONLY:
+                if get(name) is not None:
+                    where.fail(name, "is a field of made items, but this item is bought")
         unit_value_raw = get("unit_value")
         if unit_value_raw is None:
             where.fail("unit_value", "is required for a bought item")
-        unit_value = _decimal(where, "unit_value", unit_value_raw)
+        if type(unit_value_raw) is str and _NON_NEGATIVE(unit_value_raw) is not None:
+            unit_value = Decimal(unit_value_raw)
+        else:
+            unit_value = _decimal(where, "unit_value", unit_value_raw)
         origin_raw = get("origin")
         if origin_raw == "originating":
             origin = Origin.ORIGINATING
@@ -285,7 +346,7 @@ def _parse_item(raw: Any, where: _Where) -> Item:
         else:
             origin = Origin(_choice(where, "origin", origin_raw, [o.value for o in Origin]))
         country = get("country")
-        if country is not None:
+        if country is not None and (type(country) is not str or not country.strip()):
             country = _string(where, "country", country)
         evidence = None
         if get("evidence") is not None:
@@ -309,9 +370,11 @@ def _parse_item(raw: Any, where: _Where) -> Item:
         statement = None
         if get("statement") is not None:
             statement = _statement(where, get("statement"), unit_value)
-        indirect = _boolean(where, "indirect", get("indirect"))
-        packing = _boolean(where, "packing", get("packing"))
-        retail = _boolean(where, "retail_packaging", get("retail_packaging"))
+        indirect = packing = retail = False
+        if not _FLAGS.isdisjoint(raw):
+            indirect = _boolean(where, "indirect", get("indirect"))
+            packing = _boolean(where, "packing", get("packing"))
+            retail = _boolean(where, "retail_packaging", get("retail_packaging"))
         if indirect + packing + retail > 1:
             where.fail(None, "can be only one of indirect, packing and retail_packaging")
         return Item(
@@ -320,31 +383,24 @@ def _parse_item(raw: Any, where: _Where) -> Item:
             indirect=indirect, packing=packing, retail_packaging=retail,
         )
     if kind_raw == "made":
-        for name in _BOUGHT_ONLY:
-            if get(name) is not None:
-                where.fail(name, "is a field of bought items, but this item is made")
+        if not _BOUGHT_ONLY_SET.isdisjoint(raw):
+            for name in _BOUGHT_ONLY:
+                if get(name) is not None:
+                    where.fail(name, "is a field of bought items, but this item is made")
         costs = _NO_COSTS
-        if get("costs") is not None:
-            costs_obj = _object(where, "costs", get("costs"))
-            costs_where = _sub(where, "costs")
-            excluded = ExcludedCosts()
+        costs_raw = get("costs")
+        if costs_raw is not None:
+            costs_obj = costs_raw if type(costs_raw) is dict else _object(where, "costs",
+                                                                         costs_raw)
+            excluded = _NO_EXCLUDED
             if costs_obj.get("excluded") is not None:
-                ex_obj = _object(costs_where, "excluded", costs_obj["excluded"])
-                ex_where = _sub(costs_where, "excluded")
-                excluded = ExcludedCosts(
-                    sales_promotion=_optional_decimal(ex_where, ex_obj, "sales_promotion") or _ZERO,
-                    royalties=_optional_decimal(ex_where, ex_obj, "royalties") or _ZERO,
-                    shipping_packing=_optional_decimal(ex_where, ex_obj, "shipping_packing")
-                    or _ZERO,
-                    non_allowable_interest=_optional_decimal(
-                        ex_where, ex_obj, "non_allowable_interest") or _ZERO,
-                )
-            costs = Costs(
-                other_product=_optional_decimal(costs_where, costs_obj, "other_product") or _ZERO,
-                period=_optional_decimal(costs_where, costs_obj, "period") or _ZERO,
-                other=_optional_decimal(costs_where, costs_obj, "other") or _ZERO,
-                excluded=excluded,
-            )
+                excluded = ExcludedCosts(*_amounts(
+                    _sub(where, "costs"), "excluded", costs_obj["excluded"],
+                    ("sales_promotion", "royalties", "shipping_packing",
+                     "non_allowable_interest")))
+            other_product, period, other = _amounts(where, "costs", costs_obj,
+                                                    ("other_product", "period", "other"))
+            costs = Costs(other_product, period, other, excluded)
         transaction_value = _optional_decimal(where, raw, "transaction_value")
         shipping = _optional_decimal(where, raw, "international_shipping")
         if shipping is not None:
@@ -422,8 +478,13 @@ def bom_from_dict(
     *,
     item_labels: Callable[[int], str] | None = None,
     line_labels: Callable[[int], str] | None = None,
+    consume: bool = False,
 ) -> BillOfMaterials:
     """Validate a parsed `tmec-bom/1` document and build its `BillOfMaterials`.
+
+    `consume` lets the reader release each raw item and line once validated (the caller
+    owns the document and will not use it again): on a large BOM the freed memory is
+    reused for the validated objects instead of growing the process.
 
     `item_labels` / `line_labels` turn an item or line position into the words used in
     messages (``items[3]`` by default; the CSV reader passes ``items.csv line 5``).
@@ -488,7 +549,9 @@ def bom_from_dict(
 
     items: dict[str, Item] = {}
     for n, raw in enumerate(raw_items):
-        item = _parse_item(raw, _Where(item_label(n), f"items[{n}]"))
+        item = _parse_item(raw, _ItemWhere(n, item_label))
+        if consume:
+            raw_items[n] = None
         if item.id in items:
             first = next(i for i, other in enumerate(items) if other == item.id)
             raise BomError(f"{item_label(n)}: item id {item.id!r} is already used by "
@@ -501,54 +564,124 @@ def bom_from_dict(
         raise BomError(f"the good {good!r} must be a made item: origin is determined for what "
                        "this producer produces", path="good")
 
-    lines: list[Line] = []
-    for n, raw in enumerate(raw_lines):
-        where = _Where(line_label(n), f"lines[{n}]")
-        if not isinstance(raw, Mapping):
-            where.fail(None, f"must be an object, got {_quote(raw)}")
-        parent, child = raw.get("parent"), raw.get("child")
-        if type(parent) is not str or parent not in items:
-            where.fail("parent", f"{_quote(parent)} is not an item id" if parent is not None
-                       else "is required")
-        if type(child) is not str or child not in items:
-            where.fail("child", f"{_quote(child)} is not an item id" if child is not None
-                       else "is required")
-        where = _Where(f"{line_label(n)} ({parent} -> {child})", f"lines[{n}]")
-        if items[parent].kind is not ItemKind.MADE:
-            where.fail("parent", f"{parent!r} is a bought item and cannot have component lines")
-        if parent == child:
-            where.fail("child", f"an item cannot be a component of itself ({parent!r})")
-        qty = raw.get("qty")
-        if qty is None:
-            where.fail("qty", "is required")
-        lines.append(Line(parent, child, _decimal(where, "qty", qty, positive=True), n))
-
+    lines, index = _parse_lines(raw_lines, items, line_label, consume=consume)
     bom = BillOfMaterials(
-        good=good, as_of=as_of, currency=currency, items=items, lines=tuple(lines),
+        good=good, as_of=as_of, currency=currency, items=items, lines=lines,
         end_use=end_use, method=method, producer=producer, automotive_table=table,
         vehicle=vehicle,
         extensions={k: v for k, v in document.items() if k not in _TOP_LEVEL},
     )
+    bom.__dict__["index"] = index  # primes the cached property: built while reading lines
     _check_graph(bom)
     return bom
 
 
+def _line_problem(raw: Any, n: int, items: Mapping[str, Item],
+                  line_label: Callable[[int], str]) -> NoReturn:
+    """Name what is wrong with line `n` (the slow path, taken only for a bad line)."""
+    where = _Where(line_label(n), f"lines[{n}]")
+    if not isinstance(raw, Mapping):
+        where.fail(None, f"must be an object, got {_quote(raw)}")
+    parent, child = raw.get("parent"), raw.get("child")
+    if type(parent) is not str or parent not in items:
+        where.fail("parent", f"{_quote(parent)} is not an item id" if parent is not None
+                   else "is required")
+    if type(child) is not str or child not in items:
+        where.fail("child", f"{_quote(child)} is not an item id" if child is not None
+                   else "is required")
+    where = _Where(f"{line_label(n)} ({parent} -> {child})", f"lines[{n}]")
+    if items[parent].kind is not ItemKind.MADE:
+        where.fail("parent", f"{parent!r} is a bought item and cannot have component lines")
+    if parent == child:
+        where.fail("child", f"an item cannot be a component of itself ({parent!r})")
+    qty = raw.get("qty")
+    if qty is None:
+        where.fail("qty", "is required")
+    _decimal(where, "qty", qty, positive=True)
+    raise AssertionError(f"line {n} was refused but no problem was found")  # pragma: no cover
+
+
+def _parse_lines(raw_lines: list[Any], items: Mapping[str, Item],
+                 line_label: Callable[[int], str], *, consume: bool = False
+                 ) -> tuple[tuple[Line, ...], BomIndex]:
+    """Validate the lines and build the engine's index of the graph in the same pass.
+
+    The common case (a valid line) costs a few dictionary lookups; words for an error are
+    built only when a line is wrong (`_line_problem`). Quantities repeat a lot (``"1"``,
+    ``"2"``), so each distinct string is turned into a `Decimal` once.
+    """
+    ids = tuple(items)
+    size = len(ids)
+    position = {item_id: i for i, item_id in enumerate(ids)}
+    made = [item.kind is ItemKind.MADE for item in items.values()]
+    children: list[list[tuple[int, Decimal]]] = [[] for _ in range(size)]
+    quantities: dict[str, Decimal] = {}
+    lines: list[Line] = []
+    indegree = [0] * size
+    get_position = position.get
+    for n, raw in enumerate(raw_lines):
+        try:
+            parent, child, qty = raw["parent"], raw["child"], raw["qty"]
+            p, c = get_position(parent), get_position(child)
+        except (TypeError, KeyError):
+            _line_problem(raw, n, items, line_label)
+        value = quantities.get(qty) if type(qty) is str else None
+        if value is None:
+            if (p is None or c is None or type(parent) is not str or type(child) is not str
+                    or not made[p] or p == c or type(qty) is not str
+                    or not is_decimal_string(qty)):
+                _line_problem(raw, n, items, line_label)
+            value = Decimal(qty)
+            if value <= 0:
+                _line_problem(raw, n, items, line_label)
+            quantities[qty] = value
+        elif (p is None or c is None or type(parent) is not str or type(child) is not str
+              or not made[p] or p == c):
+            _line_problem(raw, n, items, line_label)
+        lines.append(Line(parent, child, value, n))
+        children[p].append((c, value))
+        indegree[c] += 1
+        if consume:
+            raw_lines[n] = None
+    for p, kids in enumerate(children):  # a repeated parent/child pair: one summed edge
+        if len(kids) > 1 and len({c for c, _ in kids}) != len(kids):
+            merged: dict[int, Decimal] = {}
+            for c, value in kids:
+                if c in merged:
+                    merged[c] += value
+                    indegree[c] -= 1  # the repeated line is now part of one summed edge
+                else:
+                    merged[c] = value
+            children[p] = list(merged.items())
+    order = topological_order(children, indegree)
+    return tuple(lines), BomIndex(ids, position, children, order)
+
+
 def _check_graph(bom: BillOfMaterials) -> None:
-    """The lines must form a DAG rooted at the good that reaches every item."""
+    """The lines must form a DAG rooted at the good that reaches every item.
+
+    Kahn's algorithm orders every item when there is no cycle; in a DAG every item is
+    reachable from some item without a parent, so when the good is the only such item,
+    everything is used in it and no separate walk is needed.
+    """
     index = bom.index
     size = len(index.ids)
     if len(index.order) < size:
         raise BomError(f"the lines form a cycle: {' -> '.join(_find_cycle(bom))}", path="lines")
-    seen = bytearray(size)
     root = index.position[bom.good]
-    seen[root] = 1
-    stack = [root]
-    while stack:
-        for child, _ in index.children[stack.pop()]:
-            if not seen[child]:
-                seen[child] = 1
-                stack.append(child)
-    if not all(seen):
+    has_parent = bytearray(size)
+    for kids in index.children:
+        for child, _ in kids:
+            has_parent[child] = 1
+    if has_parent[root] or any(not has_parent[i] and i != root for i in range(size)):
+        seen = bytearray(size)
+        seen[root] = 1
+        stack = [root]
+        while stack:
+            for child, _ in index.children[stack.pop()]:
+                if not seen[child]:
+                    seen[child] = 1
+                    stack.append(child)
         missing = [index.ids[i] for i in range(size) if not seen[i]]
         shown = ", ".join(repr(m) for m in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -623,7 +756,7 @@ def parse_bom_json(text: str | bytes) -> BillOfMaterials:
             raise
         except ValueError as exc:  # e.g. an integer beyond Python's digit limit
             raise BomError(f"not valid JSON: {exc}") from exc
-        return bom_from_dict(document)
+        return bom_from_dict(document, consume=True)
     finally:
         if enabled:
             gc.enable()
