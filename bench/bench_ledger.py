@@ -104,6 +104,38 @@ def bench_appends(count: int) -> list[tuple[str, str]]:
             store.close()
         rows.append((f"durable appends/s, SQLite, batch {batch}, signature checked",
                      f"{n / elapsed:,.0f} ({n} statements, {elapsed:.2f} s)"))
+    # Group commit as a service sees it: 8 submitter threads, one sequencer thread.
+    from concurrent.futures import wait
+
+    from ledger.sequencer import Sequencer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqlStore.open(f"sqlite:///{tmp}/ledger.db")
+        ledger, _ = make_ledger(store, witnesses=False)
+        ledger.register_key(key, {"id": "p", "name": "Party", "country": "MX"})
+        statements = token_statements(key, count)
+        chunks = [statements[i::8] for i in range(8)]
+        futures = []
+        start = time.perf_counter()
+        with Sequencer(ledger, max_batch=256, max_wait=0.01, checkpoint_every=None) as seq:
+            import threading
+
+            def submit(chunk: list[dict]) -> None:
+                futures.extend(seq.submit(s) for s in chunk)
+
+            threads = [threading.Thread(target=submit, args=(c,)) for c in chunks]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            wait(futures)
+            elapsed = time.perf_counter() - start
+            batches = seq.batches
+        assert all(f.exception() is None for f in futures)
+        store.close()
+    rows.append(("durable appends/s through the sequencer, 8 submitter threads, SQLite",
+                 f"{count / elapsed:,.0f} ({count} statements in {batches} group commits, "
+                 f"{elapsed:.2f} s)"))
     return rows
 
 
@@ -167,13 +199,20 @@ def bench_verify(seconds: float) -> list[tuple[str, str]]:
     text = json.dumps(bundle, separators=(",", ":"))
     now = int(NOW.timestamp())
     assert verify(text, trust, now=now).decision == "clear"
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        verify(text, trust, now=now)
-        count += 1
-    elapsed = time.perf_counter() - start
-    return [("full offline verifications/s, one core (bundle as JSON text)",
-             f"{count / elapsed:,.0f} ({1e3 * elapsed / count:.3f} ms each)")]
+    # Rounds of one second; the VM is noisy (other tenants), so report the median round
+    # and the best one, by CPU time of this process (one core).
+    rates = []
+    for _ in range(max(3, int(seconds))):
+        count, start = 0, time.process_time()
+        while time.process_time() - start < 1.0:
+            verify(text, trust, now=now)
+            count += 1
+        rates.append(count / (time.process_time() - start))
+    rates.sort()
+    median, best = rates[len(rates) // 2], rates[-1]
+    return [("full offline verifications/s, one core (bundle as JSON text, CPU time)",
+             f"{median:,.0f} median, {best:,.0f} best of {len(rates)} one-second rounds "
+             f"({1e3 / median:.3f} ms each)")]
 
 
 def bench_proofs(size: int, samples: int) -> list[tuple[str, str]]:

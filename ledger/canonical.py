@@ -21,13 +21,17 @@ This module does not sign; see `ledger.crypto`.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import rfc8785
 
 from ledger.errors import EncodingError
 
-__all__ = ["canonicalize", "parse_json"]
+__all__ = ["canonicalize", "parse_json", "values_checked"]
 
 _MAX_SAFE = 2**53
 
@@ -90,8 +94,33 @@ def _fast_check(value: Any) -> bool | None:
     return plain
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_CHECKED: ContextVar[bool] = ContextVar("tmec_canonical_checked", default=False)
+
+
+@contextmanager
+def values_checked() -> Iterator[None]:
+    """Within this block, values given to `canonicalize` are known to come from
+    `parse_json` (no floats, integers in range), so the type walk is skipped; only the
+    UTF-16 key-order case is still detected (from non-ASCII output). The verifier canonicalizes
+    parts of one strictly parsed bundle many times.
+    """
+    token = _CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
 def canonicalize(value: Any) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of an I-JSON value (floats refused)."""
+    if _CHECKED.get():
+        try:
+            text = _ENCODER.encode(value)
+        except (TypeError, ValueError):
+            text = None
+        if text is not None and (text.isascii() or _ASTRAL.search(text) is None):
+            return text.encode("utf-8")  # nothing beyond U+FFFF: code point order is right
     plain = _fast_check(value)
     if plain is None:
         _check(value, "$")  # raises with the path of the offending value
@@ -126,11 +155,18 @@ def _no_float(text: str) -> Any:
     raise EncodingError(f"the number {text} is not an integer; use a decimal string")
 
 
+def _int(text: str) -> int:
+    value = int(text)
+    if abs(value) >= _MAX_SAFE:
+        raise EncodingError(f"the integer {text} is outside the I-JSON range")
+    return value
+
+
 def parse_json(data: bytes | str) -> Any:
     """Parse JSON strictly: no duplicate keys, no NaN/Infinity, no floats."""
     try:
         return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
-                          parse_float=_no_float)
+                          parse_float=_no_float, parse_int=_int)
     except EncodingError:
         raise
     except UnicodeDecodeError as exc:

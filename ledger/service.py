@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ledger import merkle
-from ledger.canonical import canonicalize, parse_json
+from ledger.canonical import canonicalize, parse_json, values_checked
 from ledger.checkpoint import Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint
-from ledger.crypto import SigningKey, sha256
+from ledger.crypto import SigningKey, sha256, verify_signature
 from ledger.errors import (
     ConflictError,
     InputError,
@@ -46,6 +48,8 @@ from ledger.statements import (
     parse_statement,
     registrar_kid,
     sign_statement,
+    signature_bytes,
+    signing_bytes,
     verify_possession,
     verify_statement_signature,
 )
@@ -67,6 +71,19 @@ __all__ = ["AuditReport", "IssueResult", "Ledger", "WitnessClient", "utc_now"]
 
 log = logging.getLogger(__name__)
 
+
+
+#: Batches at least this large have their signatures checked on a thread pool.
+_PARALLEL_BATCH = 16
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _signature_pool() -> ThreadPoolExecutor:
+    """One pool per process, as many threads as cores (created on first use)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                        thread_name_prefix="tmec-verify"))
+    return _POOL[0]
 
 
 def utc_now() -> datetime:
@@ -195,31 +212,41 @@ class Ledger:
             return self.log_key.public_key
         return state.keys.require_valid(kid, index).public_key
 
-    def _check(self, state: _State, index: int, statement: Statement) -> None:
-        """Authorise `statement` as the entry at `index` (raises `LedgerError`)."""
+    def _check(self, state: _State, index: int, statement: Statement,
+               checked: bytes | None = None) -> None:
+        """Authorise `statement` as the entry at `index` (raises `LedgerError`).
+
+        `checked` is the public key under which `_presign` already verified the
+        statement's signature; it is verified here when any other key is called for.
+        """
         data = statement.data
         kind = statement.kind
         signer = statement.signer
+
+        def signed_by(public: bytes) -> None:
+            if checked is None or checked != public:
+                verify_statement_signature(data, public)
+
         if kind is StatementKind.KEY:
             kid = str(data["kid"])
             if kid in state.keys.keys:
                 raise ConflictError(f"key {kid} is already registered")
             if data["action"] == "add":
-                verify_statement_signature(data, statement.public_key)
+                signed_by(statement.public_key)
             else:
                 old = state.keys.require_valid(str(data["replaces"]), index)
                 if old.party_id != data["party"]["id"]:
                     raise InputError("a key can only be rotated to a key of the same party")
-                verify_statement_signature(data, old.public_key)
+                signed_by(old.public_key)
                 verify_possession(data, statement.public_key)
             return
         if kind is StatementKind.STATUS:
             if signer != self.registrar:
                 raise SignatureError("status statements are signed by the registrar")
-            verify_statement_signature(data, self.log_key.public_key)
+            signed_by(self.log_key.public_key)
             return
         public = self._public_key_for(state, signer, index)
-        verify_statement_signature(data, public)
+        signed_by(public)
         if kind is StatementKind.TOKEN:
             digest = str(data["tokenDigest"])
             if digest in state.tokens:
@@ -253,6 +280,56 @@ class Ledger:
         issuer = state.keys.get(state.token_issuer[digest])
         self._require_same_party(state, signer, issuer.party_id)
 
+    def _presign(self, state: _State, parsed: Sequence[Statement]) -> list[bytes | None]:
+        """Verify the batch's signatures in parallel, ahead of the ordered checks.
+
+        Ed25519 verification is the costliest step of an append and PyNaCl releases the
+        GIL, so the signatures of a large batch are checked on every core. Each signature
+        is checked under the key its signer id names now (or adds earlier in the batch);
+        `_check` verifies again whenever the key it finally requires differs, so this only
+        ever saves work and never decides anything.
+        """
+        keys: dict[str, bytes] = {}
+        jobs: list[tuple[int, bytes]] = []
+        for n, statement in enumerate(parsed):
+            signer = statement.signer
+            public: bytes | None
+            if signer == self.registrar:
+                public = self.log_key.public_key
+            elif statement.kind is StatementKind.KEY and statement.data["action"] == "add":
+                public = statement.public_key
+            else:
+                record = state.keys.keys.get(signer)
+                public = record.public_key if record is not None else keys.get(signer)
+            if statement.kind is StatementKind.KEY:
+                keys[str(statement.data["kid"])] = statement.public_key
+            if public is not None:
+                jobs.append((n, public))
+        results: list[bytes | None] = [None] * len(parsed)
+        # Messages are built here, on this thread: canonical JSON holds the GIL, while the
+        # pool threads only run Ed25519 (which releases it).
+        tasks: list[tuple[int, bytes, bytes, bytes]] = []
+        with values_checked():  # encode_statement has already type-checked every value
+            for n, public in jobs:
+                data = parsed[n].data
+                try:
+                    signature = signature_bytes(data)
+                except LedgerError:
+                    continue
+                tasks.append((n, public, signing_bytes(data), signature))
+
+        def run(task: tuple[int, bytes, bytes, bytes]) -> tuple[int, bytes | None]:
+            n, public, message, signature = task
+            try:
+                verify_signature(public, message, signature)
+            except LedgerError:
+                return n, None  # left to _check, which raises the precise error
+            return n, public
+
+        for n, public in _signature_pool().map(run, tasks, chunksize=32):
+            results[n] = public
+        return results
+
     def _require_same_party(self, state: _State, signer: str, party_id: str) -> None:
         if signer == self.registrar:
             return
@@ -270,8 +347,10 @@ class Ledger:
             state = self._state
             first = state.tree.size
             try:
+                checked = (self._presign(state, parsed) if len(parsed) >= _PARALLEL_BATCH
+                           else [None] * len(parsed))
                 for offset, statement in enumerate(parsed):
-                    self._check(state, first + offset, statement)
+                    self._check(state, first + offset, statement, checked[offset])
                     self._apply(state, first + offset, statement)
                 entries = [
                     NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)

@@ -49,6 +49,7 @@ __all__ = [
     "parse_statement",
     "registrar_kid",
     "sign_statement",
+    "signature_bytes",
     "signing_bytes",
     "verify_possession",
     "verify_statement_signature",
@@ -109,13 +110,17 @@ def sign_statement(statement: Mapping[str, Any], key: SigningKey, kid: str, *,
     return signed
 
 
-def verify_statement_signature(statement: Mapping[str, Any], public_key: bytes) -> None:
-    """Verify the statement's ``signature`` under `public_key` (raises `SignatureError`)."""
+def signature_bytes(statement: Mapping[str, Any]) -> bytes:
+    """The raw signature of a statement (raises `SignatureError` if it has none)."""
     signature = statement.get("signature")
     if not isinstance(signature, Mapping):
         raise SignatureError("the statement is not signed")
-    verify_signature(public_key, signing_bytes(statement), _unb64(signature.get("value"),
-                                                                   "signature.value"))
+    return _unb64(signature.get("value"), "signature.value")
+
+
+def verify_statement_signature(statement: Mapping[str, Any], public_key: bytes) -> None:
+    """Verify the statement's ``signature`` under `public_key` (raises `SignatureError`)."""
+    verify_signature(public_key, signing_bytes(statement), signature_bytes(statement))
 
 
 def verify_possession(statement: Mapping[str, Any], public_key: bytes) -> None:

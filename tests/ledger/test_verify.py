@@ -294,7 +294,7 @@ def test_a_fresh_nested_bundle_with_full_disclosure_is_clear_and_lists_every_che
         "bundle.format", "checkpoint.signatures", "checkpoint.freshness",
         "log.token.inclusion", "log.key.inclusion", "log.status.inclusion",
         "log.token.statement", "log.key.statement", "log.status.statement",
-        "token.digest", "key.statement", "token.statement.signature", "token.signature",
+        "token.digest", "key.statement", "token.statement.signer", "token.signature",
         "status.statement", "status.token", "status.key", "token.validity",
         "token.parents", "disclosure.lines", "determination.recompute",
         f"supplier.{scenario.supplier.digest[:16]}", "suppliers", "determination.margin",
@@ -511,7 +511,7 @@ def test_statement_fails_for_a_logged_entry_of_another_kind(
 
 
 # ---------------------------------------------------------------------------------------
-# token.digest, key.statement, token.statement.signature, token.signature
+# token.digest, key.statement, token.statement.signer, token.signature
 
 
 def test_token_digest_passes_when_the_logged_statement_names_this_token(
@@ -567,7 +567,7 @@ def test_key_statement_fails_for_a_key_logged_after_the_token(scenario: Scenario
     assert result.decision == "reject"
 
 
-def test_token_statement_signature_fails_when_the_bundle_names_another_party_key(
+def test_token_statement_signer_fails_when_the_bundle_names_another_party_key(
         scenario: Scenario) -> None:
     # The supplier's key statement, logged before the token, swapped in for the maker's.
     bundle = scenario.plain()
@@ -575,7 +575,7 @@ def test_token_statement_signature_fails_when_the_bundle_names_another_party_key
     bundle["log"]["key"] = scenario.world.proven(supplier_key_index, checkpoint_size(bundle))
     result = run(bundle, scenario.trust)
     assert outcome(result, "key.statement") == "pass"
-    assert outcome(result, "token.statement.signature") == "fail"
+    assert outcome(result, "token.statement.signer") == "fail"
     assert outcome(result, "token.signature") == "fail"
     assert result.decision == "reject"
 
@@ -593,7 +593,7 @@ def test_token_signature_fails_for_a_token_logged_under_someone_elses_key(
     result = run(scenario.ledger.bundle(copied.digest), scenario.trust)
 
     assert outcome(result, "key.statement") == "pass"
-    assert outcome(result, "token.statement.signature") == "pass"
+    assert outcome(result, "token.statement.signer") == "pass"
     assert outcome(result, "token.signature") == "fail"
     assert result.decision == "reject"
 
@@ -611,7 +611,7 @@ def test_token_signature_fails_for_a_logged_token_whose_proof_was_altered(
     scenario.world.log_foreign_token(token, digest, SUPPLIER_KEY)
     result = run(scenario.ledger.bundle(digest), scenario.trust)
     assert outcome(result, "token.digest") == "pass"
-    assert outcome(result, "token.statement.signature") == "pass"
+    assert outcome(result, "token.statement.signer") == "pass"
     assert outcome(result, "token.signature") == "fail"
     assert result.decision == "reject"
 
