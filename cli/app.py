@@ -7,6 +7,7 @@ as a Rich report or JSON. Errors become one line on stderr and an exit code
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -79,13 +80,22 @@ def rvc(
     if is_table:
         overrides |= {"as_of": as_of, "method": method.value if method else None,
                       "end_use": end_use.value if end_use else None}
-    bom = read_bom(file, overrides)
-    determination = determine_origin(bom, as_of=as_of_date, method=method, end_use=end_use)
-    _SKIP_TEARDOWN["enabled"] = len(bom.items) > LARGE_BOM_ITEMS
-    if as_json:
-        _print_json(determination.to_dict())
-    else:
-        render_determination(Console(highlight=False, emoji=False), determination)
+    # A command that holds a whole BOM and exits: the cyclic collector would only walk its
+    # millions of objects (no cycles among them) again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        bom = read_bom(file, overrides)
+        determination = determine_origin(bom, as_of=as_of_date, method=method,
+                                         end_use=end_use)
+        _SKIP_TEARDOWN["enabled"] = len(bom.items) > LARGE_BOM_ITEMS
+        if as_json:
+            _print_json(determination.to_dict())
+        else:
+            render_determination(Console(highlight=False, emoji=False), determination)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @rules_app.command("show")

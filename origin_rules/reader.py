@@ -67,6 +67,7 @@ _CURRENCY_RE = re.compile(r"[A-Z]{3}\Z")
 _PARTY_COUNTRIES = ("MX", "US", "CA")
 _AUTOMOTIVE_TABLES = ("A.1", "B", "C", "D", "E", "F", "none")
 _ZERO = Decimal(0)
+_BOUGHT = ItemKind.BOUGHT
 _NO_DEDUCTIONS = Deductions()
 _NO_COSTS = Costs()
 _NO_EXCLUDED = ExcludedCosts()
@@ -307,7 +308,7 @@ def _rule(where: _Where, raw: Any) -> ProductRule:
 
 def _parse_item(raw: Any, where: _ItemWhere) -> Item:
     """Validate one item of the item master (spec: Items)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         where.fail(None, f"must be an object, got {_quote(raw)}")
     get = raw.get
     item_id = get("id")
@@ -346,7 +347,8 @@ def _parse_item(raw: Any, where: _ItemWhere) -> Item:
         else:
             origin = Origin(_choice(where, "origin", origin_raw, [o.value for o in Origin]))
         country = get("country")
-        if country is not None and (type(country) is not str or not country.strip()):
+        if country is not None and (type(country) is not str or not country
+                                    or country.isspace()):
             country = _string(where, "country", country)
         evidence = None
         if get("evidence") is not None:
@@ -377,11 +379,10 @@ def _parse_item(raw: Any, where: _ItemWhere) -> Item:
             retail = _boolean(where, "retail_packaging", get("retail_packaging"))
         if indirect + packing + retail > 1:
             where.fail(None, "can be only one of indirect, packing and retail_packaging")
-        return Item(
-            item_id, hs, description, ItemKind.BOUGHT, unit_value=unit_value, origin=origin,
-            country=country, evidence=evidence, deductions=deductions, statement=statement,
-            indirect=indirect, packing=packing, retail_packaging=retail,
-        )
+        # positional: a NamedTuple builds faster without keywords (field order of Item)
+        return Item(item_id, hs, description, _BOUGHT, unit_value, origin, country, evidence,
+                    deductions, statement, indirect, packing, retail, None, None, None,
+                    False, None)
     if kind_raw == "made":
         if not _BOUGHT_ONLY_SET.isdisjoint(raw):
             for name in _BOUGHT_ONLY:
@@ -625,19 +626,17 @@ def _parse_lines(raw_lines: list[Any], items: Mapping[str, Item],
             p, c = get_position(parent), get_position(child)
         except (TypeError, KeyError):
             _line_problem(raw, n, items, line_label)
+        # Item ids are strings, so anything else is simply not found (p or c is None).
+        if p is None or c is None or p == c or not made[p]:
+            _line_problem(raw, n, items, line_label)
         value = quantities.get(qty) if type(qty) is str else None
         if value is None:
-            if (p is None or c is None or type(parent) is not str or type(child) is not str
-                    or not made[p] or p == c or type(qty) is not str
-                    or not is_decimal_string(qty)):
+            if type(qty) is not str or not is_decimal_string(qty):
                 _line_problem(raw, n, items, line_label)
             value = Decimal(qty)
             if value <= 0:
                 _line_problem(raw, n, items, line_label)
             quantities[qty] = value
-        elif (p is None or c is None or type(parent) is not str or type(child) is not str
-              or not made[p] or p == c):
-            _line_problem(raw, n, items, line_label)
         lines.append(Line(parent, child, value, n))
         children[p].append((c, value))
         indegree[c] += 1
