@@ -8,11 +8,10 @@ as a Rich report or JSON. Errors become one line on stderr and an exit code
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +19,7 @@ from rich.console import Console
 from cli import ledger_cli
 from cli.errors import handle_errors
 from cli.files import read_bom
+from cli.render import print_json as _print_json
 from cli.render import render_candidates, render_determination
 from origin_rules import EndUse, Method, default_rule_book, determine_origin
 from origin_rules.errors import BomError
@@ -45,10 +45,6 @@ def _date(text: str | None, option: str) -> date | None:
     if value is None:
         raise BomError(f"option {option} must be a date YYYY-MM-DD, got {text!r}")
     return value
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD; selects the "

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from cli.errors import handle_errors
 from cli.files import read_bom
+from cli.render import print_json as _print_json
 from cli.workspace import PartyKey, Workspace
 from ledger.canonical import parse_json
 from ledger.config import Settings
@@ -56,10 +57,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def _workspace(home: str | None) -> Workspace:
     return Workspace(Settings.from_env(home=home))
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _console() -> Console:

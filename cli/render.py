@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -12,9 +16,14 @@ from origin_rules.bom import EndUse, Method
 from origin_rules.rules import Category
 from origin_rules.values import format_money, format_percent
 
-__all__ = ["render_candidates", "render_determination"]
+__all__ = ["print_json", "render_candidates", "render_determination"]
 
 _METHOD = {Method.NET_COST: "net cost", Method.TRANSACTION_VALUE: "transaction value"}
+
+
+def print_json(data: Any) -> None:
+    """JSON for tools on stdout: indented, UTF-8 kept as is."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def render_determination(console: Console, d: Determination) -> None:

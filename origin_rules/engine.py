@@ -177,6 +177,7 @@ class _Engine:
         self.designated_rules: dict[int, AppliedRule] = {}
         self.statement_notes: list[str] = []
         self.rank: list[int] | None = None
+        self.scratch: list[Decimal | None] | None = None  # quantities of sub-assembly passes
         self.full = False  # True once _made_values has valued every self-produced item
         self.flags = {"packing": 0, "indirect": 0, "unknown": 0}  # bought items by kind
         self.material = bytearray(
@@ -415,70 +416,45 @@ class _Engine:
     # ------------------------------------------------------------------------- top-down
 
     def _reach(self, root: int, *, whole_bom: bool = False) -> _Reach:
-        """Materials of `root` through traced items, with cumulative quantities."""
+        """Materials of `root` through traced items, with cumulative quantities.
+
+        One pass in topological order (parents first, so a material's quantity is final
+        when it is met) also sums the root's total cost, excluded costs and VNM, and each
+        material's VNM share. Quantities live in a list indexed by item (a faster map than
+        a dict); for a sub-assembly the list is the engine's scratch list, cleaned after.
+        """
         items, children = self.items, self.index.children
         if whole_bom:
             order: Sequence[int] = self.index.order
+            quantity: list[Decimal | None] = [None] * len(items)
         else:
             found = {root}
             stack = [root]
             while stack:
                 node = stack.pop()
-                if node != root and (items[node].kind is ItemKind.BOUGHT
-                                     or items[node].intermediate):
+                if node != root and self.material[node]:
                     continue
                 for k, _ in children[node]:
                     if k not in found:
                         found.add(k)
                         stack.append(k)
             order = sorted(found, key=self._rank().__getitem__)
-        if whole_bom:  # ids are dense integers: a list is a faster map than a dict
-            dense: list[Decimal | None] = [None] * len(items)
-            dense[root] = ONE
-            return self._reach_dense(root, order, dense)
-        quantity: dict[int, Decimal] = {root: ONE}
-        traced: list[int] = []
-        materials: list[int] = []
-        get = quantity.get
+            if self.scratch is None:
+                self.scratch = [None] * len(items)
+            quantity = self.scratch
+        quantity[root] = ONE
         material = self.material
-        cost, vnm_nc, vnm_tv = self.cost, self.vnm_nc, self.vnm_tv
-        total = excluded = nc = tv = ZERO
-        for node in order:
-            amount = get(node)
-            if amount is None:
-                continue  # not reached through traced items
-            if node != root and material[node]:
-                materials.append(node)
-                total += amount * cost[node]
-                nc += amount * vnm_nc[node]
-                tv += amount * vnm_tv[node]
-                continue
-            traced.append(node)
-            costs = items[node].costs
-            if costs is not None:
-                total += amount * (costs.other_product + costs.period + costs.other)
-                excluded += amount * costs.excluded.total
-            for k, qty in children[node]:
-                quantity[k] = get(k, ZERO) + amount * qty
-        return _Reach(quantity, traced, materials, (total, excluded, nc, tv))
-
-    def _reach_dense(self, root: int, order: Sequence[int], quantity: list[Decimal | None]
-                     ) -> _Reach:
-        """`_reach` over the whole BOM with a list for quantities (same result)."""
-        items, children = self.items, self.index.children
-        material = bytearray(self.material)
-        material[root] = 0  # the root is what we value, never a material of itself
         cost, vnm_nc, vnm_tv = self.cost, self.vnm_nc, self.vnm_tv
         traced: list[int] = []
         materials: list[int] = []
         by_nc: list[Decimal] = []
         by_tv: list[Decimal] = []
         total = excluded = nc = tv = ZERO
-        for node in order:  # parents first: a material's quantity is final when met
+        for node in order:
             amount = quantity[node]
             if amount is None:
-                continue
-            if material[node]:
+                continue  # not reached through traced items
+            if material[node] and node != root:
                 materials.append(node)
                 total += amount * cost[node]
                 value = amount * vnm_nc[node]
@@ -497,7 +473,12 @@ class _Engine:
                 before = quantity[k]
                 share = amount * qty
                 quantity[k] = share if before is None else before + share
-        return _Reach(quantity, traced, materials, (total, excluded, nc, tv),
+        reached: Mapping[int, Decimal] | Sequence[Decimal | None] = quantity
+        if not whole_bom:
+            reached = {k: v for k in order if (v := quantity[k]) is not None}
+            for k in order:
+                quantity[k] = None
+        return _Reach(reached, traced, materials, (total, excluded, nc, tv),
                       {Method.NET_COST: by_nc, Method.TRANSACTION_VALUE: by_tv})
 
     def _rank(self) -> list[int]:
@@ -617,12 +598,8 @@ class _Engine:
         Contributor, ...
     ]:
         ids = self.index.ids
-        if reach.contributions is not None:
-            materials, values = reach.materials, reach.contributions[method]
-        else:
-            per_unit = self.vnm_nc if method is Method.NET_COST else self.vnm_tv
-            materials = [k for k in reach.materials if per_unit[k]]
-            values = [reach.of(k) * per_unit[k] for k in materials]
+        assert reach.contributions is not None
+        materials, values = reach.materials, reach.contributions[method]
         if not any(values):
             return ()
         # The top values first (a C-level selection), then every material tied with the
