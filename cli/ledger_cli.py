@@ -162,7 +162,8 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
     rows: list[dict[str, Any]] = [{"kid": r.kid, "party": r.party_id, "name": r.party.get("name"),
              "added": r.added_at, "retired": r.retired_at,
              "compromisedSince": r.compromised_since,
-             "status": r.status_at(size + 1)} for r in records]
+             "status": "retired" if r.status_at(size + 1) == "revoked"
+             else r.status_at(size + 1)} for r in records]
     if as_json:
         _print_json(rows)
         return
