@@ -440,3 +440,20 @@ def test_a_deleted_row_is_named_not_skipped(url: str) -> None:
         assert [e.index for e in store.entries(3, 6)] == [3, 4, 5]
         # The audit path keeps going and shows the jump.
         assert [e.index for e in store.iter_entries(batch=2)] == [0, 1, 3, 4, 5]
+
+
+def test_the_initial_schema_cannot_be_downgraded(tmp_path: Path) -> None:
+    """Undoing the first migration would drop the log: Alembic is refused, the log stays."""
+    from alembic import command
+
+    from ledger.errors import ConflictError
+    from ledger.store.sql import _alembic_config
+
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        with store.engine.connect() as connection, pytest.raises(ConflictError,
+                                                                  match="cannot be downgraded"):
+            command.downgrade(_alembic_config(connection), "base")
+        assert store.size() == 0  # the tables are still there
+    finally:
+        store.close()

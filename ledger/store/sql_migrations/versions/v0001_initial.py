@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.errors import ConflictError, InputError
+
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -115,7 +117,8 @@ def upgrade() -> None:
     """Create the tables, their indices and the append-only guards."""
     dialect = op.get_context().dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"the ledger schema has no guards for {dialect}")
+        raise InputError(f"the ledger runs on SQLite or PostgreSQL, not {dialect}: only "
+                         "those two have the append-only guards")
     _create_tables()
     if dialect == "postgresql":
         op.execute(sa.text(_POSTGRES_GUARD))
@@ -125,5 +128,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Refuse: undoing the initial schema would destroy the log itself."""
-    raise NotImplementedError("the ledger's initial schema cannot be downgraded: dropping "
-                              "it would destroy the log (restore a backup instead)")
+    raise ConflictError("the ledger's initial schema cannot be downgraded: dropping it would "
+                        "destroy the log (restore a backup instead)")
