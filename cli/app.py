@@ -18,12 +18,12 @@ from rich.console import Console
 
 from cli import ledger_cli
 from cli.errors import handle_errors
-from cli.files import read_bom
+from cli.files import date_option, read_bom
 from cli.render import print_json as _print_json
 from cli.render import render_candidates, render_determination
 from origin_rules import EndUse, Method, default_rule_book, determine_origin
 from origin_rules.errors import BomError
-from origin_rules.values import format_decimal, parse_iso_date
+from origin_rules.values import format_decimal
 
 app = typer.Typer(
     name="tmec",
@@ -36,15 +36,6 @@ rules_app = typer.Typer(help="Which rule of origin applies, with thresholds and 
                         no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 ledger_cli.register(app)
-
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    value = parse_iso_date(text)
-    if value is None:
-        raise BomError(f"option {option} must be a date YYYY-MM-DD, got {text!r}")
-    return value
 
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD; selects the "
@@ -70,7 +61,7 @@ def rvc(
                                           "(tmec-bom/1 output).")] = False,
 ) -> None:
     """Qualify a bill of materials: is the good originating, why, and with how much headroom."""
-    as_of_date = _date(as_of, "--as-of")
+    as_of_date = date_option(as_of, "--as-of")
     overrides = {"good": good, "currency": currency}
     is_table = file.lower().endswith((".csv", ".xlsx", ".xlsm"))
     if is_table:
@@ -107,7 +98,7 @@ def rules_show(
 
     if HS_PATTERN.match(hs) is None:
         raise BomError(f"{hs!r} is not an HS code of the form NNNN.NN")
-    day = _date(as_of, "--as-of") or date.today()
+    day = date_option(as_of, "--as-of") or date.today()
     rule_set = default_rule_book().rule_set_on(day)
     selected = rule_set.rule_for(hs, as_of=day, end_use=end_use)
     candidates = [

@@ -7,15 +7,28 @@ files of a CSV pair is I/O and belongs here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 
 from origin_rules import BillOfMaterials, parse_bom_csv, parse_bom_json, parse_bom_xlsx
 from origin_rules.errors import BomError
+from origin_rules.values import parse_iso_date
 
-__all__ = ["read_bom"]
+__all__ = ["date_option", "read_bom"]
 
 _CSV_PARTS = (".items.csv", ".lines.csv", ".document.csv")
+
+
+def date_option(text: str | None, option: str,
+                error: Callable[[str], Exception] = BomError) -> date | None:
+    """A ``YYYY-MM-DD`` command-line option (None when not given), or `error` naming it."""
+    if text is None:
+        return None
+    value = parse_iso_date(text)
+    if value is None:
+        raise error(f"option {option} must be a date YYYY-MM-DD, got {text!r}")
+    return value
 
 
 def read_bom(path: str, overrides: Mapping[str, str | None] | None = None) -> BillOfMaterials:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.errors import handle_errors
-from cli.files import read_bom
+from cli.files import date_option, read_bom
 from cli.render import print_json as _print_json
 from cli.workspace import PartyKey, Workspace
 from ledger.canonical import parse_json
@@ -38,7 +38,6 @@ from ledger.token import (
     token_digest,
 )
 from ledger.verify import Verification, verify
-from origin_rules.values import parse_iso_date
 
 __all__ = ["keys_app", "log_app", "register", "token_app"]
 
@@ -65,15 +64,6 @@ def _console() -> Console:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _date(text: str | None, option: str):  # type: ignore[no-untyped-def]
-    if text is None:
-        return None
-    value = parse_iso_date(text)
-    if value is None:
-        raise InputError(f"{option} must be a date YYYY-MM-DD, got {text!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- init
@@ -231,7 +221,8 @@ def token_issue(
     ledger = workspace.open_ledger()
     key = PartyKey.load(key_file)
     bom = read_bom(bom_file)
-    start, end = _date(blanket_from, "--blanket-from"), _date(blanket_to, "--blanket-to")
+    start = date_option(blanket_from, "--blanket-from", InputError)
+    end = date_option(blanket_to, "--blanket-to", InputError)
     if (start is None) != (end is None):
         raise InputError("a blanket period needs both --blanket-from and --blanket-to")
     blanket = BlanketPeriod(start, end) if start and end else None
