@@ -6,14 +6,16 @@
 
 Two measurements per size, each repeated `--repeat` times in a fresh process:
 
-* **in-process**: a worker process (this file with ``--worker FILE``) times each stage of
-  what `parse_bom_json` + `determine_origin` do, in the same order and with the garbage
-  collector paused exactly where `parse_bom_json` pauses it:
-  ``read`` (bytes from disk), ``json`` (`json.loads` with the reader's hooks), ``validate``
-  (`bom_from_dict` without its graph check), ``graph`` (`_check_graph`: builds `BomIndex`
-  = ids, children, Kahn order, then the reachability walk), ``determine``
-  (`determine_origin`) and ``output`` (`to_dict` + the CLI's `json.dumps`). Peak RSS is the
-  worker's ``ru_maxrss``; the high-water mark after each stage comes from ``VmHWM``.
+* **in-process**: a worker process (this file with ``--worker FILE``) runs what ``tmec rvc``
+  runs — `parse_bom_json`, `determine_origin`, `to_dict` + `json.dumps` — with the garbage
+  collector paused throughout as the command pauses it, and times each stage from inside:
+  ``read`` (bytes from disk), ``decode`` (msgspec decoding items and lines into structs),
+  ``items`` (building the item master from the structs, `bulk_reader._items`), ``lines``
+  (lines, the engine's index and Kahn's order, `bulk_reader._lines`), ``graph``
+  (`reader._check_graph`), ``rest`` (the other work of `parse_bom_json`: top-level fields,
+  the duplicate-key count), ``determine`` (`determine_origin`) and ``output``. The worker
+  fails if the document did not take the fast path. Peak RSS is the worker's
+  ``ru_maxrss``; the high-water mark after each stage comes from ``VmHWM``.
 * **CLI**: ``tmec rvc FILE --json > /dev/null`` as a subprocess under ``/usr/bin/time -v``
   (wall time and maximum RSS), or, without it, under a small Python wrapper reading
   ``RUSAGE_CHILDREN``. It includes interpreter start-up and imports; a 100-item BOM is
@@ -45,7 +47,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
 RESULTS = HERE / "RESULTS.md"
-STAGES = ("read", "json", "validate", "graph", "determine", "output")
+STAGES = ("read", "decode", "items", "lines", "graph", "rest", "determine", "output")
+PARSE_STAGES = ("decode", "items", "lines", "graph")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 STARTUP_SIZE = 100
 TARGET_ITEMS, TARGET_SECONDS, TARGET_BYTES = 1_000_000, 20.0, 4 * 10**9
@@ -70,8 +73,25 @@ def _hwm_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _no_graph_check(_bom: object) -> None:
-    """Stands in for reader._check_graph while `validate` is timed alone."""
+class _Timed:
+    """Wraps a function or a msgspec decoder of the readers and adds up its time per stage."""
+
+    def __init__(self, target: object, stage: str, spent: dict[str, float]) -> None:
+        self.target, self.stage, self.spent = target, stage, spent
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        started = time.perf_counter()
+        try:
+            return self.target(*args, **kwargs)
+        finally:
+            self.spent[self.stage] += time.perf_counter() - started
+
+    def decode(self, data: object) -> object:
+        started = time.perf_counter()
+        try:
+            return self.target.decode(data)
+        finally:
+            self.spent[self.stage] += time.perf_counter() - started
 
 
 def _cpu_seconds(usage: resource.struct_rusage) -> float:
@@ -79,12 +99,18 @@ def _cpu_seconds(usage: resource.struct_rusage) -> float:
 
 
 def worker(path: str) -> dict:
-    """One in-process measurement; mirrors parse_bom_json + determine_origin stage by stage."""
+    """One in-process measurement of what `tmec rvc FILE --json` does, stage by stage."""
     clock = time.perf_counter
     started = clock()
-    from origin_rules import determine_origin, reader
+    from origin_rules import bulk_reader, determine_origin, reader
 
     import_seconds = clock() - started
+    spent = dict.fromkeys(PARSE_STAGES, 0.0)
+    for name in ("_TOP_DECODER", "_ITEMS_DECODER", "_LINES_DECODER"):
+        setattr(bulk_reader, name, _Timed(getattr(bulk_reader, name), "decode", spent))
+    bulk_reader._items = _Timed(bulk_reader._items, "items", spent)
+    bulk_reader._lines = _Timed(bulk_reader._lines, "lines", spent)
+    reader._check_graph = _Timed(reader._check_graph, "graph", spent)
     times: dict[str, float] = {}
     hwm: dict[str, int] = {"start": _hwm_kib()}
 
@@ -95,34 +121,30 @@ def worker(path: str) -> dict:
         return now
 
     cpu_at_start = _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF))
-    t = clock()
-    data = Path(path).read_bytes()
-    t = mark("read", t)
-    # parse_bom_json: gc paused for json.loads and bom_from_dict (which ends in _check_graph)
     enabled = gc.isenabled()
-    gc.disable()
+    gc.disable()  # as `tmec rvc` does for the whole command
     try:
-        document = json.loads(data, parse_constant=reader._reject_constant,
-                              object_pairs_hook=reader._unique_keys)
-        t = mark("json", t)
-        check_graph = reader._check_graph
-        reader._check_graph = _no_graph_check  # time validation and graph checks apart
-        try:
-            bom = reader.bom_from_dict(document)
-        finally:
-            reader._check_graph = check_graph
-        t = mark("validate", t)
-        check_graph(bom)
-        t = mark("graph", t)
-        del document, data  # parse_bom_json drops them when it returns
+        t = clock()
+        data = Path(path).read_bytes()
+        t = mark("read", t)
+        bom = reader.parse_bom_json(data)
+        del data
+        parse = clock() - t
+        if spent["items"] == 0:
+            raise SystemExit(f"{path} did not take the fast path of parse_bom_json")
+        for stage in PARSE_STAGES:
+            times[stage] = spent[stage]
+            hwm[stage] = _hwm_kib()  # the stages share one high-water mark: parse_bom_json's
+        times["rest"] = parse - sum(spent.values())
+        hwm["rest"] = _hwm_kib()
+        t = clock()
+        determination = determine_origin(bom)
+        t = mark("determine", t)
+        output = json.dumps(determination.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        mark("output", t)
     finally:
         if enabled:
             gc.enable()
-    t = clock()
-    determination = determine_origin(bom)
-    t = mark("determine", t)
-    output = json.dumps(determination.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    mark("output", t)
     return {
         "items": len(bom.items), "lines": len(bom.lines), "import": import_seconds,
         "times": times, "hwm_kib": hwm,

@@ -3,10 +3,11 @@
     .venv/bin/python bench/profile_engine.py bench/out/bom-1000000-s20240301-g1.json
     .venv/bin/python bench/profile_engine.py FILE --profiler cprofile --top 25
     .venv/bin/python bench/profile_engine.py FILE --gc-report
+    .venv/bin/python bench/profile_engine.py FILE --exact      # the exact reader instead
 
-Runs the same stages as `bench_engine.py --worker` (json, validate, graph, determine) with
-the garbage collector paused exactly where `parse_bom_json` pauses it, and profiles each
-stage separately: pyinstrument (sampling, low overhead; `pip install pyinstrument`) or
+Profiles three stages separately — ``parse`` (`parse_bom_json`, which pauses the garbage
+collector itself), ``determine`` and ``output`` (with the collector paused, as `tmec rvc`
+pauses it) — with pyinstrument (sampling, low overhead; `pip install pyinstrument`) or
 cProfile (deterministic, inflates call-heavy code by ~1.5-2x but gives exact call counts).
 ``--gc-report`` also counts collections and the time spent in them per stage.
 """
@@ -49,10 +50,6 @@ class GcTimer:
         return text
 
 
-def _no_graph_check(_bom: object) -> None:
-    """Stands in for reader._check_graph while `validate` is profiled alone."""
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("file", type=Path)
@@ -60,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                         default="pyinstrument")
     parser.add_argument("--top", type=int, default=15, help="cProfile: rows per stage")
     parser.add_argument("--gc-report", action="store_true")
+    parser.add_argument("--exact", action="store_true",
+                        help="parse with the exact reader instead of parse_bom_json")
     args = parser.parse_args(argv)
 
     from origin_rules import determine_origin, reader
@@ -93,26 +92,21 @@ def main(argv: list[str] | None = None) -> int:
         print(report)
         return result
 
-    held: dict[str, Any] = {"data": args.file.read_bytes()}
+    held = {"data": args.file.read_bytes()}  # released by the parse, as in `tmec rvc`
+    if args.exact:
+        # The exact reader alone: what documents outside the fast path cost.
+        bom = profiled("parse (exact reader)",
+                       lambda: reader.read_json_exactly(held.pop("data")))
+    else:
+        bom = profiled("parse", lambda: reader.parse_bom_json(held.pop("data")))
     enabled = gc.isenabled()
-    gc.disable()
+    gc.disable()  # as `tmec rvc` does
     try:
-        held["document"] = profiled("json", lambda: json.loads(
-            held.pop("data"), parse_constant=reader._reject_constant,
-            object_pairs_hook=reader._unique_keys))
-        check_graph = reader._check_graph
-        reader._check_graph = _no_graph_check
-        try:
-            bom = profiled("validate", lambda: reader.bom_from_dict(held["document"]))
-        finally:
-            reader._check_graph = check_graph
-        profiled("graph", lambda: check_graph(bom))
-        held.clear()  # parse_bom_json drops the parsed document when it returns
+        determination = profiled("determine", lambda: determine_origin(bom))
+        profiled("output", lambda: json.dumps(determination.to_dict(), indent=2))
     finally:
         if enabled:
             gc.enable()
-    determination = profiled("determine", lambda: determine_origin(bom))
-    profiled("output", lambda: json.dumps(determination.to_dict(), indent=2))
     return 0
 
 

@@ -365,18 +365,20 @@ class BomIndex:
 
 
 def topological_order(children: Sequence[Sequence[tuple[int, Decimal]]],
-                      indegree: list[int] | None = None) -> list[int]:
+                      indegree: list[int] | None = None,
+                      sources: Sequence[int] | None = None) -> list[int]:
     """Kahn's algorithm, parents before children; fewer than n nodes means a cycle.
 
-    `indegree` (the number of parents of each node, consumed) may be given when the
-    caller counted it already.
+    `indegree` (the number of parents of each node, consumed) and `sources` (the nodes
+    without a parent) may be given when the caller counted them already.
     """
     if indegree is None:
         indegree = [0] * len(children)
         for kids in children:
             for child, _ in kids:
                 indegree[child] += 1
-    ready = [node for node, degree in enumerate(indegree) if degree == 0]
+    ready = ([node for node, degree in enumerate(indegree) if degree == 0] if sources is None
+             else list(sources))
     order: list[int] = []
     append = order.append
     pop = ready.pop
@@ -385,7 +387,8 @@ def topological_order(children: Sequence[Sequence[tuple[int, Decimal]]],
         node = pop()
         append(node)
         for child, _ in children[node]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
+            left = indegree[child] - 1
+            indegree[child] = left
+            if not left:
                 push(child)
     return order

@@ -457,10 +457,18 @@ class _Engine:
             if material[node] and node != root:
                 materials.append(node)
                 total += amount * cost[node]
-                value = amount * vnm_nc[node]
+                under_nc, under_tv = vnm_nc[node], vnm_tv[node]
+                if under_nc is under_tv:  # the same VNM under both methods (the usual case)
+                    value = amount * under_nc if under_nc else ZERO  # originating: no VNM
+                    by_nc.append(value)
+                    by_tv.append(value)
+                    nc += value
+                    tv += value
+                    continue
+                value = amount * under_nc
                 by_nc.append(value)
                 nc += value
-                value = amount * vnm_tv[node]
+                value = amount * under_tv
                 by_tv.append(value)
                 tv += value
                 continue

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from origin_rules.bom import (
     BillOfMaterials,
@@ -474,25 +474,22 @@ def _vehicle(raw: Any) -> VehicleData:
     return VehicleData(category, lvc, steel)
 
 
-def bom_from_dict(
-    document: Any,
-    *,
-    item_labels: Callable[[int], str] | None = None,
-    line_labels: Callable[[int], str] | None = None,
-    consume: bool = False,
-) -> BillOfMaterials:
-    """Validate a parsed `tmec-bom/1` document and build its `BillOfMaterials`.
+class _Header(NamedTuple):
+    """The validated top-level fields of a document (everything but items and lines)."""
 
-    `consume` lets the reader release each raw item and line once validated (the caller
-    owns the document and will not use it again): on a large BOM the freed memory is
-    reused for the validated objects instead of growing the process.
+    good: str
+    as_of: date
+    currency: str
+    end_use: EndUse | None
+    method: Method | None
+    producer: Producer | None
+    automotive_table: str | None
+    vehicle: VehicleData | None
+    extensions: dict[str, Any]
 
-    `item_labels` / `line_labels` turn an item or line position into the words used in
-    messages (``items[3]`` by default; the CSV reader passes ``items.csv line 5``).
-    Raises `BomError` naming the first problem found.
-    """
-    item_label = item_labels or (lambda n: f"items[{n}]")
-    line_label = line_labels or (lambda n: f"lines[{n}]")
+
+def _read_header(document: Any) -> _Header:
+    """Validate the top level of a document (spec: Top level), in the order a user fixes it."""
     doc = _Where("document", "")
     if not isinstance(document, Mapping):
         raise BomError(f"the document must be a JSON object, got {_quote(document)}")
@@ -540,11 +537,38 @@ def bom_from_dict(
     if table is not None:
         table = _choice(doc, "automotive_table", table, _AUTOMOTIVE_TABLES)
     vehicle = None if document.get("vehicle") is None else _vehicle(document["vehicle"])
+    return _Header(good, as_of, currency, end_use, method, producer, table, vehicle,
+                   {k: v for k, v in document.items() if k not in _TOP_LEVEL})
 
-    raw_items = top("items")
+
+def bom_from_dict(
+    document: Any,
+    *,
+    item_labels: Callable[[int], str] | None = None,
+    line_labels: Callable[[int], str] | None = None,
+    consume: bool = False,
+) -> BillOfMaterials:
+    """Validate a parsed `tmec-bom/1` document and build its `BillOfMaterials`.
+
+    `consume` lets the reader release each raw item and line once validated (the caller
+    owns the document and will not use it again): on a large BOM the freed memory is
+    reused for the validated objects instead of growing the process.
+
+    `item_labels` / `line_labels` turn an item or line position into the words used in
+    messages (``items[3]`` by default; the CSV reader passes ``items.csv line 5``).
+    Raises `BomError` naming the first problem found.
+    """
+    item_label = item_labels or (lambda n: f"items[{n}]")
+    line_label = line_labels or (lambda n: f"lines[{n}]")
+    header = _read_header(document)
+    raw_items = document.get("items")
+    if raw_items is None:
+        raise BomError("field 'items' is required", path="items")
     if not isinstance(raw_items, list):
         raise BomError(f"field 'items' must be an array, got {_quote(raw_items)}", path="items")
-    raw_lines = top("lines")
+    raw_lines = document.get("lines")
+    if raw_lines is None:
+        raise BomError("field 'lines' is required", path="lines")
     if not isinstance(raw_lines, list):
         raise BomError(f"field 'lines' must be an array, got {_quote(raw_lines)}", path="lines")
 
@@ -558,22 +582,30 @@ def bom_from_dict(
             raise BomError(f"{item_label(n)}: item id {item.id!r} is already used by "
                            f"{item_label(first)}", path=f"items[{n}].id")
         items[item.id] = item
+    _check_good(header.good, items)
+    lines, index, sources = _parse_lines(raw_lines, items, line_label, consume=consume)
+    return _assemble(header, items, lines, index, sources)
 
+
+def _check_good(good: str, items: Mapping[str, Item]) -> None:
     if good not in items:
         raise BomError(f"field 'good' names {good!r}, which is not an item id", path="good")
     if items[good].kind is not ItemKind.MADE:
         raise BomError(f"the good {good!r} must be a made item: origin is determined for what "
                        "this producer produces", path="good")
 
-    lines, index = _parse_lines(raw_lines, items, line_label, consume=consume)
+
+def _assemble(header: _Header, items: dict[str, Item], lines: tuple[Line, ...],
+              index: BomIndex, sources: list[int]) -> BillOfMaterials:
+    """The document's `BillOfMaterials`, once its graph is checked (see `_check_graph`)."""
     bom = BillOfMaterials(
-        good=good, as_of=as_of, currency=currency, items=items, lines=lines,
-        end_use=end_use, method=method, producer=producer, automotive_table=table,
-        vehicle=vehicle,
-        extensions={k: v for k, v in document.items() if k not in _TOP_LEVEL},
+        good=header.good, as_of=header.as_of, currency=header.currency, items=items,
+        lines=lines, end_use=header.end_use, method=header.method, producer=header.producer,
+        automotive_table=header.automotive_table, vehicle=header.vehicle,
+        extensions=header.extensions,
     )
     bom.__dict__["index"] = index  # primes the cached property: built while reading lines
-    _check_graph(bom)
+    _check_graph(bom, sources)
     return bom
 
 
@@ -604,7 +636,7 @@ def _line_problem(raw: Any, n: int, items: Mapping[str, Item],
 
 def _parse_lines(raw_lines: list[Any], items: Mapping[str, Item],
                  line_label: Callable[[int], str], *, consume: bool = False
-                 ) -> tuple[tuple[Line, ...], BomIndex]:
+                 ) -> tuple[tuple[Line, ...], BomIndex, list[int]]:
     """Validate the lines and build the engine's index of the graph in the same pass.
 
     The common case (a valid line) costs a few dictionary lookups; words for an error are
@@ -642,8 +674,18 @@ def _parse_lines(raw_lines: list[Any], items: Mapping[str, Item],
         indegree[c] += 1
         if consume:
             raw_lines[n] = None
+    return (tuple(lines), *_index(ids, position, children, indegree))
+
+
+def _index(ids: tuple[str, ...], position: dict[str, int],
+           children: list[list[tuple[int, Decimal]]], indegree: list[int]
+           ) -> tuple[BomIndex, list[int]]:
+    """The engine's index from validated lines, and the items that have no parent.
+
+    Repeated parent/child pairs are summed into one edge; the order is Kahn's.
+    """
     for p, kids in enumerate(children):  # a repeated parent/child pair: one summed edge
-        if len(kids) > 1 and len({c for c, _ in kids}) != len(kids):
+        if len(kids) > 1 and len(dict(kids)) != len(kids):
             merged: dict[int, Decimal] = {}
             for c, value in kids:
                 if c in merged:
@@ -652,27 +694,24 @@ def _parse_lines(raw_lines: list[Any], items: Mapping[str, Item],
                 else:
                     merged[c] = value
             children[p] = list(merged.items())
-    order = topological_order(children, indegree)
-    return tuple(lines), BomIndex(ids, position, children, order)
+    sources = [node for node, degree in enumerate(indegree) if degree == 0]
+    return BomIndex(ids, position, children, topological_order(children, indegree, sources)), (
+        sources)
 
 
-def _check_graph(bom: BillOfMaterials) -> None:
+def _check_graph(bom: BillOfMaterials, sources: list[int]) -> None:
     """The lines must form a DAG rooted at the good that reaches every item.
 
     Kahn's algorithm orders every item when there is no cycle; in a DAG every item is
-    reachable from some item without a parent, so when the good is the only such item,
-    everything is used in it and no separate walk is needed.
+    reachable from some item without a parent (a source), so when the good is the only
+    source, everything is used in it and no separate walk is needed.
     """
     index = bom.index
     size = len(index.ids)
     if len(index.order) < size:
         raise BomError(f"the lines form a cycle: {' -> '.join(_find_cycle(bom))}", path="lines")
     root = index.position[bom.good]
-    has_parent = bytearray(size)
-    for kids in index.children:
-        for child, _ in kids:
-            has_parent[child] = 1
-    if has_parent[root] or any(not has_parent[i] and i != root for i in range(size)):
+    if sources != [root]:
         seen = bytearray(size)
         seen[root] = 1
         stack = [root]
@@ -734,31 +773,53 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_bom_json(text: str | bytes) -> BillOfMaterials:
     """Parse and validate a `tmec-bom/1` JSON document.
 
+    Plain documents — the common case, and the large ones — are read by the fast path of
+    `bulk_reader`; anything else, and every document with an error, by the exact reader
+    below, which words the error. Both give the same `BillOfMaterials`.
+
     The cyclic garbage collector is paused while the document loads: a large BOM creates
     millions of containers and none of them can form a cycle, so collection passes would
     only cost time (about half the load time at a million items).
     """
+    # Imported here: bulk_reader builds on this module.
+    from origin_rules.bulk_reader import read_plain_json
+
     enabled = gc.isenabled()
     gc.disable()
     try:
         try:
-            document = json.loads(text, parse_constant=_reject_constant,
-                                  object_pairs_hook=_unique_keys)
-        except UnicodeDecodeError as exc:
-            raise BomError(f"the document is not UTF-8 text ({exc.reason})") from exc
-        except json.JSONDecodeError as exc:
-            raise BomError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
-                           f"{exc.colno}") from exc
-        except RecursionError as exc:
-            raise BomError("the JSON is nested too deeply") from exc
-        except BomError:
-            raise
-        except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-            raise BomError(f"not valid JSON: {exc}") from exc
-        return bom_from_dict(document, consume=True)
+            data = text.encode() if isinstance(text, str) else text
+        except UnicodeEncodeError:  # lone surrogates: the exact reader decides
+            data = None
+        bom = None if data is None else read_plain_json(data)
+        return bom if bom is not None else read_json_exactly(text)
     finally:
         if enabled:
             gc.enable()
+
+
+def read_json_exactly(text: str | bytes) -> BillOfMaterials:
+    """The exact reader of JSON documents: Python's decoder, then `bom_from_dict`.
+
+    Refuses a repeated key in any object and the NaN / Infinity constants, and names the
+    first problem of an invalid document. `parse_bom_json` is the entry point; this one is
+    public for tests that compare the two paths.
+    """
+    try:
+        document = json.loads(text, parse_constant=_reject_constant,
+                              object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError as exc:
+        raise BomError(f"the document is not UTF-8 text ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise BomError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
+                       f"{exc.colno}") from exc
+    except RecursionError as exc:
+        raise BomError("the JSON is nested too deeply") from exc
+    except BomError:
+        raise
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise BomError(f"not valid JSON: {exc}") from exc
+    return bom_from_dict(document, consume=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import pytest
 
 from origin_rules.bom import ItemKind, Method, Origin, StatementType, TariffShift
 from origin_rules.errors import BomError
-from origin_rules.reader import FORMAT_TAG, bom_from_dict, parse_bom_json
+from origin_rules.reader import FORMAT_TAG, bom_from_dict
+from tests.origin_rules.both_paths import parse_both_ways
 
 # ---------------------------------------------------------------------------------------
 # The valid document every case starts from
@@ -102,7 +103,7 @@ ITEM = {"brake": 0, "caliper": 1, "pad": 2, "disc": 3, "bolt": 4, "grease": 5, "
 
 
 def parse(document: Any) -> Any:
-    return parse_bom_json(json.dumps(document))
+    return parse_both_ways(json.dumps(document))
 
 
 # ---------------------------------------------------------------------------------------
@@ -669,7 +670,7 @@ def valid_text() -> str:
 )
 def test_bare_nan_and_infinity_constants_are_refused(text: str, says: str) -> None:
     with pytest.raises(BomError) as caught:
-        parse_bom_json(text)
+        parse_both_ways(text)
     assert f"contains {says}" in str(caught.value)
     assert "decimal strings" in str(caught.value)
 
@@ -688,7 +689,7 @@ def test_bare_nan_and_infinity_constants_are_refused(text: str, says: str) -> No
 )
 def test_duplicate_json_keys_are_refused(text: str, key: str) -> None:
     with pytest.raises(BomError) as caught:
-        parse_bom_json(text)
+        parse_both_ways(text)
     assert f"repeats the key {key!r}" in str(caught.value)
 
 
@@ -701,7 +702,7 @@ def test_duplicate_json_keys_are_refused(text: str, key: str) -> None:
 )
 def test_invalid_json_is_refused_with_its_position(text: str) -> None:
     with pytest.raises(BomError, match=r"not valid JSON: .* at line \d+ column \d+"):
-        parse_bom_json(text)
+        parse_both_ways(text)
 
 
 @pytest.mark.parametrize(
@@ -712,13 +713,13 @@ def test_invalid_json_is_refused_with_its_position(text: str) -> None:
 )
 def test_bytes_that_are_not_utf8_are_refused(data: bytes) -> None:
     with pytest.raises(BomError, match="not UTF-8"):
-        parse_bom_json(data)
+        parse_both_ways(data)
 
 
 def test_utf8_bytes_with_or_without_a_byte_order_mark_are_read() -> None:
     text = valid_text().replace("brake pad", "pastilla de freno ñ")
-    assert parse_bom_json(text.encode()).items["pad"].description == "pastilla de freno ñ"
-    assert parse_bom_json(b"\xef\xbb\xbf" + text.encode()).items["pad"].description == (
+    assert parse_both_ways(text.encode()).items["pad"].description == "pastilla de freno ñ"
+    assert parse_both_ways(b"\xef\xbb\xbf" + text.encode()).items["pad"].description == (
         "pastilla de freno ñ")
 
 
@@ -729,14 +730,14 @@ def test_utf8_bytes_with_or_without_a_byte_order_mark_are_read() -> None:
 )
 def test_the_top_level_must_be_an_object(text: str, shown: str) -> None:
     with pytest.raises(BomError) as caught:
-        parse_bom_json(text)
+        parse_both_ways(text)
     assert "must be a JSON object" in str(caught.value)
     assert shown in str(caught.value)
 
 
 def test_deeply_nested_json_is_refused() -> None:
     with pytest.raises(BomError, match="nested too deeply"):
-        parse_bom_json("[" * 100_000 + "]" * 100_000)
+        parse_both_ways("[" * 100_000 + "]" * 100_000)
 
 
 def test_a_huge_json_integer_is_refused_as_a_bom_error() -> None:
@@ -744,11 +745,11 @@ def test_a_huge_json_integer_is_refused_as_a_bom_error() -> None:
     # must report that as a malformed document, not let the ValueError escape.
     text = valid_text().replace('"qty": "2"', '"qty": ' + "9" * 5000, 1)
     with pytest.raises(BomError) as caught:
-        parse_bom_json(text)
+        parse_both_ways(text)
     assert type(caught.value) is BomError
 
 
-def test_bom_from_dict_validates_like_parse_bom_json() -> None:
+def test_bom_from_dict_validates_like_parse_both_ways() -> None:
     document = valid_document()
     set_("items[2].unit_value", 8.0)(document)
     with pytest.raises(BomError) as from_dict:
