@@ -2,8 +2,10 @@
 
 Every reader ends in `bom_from_dict`, the one validator of the format
 (`spec/bom-format.md`), so JSON, CSV and Excel give the same `BillOfMaterials` and the
-same errors. Nothing here opens files: callers pass text or bytes (the CLI and the API do
-the I/O), which keeps `origin_rules` pure.
+same errors. Plain JSON documents take a faster route to the same result
+(`bulk_reader`), which leaves everything it is unsure of, and every error, to this module.
+Nothing here opens files: callers pass text or bytes (the CLI and the API do the I/O),
+which keeps `origin_rules` pure.
 
 Rejected, each with a message naming the item, line or field: a wrong `format` tag,
 missing fields, JSON numbers where decimal strings are required, negative values,
@@ -59,6 +61,7 @@ __all__ = [
     "parse_bom_csv",
     "parse_bom_json",
     "parse_bom_xlsx",
+    "read_json_exactly",
 ]
 
 FORMAT_TAG = "tmec-bom/1"

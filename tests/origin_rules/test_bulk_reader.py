@@ -43,6 +43,40 @@ def test_generated_documents_take_the_fast_path_with_the_exact_result(
     assert same_bom(fast, parse_both_ways(text))
 
 
+@st.composite
+def decorated_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """`bom_documents` with the optional item fields it leaves out, here and there."""
+    document = draw(bom_documents())
+    for item in document["items"]:
+        if item["kind"] == "bought":
+            if draw(st.booleans()):
+                item["country"] = draw(st.sampled_from(["MX", "US", "CA", "CN", "DE"]))
+            evidence = draw(st.sampled_from([None, "token", "certificate", "both"]))
+            if evidence in ("token", "both"):
+                item.setdefault("evidence", {})["token"] = "sha256:" + "ab" * 32
+            if evidence in ("certificate", "both"):
+                item.setdefault("evidence", {})["certificate"] = "CERT-2024-0042"
+            if draw(st.integers(0, 9)) == 0 and not any(
+                    item.get(flag) for flag in ("indirect", "packing")):
+                item["retail_packaging"] = True
+            if "deductions" in item and draw(st.booleans()):
+                item["deductions"]["waste"] = "0.00"
+        elif item["id"] != document["good"]:
+            if draw(st.booleans()):
+                item["intermediate"] = draw(st.booleans())
+        elif draw(st.booleans()):
+            item["international_shipping"] = "12.50"
+    return document
+
+
+@given(decorated_documents())
+def test_every_optional_item_field_keeps_the_fast_path(document: dict[str, Any]) -> None:
+    text = dumps(document)
+    fast = fast_path(text)
+    assert fast is not None
+    assert same_bom(fast, parse_both_ways(text))
+
+
 NAMES = st.text(min_size=1, max_size=12)
 
 
