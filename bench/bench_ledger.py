@@ -303,7 +303,7 @@ def main() -> int:
     if args.only in (None, "appends"):
         rows += bench_appends(args.appends)
     if args.only in (None, "verify"):
-        rows += bench_verify(5.0)
+        rows += bench_verify(9.0)
     if args.only in (None, "proofs"):
         rows += bench_proofs(args.proof_size, 2000)
     if args.only in (None, "bundle"):
