@@ -371,7 +371,17 @@ def topological_order(children: Sequence[Sequence[tuple[int, Decimal]]],
 
     `indegree` (the number of parents of each node, consumed) and `sources` (the nodes
     without a parent) may be given when the caller counted them already.
+
+    When every line goes from an item to one listed after it — the usual order of an
+    indented BOM, assembly first — the document order is already topological and no cycle
+    is possible; one pass over the edges shows it, and is much cheaper than Kahn's (the
+    passes that follow the order then also walk memory in the order items were read).
+    Likewise for a document listed components first, in reverse.
     """
+    if all(child > node for node, kids in enumerate(children) for child, _ in kids):
+        return list(range(len(children)))
+    if all(child < node for node, kids in enumerate(children) for child, _ in kids):
+        return list(range(len(children) - 1, -1, -1))
     if indegree is None:
         indegree = [0] * len(children)
         for kids in children:
