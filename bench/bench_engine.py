@@ -159,14 +159,15 @@ def worker(path: str) -> dict:
 # ------------------------------------------------------------------------------- driver
 
 
-def bom_path(size: int, seed: int) -> Path:
-    return OUT / f"bom-{size}-s{seed}-g{GENERATOR_VERSION}.json"
+def bom_path(size: int, seed: int, *, shuffled: bool = False) -> Path:
+    suffix = "-shuffled" if shuffled else ""
+    return OUT / f"bom-{size}-s{seed}-g{GENERATOR_VERSION}{suffix}.json"
 
 
-def ensure_bom(size: int, seed: int, regen: bool) -> Path:
-    path = bom_path(size, seed)
+def ensure_bom(size: int, seed: int, regen: bool, *, shuffled: bool = False) -> Path:
+    path = bom_path(size, seed, shuffled=shuffled)
     if regen or not path.exists():
-        summary = write_bom(size, path, seed)
+        summary = write_bom(size, path, seed, shuffled=shuffled)
         print(f"  generated {path.name}: {summary['items']:,} items, {summary['lines']:,} "
               f"lines, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s",
               file=sys.stderr)
@@ -390,6 +391,25 @@ def interpretation(results: dict) -> str:
     return "\n".join(text)
 
 
+def summarize_shuffled(shuffled: dict[int, list[dict]], results: dict) -> str:
+    """The CLI on the same documents with items and lines in random order."""
+    if not shuffled:
+        return ""
+    out = ["", "**CLI, items and lines in random order** (`generate_bom.py --shuffled`: the "
+           "same documents; no shortcut for the order, and every pass jumps around memory):",
+           "", "| items | wall s | CPU s | peak RSS MiB | vs listed assembly first |",
+           "|---:|---:|---:|---:|---:|"]
+    for size, runs in sorted(shuffled.items()):
+        walls = [r["wall"] for r in runs]
+        listed = results.get(size, {}).get("cli")
+        ratio = (f"x{_med(walls) / _med([r['wall'] for r in listed]):.2f}" if listed
+                 else "n/a")
+        out.append(f"| {size:,} | **{_fmt_s(_med(walls))}** [{_fmt_s(min(walls))}] | "
+                   f"{_fmt_s(_med([r['cpu'] for r in runs]))} | "
+                   f"{_fmt_mib(_med([r['max_rss_kib'] for r in runs]))} | {ratio} |")
+    return "\n".join(out) + "\n"
+
+
 def machine() -> str:
     def run(*cmd: str) -> str:
         try:
@@ -467,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=str(ROOT / ".venv/bin/python"),
                         help="interpreter for the in-process worker")
     parser.add_argument("--tmec", default=str(ROOT / ".venv/bin/tmec"), help="tmec executable")
+    parser.add_argument("--shuffled", default="", metavar="SIZES",
+                        help="also run the CLI on these sizes with items and lines in "
+                             "random order (e.g. 1000000)")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     parser.add_argument("--json", type=Path, help="also dump raw measurements to this file")
     parser.add_argument("--quiet-load", type=float, default=0.0, metavar="LOAD",
@@ -481,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    args.shuffled_sizes = [int(s.replace("_", "")) for s in args.shuffled.split(",")
+                           if s.strip()]
     results: dict[int, dict] = {}
     plan = ([STARTUP_SIZE] if args.mode != "inproc" else []) + sizes
     for size in plan:
@@ -502,7 +527,17 @@ def main(argv: list[str] | None = None) -> int:
                 entry.setdefault("cli", []).append(run)
                 print(f"  {size:>9,} CLI run {n + 1}: {run['wall']:.2f} s, "
                       f"{run['max_rss_kib'] / 1024:,.0f} MiB", file=sys.stderr)
-    body = summarize(results, args.repeat)
+    shuffled: dict[int, list[dict]] = {}
+    for size in ([] if args.mode == "inproc" else args.shuffled_sizes):
+        path = ensure_bom(size, args.seed, args.regen, shuffled=True)
+        for n in range(args.repeat):
+            load = wait_quiet(args.quiet_load, args.quiet_timeout)
+            run = run_cli(args.tmec, path)
+            run["load"] = [load, os.getloadavg()[0]]
+            shuffled.setdefault(size, []).append(run)
+            print(f"  {size:>9,} CLI run {n + 1}, shuffled: {run['wall']:.2f} s, "
+                  f"{run['max_rss_kib'] / 1024:,.0f} MiB", file=sys.stderr)
+    body = summarize(results, args.repeat) + summarize_shuffled(shuffled, results)
     notes = interpretation(results)
     if notes:
         body += "\n**Interpretation**\n\n" + notes + "\n"

@@ -279,11 +279,24 @@ def _excluded(item: dict) -> float:
     return sum(float(v) for v in item["costs"].get("excluded", {}).values())
 
 
-def write_bom(size: int, path: Path, seed: int = DEFAULT_SEED) -> dict:
-    """Generate and write compact JSON to `path`; returns a small summary."""
+def write_bom(size: int, path: Path, seed: int = DEFAULT_SEED, *,
+              shuffled: bool = False) -> dict:
+    """Generate and write compact JSON to `path`; returns a small summary.
+
+    The items are listed assembly first (layer by layer) and the lines parent by parent,
+    as an indented BOM lists them. `shuffled` writes the same document with items and
+    lines in a random order (seeded): what a reader gets from a tool that sorts by part
+    number, and the reader's worst case for memory locality.
+    """
     started = time.perf_counter()
     header, items, edges = generate(size, seed)
     ids = [item["id"] for item in items]
+    lines = [(p, c, q) for p, kids in enumerate(edges) for c, q in kids]
+    if shuffled:
+        order = random.Random(seed + 1)
+        items = items[:]
+        order.shuffle(items)
+        order.shuffle(lines)
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -294,7 +307,7 @@ def write_bom(size: int, path: Path, seed: int = DEFAULT_SEED) -> dict:
         out.write('],"lines":[')
         out.write(",".join(
             f'{{"parent":{dumps(ids[p])},"child":{dumps(ids[c])},"qty":"{q}"}}'
-            for p, kids in enumerate(edges) for c, q in kids))
+            for p, c, q in lines))
         out.write("]}\n")
     tmp.replace(path)
     return {"path": str(path), "items": size, "lines": header["generator"]["lines"],
@@ -308,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("size", type=int, help="number of items (>= 50), e.g. 1000000")
     parser.add_argument("output", type=Path, help="where to write the JSON document")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--shuffled", action="store_true",
+                        help="items and lines in random order instead of assembly first")
     args = parser.parse_args(argv)
-    summary = write_bom(args.size, args.output, args.seed)
+    summary = write_bom(args.size, args.output, args.seed, shuffled=args.shuffled)
     print(f"wrote {summary['path']}: {summary['items']:,} items, {summary['lines']:,} lines "
           f"({summary['lines'] / summary['items']:.2f} per item), layers {summary['layers']}, "
           f"{summary['bytes']:,} bytes ({summary['bytes'] / 2**20:.1f} MiB) in "
