@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -51,6 +49,9 @@ from ledger.token import Certification, Certifier, CertifierRole, Party  # noqa:
 from ledger.verify import TrustFile, verify  # noqa: E402
 from ledger.witness import Witness  # noqa: E402
 from origin_rules import bom_from_dict  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import machine  # noqa: E402  (one description of the machine for both)
 
 ORIGIN = "tmec.example/ledger"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -275,19 +276,6 @@ def bench_bundle(filler: int) -> list[tuple[str, str]]:
     return [(f"bundle of a 30-line token, log of {ledger.size:,} entries (proofs of "
              f"{proofs} hashes for token/key/status)",
              f"{len(compact):,} bytes (token {token:,} bytes)")]
-
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{os.cpu_count()} CPU ({model or platform.processor()}), Python "
-            f"{platform.python_version()}, {platform.system()} {platform.release()}")
 
 
 def main() -> int:

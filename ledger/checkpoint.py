@@ -45,6 +45,8 @@ __all__ = [
     "OpenedCheckpoint",
     "add_cosignatures",
     "cosign",
+    "is_hash",
+    "is_integer",
     "open_checkpoint",
     "sign_checkpoint",
     "verify_cosignature",
@@ -70,12 +72,13 @@ def _check_line(number: int, line: str) -> None:
             raise _line_error(number, f"control character {char!r} is not allowed")
 
 
-def _is_int(value: object) -> bool:
+def is_integer(value: object) -> bool:
     """An int that is not a bool (JSON and callers may pass True for 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_hash(value: object) -> bool:
+def is_hash(value: object) -> bool:
+    """A SHA-256 hash as bytes (the size of a log root)."""
     return isinstance(value, bytes) and len(value) == HASH_SIZE
 
 
@@ -90,11 +93,11 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         _check_line(1, self.origin)
-        if not _is_int(self.size):
+        if not is_integer(self.size):
             raise _line_error(2, f"must be an integer, got {self.size!r}")
         if not 0 <= self.size <= MAX_TREE_SIZE:
             raise _line_error(2, f"{self.size} is outside 0..2^64-1")
-        if not _is_hash(self.root_hash):
+        if not is_hash(self.root_hash):
             raise _line_error(3, f"must be {HASH_SIZE} bytes")
         object.__setattr__(self, "extensions", tuple(self.extensions))
         for number, line in enumerate(self.extensions, start=4):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ledger.checkpoint import Checkpoint, cosign, open_checkpoint
+from ledger.checkpoint import Checkpoint, cosign, is_hash, is_integer, open_checkpoint
 from ledger.errors import (
     ConflictError,
     EncodingError,
@@ -59,15 +59,6 @@ MAX_PROOF_HASHES = 63
 """tlog-witness: a client MUST NOT send more than 63 consistency proof lines."""
 
 
-def _is_int(value: object) -> bool:
-    """An int that is not a bool (JSON and callers may pass True for 1)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_hash(value: object) -> bool:
-    return isinstance(value, bytes) and len(value) == HASH_SIZE
-
-
 @dataclass(frozen=True)
 class CosignedCheckpoint:
     """What a witness remembers per log: the size and root it last cosigned, and when."""
@@ -77,11 +68,11 @@ class CosignedCheckpoint:
     timestamp: int
 
     def __post_init__(self) -> None:
-        if not _is_int(self.size) or self.size < 0:
+        if not is_integer(self.size) or self.size < 0:
             raise InputError(f"a tree size is a non-negative integer, got {self.size!r}")
-        if not _is_hash(self.root_hash):
+        if not is_hash(self.root_hash):
             raise InputError(f"a root hash has {HASH_SIZE} bytes")
-        if not _is_int(self.timestamp):
+        if not is_integer(self.timestamp):
             raise InputError(f"a timestamp is an integer, got {self.timestamp!r}")
 
     def to_json(self) -> dict[str, Any]:
@@ -231,7 +222,7 @@ class Witness:
             InputError, UnknownKeyError, SignatureError, ConflictError,
             InconsistentCheckpointError: see the module docstring; the state is unchanged.
         """
-        if not _is_int(old_size) or old_size < 0:
+        if not is_integer(old_size) or old_size < 0:
             raise InputError(f"old size must be a non-negative integer, got {old_size!r}")
         proof = list(consistency_proof)
         if len(proof) > MAX_PROOF_HASHES:

@@ -126,10 +126,8 @@ _NON_NEGATIVE = _exact._NON_NEGATIVE
 _HS = HS_PATTERN.match
 _COLON_ESCAPE = re.compile(rb"\\u003[aA]").search
 _ORIGINS = {o.value: o for o in Origin}
-_ZERO = Decimal(0)
-_NO_COSTS = Costs()
-_NO_EXCLUDED = ExcludedCosts()
-_NO_DEDUCTIONS = Deductions()
+_ZERO, _NO_COSTS, _NO_EXCLUDED, _NO_DEDUCTIONS = (
+    _exact._ZERO, _exact._NO_COSTS, _exact._NO_EXCLUDED, _exact._NO_DEDUCTIONS)
 _BOUGHT, _MADE = ItemKind.BOUGHT, ItemKind.MADE
 _new_item: Callable[[Iterable[Any]], Item] = partial(tuple.__new__, Item)
 _new_line: Callable[[Iterable[Any]], Line] = partial(tuple.__new__, Line)
