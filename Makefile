@@ -33,7 +33,8 @@ test: lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python tools/build_usmca_rules.py --check || test ! -f ../shared/reference/usmca_automotive_thresholds.json
+	$(BIN)/python tools/build_usmca_rules.py --check
+	@test ! -f ../shared/reference/usmca_automotive_thresholds.json || cmp -s ../shared/reference/usmca_automotive_thresholds.json tools/data/usmca_automotive_thresholds.json || { echo 'tools/data/usmca_automotive_thresholds.json differs from ../shared/reference: copy it and run make data'; exit 1; }
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,7 +1,8 @@
 """Build origin_rules/data/usmca/2020-07-01.toml from the shared thresholds reference.
 
 The source of every number and HS list is ../shared/reference/usmca_automotive_thresholds.json
-(SOR/2020-155 Part 6, HTSUS GN 11). What this script adds is curation that the JSON leaves
+(SOR/2020-155 Part 6, HTSUS GN 11), read from its copy in tools/data/ so that a clone alone
+can rebuild and check the rule data. What this script adds is curation that the JSON leaves
 to prose: which series applies to which table and end use, which methods each allows, and
 the legal reference of each entry. Run it after the reference changes and review the diff:
 
@@ -21,7 +22,10 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "reference" / "usmca_automotive_thresholds.json"
+# A copy of ../shared/reference/usmca_automotive_thresholds.json travels with the repository,
+# so that the rule data can be rebuilt and checked from a clone alone; `make lint` checks
+# the copy against the shared reference whenever that is beside the repository.
+SOURCE = ROOT / "tools" / "data" / "usmca_automotive_thresholds.json"
 TARGET = ROOT / "origin_rules" / "data" / "usmca" / "2020-07-01.toml"
 
 PV_LT = ["passenger_vehicle", "light_truck"]
