@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cli.errors import handle_errors
+from cli.errors import INTEGRITY, handle_errors
 from cli.files import date_option, read_bom
 from cli.render import print_json as _print_json
 from cli.workspace import PartyKey, Workspace
@@ -418,7 +418,7 @@ def log_audit(home: Home = None, as_json: Json = False) -> None:
         console.print(f"audited {report.size} entries and {report.checkpoints} checkpoint(s): "
                       + ("OK" if report.ok else f"{len(report.problems)} problem(s)"))
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(INTEGRITY)
 
 
 # ----------------------------------------------------------------------------- revoke

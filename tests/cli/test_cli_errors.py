@@ -28,6 +28,7 @@ from cli.app import app
 
 BOMS = Path(__file__).resolve().parents[1] / "assets" / "boms"
 INPUT_ERROR = 3
+NOT_FOUND = 6
 
 
 @dataclass(frozen=True)
@@ -224,19 +225,19 @@ def test_an_option_that_only_tables_take_is_refused_for_json(tmec: Tmec) -> None
 
 
 @pytest.mark.parametrize("name", ["nope.json", "nope.xlsx", "nope.items.csv", "nope.csv"])
-def test_a_missing_file_is_named_with_exit_3(tmec: Tmec, tmp_path: Path, name: str) -> None:
+def test_a_missing_file_is_named_with_exit_6(tmec: Tmec, tmp_path: Path, name: str) -> None:
     missing = tmp_path / name
     outcome = tmec("rvc", str(missing))
     line = outcome.error_line()
     assert "nope." in line
-    assert outcome.code == INPUT_ERROR
+    assert outcome.code == NOT_FOUND
 
 
 def test_a_missing_json_file_names_its_full_path(tmec: Tmec, tmp_path: Path) -> None:
     missing = tmp_path / "absent" / "bom.json"
     outcome = tmec("rvc", str(missing))
     assert str(missing) in outcome.error_line()
-    assert outcome.code == INPUT_ERROR
+    assert outcome.code == NOT_FOUND
 
 
 def test_a_directory_instead_of_a_file_is_one_error_line(tmec: Tmec, tmp_path: Path) -> None:

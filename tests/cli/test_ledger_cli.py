@@ -33,6 +33,7 @@ EXAMPLES = ROOT / "examples"
 CALIPER = str(EXAMPLES / "brake-caliper-mx.json")
 WHEEL = str(EXAMPLES / "steel-wheel-ca.json")
 CLEAR, REJECT, INPUT_ERROR, REVIEW = 0, 1, 3, 5
+NOT_FOUND, REFUSED, INTEGRITY = 6, 7, 8
 ERROR_LINE = re.compile(r"error \[[a-z_.]+\]: \S")
 
 
@@ -359,7 +360,7 @@ def test_a_revoked_token_bundled_afterwards_is_rejected(ws: Workspace) -> None:
     assert outcomes(report)["status.token"] == "fail"
     assert ws.ok("token", "show", digest, "--json").json()["status"]["token"] == "revoked"
     # Revoking again is refused with one line.
-    one_error_line(ws.run("revoke", digest, "--key", key["keyFile"]), REJECT)
+    one_error_line(ws.run("revoke", digest, "--key", key["keyFile"]), REFUSED)
 
 
 def test_a_token_cannot_be_revoked_by_another_party(ws: Workspace) -> None:
@@ -367,7 +368,7 @@ def test_a_token_cannot_be_revoked_by_another_party(ws: Workspace) -> None:
     other = ws.new_key("great-lakes", country="CA")
     digest = ws.issue(frenos["keyFile"], "S-1")["tokenDigest"]
     result = ws.run("revoke", digest, "--key", other["keyFile"])
-    assert "does not belong" in one_error_line(result, REJECT)
+    assert "does not belong" in one_error_line(result, REFUSED)
 
 
 def test_a_key_compromised_since_an_index_voids_later_tokens_only(ws: Workspace) -> None:
@@ -386,7 +387,7 @@ def test_a_key_compromised_since_an_index_voids_later_tokens_only(ws: Workspace)
     assert listed[0]["status"] == "compromised"
     # The key can sign nothing any more.
     one_error_line(ws.run("token", "issue", CALIPER, "--key", key["keyFile"], "--shipment",
-                          "S-3"), REJECT)
+                          "S-3"), REFUSED)
 
 
 def test_compromised_since_applies_to_keys_only(ws: Workspace) -> None:
@@ -410,7 +411,7 @@ def test_keys_rotate_replaces_the_key_and_retires_the_old_one(ws: Workspace) -> 
     assert ws.verify(ws.bundle(after))[0] == CLEAR
     assert ws.verify(ws.bundle(before))[0] == CLEAR  # signed before the rotation
     refused = ws.run("token", "issue", CALIPER, "--key", str(old_file), "--shipment", "S-3")
-    assert "revoked" in one_error_line(refused, REJECT)
+    assert "revoked" in one_error_line(refused, REFUSED)
 
 
 def test_log_audit_is_ok_then_names_an_entry_edited_in_the_database(ws: Workspace) -> None:
@@ -434,7 +435,7 @@ def test_log_audit_is_ok_then_names_an_entry_edited_in_the_database(ws: Workspac
         raw.close()
 
     tampered = ws.run("log", "audit")
-    assert tampered.exit_code == 1
+    assert tampered.exit_code == INTEGRITY
     assert "Traceback" not in tampered.stderr
     assert f"PROBLEM entry {index}:" in tampered.stdout
     report = ws.run("log", "audit", "--json").json()
@@ -449,10 +450,10 @@ def test_log_audit_is_ok_then_names_an_entry_edited_in_the_database(ws: Workspac
 def test_a_missing_key_file_is_an_input_error(ws: Workspace, tmp_path: Path) -> None:
     missing = str(tmp_path / "nobody.json")
     line = one_error_line(ws.run("token", "issue", CALIPER, "--key", missing, "--shipment",
-                                 "S-1"))
+                                 "S-1"), NOT_FOUND)
     assert "nobody.json" in line
-    one_error_line(ws.run("keys", "rotate", "--key", missing))
-    one_error_line(ws.run("revoke", "--key-id", "did:key:z6Mk", "--key", missing))
+    one_error_line(ws.run("keys", "rotate", "--key", missing), NOT_FOUND)
+    one_error_line(ws.run("revoke", "--key-id", "did:key:z6Mk", "--key", missing), NOT_FOUND)
 
 
 def test_a_file_that_is_not_a_key_file_is_an_input_error(ws: Workspace) -> None:
@@ -461,14 +462,16 @@ def test_a_file_that_is_not_a_key_file_is_an_input_error(ws: Workspace) -> None:
 
 def test_an_unknown_digest_is_an_input_error(ws: Workspace) -> None:
     unknown = "ab" * 32
-    assert unknown in one_error_line(ws.run("token", "show", unknown))
-    one_error_line(ws.run("token", "bundle", unknown, "--out", str(ws.home / "b.json")))
-    one_error_line(ws.run("log", "prove", unknown))
-    one_error_line(ws.run("revoke", unknown))
+    assert unknown in one_error_line(ws.run("token", "show", unknown), NOT_FOUND)
+    one_error_line(ws.run("token", "bundle", unknown, "--out", str(ws.home / "b.json")),
+                   NOT_FOUND)
+    one_error_line(ws.run("log", "prove", unknown), NOT_FOUND)
+    one_error_line(ws.run("revoke", unknown), NOT_FOUND)
 
 
 def test_a_missing_bundle_file_is_an_input_error(ws: Workspace) -> None:
-    assert "no bundle file" in one_error_line(ws.run("verify", str(ws.home / "none.json")))
+    assert "no bundle file" in one_error_line(ws.run("verify", str(ws.home / "none.json")),
+                                              NOT_FOUND)
 
 
 @pytest.mark.parametrize("content", [
@@ -487,7 +490,7 @@ def test_a_bad_trust_file_is_an_input_error(demo: Demo, tmp_path: Path, content:
 def test_a_missing_trust_file_is_an_input_error(demo: Demo, tmp_path: Path) -> None:
     result = run_tmec("verify", str(demo.bundles[0]), "--trust", str(tmp_path / "none.json"),
                       "--home", str(tmp_path / "home"))
-    assert "no trust file" in one_error_line(result)
+    assert "no trust file" in one_error_line(result, NOT_FOUND)
 
 
 def test_a_trust_file_from_another_log_rejects_the_bundle(demo: Demo, ws: Workspace) -> None:
@@ -530,4 +533,4 @@ def test_only_the_issuers_workspace_can_disclose_lines(ws: Workspace, tmp_path: 
     shutil.rmtree(ws.home / "tokens")
     result = ws.run("token", "bundle", digest, "--out", str(tmp_path / "b.json"),
                     "--disclose", "all")
-    assert "disclosure data" in one_error_line(result)
+    assert "disclosure data" in one_error_line(result, NOT_FOUND)
