@@ -1,4 +1,4 @@
-"""Text that came from a document, made safe to show in a terminal.
+r"""Text that came from a document, made safe to show in a terminal.
 
 A bundle, a BOM or a log entry is written by someone else. Its strings (a shipment id, a
 party name, an item id) reach the terminal inside our reports, and a terminal obeys the
@@ -6,7 +6,7 @@ control sequences in what it prints: ``ESC[2J ESC[H`` wipes the screen, and a fo
 "DECISION: CLEAR" written after it hides the real verdict. A newline in a shipment id
 fakes a line of the report; a bidirectional override (U+202E) reorders what follows it.
 
-`printable` shows every such character as an escape (``\\x1b``, ``\\n``, ``\\u202e``),
+`printable` shows every such character as an escape (``\x1b``, ``\n``, ``\u202e``),
 so the text is displayed as text. Rich markup is the other half: reports print document
 text as `rich.text.Text` or with ``markup=False``, never as markup (``[red]x[/red]`` is
 shown as typed). The same rule will hold for HTML pages (escaping, not markup).
@@ -49,12 +49,12 @@ def printable(text: str) -> str:
 
 
 def printable_json(data: object, *, indent: int | None = 2) -> str:
-    """JSON for a terminal or a pipe: UTF-8 kept, but hidden characters as ``\\u`` escapes.
+    r"""JSON for a terminal or a pipe: UTF-8 kept, but hidden characters as ``\u`` escapes.
 
     `json.dumps` already escapes C0 controls; with ``ensure_ascii=False`` it would write C1
     controls (U+009B is an 8-bit CSI) and bidi overrides raw. Escaping them keeps the JSON
     value identical for any reader. Hidden characters can only sit inside strings (the
-    layout outside them is ASCII), where a ``\\u`` escape means the same character.
+    layout outside them is ASCII), where a ``\u`` escape means the same character.
     """
     text = json.dumps(data, indent=indent, ensure_ascii=False)
     if text.replace("\n", "").isprintable():
@@ -64,7 +64,7 @@ def printable_json(data: object, *, indent: int | None = 2) -> str:
 
 
 def _json_escape(char: str) -> str:
-    """``\\uXXXX`` for one character; astral ones as their UTF-16 surrogate pair (RFC 8259)."""
+    r"""``\uXXXX`` for one character; astral ones as their UTF-16 surrogate pair (RFC 8259)."""
     code = ord(char)
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
