@@ -45,7 +45,13 @@ from ledger.service import Ledger  # noqa: E402
 from ledger.statements import sign_statement  # noqa: E402
 from ledger.store import MemoryStore  # noqa: E402
 from ledger.store.base import NewEntry  # noqa: E402
-from ledger.token import Certification, Certifier, CertifierRole, Party  # noqa: E402
+from ledger.token import (  # noqa: E402
+    Certification,
+    Certifier,
+    CertifierRole,
+    Party,
+    shipment_digest,
+)
 from ledger.verify import TrustFile, verify  # noqa: E402
 from ledger.witness import Witness  # noqa: E402
 from origin_rules import bom_from_dict  # noqa: E402
@@ -81,7 +87,8 @@ def token_statements(key: SigningKey, count: int) -> list[dict]:
     for n in range(count):
         digest = (n.to_bytes(8, "big") * 4).hex()
         statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
-                     "tokenDigest": digest, "issuer": issuer, "parents": [], "blanket": False}
+                     "tokenDigest": digest, "issuer": issuer, "parents": [], "blanket": False,
+                     "shipment": shipment_digest(f"SHP-{n}")}
         out.append(sign_statement(statement, key, kid))
     return out
 

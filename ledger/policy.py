@@ -547,11 +547,17 @@ def verify_checkpoint(policy: Policy, signed_note: str | bytes,
         newest = now + MAX_CLOCK_SKEW_SECONDS
         fresh = [name for name, stamp in cosignatures.items() if oldest <= stamp <= newest]
         if not policy.quorum_met(fresh):
-            age = "unknown" if verified.quorum_time is None else (
-                f"{now - verified.quorum_time} s")
+            stamp = verified.quorum_time
+            if stamp is None:
+                age = "of unknown age"
+            elif stamp > now:
+                age = (f"dated {stamp - now} s after the verification time (a witness clock "
+                       "ahead, or a verification time before the checkpoint existed)")
+            else:
+                age = (f"{now - stamp} s old, more than the allowed "
+                       f"{policy.max_age_seconds} s")
             raise StaleCheckpointError(
                 f"checkpoint {opened.checkpoint.origin} at size {opened.checkpoint.size} is "
-                f"authentic but not fresh: the quorum's cosignatures are {age} old, more "
-                f"than the allowed {policy.max_age_seconds} s ({policy.explain(fresh)})",
-                verified=verified)
+                f"authentic but not fresh: the quorum's cosignatures are {age} "
+                f"({policy.explain(fresh)})", verified=verified)
     return verified

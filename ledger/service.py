@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,11 +38,14 @@ from ledger.errors import (
     SignatureError,
     TamperedError,
 )
+from ledger.evidence import check_evidence, cited_tokens
 from ledger.keys import KeyRegistry
 from ledger.merkle import MerkleTree
 from ledger.multikey import did_key, encode_public_key, verification_method_id
-from ledger.note import Signer
+from ledger.note import Signer, Verifier
 from ledger.statements import (
+    EVIDENCE_STATES,
+    REGISTRAR_KID_PREFIX,
     Statement,
     StatementKind,
     encode_statement,
@@ -59,8 +63,11 @@ from ledger.token import (
     IssuedToken,
     PartsCommitment,
     build_origin_token,
+    decode_commitment,
     disclose,
+    encode_commitment,
     parse_token,
+    shipment_digest,
     supplier_token_digests,
     token_digest,
 )
@@ -72,6 +79,11 @@ __all__ = ["AuditReport", "IssueResult", "Ledger", "WitnessClient", "utc_now"]
 log = logging.getLogger(__name__)
 
 
+
+#: Shortest token digest prefix accepted for a token (32 bits: unique in any real log,
+#: and an ambiguous prefix is refused, never guessed).
+MIN_PREFIX = 8
+_HEX = re.compile(r"[0-9a-f]+")
 
 #: Batches at least this large have their signatures checked on a thread pool.
 _PARALLEL_BATCH = 16
@@ -140,9 +152,38 @@ class _State:
     keys: KeyRegistry = field(default_factory=KeyRegistry)
     tokens: dict[str, int] = field(default_factory=dict)  # digest -> index
     token_issuer: dict[str, str] = field(default_factory=dict)  # digest -> kid
+    token_parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # digest -> parents
     key_entry: dict[str, int] = field(default_factory=dict)  # kid -> index of add/rotate
     revoked: dict[str, int] = field(default_factory=dict)  # digest -> index of revoke
     superseded: dict[str, tuple[int, str]] = field(default_factory=dict)  # old -> (index, new)
+    # (issuer party, shipment digest) -> the one active token; digest -> its shipment key
+    active_shipments: dict[tuple[str, str], str] = field(default_factory=dict)
+    token_shipment: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def party_of(self, signer: str) -> str:
+        """The party a signer acts for (the registrar acts for itself)."""
+        if signer.startswith(REGISTRAR_KID_PREFIX):
+            return signer
+        return self.keys.get(signer).party_id
+
+    def end_shipment(self, digest: str) -> None:
+        """`digest` is no longer the active token of its shipment (revoked, superseded)."""
+        shipment = self.token_shipment.get(digest)
+        if shipment is not None and self.active_shipments.get(shipment) == digest:
+            del self.active_shipments[shipment]
+
+    def standing(self, digest: str) -> str:
+        """``active``, ``superseded`` or ``revoked`` (also: signed by a key compromised at
+        the time, which voids the token just as a revocation does).
+        """
+        if digest in self.revoked:
+            return "revoked"
+        kid = self.token_issuer[digest]
+        if self.keys.get(kid).status_at(self.tokens[digest]) != "valid":
+            return "revoked"
+        if digest in self.superseded:
+            return "superseded"
+        return "active"
 
 
 class Ledger:
@@ -195,15 +236,26 @@ class Ledger:
             digest = str(data["tokenDigest"])
             state.tokens[digest] = index
             state.token_issuer[digest] = statement.signer
+            state.token_parents[digest] = tuple(data["parents"])
+            replaced = data.get("supersedes")
+            if replaced is not None:
+                state.superseded.setdefault(str(replaced), (index, digest))
+                state.end_shipment(str(replaced))
+            shipment = (state.party_of(statement.signer), str(data["shipment"]))
+            state.token_shipment[digest] = shipment
+            state.active_shipments[shipment] = digest
         elif kind is StatementKind.REVOKE:
             if data["target"] == "token":
-                state.revoked.setdefault(str(data["tokenDigest"]), index)
+                digest = str(data["tokenDigest"])
+                state.revoked.setdefault(digest, index)
+                state.end_shipment(digest)
             else:
                 state.keys.retire(str(data["kid"]), index,
                                   compromised_since=data.get("compromisedSince"))
         elif kind is StatementKind.SUPERSEDE:
-            state.superseded.setdefault(str(data["tokenDigest"]),
-                                        (index, str(data["newTokenDigest"])))
+            digest = str(data["tokenDigest"])
+            state.superseded.setdefault(digest, (index, str(data["newTokenDigest"])))
+            state.end_shipment(digest)
 
     # ------------------------------------------------------------------------ checks
 
@@ -228,17 +280,7 @@ class Ledger:
                 verify_statement_signature(data, public)
 
         if kind is StatementKind.KEY:
-            kid = str(data["kid"])
-            if kid in state.keys.keys:
-                raise ConflictError(f"key {kid} is already registered")
-            if data["action"] == "add":
-                signed_by(statement.public_key)
-            else:
-                old = state.keys.require_valid(str(data["replaces"]), index)
-                if old.party_id != data["party"]["id"]:
-                    raise InputError("a key can only be rotated to a key of the same party")
-                signed_by(old.public_key)
-                verify_possession(data, statement.public_key)
+            self._check_key(state, index, statement, signed_by)
             return
         if kind is StatementKind.STATUS:
             if signer != self.registrar:
@@ -248,37 +290,137 @@ class Ledger:
         public = self._public_key_for(state, signer, index)
         signed_by(public)
         if kind is StatementKind.TOKEN:
-            digest = str(data["tokenDigest"])
-            if digest in state.tokens:
-                raise ConflictError(f"token {digest} is already logged at index "
-                                    f"{state.tokens[digest]}")
             if data["issuer"] != did_key(public):
                 raise InputError("the token statement's issuer is not the signing key's DID")
-            for parent in data["parents"]:
-                if parent not in state.tokens:
-                    raise NotFoundError(f"supplier token {parent} is not in the ledger")
-            return
-        if kind is StatementKind.REVOKE and data["target"] == "key":
+            self._check_token(state, statement)
+        elif kind is StatementKind.REVOKE and data["target"] == "key":
             target = state.keys.get(str(data["kid"]))
             since = data.get("compromisedSince")
             if since is not None and since > index:
                 raise InputError(f"compromisedSince {since} is after this revocation")
             self._require_same_party(state, signer, target.party_id)
-            return
-        digest = str(data["tokenDigest"])
-        if digest not in state.tokens:
-            raise NotFoundError(f"token {digest} is not in the ledger")
-        if kind is StatementKind.REVOKE:
+        elif kind is StatementKind.REVOKE:
+            digest = self._require_logged(state, str(data["tokenDigest"]), "token")
             if digest in state.revoked:
                 raise ConflictError(f"token {digest} is already revoked")
+            issuer = state.keys.get(state.token_issuer[digest])
+            self._require_same_party(state, signer, issuer.party_id)
         else:
-            new = str(data["newTokenDigest"])
-            if new not in state.tokens:
-                raise NotFoundError(f"the new token {new} is not in the ledger")
-            if digest in state.superseded:
-                raise ConflictError(f"token {digest} is already superseded")
-        issuer = state.keys.get(state.token_issuer[digest])
-        self._require_same_party(state, signer, issuer.party_id)
+            self._check_supersede(state, statement)
+
+    def _check_key(self, state: _State, index: int, statement: Statement,
+                   signed_by: Callable[[bytes], None]) -> None:
+        """Key statements (ledger design s.6): who may add a key for which party.
+
+        * A party the log does not know yet registers its first key itself (self-signed:
+          proof of possession).
+        * A known party gets a new key only by rotation, signed by a key of that party valid
+          at this index (plus the new key's possession signature), or by the registrar's
+          admission (registrar-signed, plus possession): the way back for a party whose keys
+          are all revoked or lost. Anyone else claiming the party id is refused, so no one
+          can register a key for a party and then revoke its tokens and keys.
+        """
+        data = statement.data
+        kid = str(data["kid"])
+        party_id = str(data["party"]["id"])
+        if kid in state.keys.keys:
+            raise ConflictError(f"key {kid} is already registered")
+        if data["action"] == "rotate":
+            old = state.keys.require_valid(str(data["replaces"]), index)
+            if old.party_id != party_id:
+                raise InputError("a key can only be rotated to a key of the same party")
+            signed_by(old.public_key)
+        elif statement.signer == self.registrar:
+            signed_by(self.log_key.public_key)
+        else:
+            known = state.keys.party_keys(party_id)
+            if known:
+                raise ConflictError(
+                    f"party {party_id} is already registered (key {known[-1].kid} at entry "
+                    f"{known[-1].added_at}): a new key for it must be a rotation signed by "
+                    "its current key, or an admission by the registrar")
+            signed_by(statement.public_key)
+            return
+        verify_possession(data, statement.public_key)
+
+    def _check_token(self, state: _State, statement: Statement) -> None:
+        """Token statements: logged once, evidence still standing, one per shipment.
+
+        The supplier tokens a token cites must be logged before it and be active at its
+        position (not revoked, not superseded, their key not compromised): a revoked
+        certification is no evidence. A party has at most one active token per shipment:
+        a second one must name the token it `supersedes` (a correction), which must be an
+        active token of the same party.
+        """
+        data = statement.data
+        digest = str(data["tokenDigest"])
+        if digest in state.tokens:
+            raise ConflictError(f"token {digest} is already logged at index "
+                                f"{state.tokens[digest]}")
+        for parent in data["parents"]:
+            if parent not in state.tokens:
+                raise NotFoundError(f"supplier token {parent} is not in the ledger")
+            standing = state.standing(parent)
+            if standing == "superseded":
+                at, new = state.superseded[parent]
+                raise ConflictError(f"supplier token {parent} was superseded by {new} at "
+                                    f"entry {at}: cite the token that replaces it")
+            if standing == "revoked":
+                raise ConflictError(f"supplier token {parent} is revoked (or its key was "
+                                    "compromised): it is no evidence of origin any more")
+        party = state.party_of(statement.signer)
+        replaced = data.get("supersedes")
+        if replaced is not None:
+            replaced = self._require_logged(state, str(replaced), "superseded token")
+            self._require_active(state, replaced)
+            if state.party_of(state.token_issuer[replaced]) != party:
+                raise SignatureError(f"token {replaced} was issued by another party: only "
+                                     "its issuer's party may correct it")
+        current = state.active_shipments.get((party, str(data["shipment"])))
+        if current is not None and current != replaced and state.standing(current) == "active":
+            raise ConflictError(
+                f"party {party} already has an active token {current} for this shipment "
+                f"(entry {state.tokens[current]}): a correction must supersede it, or revoke "
+                "it first")
+
+    def _check_supersede(self, state: _State, statement: Statement) -> None:
+        """Supersede statements: the issuer replaces its own active token by a later one.
+
+        Only a key of the party that issued both tokens may say that one corrects the
+        other (the registrar revokes, but makes no claims of origin); the old token must be
+        active, the new one active and logged after it (so corrections cannot loop).
+        """
+        data = statement.data
+        old = self._require_logged(state, str(data["tokenDigest"]), "token")
+        new = self._require_logged(state, str(data["newTokenDigest"]), "new token")
+        if statement.signer == self.registrar:
+            raise SignatureError("the registrar may revoke a token but not supersede it: a "
+                                 "correction is its issuer's claim")
+        self._require_active(state, old)
+        self._require_active(state, new)
+        if state.tokens[new] < state.tokens[old]:
+            raise InputError(f"the new token {new} (entry {state.tokens[new]}) was logged "
+                             f"before the token it would replace (entry {state.tokens[old]})")
+        party = state.party_of(statement.signer)
+        for digest in (old, new):
+            if state.party_of(state.token_issuer[digest]) != party:
+                raise SignatureError(f"token {digest} was not issued by party {party}: a "
+                                     "party supersedes only its own tokens")
+
+    @staticmethod
+    def _require_logged(state: _State, digest: str, what: str) -> str:
+        if digest not in state.tokens:
+            raise NotFoundError(f"the {what} {digest} is not in the ledger")
+        return digest
+
+    @staticmethod
+    def _require_active(state: _State, digest: str) -> None:
+        standing = state.standing(digest)
+        if standing == "superseded":
+            raise ConflictError(f"token {digest} is already superseded by "
+                                f"{state.superseded[digest][1]}")
+        if standing == "revoked":
+            raise ConflictError(f"token {digest} is revoked")
 
     def _presign(self, state: _State, parsed: Sequence[Statement]) -> list[bytes | None]:
         """Verify the batch's signatures in parallel, ahead of the ordered checks.
@@ -380,13 +522,31 @@ class Ledger:
     # ------------------------------------------------------------------------ keys
 
     def register_key(self, key: SigningKey, party: Mapping[str, str]) -> tuple[str, int]:
-        """Log a party's new key (self-signed); return (key id, index)."""
+        """Log the first key of a new party (self-signed); return (key id, index).
+
+        A party the log already knows is refused (`ConflictError`): its next key comes by
+        `rotate_key` or by the registrar's `admit_key`.
+        """
         kid = verification_method_id(key.public_key)
-        statement = {"v": 1, "type": "key", "action": "add", "time": _iso(self.now()),
-                     "kid": kid, "publicKeyMultibase": encode_public_key(key.public_key),
-                     "party": dict(party)}
-        (index,) = self.append([sign_statement(statement, key, kid)])
+        (index,) = self.append([sign_statement(self._key_add(key, party), key, kid)])
         return kid, index
+
+    def admit_key(self, key: SigningKey, party: Mapping[str, str]) -> tuple[str, int]:
+        """The registrar admits `key` for `party`, known or new; return (key id, index).
+
+        The way back for a party whose keys were all revoked or lost (ledger design s.6):
+        the registrar, having checked who asks, signs the key statement with the log key
+        and the new key proves possession.
+        """
+        statement = sign_statement(self._key_add(key, party), self.log_key, self.registrar,
+                                   possession=key)
+        (index,) = self.append([statement])
+        return verification_method_id(key.public_key), index
+
+    def _key_add(self, key: SigningKey, party: Mapping[str, str]) -> dict[str, Any]:
+        return {"v": 1, "type": "key", "action": "add", "time": _iso(self.now()),
+                "kid": verification_method_id(key.public_key),
+                "publicKeyMultibase": encode_public_key(key.public_key), "party": dict(party)}
 
     def rotate_key(self, old: SigningKey, new: SigningKey) -> tuple[str, int]:
         """Log a rotation from `old` to `new` (signed by old, possession by new)."""
@@ -424,36 +584,93 @@ class Ledger:
 
     def issue_token(self, bom: BillOfMaterials, certification: Certification, *,
                     shipment_id: str, key: SigningKey,
-                    salts: Sequence[bytes] | None = None) -> IssueResult:
-        """Determine origin, sign the token, store it and log its statement."""
+                    salts: Sequence[bytes] | None = None,
+                    supersedes: str | None = None) -> IssueResult:
+        """Determine origin, sign the token, store it with its disclosure records, log it.
+
+        Before anything is written: the key must be valid, the good originating, and every
+        supplier token the BOM cites must be in the ledger and back the material citing it
+        (`ledger.evidence`). Then, in this order, each step durable before the next: the
+        disclosure records (salts and line records), the token, its log statement. A crash
+        anywhere leaves at most unlogged records, never a logged token that cannot be
+        disclosed; a retry after a crash is refused while the first token is the active
+        one of the shipment (`supersedes` names it to correct it instead).
+        """
         self.sync()
         kid = verification_method_id(key.public_key)
         self._state.keys.require_valid(kid, self.size)
         determination = determine_origin(bom)
+        cited = cited_tokens(bom)
+        check_evidence(bom, {digest: self.token(digest, what="supplier token")
+                             for digest in cited})
         issued: IssuedToken = build_origin_token(
             bom, determination, certification, shipment_id=shipment_id, key=key,
             created=_iso(self.now()), salts=salts)
         parents = sorted(supplier_token_digests(issued.token))
-        statement = {"v": 1, "type": "token", "time": _iso(self.now()),
-                     "tokenDigest": issued.digest, "issuer": did_key(key.public_key),
-                     "parents": parents,
-                     "blanket": "validUntil" in issued.token}
+        statement: dict[str, Any] = {
+            "v": 1, "type": "token", "time": _iso(self.now()), "tokenDigest": issued.digest,
+            "issuer": did_key(key.public_key), "parents": parents,
+            "blanket": "validUntil" in issued.token,
+            "shipment": shipment_digest(shipment_id)}
+        if supersedes is not None:
+            statement["supersedes"] = supersedes
         signed = sign_statement(statement, key, kid)
-        # The token is stored before its statement is logged, so no entry ever points at
-        # a token the ledger cannot produce.
+        self.store.put_disclosures(issued.digest, encode_commitment(issued.commitment))
         self.store.put_blob(issued.digest, canonicalize(issued.token))
         (index,) = self.append([signed])
         return IssueResult(issued.token, issued.digest, index, issued.commitment)
 
-    def token(self, digest: str) -> dict[str, Any]:
+    def token(self, digest: str, *, what: str = "token") -> dict[str, Any]:
         """The stored token with this digest (checked against its digest)."""
         data = self.store.get_blob(digest)
         if data is None:
-            raise NotFoundError(f"no token {digest} in the ledger")
+            raise NotFoundError(f"no {what} {digest} in the ledger")
         token = parse_token(data)
         if token_digest(token) != digest:
             raise TamperedError(f"the stored token {digest} no longer matches its digest")
         return token
+
+    def commitment(self, digest: str) -> PartsCommitment:
+        """The issuer's disclosure records of a token: what `disclose` needs.
+
+        Raises:
+            NotFoundError: no records for `digest` (not issued through this ledger).
+            TamperedError: the records no longer reproduce the token's ``partsRoot``.
+        """
+        data = self.store.get_disclosures(digest)
+        if data is None:
+            raise NotFoundError(f"no disclosure records for token {digest}: only a token "
+                                "issued through this ledger can have its lines disclosed")
+        try:
+            commitment = decode_commitment(data)
+        except LedgerError as exc:
+            raise TamperedError(f"the disclosure records of {digest} are unreadable: "
+                                f"{exc}") from exc
+        if commitment.root_hex != self.token(digest)["credentialSubject"]["partsRoot"]:
+            raise TamperedError(f"the disclosure records of {digest} do not reproduce its "
+                                "partsRoot")
+        return commitment
+
+    def resolve_token(self, ref: str) -> str:
+        """The full digest of a logged token named by its digest or a unique prefix.
+
+        Prefixes of at least 8 hex digits are accepted, as `tmec demo` prints 16.
+        """
+        text = ref.strip().lower()
+        if _HEX.fullmatch(text) is None:
+            raise InputError(f"{ref[:80]!r} is not a token digest (hex digits)")
+        if len(text) == 64:
+            return text
+        if len(text) < MIN_PREFIX:
+            raise InputError(f"a token digest prefix needs at least {MIN_PREFIX} hex "
+                             f"digits, got {len(text)}")
+        self.sync()
+        matches = [d for d in self._state.tokens if d.startswith(text)]
+        if not matches:
+            raise NotFoundError(f"no token in the ledger starts with {text}")
+        if len(matches) > 1:
+            raise InputError(f"{len(matches)} tokens start with {text}: give more digits")
+        return matches[0]
 
     def token_index(self, digest: str) -> int:
         """Where the token's statement is in the log."""
@@ -464,7 +681,14 @@ class Ledger:
         return index
 
     def token_status(self, digest: str) -> dict[str, Any]:
-        """Active / revoked / superseded, and the issuer key's state at the token's index."""
+        """Active / revoked / superseded; the issuer key's state at the token's index; and
+        the state of the supplier evidence it rests on.
+
+        ``evidence`` is the worst standing among the supplier tokens it cites, directly or
+        through their own evidence (``revoked`` over ``superseded`` over ``active``), and
+        ``evidenceAffected`` lists the ones that are not active: a supplier's revocation
+        after the token was logged shows in the status of every token that relied on it.
+        """
         index = self.token_index(digest)
         state = self._state
         status: dict[str, Any] = {"token": "active"}
@@ -477,7 +701,31 @@ class Ledger:
         status["key"] = state.keys.get(kid).status_at(index)
         status["kid"] = kid
         status["index"] = index
+        evidence, affected = self._evidence(digest)
+        status["evidence"] = evidence
+        if affected:
+            status["evidenceAffected"] = affected
         return status
+
+    def _evidence(self, digest: str) -> tuple[str, list[str]]:
+        """(worst standing, not-active tokens) over every token `digest` rests on."""
+        state = self._state
+        rank = {state: n for n, state in enumerate(EVIDENCE_STATES)}
+        worst = "active"
+        affected: set[str] = set()
+        seen: set[str] = set()
+        stack = list(state.token_parents.get(digest, ()))
+        while stack:
+            parent = stack.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            standing = state.standing(parent)
+            if standing != "active":
+                affected.add(parent)
+                worst = max(worst, standing, key=rank.__getitem__)
+            stack.extend(state.token_parents.get(parent, ()))
+        return worst, sorted(affected)
 
     def revoke_token(self, digest: str, *, signer: SigningKey | None, reason: str) -> int:
         """Log the revocation of a token (by its issuer's party or the registrar)."""
@@ -556,9 +804,12 @@ class Ledger:
             covers = self.size
         statement: dict[str, Any] = {"v": 1, "type": "status", "time": _iso(self.now()),
                                      "tokenDigest": digest, "coversSize": covers,
-                                     "token": status["token"], "key": status["key"]}
+                                     "token": status["token"], "key": status["key"],
+                                     "evidence": status["evidence"]}
         if "supersededBy" in status:
             statement["supersededBy"] = status["supersededBy"]
+        if "evidenceAffected" in status:
+            statement["evidenceAffected"] = status["evidenceAffected"]
         (index,) = self.append([self._sign(statement, None)])
         if index != covers:
             # Another writer slipped in between: the statement covers less than its own
@@ -573,12 +824,14 @@ class Ledger:
 
         Logs a fresh status statement and publishes a checkpoint covering it, then writes
         the token, its statement, its issuer's key statement and the status statement, each
-        with an inclusion proof under that checkpoint. `disclose_lines` (needs the issuer's
-        `commitment`) adds salted line disclosures; `suppliers` nests supplier bundles by
-        digest.
+        with an inclusion proof under that checkpoint. `disclose_lines` adds salted line
+        disclosures (from `commitment`, by default the records stored at issuance);
+        `suppliers` nests supplier bundles by digest. Nothing else travels: no empty
+        lists, nothing a signature or hash does not cover.
         """
         token = self.token(digest)
         token_index = self.token_index(digest)
+        disclosures = self._disclosures(digest, token, commitment, disclose_lines)
         # No other writer may append between the status and the checkpoint over it.
         with self.store.writer():
             status_index = self.status_statement(digest)
@@ -602,12 +855,8 @@ class Ledger:
                 "status": proven(status_index),
             },
         }
-        if disclose_lines is not None:
-            if commitment is None:
-                raise InputError("disclosing lines needs the issuer's parts commitment")
-            if commitment.root_hex != token["credentialSubject"]["partsRoot"]:
-                raise InputError("the parts commitment is not the one this token commits to")
-            bundle["disclosures"] = [disclose(commitment, n) for n in sorted(set(disclose_lines))]
+        if disclosures:
+            bundle["disclosures"] = disclosures
         if suppliers:
             wanted = set(supplier_token_digests(token))
             extra = set(suppliers) - wanted
@@ -617,21 +866,42 @@ class Ledger:
             bundle["suppliers"] = [dict(suppliers[d]) for d in sorted(suppliers)]
         return bundle
 
+    def _disclosures(self, digest: str, token: Mapping[str, Any],
+                     commitment: PartsCommitment | None,
+                     lines: Iterable[int] | None) -> list[dict[str, Any]]:
+        """The line disclosures a bundle carries (checked before anything is logged)."""
+        if lines is None:
+            return []
+        wanted = sorted(set(lines))
+        if not wanted:
+            return []
+        if commitment is None:
+            commitment = self.commitment(digest)
+        if commitment.root_hex != token["credentialSubject"]["partsRoot"]:
+            raise InputError("the parts commitment is not the one this token commits to")
+        outside = [n for n in wanted if not 0 <= n < commitment.count]
+        if outside:
+            raise InputError(f"line {outside[0]} is not a line of token {digest[:16]}...: "
+                             f"it commits {commitment.count} lines, numbered 0 to "
+                             f"{commitment.count - 1}")
+        return [disclose(commitment, n) for n in wanted]
+
     # ------------------------------------------------------------------------ audit
 
-    def audit(self, verifiers: Iterable[Any] = ()) -> AuditReport:
+    def audit(self, verifiers: Iterable[Verifier] = ()) -> AuditReport:
         """Recheck everything the store holds against what the log committed to.
 
         Every entry's stored leaf hash must be the hash of its stored statement bytes; every
         statement must parse and be authorised against the log before it (replayed from
-        scratch); every recorded checkpoint must carry the log's signature and the root of
-        the replayed tree at its size; every token blob must match its digest. Problems are
-        listed, naming the entry index, checkpoint size or token digest.
+        scratch); **every** recorded checkpoint text, not only the latest, must carry the
+        log's signature and the root of the replayed tree at the size it is recorded under
+        (a forged row inserted among them is named); with the witnesses' `verifiers`, their
+        cosignatures must verify and no other signature line may appear; every token blob
+        must match its digest. Problems are listed, naming the entry index, checkpoint size
+        or token digest.
         """
-        del verifiers
         report = AuditReport()
         state = _State()
-        checkpoints = []
         for entry in self.store.iter_entries():
             report.size = entry.index + 1
             if merkle.leaf_hash(entry.body) != entry.leaf_hash:
@@ -654,21 +924,28 @@ class Ledger:
                 elif sha256(data).hex() != statement.token_digest:  # blobs are JCS bytes
                     report.problems.append(f"entry {entry.index}: stored token "
                                            f"{statement.token_digest} was altered")
-        latest = self.store.latest_checkpoint()
-        if latest is not None:
-            checkpoints.append(latest)
-        for size, text in checkpoints:
+        witnesses = list(verifiers)
+        for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
             try:
-                opened = open_checkpoint(text, self.signer.verifier)
+                opened = open_checkpoint(text, self.signer.verifier, witnesses)
             except LedgerError as exc:
                 report.problems.append(f"checkpoint {size}: {exc}")
                 continue
-            if opened.checkpoint.size > state.tree.size:
+            if opened.checkpoint.size != size:
+                report.problems.append(f"checkpoint {size}: recorded under size {size} but "
+                                       f"signed for size {opened.checkpoint.size}")
+            elif opened.checkpoint.size > state.tree.size:
                 report.problems.append(f"checkpoint {size}: covers more entries than stored")
             elif state.tree.root(opened.checkpoint.size) != opened.checkpoint.root_hash:
                 report.problems.append(f"checkpoint {size}: root differs from the stored "
                                        "entries (an entry was changed or removed)")
+            if witnesses:
+                strangers = {sig.name for sig in opened.note.unverified}
+                if strangers:
+                    report.problems.append(f"checkpoint {size}: signature lines from keys "
+                                           f"that are not the log's or its witnesses' "
+                                           f"({', '.join(sorted(strangers))})")
         return report
 
 

@@ -4,16 +4,25 @@ A leaf never carries commercial data (ledger design s.4): prices and supplier li
 the token's salted commitments. Five kinds:
 
 * ``key``       a party's Ed25519 key: ``add`` (signed by the key itself, proof of
-                possession) or ``rotate`` (signed by the key it replaces, with a possession
-                signature of the new key);
-* ``token``     an origin token logged by digest, with its issuer key and its parents
-                (supplier tokens, which must be logged earlier);
+                possession, for a party the log does not know yet; or signed by the
+                registrar, which admits a key for any party, with a possession signature
+                of the new key) or ``rotate`` (signed by the key it replaces, with a
+                possession signature of the new key);
+* ``token``     an origin token logged by digest, with its issuer key, its parents
+                (supplier tokens, which must be logged earlier and still be active), the
+                digest of its shipment id (one active token per shipment and issuer) and,
+                for a correction, the token it ``supersedes``;
 * ``revoke``    a token (by its issuer or the registrar) or a key (by its party or the
                 registrar), optionally "compromised since index i" for a key;
 * ``supersede`` a token replaced by a corrected one (by the issuer);
-* ``status``    the registrar's statement of a token's and its key's state as of the log
-                position just before it; bundles carry one so a verifier knows, offline,
-                that nothing revoked the token before that position.
+* ``status``    the registrar's statement of a token's, its key's and its evidence's state
+                as of the log position just before it; bundles carry one so a verifier
+                knows, offline, that nothing revoked the token (or the supplier tokens it
+                rests on) before that position.
+
+Party records are validated here because the log is where they become public: a party id
+is a short lowercase slug (it names files and URLs: no ``/``, no ``..``), names are
+printable text of bounded length, countries ISO 3166-1 alpha-2 codes.
 
 Signatures: Ed25519 over ``b"tmec-ledger/statement/v1\n" || JCS(statement without
 "signature" and "possession")`` (domain separated from checkpoints, which are signed
@@ -41,10 +50,14 @@ from ledger.merkle import leaf_hash
 from ledger.multikey import decode_public_key, decode_verification_method
 
 __all__ = [
+    "EVIDENCE_STATES",
+    "MAX_NAME_LENGTH",
+    "PARTY_ID_PATTERN",
     "REGISTRAR_KID_PREFIX",
     "SIGNING_PREFIX",
     "Statement",
     "StatementKind",
+    "check_party",
     "encode_statement",
     "parse_statement",
     "registrar_kid",
@@ -61,6 +74,18 @@ REGISTRAR_KID_PREFIX = "registrar:"
 _DIGEST = re.compile(r"[0-9a-f]{64}\Z")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
+#: A party id: lowercase letters and digits in groups joined by one ``-``, ``_`` or ``.``,
+#: at most 64 characters. It names key files and will name URLs, so nothing a path or a
+#: URL would interpret (``/``, ``..``, spaces, capitals that collide on some file systems).
+PARTY_ID_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
+MAX_PARTY_ID_LENGTH = 64
+#: Longest party name (legal names run to ~120 characters; the Annex 5-A fields are short).
+MAX_NAME_LENGTH = 200
+_COUNTRY = re.compile(r"[A-Z]{2}\Z")
+#: What a status statement may say about the supplier tokens a token rests on (worst first
+#: in `ledger.service`): all active, one superseded by a correction, one revoked (or signed
+#: by a key compromised at the time, which voids it the same way).
+EVIDENCE_STATES = ("active", "superseded", "revoked")
 
 
 class StatementKind(StrEnum):
@@ -175,6 +200,44 @@ def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
     return value
 
 
+def _printable(text: str) -> bool:
+    """No control, format or separator characters (which could rewrite a terminal line)."""
+    return text.isprintable()
+
+
+def check_party(party: Mapping[str, Any], where: str = "party") -> None:
+    """The public party record of a key statement: ``id``, ``name`` and ``country``.
+
+    Raises `InputError` naming the field: an id outside `PARTY_ID_PATTERN` or longer than
+    64 characters, an empty, over-long or non-printable name, a country that is not two
+    capital letters (ISO 3166-1 alpha-2).
+    """
+    party_id = _field(party, "id", str, where)
+    if len(party_id) > MAX_PARTY_ID_LENGTH or PARTY_ID_PATTERN.match(party_id) is None:
+        raise InputError(f"{where}: id {party_id[:80]!r} is not a party id (lowercase letters "
+                         "and digits, groups joined by '-', '_' or '.', at most "
+                         f"{MAX_PARTY_ID_LENGTH} characters, e.g. frenos-bajio)")
+    name = _field(party, "name", str, where)
+    if not name.strip() or len(name) > MAX_NAME_LENGTH or not _printable(name):
+        raise InputError(f"{where}: name must be printable text of 1 to {MAX_NAME_LENGTH} "
+                         "characters")
+    country = _field(party, "country", str, where)
+    if _COUNTRY.match(country) is None:
+        raise InputError(f"{where}: country {country[:20]!r} is not an ISO 3166-1 alpha-2 "
+                         "code (MX, US, CA, ...)")
+
+
+#: Longest reason of a revocation or correction (it is public and shown to verifiers).
+MAX_REASON_LENGTH = 500
+
+
+def _reason(data: Mapping[str, Any], where: str) -> None:
+    reason = _field(data, "reason", str, where)
+    if len(reason) > MAX_REASON_LENGTH or not _printable(reason):
+        raise InputError(f"{where}: reason must be printable text of at most "
+                         f"{MAX_REASON_LENGTH} characters")
+
+
 def _digest(data: Mapping[str, Any], name: str, where: str, *, required: bool = True) -> None:
     value = _field(data, name, str, where, required=required)
     if value is not None and _DIGEST.match(value) is None:
@@ -220,19 +283,24 @@ def parse_statement(data: bytes | str | Mapping[str, Any]) -> Statement:
         public = decode_verification_method(kid)
         if decode_public_key(_field(raw, "publicKeyMultibase", str, where)) != public:
             raise InputError(f"{where}: publicKeyMultibase does not match kid")
-        party = _field(raw, "party", Mapping, where)
-        for name in ("id", "name", "country"):
-            _field(party, name, str, f"{where} party")
+        check_party(_field(raw, "party", Mapping, where), f"{where} party")
         if action == "rotate":
             _field(raw, "replaces", str, where)
             _field(raw, "possession", str, where)
             if signer != raw["replaces"]:
                 raise InputError(f"{where}: a rotation is signed by the key it replaces")
+        elif signer.startswith(REGISTRAR_KID_PREFIX):
+            _field(raw, "possession", str, where)  # the admitted key proves possession
         elif signer != kid:
-            raise InputError(f"{where}: a new key signs its own statement")
+            raise InputError(f"{where}: a new key signs its own statement (or the registrar "
+                             "admits it)")
     elif kind is StatementKind.TOKEN:
-        allowed |= {"tokenDigest", "issuer", "parents", "blanket"}
+        allowed |= {"tokenDigest", "issuer", "parents", "blanket", "shipment", "supersedes"}
         _digest(raw, "tokenDigest", where)
+        _digest(raw, "shipment", where)
+        _digest(raw, "supersedes", where, required=False)
+        if raw.get("supersedes") == raw["tokenDigest"]:
+            raise InputError(f"{where}: a token cannot supersede itself")
         _field(raw, "issuer", str, where)
         parents = _field(raw, "parents", list, where)
         for n, parent in enumerate(parents):
@@ -245,7 +313,7 @@ def parse_statement(data: bytes | str | Mapping[str, Any]) -> Statement:
     elif kind is StatementKind.REVOKE:
         allowed |= {"target", "tokenDigest", "kid", "compromisedSince", "reason"}
         target = _field(raw, "target", str, where)
-        _field(raw, "reason", str, where)
+        _reason(raw, where)
         if target == "token":
             _digest(raw, "tokenDigest", where)
         elif target == "key":
@@ -259,11 +327,12 @@ def parse_statement(data: bytes | str | Mapping[str, Any]) -> Statement:
         allowed |= {"tokenDigest", "newTokenDigest", "reason"}
         _digest(raw, "tokenDigest", where)
         _digest(raw, "newTokenDigest", where)
-        _field(raw, "reason", str, where)
+        _reason(raw, where)
         if raw["tokenDigest"] == raw["newTokenDigest"]:
             raise InputError(f"{where}: a token cannot supersede itself")
     else:
-        allowed |= {"tokenDigest", "coversSize", "token", "key", "supersededBy", "revocation"}
+        allowed |= {"tokenDigest", "coversSize", "token", "key", "supersededBy", "revocation",
+                    "evidence", "evidenceAffected"}
         _digest(raw, "tokenDigest", where)
         covers = _field(raw, "coversSize", int, where)
         if covers < 0:
@@ -274,6 +343,15 @@ def parse_statement(data: bytes | str | Mapping[str, Any]) -> Statement:
                                                    "unknown"):
             raise InputError(f"{where}: key status is not one of the known values")
         _digest(raw, "supersededBy", where, required=False)
+        if _field(raw, "evidence", str, where) not in EVIDENCE_STATES:
+            raise InputError(f"{where}: evidence status must be one of {EVIDENCE_STATES}")
+        affected = _field(raw, "evidenceAffected", list, where, required=False) or []
+        for n, digest in enumerate(affected):
+            if not isinstance(digest, str) or _DIGEST.match(digest) is None:
+                raise InputError(f"{where}: evidenceAffected[{n}] must be a token digest")
+        if (raw["evidence"] == "active") != (not affected):
+            raise InputError(f"{where}: evidenceAffected lists the supplier tokens that are "
+                             "not active, exactly when evidence is not active")
         if not signer.startswith(REGISTRAR_KID_PREFIX):
             raise InputError(f"{where}: only the registrar signs status statements")
     unknown = sorted(set(raw) - allowed)

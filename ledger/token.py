@@ -77,11 +77,13 @@ __all__ = [
     "CREDENTIAL_TYPE",
     "CRYPTOSUITE",
     "IMPORTER_VARIOUS",
+    "PARTS_FORMAT",
     "PRODUCER_AVAILABLE_UPON_REQUEST",
     "PRODUCER_VARIOUS",
     "PROOF_PURPOSE",
     "PROOF_TYPE",
     "SALT_SIZE",
+    "SHIPMENT_DIGEST_PREFIX",
     "TOKEN_CONTEXT",
     "TOKEN_TYPE",
     "TOKEN_URN_PREFIX",
@@ -96,10 +98,13 @@ __all__ = [
     "Party",
     "build_origin_token",
     "commit_parts",
+    "decode_commitment",
     "disclose",
     "document_from_records",
+    "encode_commitment",
     "line_records",
     "parse_token",
+    "shipment_digest",
     "sign_credential",
     "supplier_token_digests",
     "token_digest",
@@ -481,6 +486,43 @@ def commit_parts(records: Sequence[Mapping[str, Any]],
     return PartsCommitment(tuple(kept), tuple(salts), tuple(leaves), merkle.root(leaves))
 
 
+#: Format tag of the issuer's stored disclosure records (`encode_commitment`).
+PARTS_FORMAT: Final = "tmec-parts/1"
+
+
+def encode_commitment(commitment: PartsCommitment) -> bytes:
+    """The issuer's disclosure records as canonical JSON bytes, for the store.
+
+    ``{"format": "tmec-parts/1", "partsRoot": hex, "records": [...], "salts": [b64url]}``:
+    everything `disclose` needs, nothing more (leaves and root are recomputed on reading).
+    """
+    return canonicalize({"format": PARTS_FORMAT, "partsRoot": commitment.root_hex,
+                         "records": list(commitment.records),
+                         "salts": [_b64url(salt) for salt in commitment.salts]})
+
+
+def decode_commitment(data: bytes) -> PartsCommitment:
+    """Read what `encode_commitment` wrote, recomputing and checking the root.
+
+    Raises:
+        TokenError: the bytes are not such records, or do not reproduce their root.
+    """
+    try:
+        raw = parse_json(data)
+    except EncodingError as exc:
+        raise TokenError(f"disclosure records: {exc.message}") from exc
+    if not isinstance(raw, dict) or raw.get("format") != PARTS_FORMAT:
+        raise TokenError(f"disclosure records: not {PARTS_FORMAT}")
+    records, salts = raw.get("records"), raw.get("salts")
+    if not isinstance(records, list) or not isinstance(salts, list):
+        raise TokenError("disclosure records: records and salts must be arrays")
+    commitment = commit_parts(records, [_b64url_decode(salt, f"salts[{n}]")
+                                        for n, salt in enumerate(salts)])
+    if commitment.root_hex != raw.get("partsRoot"):
+        raise TokenError("disclosure records: they do not reproduce their partsRoot")
+    return commitment
+
+
 def disclose(commitment: PartsCommitment, index: int) -> dict[str, Any]:
     """What the issuer shows to reveal one line: record, salt, position and audit path.
 
@@ -633,9 +675,23 @@ class Certification:
     statement: str = CERTIFICATION_STATEMENT
 
 
+#: Longest text element of a certification (the Annex 5-A statement is ~380 characters).
+MAX_TEXT_LENGTH: Final = 2000
+
+
 def _text(value: Any, where: str) -> str:
+    """A non-empty, printable text element of bounded length.
+
+    Printable: no control, format or line-separator characters, which would let a signed
+    field rewrite the terminal or page of whoever displays it (a shipment id carrying
+    ``ESC[2J`` and a fake verdict).
+    """
     if not isinstance(value, str) or not value.strip():
         raise TokenError(f"{where}: expected a non-empty string")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise TokenError(f"{where}: longer than {MAX_TEXT_LENGTH} characters")
+    if not value.isprintable():
+        raise TokenError(f"{where}: contains control or other non-printable characters")
     return value
 
 
@@ -672,12 +728,19 @@ def _party_or_word(value: Party | str, where: str, words: tuple[str, ...]) -> An
     return _party_json(value, where)
 
 
-def _year_after(start: date) -> date:
-    """The same day a year later; 29 February rolls to 1 March."""
+def _last_day_of_twelve_months(start: date) -> date:
+    """The last day of a period of 12 months from `start` (29 February: to 28 February).
+
+    The day before the same date a year later; in the calendar's last year (9999) every
+    later day of that year is within twelve months.
+    """
+    if start.year == date.max.year:
+        return date.max
     try:
-        return start.replace(year=start.year + 1)
-    except ValueError:
-        return date(start.year + 1, 3, 1)
+        year_after = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        year_after = date(start.year + 1, 3, 1)
+    return date.fromordinal(year_after.toordinal() - 1)
 
 
 def _check_blanket(period: BlanketPeriod) -> None:
@@ -687,10 +750,10 @@ def _check_blanket(period: BlanketPeriod) -> None:
             raise TokenError(f"blanket_period.{name}: expected a date")
     if period.end < period.start:
         raise TokenError(f"blanket_period: ends {period.end} before it starts {period.start}")
-    if period.end >= _year_after(period.start):
+    last = _last_day_of_twelve_months(period.start)
+    if period.end > last:
         raise TokenError(f"blanket_period: {period.start} to {period.end} is longer than 12 "
-                         f"months; Annex 5-A allows at most 12 (last day "
-                         f"{date.fromordinal(_year_after(period.start).toordinal() - 1)})")
+                         f"months; Annex 5-A allows at most 12 (last day {last})")
 
 
 def _certification_json(certification: Certification, bom: BillOfMaterials,
@@ -895,6 +958,21 @@ def build_origin_token(
         unsigned["relatedResource"] = links
     token = sign_credential(unsigned, key, verification_method_id(key.public_key), created)
     return IssuedToken(token, token_digest(token), commitment)
+
+
+#: Domain separation of `shipment_digest` (no other hash in the ledger starts so).
+SHIPMENT_DIGEST_PREFIX: Final = b"tmec-ledger/shipment/v1\n"
+
+
+def shipment_digest(shipment_id: str) -> str:
+    r"""The digest of a shipment id that a token's log statement carries (lowercase hex).
+
+    ``SHA-256("tmec-ledger/shipment/v1\\n" || UTF-8(shipmentId))``. The log refuses a second
+    active token of one issuer for the same digest (one certification per shipment; a
+    correction supersedes), without putting the commercial reference itself in the public
+    log. The token, which carries the id, binds the two: the verifier recomputes this.
+    """
+    return sha256(SHIPMENT_DIGEST_PREFIX + shipment_id.encode("utf-8")).hex()
 
 
 def token_digest(token: Mapping[str, Any]) -> str:

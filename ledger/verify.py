@@ -48,6 +48,7 @@ from ledger.policy import Policy, StaleCheckpointError, VerifiedCheckpoint, veri
 from ledger.statements import Statement, StatementKind, parse_statement, registrar_kid
 from ledger.token import (
     document_from_records,
+    shipment_digest,
     supplier_token_digests,
     token_digest,
     verify_disclosure,
@@ -264,6 +265,7 @@ def _check_shape(bundle: Any) -> None:
             raise BundleError(f"{name} must be a list")
 
 
+
 def _hashes(proof: Sequence[str]) -> list[bytes]:
     out = []
     for text in proof:
@@ -376,6 +378,9 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             if token_statement.token_digest != digest:
                 raise BundleError(f"the logged statement is for token "
                                   f"{token_statement.token_digest}, this token is {digest}")
+            if token_statement.data["shipment"] != shipment_digest(str(shipment)):
+                raise BundleError("the logged statement is for another shipment than the "
+                                  "token's shipmentId")
             return digest or ""
         checks.run("token.digest", same_digest)
 
@@ -430,6 +435,7 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             key_state = status.data["key"]
             checks.add("status.key", "pass" if key_state == "valid" else "fail",
                        f"the issuer key was {key_state} when the token was logged")
+            _evidence_status(checks, status)
 
     # 5. Validity period, parents, disclosures, suppliers, margin.
     checks.guarded("token.validity", lambda: _validity(checks, token, now))
@@ -446,6 +452,25 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
                                                    token_index, checkpoint.origin))
     checks.guarded("determination.margin", lambda: _margin(checks, token, trust))
     return Verification(checks.decision(), tuple(checks.items), digest, shipment)
+
+
+def _evidence_status(checks: _Checks, status: Statement) -> None:
+    """The registrar's word on the supplier tokens this token rests on.
+
+    A supplier's revocation (or a compromise of its key) after the token was logged voids
+    the evidence: ``fail``. A supplier's correction (superseded) leaves the claim to be
+    checked against the corrected token: ``warn``, a person reviews it.
+    """
+    state = status.data["evidence"]
+    affected = ", ".join(d[:16] + "..." for d in status.data.get("evidenceAffected", []))
+    if state == "active":
+        checks.add("status.evidence", "pass", "every supplier token it rests on is active")
+    elif state == "superseded":
+        checks.add("status.evidence", "warn", f"supplier evidence was superseded by a "
+                                              f"correction since: {affected}")
+    else:
+        checks.add("status.evidence", "fail", f"supplier evidence was revoked since: "
+                                              f"{affected}")
 
 
 def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
@@ -556,22 +581,38 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
 def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, Any],
                trust: TrustFile, now: int | None, depth: int, token_index: int,
                origin: str) -> None:
+    """Nested supplier bundles: each one verified, for a linked token, at most once.
+
+    Nothing unauthenticated may ride along: a bundle for a token that links no supplier
+    may carry no supplier bundles at all, and each nested bundle must be a bundle for a
+    token the (signed) token links, given once; anything else fails.
+    """
     linked = set(supplier_token_digests(token))
     nested = bundle.get("suppliers") or []
     if not linked:
-        checks.add("suppliers", "skip", "the token links no supplier token")
+        if nested:
+            checks.add("suppliers", "fail", f"{len(nested)} supplier bundle(s) attached to a "
+                                            "token that links no supplier token")
+        else:
+            checks.add("suppliers", "skip", "the token links no supplier token")
         return
     seen: set[str] = set()
     for child in nested:
         if depth >= MAX_SUPPLIER_DEPTH:
             checks.add("suppliers", "fail", "supplier bundles nested too deeply")
             return
-        result = _verify(child, trust, now, depth=depth + 1)
-        name = f"supplier.{(result.token_digest or 'unknown')[:16]}"
-        if result.token_digest not in linked:
+        # Which token the child is for decides, cheaply, whether it may be here at all;
+        # only a linked token's first bundle is verified in full.
+        child_digest = _bundle_token_digest(child)
+        name = f"supplier.{(child_digest or 'unknown')[:16]}"
+        if child_digest not in linked:
             checks.add(name, "fail", "this supplier bundle is not for a token the token links")
             continue
-        seen.add(result.token_digest)
+        if child_digest in seen:
+            checks.add(name, "fail", "this supplier bundle is given twice")
+            continue
+        seen.add(child_digest)
+        result = _verify(child, trust, now, depth=depth + 1)
         failed = [c.name for c in result.checks if c.outcome == "fail"]
         if result.decision == "reject":
             checks.add(name, "fail", f"supplier bundle rejected ({', '.join(failed)})")
@@ -591,6 +632,17 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
                    f"{len(missing)} supplier token(s) linked without a bundle")
     else:
         checks.add("suppliers", "pass", f"{len(seen)} supplier bundle(s) verified")
+
+
+def _bundle_token_digest(bundle: Any) -> str | None:
+    """The digest of the token a (nested) bundle carries, or None if it has none."""
+    token = bundle.get("token") if isinstance(bundle, Mapping) else None
+    if not isinstance(token, Mapping) or "proof" not in token:
+        return None
+    try:
+        return token_digest(token)
+    except LedgerError:
+        return None
 
 
 def _origin_of(checkpoint: Any) -> str | None:

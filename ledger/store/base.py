@@ -7,9 +7,11 @@ never reused. Each entry keeps the canonical statement bytes it was hashed from,
 audit can recompute every leaf hash and detect a row edited behind the ledger's back.
 
 Besides entries the store keeps three append-only collections: token blobs by digest
-(content-addressed; writing the same digest again with other bytes is a conflict), signed
-checkpoints by tree size, and witness cosignature state is *not* here (witnesses are other
-parties). Errors: `ConflictError`, `OutOfRangeError`, `StoreUnavailableError`.
+(content-addressed; writing the same digest again with other bytes is a conflict), the
+issuer's disclosure records of each token (its salts and line records: commercial data,
+written before the token is logged so that a logged token can always be disclosed), and
+signed checkpoints by tree size. Witness cosignature state is *not* here (witnesses are
+other parties). Errors: `ConflictError`, `OutOfRangeError`, `StoreUnavailableError`.
 """
 
 from __future__ import annotations
@@ -84,6 +86,18 @@ class LogStore(Protocol):
 
     def get_blob(self, digest: str) -> bytes | None:
         """The blob stored under `digest`, if any."""
+        ...
+
+    def put_disclosures(self, digest: str, data: bytes) -> None:
+        """Store a token's disclosure records once (other bytes later: `ConflictError`)."""
+        ...
+
+    def get_disclosures(self, digest: str) -> bytes | None:
+        """The disclosure records stored for token `digest`, if any."""
+        ...
+
+    def iter_checkpoints(self, batch: int = 1_000) -> Iterator[tuple[int, str]]:
+        """Every recorded checkpoint text as (size, text), in the order recorded."""
         ...
 
     def add_checkpoint(self, size: int, text: str) -> None:

@@ -23,6 +23,8 @@ class MemoryStore:
         self._entries: list[EntryRecord] = []
         self._blobs: dict[str, bytes] = {}
         self._checkpoints: dict[int, list[str]] = {}
+        self._recorded: list[tuple[int, str]] = []
+        self._disclosures: dict[str, bytes] = {}
         self._lock = threading.RLock()
 
     def size(self) -> int:
@@ -76,12 +78,31 @@ class MemoryStore:
         """The blob under `digest`."""
         return self._blobs.get(digest)
 
+    def put_disclosures(self, digest: str, data: bytes) -> None:
+        """Store once; identical re-puts are idempotent."""
+        with self._lock:
+            existing = self._disclosures.get(digest)
+            if existing is not None and existing != data:
+                raise ConflictError(f"other disclosure records are already stored for "
+                                    f"{digest}")
+            self._disclosures[digest] = bytes(data)
+
+    def get_disclosures(self, digest: str) -> bytes | None:
+        """The disclosure records of `digest`."""
+        return self._disclosures.get(digest)
+
+    def iter_checkpoints(self, batch: int = 1_000) -> Iterator[tuple[int, str]]:
+        """Every recorded checkpoint text, in the order recorded."""
+        del batch
+        yield from list(self._recorded)
+
     def add_checkpoint(self, size: int, text: str) -> None:
         """Record a checkpoint text for `size` (later texts add cosignatures)."""
         with self._lock:
             texts = self._checkpoints.setdefault(size, [])
             if text not in texts:
                 texts.append(text)
+                self._recorded.append((size, text))
 
     def latest_checkpoint(self) -> tuple[int, str] | None:
         """The largest size and its most recently recorded text."""

@@ -97,6 +97,7 @@ from sqlmodel import Field, SQLModel
 from ledger.errors import (
     ConflictError,
     InputError,
+    NotFoundError,
     OutOfRangeError,
     StoreUnavailableError,
     TamperedError,
@@ -113,6 +114,7 @@ __all__ = [
     "VERSION_TABLE",
     "BlobRow",
     "CheckpointRow",
+    "DisclosureRow",
     "LogEntryRow",
     "SqlStore",
     "create_ledger_engine",
@@ -131,7 +133,7 @@ _SQLITE_BEGIN: Final = "ledger_sqlite_begin"
 VERSION_TABLE: Final = "ledger_alembic_version"
 """Alembic's bookkeeping table, named for the ledger so it can share a database."""
 
-APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints")
+APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures")
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -202,7 +204,17 @@ class CheckpointRow(_LedgerTable, table=True):
     text_sha256: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
 
 
+class DisclosureRow(_LedgerTable, table=True):
+    """The issuer's disclosure records of one token (salts and line records; private)."""
+
+    __tablename__ = "log_disclosures"
+
+    token_digest: str = Field(sa_column=sa.Column(sa.String, primary_key=True))
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
 _ENTRIES: Final = METADATA.tables["log_entries"]
+_DISCLOSURES: Final = METADATA.tables["log_disclosures"]
 _BLOBS: Final = METADATA.tables["log_blobs"]
 _CHECKPOINTS: Final = METADATA.tables["log_checkpoints"]
 _ENTRY_COLUMNS: Final = (
@@ -364,20 +376,39 @@ class SqlStore:
         self._local = threading.local()
 
     @classmethod
-    def open(cls, url: str | sa.URL, *, busy_timeout: float = 30.0) -> SqlStore:
+    def open(cls, url: str | sa.URL, *, busy_timeout: float = 30.0,
+             create: bool = True) -> SqlStore:
         """Open the store at `url`, bringing its schema to the newest migration first.
+
+        With ``create=False`` the ledger must already exist: a SQLite file that is not
+        there, or a database without the ledger's schema, is a `NotFoundError` instead of
+        a new, empty ledger (a mistyped path must not look like a log with 0 entries).
 
         Raises:
             InputError: the URL names no supported database.
+            NotFoundError: ``create=False`` and there is no ledger at `url`.
             StoreUnavailableError: the database cannot be reached or is locked.
         """
         store = cls(url, busy_timeout=busy_timeout)
         try:
+            if not create:
+                store._require_ledger()
             store.migrate()
         except BaseException:
             store.close()
             raise
         return store
+
+    def _require_ledger(self) -> None:
+        """Raise `NotFoundError` unless `url` already holds a ledger schema."""
+        database = self._engine.url.database
+        if not self._postgres and database and not Path(database).is_file():
+            raise NotFoundError(f"no ledger database {database}")
+        with _mapped("open the ledger"), self._engine.connect() as connection:
+            present = sa.inspect(connection).has_table(VERSION_TABLE)
+        if not present:
+            raise NotFoundError(f"the database {self._engine.url.render_as_string()} holds "
+                                "no ledger")
 
     def migrate(self) -> None:
         """Run the Alembic migrations to head, in one transaction, serialised across processes."""
@@ -560,6 +591,49 @@ class SqlStore:
         """The blob stored under `digest`, if any."""
         with _mapped(f"read blob {digest}"), self._read() as connection:
             return self._blob(connection, digest)
+
+    def put_disclosures(self, digest: str, data: bytes) -> None:
+        """Store a token's disclosure records once (same bytes again: fine; others: conflict)."""
+        data = bytes(data)
+        known = sa.select(_DISCLOSURES.c.data).where(_DISCLOSURES.c.token_digest == digest)
+        with _mapped(f"store the disclosure records of {digest}"):
+            try:
+                with self._write() as connection:
+                    existing = connection.execute(known).scalar_one_or_none()
+                    if existing is None:
+                        connection.execute(_DISCLOSURES.insert(),
+                                           {"token_digest": digest, "data": data})
+                        return
+            except sa_exc.IntegrityError:
+                with self._read() as connection:
+                    existing = connection.execute(known).scalar_one_or_none()
+                if existing is None:
+                    raise
+        if bytes(existing) != data:
+            raise ConflictError(f"other disclosure records are already stored for {digest}")
+
+    def get_disclosures(self, digest: str) -> bytes | None:
+        """The disclosure records stored for token `digest`, if any."""
+        query = sa.select(_DISCLOSURES.c.data).where(_DISCLOSURES.c.token_digest == digest)
+        with _mapped(f"read the disclosure records of {digest}"), self._read() as connection:
+            data = connection.execute(query).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+    def iter_checkpoints(self, batch: int = 1_000) -> Iterator[tuple[int, str]]:
+        """Every recorded checkpoint text as (size, text), in the order recorded."""
+        position = 0
+        while True:
+            query = (sa.select(_CHECKPOINTS.c.seq, _CHECKPOINTS.c.tree_size,
+                               _CHECKPOINTS.c.text)
+                     .where(_CHECKPOINTS.c.seq > position).order_by(_CHECKPOINTS.c.seq)
+                     .limit(batch))
+            with _mapped("read checkpoints"), self._read() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                return
+            for seq, size, text in rows:
+                yield int(size), str(text)
+                position = int(seq)
 
     def add_checkpoint(self, size: int, text: str) -> None:
         """Record `text` for tree `size` as a new row; a text already recorded is a no-op."""

@@ -15,6 +15,7 @@ from ledger.service import Ledger
 from ledger.statements import sign_statement
 from ledger.store import MemoryStore
 from ledger.store.sql import SqlStore
+from ledger.token import shipment_digest
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -22,7 +23,8 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 def token_statement(key: SigningKey, n: int) -> dict:
     statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
                  "tokenDigest": (n.to_bytes(8, "big") * 4).hex(),
-                 "issuer": did_key(key.public_key), "parents": [], "blanket": False}
+                 "issuer": did_key(key.public_key), "parents": [], "blanket": False,
+                 "shipment": shipment_digest(f"SHP-{n}")}
     return sign_statement(statement, key, verification_method_id(key.public_key))
 
 

@@ -50,6 +50,7 @@ from ledger.token import (
     CertifierRole,
     Party,
     line_records,
+    shipment_digest,
 )
 from ledger.witness import Witness
 from origin_rules import BillOfMaterials, bom_from_dict
@@ -290,7 +291,7 @@ def test_a_rotated_key_signs_nothing_new_but_its_earlier_tokens_stay_valid(
         ledger.revoke_token(earlier.digest, signer=FRENOS_KEY, reason="old key")
     status = ledger.token_status(earlier.digest)
     assert status == {"token": "active", "key": "valid", "kid": kid_of(FRENOS_KEY),
-                      "index": earlier.index}
+                      "index": earlier.index, "evidence": "active"}
     # The party's new key acts for it: it may revoke the token the old key signed.
     ledger.revoke_token(earlier.digest, signer=new_key, reason="replaced")
     assert ledger.token_status(earlier.digest)["token"] == "revoked"
@@ -366,7 +367,7 @@ def test_a_token_is_revoked_by_its_issuer_or_the_registrar(ledger: Ledger,
                                 else None, reason="recall")
     assert ledger.token_status(token.digest) == {
         "token": "revoked", "revocation": index, "key": "valid", "kid": kid_of(FRENOS_KEY),
-        "index": token.index}
+        "index": token.index, "evidence": "active"}
 
 
 def test_a_token_cannot_be_revoked_by_another_party(ledger: Ledger) -> None:
@@ -412,13 +413,15 @@ def test_a_token_is_superseded_by_its_issuer_with_a_logged_replacement(
     assert ledger.token_status(new.digest)["token"] == "active"
 
 
-def test_the_registrar_may_supersede_a_token(ledger: Ledger) -> None:
+def test_the_registrar_revokes_but_cannot_supersede_a_token(ledger: Ledger) -> None:
+    # A correction is the issuer's claim of origin; the registrar makes none.
     ledger.register_key(FRENOS_KEY, FRENOS)
     old, new = issue(ledger, FRENOS_KEY, FRENOS), issue(ledger, FRENOS_KEY, FRENOS)
     statement = {"v": 1, "type": "supersede", "time": "2026-11-22T12:00:00Z",
                  "tokenDigest": old.digest, "newTokenDigest": new.digest, "reason": "ruling"}
-    ledger.append([sign_statement(statement, LOG_KEY, registrar_kid(ORIGIN))])
-    assert ledger.token_status(old.digest)["token"] == "superseded"
+    with unchanged(ledger), pytest.raises(SignatureError, match="registrar"):
+        ledger.append([sign_statement(statement, LOG_KEY, registrar_kid(ORIGIN))])
+    assert ledger.token_status(old.digest)["token"] == "active"
 
 
 def test_a_supplier_token_must_be_logged_before_the_token_citing_it(ledger: Ledger) -> None:
@@ -447,7 +450,7 @@ def test_a_token_statement_must_name_its_signer_as_issuer(ledger: Ledger) -> Non
     ledger.register_key(HURON_KEY, HURON)
     statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
                  "tokenDigest": "12" * 32, "issuer": did_key(HURON_KEY.public_key),
-                 "parents": []}
+                 "parents": [], "shipment": shipment_digest("SHP-1")}
     with unchanged(ledger), pytest.raises(InputError, match="issuer"):
         ledger.append([sign_statement(statement, FRENOS_KEY, kid_of(FRENOS_KEY))])
 
@@ -529,7 +532,7 @@ def test_only_the_registrar_signs_status_statements(ledger: Ledger) -> None:
     token = issue(ledger, FRENOS_KEY, FRENOS)
     statement = {"v": 1, "type": "status", "time": "2026-11-22T12:00:00Z",
                  "tokenDigest": token.digest, "coversSize": ledger.size, "token": "active",
-                 "key": "valid"}
+                 "key": "valid", "evidence": "active"}
     with unchanged(ledger), pytest.raises(SignatureError):
         ledger.append([sign_statement(statement, FRENOS_KEY, registrar_kid(ORIGIN))])
     with unchanged(ledger), pytest.raises(InputError, match="registrar"):

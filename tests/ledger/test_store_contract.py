@@ -205,7 +205,30 @@ class TestBlobs:
         assert store.get_blob("sha256:aa") == b"one"
 
 
+class TestDisclosures:
+    def test_put_get_idempotent(self, store: LogStore) -> None:
+        store.put_disclosures("ab" * 32, b'{"salts":[]}')
+        store.put_disclosures("ab" * 32, b'{"salts":[]}')
+        assert store.get_disclosures("ab" * 32) == b'{"salts":[]}'
+        assert store.get_disclosures("cd" * 32) is None
+
+    def test_other_records_for_the_same_token_conflict(self, store: LogStore) -> None:
+        store.put_disclosures("ab" * 32, b"one")
+        with pytest.raises(ConflictError):
+            store.put_disclosures("ab" * 32, b"two")
+        assert store.get_disclosures("ab" * 32) == b"one"
+
+
 class TestCheckpoints:
+    def test_every_text_in_the_order_recorded(self, store: LogStore) -> None:
+        texts = [(3, "log\n3\nroot3\n\n— sig\n"), (5, "log\n5\nroot5\n\n— sig\n"),
+                 (4, "log\n4\nroot4\n\n— sig\n"), (5, "log\n5\nroot5\n\n— sig\n— cbp\n")]
+        for size, text in texts:
+            store.add_checkpoint(size, text)
+        store.add_checkpoint(3, texts[0][1])  # recorded before: not again
+        assert list(store.iter_checkpoints()) == texts
+        assert list(store.iter_checkpoints(batch=1)) == texts
+
     def test_by_size_and_latest(self, store: LogStore) -> None:
         store.add_checkpoint(3, "log\n3\nroot3\n\n— sig\n")
         store.add_checkpoint(5, "log\n5\nroot5\n\n— sig\n")

@@ -42,6 +42,7 @@ def seeded(store: SqlStore) -> SqlStore:
     store.append([entry(0), entry(1), entry(2)])
     store.put_blob("sha256:aa", b"token bytes")
     store.add_checkpoint(3, "checkpoint 3\n")
+    store.put_disclosures("sha256:aa", b"salts and records")
     return store
 
 
@@ -50,6 +51,7 @@ UPDATES = {
     "log_entries": "UPDATE log_entries SET kind = 'revoked' WHERE leaf_index = 0",
     "log_blobs": "UPDATE log_blobs SET digest = 'sha256:bb'",
     "log_checkpoints": "UPDATE log_checkpoints SET tree_size = 99",
+    "log_disclosures": "UPDATE log_disclosures SET data = 'x'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -313,7 +315,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0001"]
+    assert version == ["0002"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -343,7 +345,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0001"]
+        assert _schema(stores[0])[0] == ["0002"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

@@ -46,6 +46,7 @@ from ledger.token import (
     Party,
     build_origin_token,
     line_records,
+    shipment_digest,
     supplier_token_digests,
     token_digest,
 )
@@ -87,12 +88,17 @@ def example(name: str) -> dict[str, Any]:
 
 
 def lash_bom(cites: str | None = None) -> BillOfMaterials:
-    """The supplier's lash adjusters; `cites` puts a token as the steel wire's evidence."""
+    """The supplier's lash adjusters; `cites` backs the steel wire with a token.
+
+    A supplier token backs a material of its own subheading (`ledger.evidence`): the cited
+    token is another lash-adjuster token, so the wire is booked under 8409.91 as well.
+    """
     document = example("lash-adjusters-us")
     if cites is not None:
         for item in document["items"]:
             if item["id"] == "wire-52100":
                 item["evidence"] = {"token": cites}
+                item["hs"] = "8409.91"
     return bom_from_dict(document)
 
 
@@ -156,7 +162,8 @@ class World:
                      "tokenDigest": digest, "issuer": did_key(signing_key.public_key),
                      "parents": sorted(supplier_token_digests(token)) if parents is None
                      else parents,
-                     "blanket": "validUntil" in token}
+                     "blanket": "validUntil" in token,
+                     "shipment": shipment_digest(token["credentialSubject"]["shipmentId"])}
         self.ledger.store.put_blob(digest, canonicalize(token))
         (index,) = self.ledger.append([sign_statement(
             statement, signing_key, verification_method_id(signing_key.public_key))])
@@ -295,7 +302,7 @@ def test_a_fresh_nested_bundle_with_full_disclosure_is_clear_and_lists_every_che
         "log.token.inclusion", "log.key.inclusion", "log.status.inclusion",
         "log.token.statement", "log.key.statement", "log.status.statement",
         "token.digest", "key.statement", "token.statement.signer", "token.signature",
-        "status.statement", "status.token", "status.key", "token.validity",
+        "status.statement", "status.token", "status.key", "status.evidence", "token.validity",
         "token.parents", "disclosure.lines", "determination.recompute",
         f"supplier.{scenario.supplier.digest[:16]}", "suppliers", "determination.margin",
     ]

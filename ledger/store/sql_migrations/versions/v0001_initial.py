@@ -5,15 +5,8 @@ Revises:
 Create Date: 2026-08-24
 
 The tables mirror the `*Row` classes of `ledger.store.sql` (a test compares them). The
-guards make the database itself refuse to change history, whatever client connects:
-
-* SQLite: ``BEFORE UPDATE`` and ``BEFORE DELETE`` triggers that ``RAISE(ABORT, ...)``, plus
-  a ``BEFORE INSERT`` trigger refusing a row whose key already exists, because ``INSERT OR
-  REPLACE`` deletes the old row without firing DELETE triggers (unless the connection
-  enabled ``recursive_triggers``, which a rogue one would not).
-* PostgreSQL: one plpgsql function raising ``restrict_violation``, called by a row-level
-  ``BEFORE UPDATE OR DELETE`` trigger and a statement-level ``BEFORE TRUNCATE`` trigger per
-  table, all ``ENABLE ALWAYS`` so ``session_replication_role = replica`` does not skip them.
+guards (`ledger.store.sql_migrations.guards`) make the database itself refuse to change
+history, whatever client connects.
 
 Dropping a trigger (or the table) still needs only the owner's rights: the guards stop
 mistakes and casual edits; deliberate tampering is caught by recomputing leaf hashes and by
@@ -28,6 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ledger.errors import ConflictError, InputError
+from ledger.store.sql_migrations.guards import POSTGRES_GUARD_FUNCTION, guard_table
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -43,18 +37,6 @@ _SQLITE_EXISTING_ROW = {
     "log_checkpoints": "seq = NEW.seq OR (tree_size = NEW.tree_size"
                        " AND text_sha256 = NEW.text_sha256)",
 }
-
-# No "%" placeholders: ``alembic upgrade --sql`` would print them doubled.
-_POSTGRES_GUARD = """
-CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' refused',
-        ERRCODE = 'restrict_violation',
-        HINT = 'Stored rows never change; corrections are new log entries.';
-END
-$guard$
-"""
 
 
 def _create_tables() -> None:
@@ -91,28 +73,6 @@ def _create_tables() -> None:
                     ["tree_size", "seq"])
 
 
-def _guard_sqlite(table: str) -> None:
-    for event in ("UPDATE", "DELETE"):
-        op.execute(sa.text(
-            f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {event} refused'); END"))
-    op.execute(sa.text(
-        f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {_SQLITE_EXISTING_ROW[table]}) "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"))
-
-
-def _guard_postgres(table: str) -> None:
-    op.execute(sa.text(
-        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"))
-    op.execute(sa.text(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"))
-    for trigger in (f"{table}_no_update_delete", f"{table}_no_truncate"):
-        op.execute(sa.text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"))
-
-
 def upgrade() -> None:
     """Create the tables, their indices and the append-only guards."""
     dialect = op.get_context().dialect.name
@@ -121,9 +81,9 @@ def upgrade() -> None:
                          "those two have the append-only guards")
     _create_tables()
     if dialect == "postgresql":
-        op.execute(sa.text(_POSTGRES_GUARD))
-    for table in ("log_entries", "log_blobs", "log_checkpoints"):
-        (_guard_postgres if dialect == "postgresql" else _guard_sqlite)(table)
+        op.execute(sa.text(POSTGRES_GUARD_FUNCTION))
+    for table, existing_row in _SQLITE_EXISTING_ROW.items():
+        guard_table(table, existing_row)
 
 
 def downgrade() -> None:
