@@ -6,6 +6,7 @@ reasons, never an error. What *is* an error is input or data the engine cannot e
 ```text
 OriginRulesError                     rules.error
 ├── BomError(path)                   rules.bom_invalid          malformed tmec-bom/1 document
+│   └── LimitError(limit, maximum)   rules.limit_exceeded       larger than a ReadLimits bound
 ├── RuleDataError(file, key_path)    rules.data_invalid         malformed rule table (packaging bug)
 ├── NoApplicableRuleError(hs, as_of) rules.no_applicable_rule   no rule in force for the good
 ├── MethodNotAllowedError(method)    rules.method_not_allowed   e.g. transaction value for a vehicle
@@ -24,6 +25,7 @@ from typing import ClassVar
 __all__ = [
     "BomError",
     "DesignationError",
+    "LimitError",
     "MethodNotAllowedError",
     "NoApplicableRuleError",
     "OriginRulesError",
@@ -55,6 +57,25 @@ class BomError(OriginRulesError, ValueError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class LimitError(BomError):
+    """A document larger than a bound of `origin_rules.limits.ReadLimits` (rows, bytes...).
+
+    Not necessarily malformed, but more than the reader was told to take; it is refused
+    before it costs unbounded memory or time. `limit` is the name of the `ReadLimits`
+    field that was exceeded (``"max_rows"``) and `maximum` its configured value, so that
+    callers can say which setting to raise; the message names both.
+    """
+
+    code: ClassVar[str] = "rules.limit_exceeded"
+    title: ClassVar[str] = "Document exceeds a read limit"
+
+    def __init__(self, message: str, *, limit: str, maximum: int,
+                 path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.limit = limit
+        self.maximum = maximum
 
 
 class RuleDataError(OriginRulesError):
