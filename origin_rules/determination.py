@@ -19,7 +19,7 @@ from typing import Any
 
 from origin_rules.bom import Method
 from origin_rules.rules import AppliedRule
-from origin_rules.values import format_decimal, format_money, format_percent
+from origin_rules.values import ENGINE_CONTEXT, format_decimal, format_money, format_percent
 
 __all__ = [
     "Contributor",
@@ -67,8 +67,8 @@ class MethodResult:
 
     @property
     def margin(self) -> Decimal:
-        """RVC minus threshold, in percentage points."""
-        return self.rvc - self.threshold
+        """RVC minus threshold, in percentage points (in the engine's context, like `rvc`)."""
+        return ENGINE_CONTEXT.subtract(self.rvc, self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (spec keys first)."""
