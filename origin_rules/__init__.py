@@ -3,6 +3,7 @@
 A pure library: it reads `tmec-bom/1` documents from text or bytes (never from paths),
 selects the rules in force on a date from dated data files, and returns a `Determination`
 that explains itself. It has no clock, no environment and no network; money is `Decimal`.
+Every reader bounds what it takes (`ReadLimits`; `LimitError` names the bound exceeded).
 
     >>> from origin_rules import parse_bom_json, determine_origin
     >>> determination = determine_origin(parse_bom_json(text))      # doctest: +SKIP
@@ -29,11 +30,13 @@ from origin_rules.engine import determine_origin
 from origin_rules.errors import (
     BomError,
     DesignationError,
+    LimitError,
     MethodNotAllowedError,
     NoApplicableRuleError,
     OriginRulesError,
     RuleDataError,
 )
+from origin_rules.limits import DEFAULT_LIMITS, ReadLimits
 from origin_rules.reader import (
     FORMAT_TAG,
     bom_from_dict,
@@ -44,6 +47,7 @@ from origin_rules.reader import (
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "FORMAT_TAG",
     "AppliedRule",
     "BillOfMaterials",
@@ -54,6 +58,7 @@ __all__ = [
     "EndUse",
     "Item",
     "ItemKind",
+    "LimitError",
     "Line",
     "Method",
     "MethodNotAllowedError",
@@ -61,6 +66,7 @@ __all__ = [
     "NoApplicableRuleError",
     "Origin",
     "OriginRulesError",
+    "ReadLimits",
     "Requirement",
     "RuleBook",
     "RuleDataError",

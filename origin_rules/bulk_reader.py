@@ -24,11 +24,18 @@ the colons of the text are at least the pairs that survived decoding, with equal
 no pair was lost to a repeated key and no string holds a colon. When strings do hold colons
 (``"Bolt: M8"``), their colons are counted from the decoded strings — allowed only when the
 text has no ``\u003a`` escape, which would decode to a colon that the text does not show.
+
+Limits (`origin_rules.limits.ReadLimits`) are the exact reader's: more items or lines than
+`max_rows` raise the same `LimitError` here (reading a document twice only to refuse its
+size would double the cost of the refusal); a string longer than `max_string_bytes`, a
+value nested deeper than `max_json_depth` or a decimal string beyond the format's bounds
+makes the document "not plain", and the exact reader words the error. msgspec refuses lone
+surrogates in the items and lines it decodes; the small top-level values are decoded and
+checked by the exact reader's own functions.
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import re
 from collections.abc import Callable, Iterable
@@ -54,8 +61,9 @@ from origin_rules.bom import (
     Line,
     Origin,
 )
-from origin_rules.errors import BomError
-from origin_rules.values import HS_PATTERN
+from origin_rules.errors import BomError, LimitError
+from origin_rules.limits import DEFAULT_LIMITS, ReadLimits
+from origin_rules.values import HS_PATTERN, MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS
 
 __all__ = ["read_plain_json"]
 
@@ -125,6 +133,14 @@ _TOP_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _NON_NEGATIVE = _exact._NON_NEGATIVE
 _HS = HS_PATTERN.match
 _COLON_ESCAPE = re.compile(rb"\\u003[aA]").search
+#: A money text beyond the format's bounds (15 integer digits, 12 decimals), searched for in
+#: the money texts joined by commas, which were checked to hold only digits and points.
+_MONEY_TOO_LONG = re.compile(
+    rf"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}|\.[0-9]{{{MAX_FRACTION_DIGITS + 1}}}"
+    .encode()).search
+#: The deepest a plain document's items nest (document, items, item, costs, excluded):
+#: below a limit this low the fast path does not decide, the exact reader does.
+_STRUCT_DEPTH = 5
 _ORIGINS = {o.value: o for o in Origin}
 _ZERO, _NO_COSTS, _NO_EXCLUDED, _NO_DEDUCTIONS = (
     _exact._ZERO, _exact._NO_COSTS, _exact._NO_EXCLUDED, _exact._NO_DEDUCTIONS)
@@ -138,16 +154,26 @@ _new_deductions: Callable[[Iterable[Any]], Deductions] = partial(
     tuple.__new__, Deductions)
 
 
-def read_plain_json(data: bytes) -> BillOfMaterials | None:
-    """The document's `BillOfMaterials` when it is plain and valid, else None (see module)."""
+def read_plain_json(data: bytes, *, limits: ReadLimits = DEFAULT_LIMITS) -> (
+    BillOfMaterials | None
+):
+    """The document's `BillOfMaterials` when it is plain and valid, else None (see module).
+
+    Raises `LimitError` for more items or lines than `limits.max_rows`, as the exact reader
+    would; every other doubt is None.
+    """
     try:
-        return _read(data)
+        return _read(data, limits)
+    except LimitError:
+        raise
     except (_NotPlainError, msgspec.MsgspecError, BomError, InvalidOperation, KeyError, ValueError,
             RecursionError):
         return None
 
 
-def _read(data: bytes) -> BillOfMaterials:
+def _read(data: bytes, limits: ReadLimits) -> BillOfMaterials:
+    if limits.max_json_depth < _STRUCT_DEPTH + 3:
+        raise _NotPlainError
     top = _TOP_DECODER.decode(data)
     raw_items, raw_lines = top.get("items"), top.get("lines")
     if raw_items is None or raw_lines is None:
@@ -159,16 +185,20 @@ def _read(data: bytes) -> BillOfMaterials:
             continue
         text = bytes(raw)
         colons += text.count(b":")
-        small[name] = json.loads(text, parse_constant=_exact._reject_constant,
-                                 object_pairs_hook=_exact._unique_keys)
-    header = _exact._read_header(small)
+        value = _exact.decode_json(text)
+        if _exact.nests_deeper(value, 2, limits.max_json_depth):
+            raise _NotPlainError
+        small[name] = value
+    header = _exact._read_header(small, limits)
     structs = _ITEMS_DECODER.decode(raw_items)
     del raw_items
-    items, pairs, delegated = _items(structs)
+    _exact.check_rows(len(structs), "items", limits.max_rows)
+    items, pairs, delegated = _items(structs, limits)
     del structs
     colons += pairs
     line_structs = _LINES_DECODER.decode(raw_lines)
     del raw_lines, top
+    _exact.check_rows(len(line_structs), "lines", limits.max_rows)
     colons += 3 * len(line_structs)
     total = data.count(b":")
     if total != colons:
@@ -199,7 +229,9 @@ def _amounts(texts: tuple[str | UnsetType, ...], money: list[str]) -> list[Decim
     return out
 
 
-def _items(structs: list[_Item]) -> tuple[dict[str, Item], int, list[dict[str, Any]]]:
+def _items(structs: list[_Item], limits: ReadLimits) -> tuple[
+    dict[str, Item], int, list[dict[str, Any]]
+]:
     """Items by id, the number of JSON pairs they were written with, and delegated items.
 
     Items of the common shapes are built here. An item with a field this path leaves to
@@ -211,16 +243,21 @@ def _items(structs: list[_Item]) -> tuple[dict[str, Item], int, list[dict[str, A
     money: list[str] = []
     hs_codes: set[str] = set()
     countries: set[str] = set()
+    evidence_texts: list[str] = []
     delegated: list[dict[str, Any]] = []
     pairs = 0
+    max_string, max_depth = limits.max_string_bytes, limits.max_json_depth
     for n, struct in enumerate(structs):
         structs[n] = None  # type: ignore[call-overload]  # release as we go (peak memory)
         try:
-            item, item_pairs = _plain_item(struct, money, hs_codes, countries)
+            item, item_pairs = _plain_item(struct, money, hs_codes, countries, evidence_texts)
         except _ExactRulesError:
             raw = msgspec.to_builtins(struct)
+            if _exact.nests_deeper(raw, 3, max_depth):
+                raise _NotPlainError from None
             item_pairs = _pairs(raw)
-            item = _exact._parse_item(raw, _exact._ItemWhere(n, "items[{}]".format))
+            item = _exact._parse_item(raw, _exact._ItemWhere(n, "items[{}]".format,
+                                                             max_string))
             delegated.append(raw)
         pairs += item_pairs
         items[item.id] = item
@@ -230,20 +267,35 @@ def _items(structs: list[_Item]) -> tuple[dict[str, Item], int, list[dict[str, A
     # Decimal() has refused empty texts, lone dots and repeated dots already; what it
     # accepts beyond the spec's plain decimals (signs, exponents, spaces, underscores, NaN,
     # other scripts' digits) all leave a character other than ASCII digits and the dot.
-    if "".join(money).encode("ascii").translate(None, b"0123456789.") or not all(
-            map(_HS, hs_codes)):
+    # A comma joins them: Decimal() accepts no comma, so none is inside a text.
+    joined = ",".join(money).encode("ascii")
+    if joined.translate(None, b"0123456789.,") or not all(map(_HS, hs_codes)):
+        raise _NotPlainError
+    # At most 13 characters cannot break the bounds; the longer ones are searched.
+    if max(map(len, money), default=0) > 13 and _MONEY_TOO_LONG(joined) is not None:
         raise _NotPlainError
     if any(not country or country.isspace() for country in countries):
         raise _NotPlainError
+    # Texts the BOM keeps, within max_string_bytes (msgspec has refused lone surrogates).
+    # A text of at most a quarter of the bound in characters is within it (UTF-8 takes at
+    # most 4 bytes a character); only longer ones are measured, as the exact reader does.
+    descriptions = operator.attrgetter("description")
+    columns: tuple[Callable[[], Iterable[str]], ...] = (
+        lambda: items, lambda: map(descriptions, items.values()), lambda: countries,
+        lambda: evidence_texts)
+    for column in columns:
+        if max(map(len, column()), default=0) * 4 > max_string and not all(
+                _exact._text_ok(text, max_string) for text in column()):
+            raise _NotPlainError
     return items, pairs, delegated
 
 
-def _plain_item(struct: _Item, money: list[str], hs_codes: set[str],
-                countries: set[str]) -> tuple[Item, int]:
+def _plain_item(struct: _Item, money: list[str], hs_codes: set[str], countries: set[str],
+                evidence_texts: list[str]) -> tuple[Item, int]:
     """One item of a common shape and its JSON pair count (spec: Items).
 
-    Money texts go to `money`, HS codes to `hs_codes` and countries to `countries`, to be
-    checked column by column by the caller.
+    Money texts go to `money`, HS codes to `hs_codes`, countries to `countries` and the
+    texts of evidence to `evidence_texts`, to be checked column by column by the caller.
     """
     (item_id, hs, description, kind, unit_value, origin, country, evidence, deductions,
      statement, indirect, packing, retail, costs, transaction_value, shipping, intermediate,
@@ -268,6 +320,7 @@ def _plain_item(struct: _Item, money: list[str], hs_codes: set[str],
         evidence_value = None
         if evidence is not UNSET:
             token, certificate = astuple(evidence)
+            evidence_texts += (t for t in (token, certificate) if t is not UNSET)
             if token is UNSET:
                 if certificate is UNSET or not certificate.strip():
                     raise _ExactRulesError

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import random
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from origin_rules import Method, bom_from_dict, determine_origin
+from origin_rules.values import decimal_bound_problem, format_decimal
 from tests.origin_rules.strategies import bom_documents
 
 MONEY_FIELDS = ("unit_value", "transaction_value", "international_shipping")
@@ -95,7 +96,8 @@ def test_splitting_a_line_changes_nothing(document: dict, parts: int) -> None:
     split = copy.deepcopy(document)
     line = split["lines"].pop(0)
     qty = Decimal(line["qty"])
-    pieces = [qty / parts] * (parts - 1)
+    # Pieces within the format's 12 decimals; the last one takes what rounding left.
+    pieces = [(qty / parts).quantize(Decimal("1E-12"), rounding=ROUND_DOWN)] * (parts - 1)
     pieces.append(qty - sum(pieces, Decimal(0)))
     split["lines"] += [{**line, "qty": str(p)} for p in pieces if p > 0]
     assert rvc_by_method(split) == rvc_by_method(document)
@@ -114,6 +116,9 @@ def test_headroom_spent_exactly_lands_on_the_threshold(document: dict, method: M
     headroom = result.headroom
     other_product = Decimal(good["costs"]["other_product"])
     assume(Decimal(0) < headroom <= other_product - Decimal("0.01"))
+    # The headroom goes back into a document: it must be a decimal string the format takes
+    # (at most 12 decimals; deep sub-assemblies with 3-decimal quantities can have more).
+    assume(decimal_bound_problem(format_decimal(headroom)) is None)
 
     def spend(amount: Decimal) -> dict:
         spent = copy.deepcopy(document)

@@ -421,8 +421,8 @@ def test_qty_zero_is_refused(qty: str) -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [("12.50", Decimal("12.50")), ("0", Decimal(0)), ("0.1", Decimal("0.1")),
-     (".5", Decimal("0.5")), ("7.", Decimal(7)), ("123456789012345678901234567890.123456789",
-                                                   Decimal("123456789012345678901234567890.123456789"))],
+     (".5", Decimal("0.5")), ("7.", Decimal(7)), ("123456789012345.123456789012",
+                                                   Decimal("123456789012345.123456789012"))],
 )
 def test_plain_decimal_strings_are_read_exactly(text: str, value: Decimal) -> None:
     document = valid_document()
