@@ -1,23 +1,43 @@
 """Reading BOM files for the CLI: JSON, a CSV pair, or an Excel workbook.
 
-The engine takes text or bytes; choosing the reader by file name and finding the sibling
-files of a CSV pair is I/O and belongs here.
+The engine takes text or bytes; choosing the reader by file name, finding the sibling
+files of a CSV pair and reading at most a bounded number of bytes is I/O and belongs here.
+The bounds are `origin_rules.limits.ReadLimits`, taken from ``TMEC_MAX_*`` environment
+variables (`limits_from_env`); a read never takes more than the limit plus one byte, so
+``tmec rvc /dev/zero`` stops at the limit instead of filling the memory.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from origin_rules import BillOfMaterials, parse_bom_csv, parse_bom_json, parse_bom_xlsx
-from origin_rules.errors import BomError
+from origin_rules.errors import BomError, LimitError
+from origin_rules.limits import DEFAULT_LIMITS, ReadLimits
 from origin_rules.values import parse_iso_date
 
-__all__ = ["date_option", "read_bom"]
+__all__ = ["ENV_PREFIX", "date_option", "limits_from_env", "read_bom", "read_capped"]
 
 _CSV_PARTS = (".items.csv", ".lines.csv", ".document.csv")
+
+#: Environment variables that set `ReadLimits`: ``TMEC_`` + the field name in upper case
+#: (``TMEC_MAX_ROWS``, ``TMEC_MAX_DOCUMENT_BYTES``...).
+ENV_PREFIX = "TMEC_"
+
+#: Bytes asked of the operating system at a time when the size is not known in advance
+#: (a pipe, standard input, a device): small enough that a read past the limit costs little.
+_CHUNK = 8 * 1024 * 1024
+
+_POSITIVE_INTEGER = re.compile(r"[0-9]{1,19}\Z")
 
 
 def date_option(text: str | None, option: str,
@@ -31,40 +51,148 @@ def date_option(text: str | None, option: str,
     return value
 
 
-def read_bom(path: str, overrides: Mapping[str, str | None] | None = None) -> BillOfMaterials:
+def limits_from_env(env: Mapping[str, str] | None = None) -> ReadLimits:
+    """`DEFAULT_LIMITS` with the ``TMEC_MAX_*`` variables of `env` (`os.environ` if None).
+
+    Each variable is a positive integer in plain digits (``TMEC_MAX_ROWS=100000``); an
+    empty variable counts as unset. Anything else is a `BomError` naming the variable, so
+    that the CLI prints one line instead of starting on limits nobody chose.
+    """
+    source = os.environ if env is None else env
+    values: dict[str, int] = {}
+    for field in fields(ReadLimits):
+        name = ENV_PREFIX + field.name.upper()
+        text = source.get(name, "").strip()
+        if not text:
+            continue
+        if _POSITIVE_INTEGER.match(text) is None or int(text) == 0:
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            raise BomError(f"environment variable {name} must be a positive integer "
+                           f"(a number of {field.name.removeprefix('max_')}), got {shown!r}")
+        values[field.name] = int(text)
+    return replace(DEFAULT_LIMITS, **values) if values else DEFAULT_LIMITS
+
+
+def read_capped(source: str | Path, maximum: int, what: str,
+                error_factory: Callable[[str], Exception] | None = None, *,
+                limit: str = "max_document_bytes") -> bytes:
+    """The bytes of `source` (a path, or ``-`` for standard input), at most `maximum`.
+
+    Reads no more than ``maximum + 1`` bytes, whatever the source: a regular file larger
+    than `maximum` is refused by its size before any read, a pipe, a device
+    (``/dev/zero``) or standard input in chunks until one byte too many has arrived.
+    Raises ``error_factory(message)`` when the source is larger; the message names `what`
+    (``"the BOM file bom.json"``) and the setting (``limit max_document_bytes = 1024``),
+    and the default factory makes it a `LimitError` with that `limit` and `maximum`.
+    File-system errors (missing file, a directory) are the caller's to report.
+    """
+
+    def too_large() -> Exception:
+        message = f"{what} has more than {maximum} bytes (limit {limit} = {maximum})"
+        if error_factory is None:
+            return LimitError(message, limit=limit, maximum=maximum)
+        return error_factory(message)
+
+    if source == "-":
+        return _read_stream(sys.stdin.buffer, maximum, too_large)
+    with open(source, "rb") as stream:
+        return _read_stream(stream, maximum, too_large)
+
+
+def _read_stream(stream: BinaryIO, maximum: int, too_large: Callable[[], Exception]) -> bytes:
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError):  # a stream without a descriptor (tests, wrappers)
+        size = None
+    else:
+        size = status.st_size if stat.S_ISREG(status.st_mode) else None
+    if size is not None and size > maximum:
+        raise too_large()
+    # A regular file in one read of its size plus one byte (that byte shows a file that grew
+    # meanwhile); anything else in chunks. One chunk is returned as it is, without a copy.
+    want = _CHUNK if size is None else size + 1
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(want, maximum + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > maximum:
+            raise too_large()
+        want = _CHUNK
+    return b"".join(chunks)
+
+
+def read_bom(path: str, overrides: Mapping[str, str | None] | None = None,
+             limits: ReadLimits | None = None) -> BillOfMaterials:
     """Read and validate the BOM at `path` (``-`` reads JSON from standard input).
 
     A CSV pair may be named by any of its files (``NAME.items.csv``, ``NAME.lines.csv``,
     ``NAME.document.csv``) or by ``NAME.csv``; `overrides` supply top-level fields.
+    `limits` default to `limits_from_env()`; a `LimitError` says which ``TMEC_MAX_*``
+    variable raises the limit that was hit.
     """
-    overrides = dict(overrides or {})
+    limits = limits_from_env() if limits is None else limits
+    try:
+        return _read_bom(path, dict(overrides or {}), limits)
+    except LimitError as exc:
+        variable = ENV_PREFIX + exc.limit.upper()
+        raise LimitError(f"{exc.message}; set {variable} to change it", limit=exc.limit,
+                         maximum=exc.maximum, path=exc.path) from None
+
+
+def _read_bom(path: str, overrides: dict[str, str | None], limits: ReadLimits) -> (
+    BillOfMaterials
+):
+    maximum = limits.max_document_bytes
     if path == "-":
-        return _with_overrides(parse_bom_json(sys.stdin.buffer.read()), overrides)
+        data = read_capped("-", maximum, "the BOM on standard input")
+        return _with_overrides(parse_bom_json(data, limits=limits), overrides)
     name = path.lower()
     if name.endswith((".xlsx", ".xlsm")):
-        return parse_bom_xlsx(Path(path).read_bytes(), overrides=overrides)
+        data = read_capped(path, maximum, f"the workbook {path}")
+        return parse_bom_xlsx(data, overrides=overrides, limits=limits)
     if name.endswith(".csv"):
-        stem = path
-        for suffix in _CSV_PARTS:
-            if name.endswith(suffix):
-                stem = path[: -len(suffix)]
-                break
-        else:
-            stem = path[: -len(".csv")]
-        items, lines = Path(f"{stem}.items.csv"), Path(f"{stem}.lines.csv")
-        document = Path(f"{stem}.document.csv")
-        for required in (items, lines):
-            if not required.is_file():
-                raise BomError(f"a CSV BOM needs {items.name} and {lines.name}; "
-                               f"{required} does not exist")
-        return parse_bom_csv(
-            items.read_text(encoding="utf-8-sig"),
-            lines.read_text(encoding="utf-8-sig"),
-            document.read_text(encoding="utf-8-sig") if document.is_file() else None,
-            overrides=overrides,
-            name=Path(stem).name,
-        )
-    return _with_overrides(parse_bom_json(Path(path).read_bytes()), overrides)
+        return _read_csv_pair(path, overrides, limits)
+    data = read_capped(path, maximum, f"the BOM file {path}")
+    return _with_overrides(parse_bom_json(data, limits=limits), overrides)
+
+
+def _read_csv_pair(path: str, overrides: dict[str, str | None], limits: ReadLimits) -> (
+    BillOfMaterials
+):
+    name = path.lower()
+    for suffix in _CSV_PARTS:
+        if name.endswith(suffix):
+            stem = path[: -len(suffix)]
+            break
+    else:
+        stem = path[: -len(".csv")]
+    items, lines = Path(f"{stem}.items.csv"), Path(f"{stem}.lines.csv")
+    document = Path(f"{stem}.document.csv")
+    if not items.is_file() and not lines.is_file() and not Path(path).exists():
+        # Nothing of the pair is there: the file named is simply not found.
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    for required in (items, lines):
+        if not required.is_file():
+            raise BomError(f"a CSV BOM needs {items.name} and {lines.name}; "
+                           f"{required} does not exist")
+
+    def text(table: Path) -> str:
+        data = read_capped(table, limits.max_document_bytes, f"the CSV file {table}")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BomError(f"{table} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                           "save it as CSV UTF-8") from None
+
+    return parse_bom_csv(
+        text(items), text(lines), text(document) if document.is_file() else None,
+        overrides=overrides, name=Path(stem).name, limits=limits,
+        override_label=lambda field: f"option --{field.replace('_', '-')}",
+    )
 
 
 def _with_overrides(bom: BillOfMaterials, overrides: Mapping[str, str | None]) -> (
