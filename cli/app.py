@@ -11,34 +11,57 @@ import gc
 import os
 import sys
 from datetime import date
+from importlib import metadata
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from cli import ledger_cli
 from cli.errors import handle_errors
 from cli.files import date_option, read_bom
+from cli.render import console, render_candidates, render_determination, say
 from cli.render import print_json as _print_json
-from cli.render import render_candidates, render_determination
 from origin_rules import EndUse, Method, default_rule_book, determine_origin
 from origin_rules.errors import BomError
 from origin_rules.values import format_decimal
 
 app = typer.Typer(
     name="tmec",
-    help="T-MEC / USMCA / CUSMA origin ledger: qualify BOMs, explain the rules.",
+    help="T-MEC / USMCA / CUSMA origin ledger: qualify BOMs, issue and verify origin tokens.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no "<bool>" on flags, no markup in help texts
 )
 rules_app = typer.Typer(help="Which rule of origin applies, with thresholds and references.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
 ledger_cli.register(app)
 
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD; selects the "
+def _version(value: bool) -> None:
+    if value:
+        try:
+            version = metadata.version("tmec-ledger")
+        except metadata.PackageNotFoundError:  # run from a checkout without installing
+            version = "unknown (not installed)"
+        rule_sets = ", ".join(r.rule_set for r in default_rule_book().rule_sets)
+        print(f"tmec {version} (rule sets: {rule_sets})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and the rule sets, then "
+                                               "exit.")] = False,
+) -> None:
+    """T-MEC / USMCA / CUSMA origin ledger: qualify BOMs, issue and verify origin tokens."""
+    del version
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                           help="Date of production or export; selects the "
                                            "thresholds in force (periods start July 1).")]
 EndUseOption = Annotated[EndUse | None, typer.Option("--end-use", help="Original-equipment "
                                                      "use of a part.", case_sensitive=False)]
@@ -79,7 +102,7 @@ def rvc(
         if as_json:
             _print_json(determination.to_dict())
         else:
-            render_determination(Console(highlight=False, emoji=False), determination)
+            render_determination(console(), determination)
     finally:
         if collecting:
             gc.enable()
@@ -97,7 +120,7 @@ def rules_show(
     from origin_rules.values import HS_PATTERN
 
     if HS_PATTERN.match(hs) is None:
-        raise BomError(f"{hs!r} is not an HS code of the form NNNN.NN")
+        raise BomError(f"{hs[:40]!r} is not an HS code of the form NNNN.NN")
     day = date_option(as_of, "--as-of") or date.today()
     rule_set = default_rule_book().rule_set_on(day)
     selected = rule_set.rule_for(hs, as_of=day, end_use=end_use)
@@ -133,12 +156,12 @@ def rules_show(
             ],
         })
         return
-    console = Console(highlight=False, emoji=False)
-    render_candidates(console, rule_set, hs, day.isoformat(), end_use, candidates)
-    console.print("In force on " + day.isoformat() + ": " + ", ".join(
-        f"{t.method.value} {t.min} %" for t in selected.rvc), style="bold", markup=False)
+    out = console()
+    render_candidates(out, rule_set, hs, day.isoformat(), end_use, candidates)
+    say(out, "In force on " + day.isoformat() + ": " + ", ".join(
+        f"{t.method.value} {t.min} %" for t in selected.rvc), "bold")
     for note in selected.notes:
-        console.print(f"  note: {note}", markup=False)
+        say(out, f"  note: {note}")
 
 
 #: Set by a command that leaves millions of objects behind (a very large BOM): freeing them

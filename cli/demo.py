@@ -89,7 +89,7 @@ def _issue(ledger: Ledger, workspace: Workspace, key: PartyKey, bom: BillOfMater
            shipment: str, blanket: BlanketPeriod | None = None) -> tuple[str, int]:
     result = ledger.issue_token(bom, _certification(key.party, bom, blanket),
                                 shipment_id=shipment, key=key.key)
-    workspace.save_token(result.digest, result.token, result.commitment)
+    workspace.save_token(result.digest, result.token)
     return result.digest, result.index
 
 
@@ -153,8 +153,7 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> list[DemoToken]:
                      if name == "cylinder-head-us" else None)
         write(name, ledger.bundle(digest, suppliers=suppliers), digest, index)
     digest, index = issued["brake-caliper-mx"]
-    commitment = workspace.commitment(digest)
-    write("brake-caliper-mx.customs", ledger.bundle(digest, commitment=commitment,
-                                                    disclose_lines=range(commitment.count)),
+    lines = range(ledger.commitment(digest).count)
+    write("brake-caliper-mx.customs", ledger.bundle(digest, disclose_lines=lines),
           digest, index)
     return results

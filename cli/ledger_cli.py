@@ -17,15 +17,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from cli.errors import INTEGRITY, handle_errors
+from cli.errors import INTEGRITY, REJECT, handle_errors
 from cli.files import date_option, read_bom
+from cli.render import console, say, text
 from cli.render import print_json as _print_json
-from cli.workspace import PartyKey, Workspace
+from cli.workspace import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.canonical import parse_json
 from ledger.config import Settings
-from ledger.errors import InputError, NotFoundError
+from ledger.errors import ConflictError, InputError, LedgerError
 from ledger.service import Ledger, utc_now
 from ledger.token import (
     BlanketPeriod,
@@ -33,33 +33,34 @@ from ledger.token import (
     Certifier,
     CertifierRole,
     Party,
+    check_party_profile,
     parse_token,
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import Verification, verify
+from ledger.verify import MAX_SUPPLIER_DEPTH, Verification, verify
 
 __all__ = ["keys_app", "log_app", "register", "token_app"]
 
-keys_app = typer.Typer(help="Party keys, registered through the log.", no_args_is_help=True)
-token_app = typer.Typer(help="Origin tokens: issue, show, bundle.", no_args_is_help=True)
+keys_app = typer.Typer(help="Party keys, registered through the log.", no_args_is_help=True,
+                       rich_markup_mode=None)
+token_app = typer.Typer(help="Origin tokens: issue, show, bundle.", no_args_is_help=True,
+                        rich_markup_mode=None)
 log_app = typer.Typer(help="The append-only log: checkpoints, proofs, audit.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, rich_markup_mode=None)
 
 #: Exit codes of `tmec verify` (the rest of the table is in cli.errors).
 DECISION_EXIT = {"clear": 0, "reject": 1, "review": 5}
 
-Home = Annotated[str | None, typer.Option("--home", help="Ledger working directory "
+Home = Annotated[str | None, typer.Option("--home", metavar="DIR", help="Ledger workspace "
                                           "[env TMEC_HOME; default ./var/ledger]")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Digest = Annotated[str, typer.Argument(metavar="DIGEST", help="Token digest or a unique "
+                                       "prefix of at least 8 hex digits.")]
 
 
 def _workspace(home: str | None) -> Workspace:
     return Workspace(Settings.from_env(home=home))
-
-
-def _console() -> Console:
-    return Console(highlight=False, emoji=False, soft_wrap=True)
 
 
 def _b64(data: bytes) -> str:
@@ -77,50 +78,111 @@ def init(
     max_age: Annotated[int, typer.Option("--max-age", help="Seconds a checkpoint stays "
                                          "fresh for verifiers.")] = 86400,
 ) -> None:
-    """Create the log key, one key per witness and the trust file (idempotent)."""
+    """Create the workspace: log key, one key per witness, trust file, database (idempotent).
+
+    The only command that creates a workspace; every other one needs an existing one.
+    """
     workspace = _workspace(home)
     names = tuple(n.strip() for n in witnesses.split(",") if n.strip())
     workspace.init(witnesses=names, quorum=quorum, max_age_seconds=max_age)
-    console = _console()
-    console.print(f"ledger workspace {workspace.home} (origin {workspace.settings.origin})")
-    console.print(f"trust file: {workspace.trust_path}")
+    out = console()
+    say(out, f"ledger workspace {workspace.home} (origin {workspace.settings.origin})")
+    say(out, f"trust file: {workspace.trust_path}")
 
 
 # ----------------------------------------------------------------------------- keys
 
 
+def _profile(party_id: str, name: str, country: str, address: str, email: str, phone: str,
+             contact: str | None, title: str, tax_id: str | None) -> dict[str, Any]:
+    profile: dict[str, Any] = {"id": party_id, "name": name, "country": country,
+                               "address": address, "email": email, "phone": phone,
+                               "contact": contact or name, "title": title}
+    if tax_id:
+        profile["tax_id"] = tax_id
+    check_party_profile(profile)
+    return profile
+
+
+def _public(profile: dict[str, Any]) -> dict[str, str]:
+    """What the log records of a party: id, name, country (no contact details)."""
+    return {k: str(profile[k]) for k in ("id", "name", "country")}
+
+
+PartyId = Annotated[str, typer.Option("--party-id", help="Short id: lowercase letters, digits "
+                                      "and '-', e.g. frenos-bajio.")]
+Name = Annotated[str, typer.Option(help="Legal name of the party.")]
+Country = Annotated[str, typer.Option(help="MX, US or CA.")]
+Address = Annotated[str, typer.Option(help="Address (Annex 5-A).")]
+Email = Annotated[str, typer.Option(help="E-mail of the certifier.")]
+Phone = Annotated[str, typer.Option(help="Telephone of the certifier.")]
+Contact = Annotated[str | None, typer.Option(help="Certifier's name (default: the party "
+                                             "name).")]
+Title = Annotated[str, typer.Option(help="Certifier's title.")]
+TaxId = Annotated[str | None, typer.Option("--tax-id")]
+Out = Annotated[Path | None, typer.Option(help="Key file (default keys/<party-id>.json).")]
+
+
 @keys_app.command("new")
 @handle_errors
-def keys_new(
-    party_id: Annotated[str, typer.Option("--party-id", help="Short id, e.g. frenos-bajio.")],
-    name: Annotated[str, typer.Option(help="Legal name of the party.")],
-    country: Annotated[str, typer.Option(help="MX, US or CA.")],
-    address: Annotated[str, typer.Option(help="Address (Annex 5-A).")],
-    email: Annotated[str, typer.Option(help="E-mail of the certifier.")],
-    phone: Annotated[str, typer.Option(help="Telephone of the certifier.")],
-    contact: Annotated[str | None, typer.Option(help="Certifier's name (default: the "
-                                                "party name).")] = None,
-    title: Annotated[str, typer.Option(help="Certifier's title.")] = "Authorized signatory",
-    tax_id: Annotated[str | None, typer.Option("--tax-id")] = None,
-    out: Annotated[Path | None, typer.Option(help="Key file (default keys/<party-id>.json).")]
-    = None,
-    home: Home = None,
-    as_json: Json = False,
-) -> None:
-    """Generate a party key, save it privately and register it in the log."""
+def keys_new(party_id: PartyId, name: Name, country: Country, address: Address, email: Email,
+             phone: Phone, contact: Contact = None, title: Title = "Authorized signatory",
+             tax_id: TaxId = None, out: Out = None, home: Home = None,
+             as_json: Json = False) -> None:
+    """Register a new party: generate its first key, save it privately, log it.
+
+    A party the log already knows gets a new key only by rotation ('tmec keys rotate')
+    or by the registrar's admission ('tmec keys admit').
+    """
     workspace = _workspace(home)
     ledger = workspace.open_ledger(with_witnesses=False)
-    party = {"id": party_id, "name": name, "country": country, "address": address,
-             "email": email, "phone": phone, "contact": contact or name, "title": title}
-    if tax_id:
-        party["tax_id"] = tax_id
-    key = workspace.new_party_key(party, out)
-    public = {k: v for k, v in party.items() if k in ("id", "name", "country")}
-    kid, index = ledger.register_key(key.key, public)
+    profile = _profile(party_id, name, country, address, email, phone, contact, title, tax_id)
+    known = ledger.keys().party_keys(party_id)
+    if known:
+        raise ConflictError(
+            f"party {party_id} is already registered (key {known[-1].kid}, entry "
+            f"{known[-1].added_at}): rotate its key with 'tmec keys rotate --key FILE', or, "
+            f"as the registrar, admit a new key with 'tmec keys admit --party-id {party_id} "
+            "...'")
+    key = workspace.new_party_key(profile, out)
+    try:
+        kid, index = ledger.register_key(key.key, _public(profile))
+    except LedgerError:
+        key.discard()
+        raise
+    _report_key(kid, index, key, "registered", as_json)
+
+
+@keys_app.command("admit")
+@handle_errors
+def keys_admit(party_id: PartyId, name: Name, country: Country, address: Address,
+               email: Email, phone: Phone, contact: Contact = None,
+               title: Title = "Authorized signatory", tax_id: TaxId = None, out: Out = None,
+               home: Home = None, as_json: Json = False) -> None:
+    """Registrar: admit a new key for a party, known or new (signed with the log key).
+
+    The way back for a party whose keys were revoked or lost: the registrar checks who
+    asks, then logs the key; an existing key file of that name is kept as <name>.<n>.json.
+    """
+    workspace = _workspace(home)
+    ledger = workspace.open_ledger(with_witnesses=False)
+    profile = _profile(party_id, name, country, address, email, phone, contact, title, tax_id)
+    target = out or workspace.home / "keys" / f"{party_id}.json"
+    workspace.archive_key_file(target)
+    key = workspace.new_party_key(profile, target)
+    try:
+        kid, index = ledger.admit_key(key.key, _public(profile))
+    except LedgerError:
+        key.discard()
+        raise
+    _report_key(kid, index, key, "admitted by the registrar", as_json)
+
+
+def _report_key(kid: str, index: int, key: PartyKey, what: str, as_json: bool) -> None:
     if as_json:
         _print_json({"kid": kid, "index": index, "keyFile": str(key.path)})
     else:
-        _console().print(f"registered {kid}\n  at log index {index}; key file {key.path}")
+        say(console(), f"{what}: {kid}\n  at log index {index}; key file {key.path}")
 
 
 @keys_app.command("rotate")
@@ -134,12 +196,13 @@ def keys_rotate(
     workspace = _workspace(home)
     ledger = workspace.open_ledger(with_witnesses=False)
     old = PartyKey.load(key_file)
+    ledger.keys().require_valid(old.kid, ledger.size)  # before any file moves
     new = workspace.replace_party_key(old)
     kid, index = ledger.rotate_key(old.key, new.key)
     if as_json:
         _print_json({"kid": kid, "replaces": old.kid, "index": index, "keyFile": str(new.path)})
     else:
-        _console().print(f"rotated to {kid}\n  at log index {index}; key file {new.path}")
+        say(console(), f"rotated to {kid}\n  at log index {index}; key file {new.path}")
 
 
 @keys_app.command("list")
@@ -161,10 +224,10 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
     for column in ("party", "key id", "added", "retired", "compromised since", "now"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row["party"]), str(row["kid"])[:32] + "...", str(row["added"]),
-                      str(row["retired"] or ""), str(row["compromisedSince"] or ""),
-                      str(row["status"]))
-    _console().print(table)
+        table.add_row(text(row["party"]), text(str(row["kid"])[:32] + "..."),
+                      str(row["added"]), str(row["retired"] or ""),
+                      str(row["compromisedSince"] or ""), str(row["status"]))
+    console().print(table)
 
 
 # ----------------------------------------------------------------------------- tokens
@@ -204,19 +267,27 @@ def token_issue(
     shipment: Annotated[str, typer.Option(help="Shipment (or programme) reference.")],
     role: Annotated[CertifierRole, typer.Option(help="Annex 5-A element 1.")] =
     CertifierRole.PRODUCER,
-    blanket_from: Annotated[str | None, typer.Option("--blanket-from", help="Blanket "
-                                                     "period start (YYYY-MM-DD).")] = None,
-    blanket_to: Annotated[str | None, typer.Option("--blanket-to", help="Blanket period end "
-                                                   "(at most 12 months).")] = None,
+    blanket_from: Annotated[str | None, typer.Option("--blanket-from", metavar="YYYY-MM-DD",
+                                                     help="Blanket period start.")] = None,
+    blanket_to: Annotated[str | None, typer.Option("--blanket-to", metavar="YYYY-MM-DD",
+                                                   help="Blanket period end (at most 12 "
+                                                   "months).")] = None,
     invoice: Annotated[str | None, typer.Option(help="Invoice number (single shipment).")]
     = None,
     importer_name: Annotated[str | None, typer.Option("--importer-name")] = None,
     importer_address: Annotated[str | None, typer.Option("--importer-address")] = None,
     importer_country: Annotated[str | None, typer.Option("--importer-country")] = None,
+    supersedes: Annotated[str | None, typer.Option(metavar="DIGEST", help="This token "
+                                                   "corrects that one (same party; it "
+                                                   "becomes superseded).")] = None,
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Determine origin, sign the token, log it and publish a checkpoint."""
+    """Determine origin, sign the token, log it and publish a checkpoint.
+
+    One active token per shipment: a second 'token issue' for the same --shipment is
+    refused; a corrected token names the one it replaces with --supersedes.
+    """
     workspace = _workspace(home)
     ledger = workspace.open_ledger()
     key = PartyKey.load(key_file)
@@ -231,36 +302,40 @@ def token_issue(
         if not (importer_address and importer_country):
             raise InputError("--importer-name needs --importer-address and --importer-country")
         importer = Party(importer_name, importer_address, importer_country)
+    replaced = ledger.resolve_token(supersedes) if supersedes is not None else None
     certification = _certification(key, role, bom.producer, blanket, invoice, importer)
-    result = ledger.issue_token(bom, certification, shipment_id=shipment, key=key.key)
-    token_path, parts_path = workspace.save_token(result.digest, result.token,
-                                                  result.commitment)
+    result = ledger.issue_token(bom, certification, shipment_id=shipment, key=key.key,
+                                supersedes=replaced)
+    token_path = workspace.save_token(result.digest, result.token)
     checkpoint = ledger.publish_checkpoint()
     if as_json:
         _print_json({"tokenDigest": result.digest, "index": result.index,
-                     "token": str(token_path), "parts": str(parts_path),
+                     "token": str(token_path), "supersedes": replaced,
                      "checkpoint": checkpoint})
         return
-    console = _console()
-    console.print(Text(f"issued token {result.digest}", style="bold green"))
-    console.print(f"  log index {result.index}; token {token_path}")
-    console.print(f"  disclosure data (keep private): {parts_path}")
-    console.print(f"  checkpoint: {checkpoint.splitlines()[0]} size "
-                  f"{checkpoint.splitlines()[1]}")
+    out = console()
+    say(out, f"issued token {result.digest}", "bold green")
+    say(out, f"  log index {result.index}; token {token_path}")
+    if replaced:
+        say(out, f"  supersedes {replaced}")
+    say(out, f"  checkpoint: {checkpoint.splitlines()[0]} size {checkpoint.splitlines()[1]}")
 
 
 def _load_token(ledger: Ledger, ref: str) -> tuple[str, dict[str, Any]]:
     path = Path(ref)
     if path.is_file():
-        token = parse_token(path.read_bytes())
+        token = parse_token(read_small_file(path, max_bundle_bytes(), "the token file",
+                                            "max_bundle_bytes"))
         return token_digest(token), token
-    return ref, ledger.token(ref)
+    digest = ledger.resolve_token(ref)
+    return digest, ledger.token(digest)
 
 
 @token_app.command("show")
 @handle_errors
 def token_show(
-    ref: Annotated[str, typer.Argument(metavar="DIGEST|FILE")],
+    ref: Annotated[str, typer.Argument(metavar="DIGEST|FILE", help="Token digest, a unique "
+                                       "prefix of at least 8 hex digits, or a token file.")],
     home: Home = None,
     as_json: Json = False,
 ) -> None:
@@ -273,8 +348,11 @@ def token_show(
         return
     subject = token["credentialSubject"]
     determination = subject["determination"]
-    console = _console()
-    console.print(Text(f"token {digest}", style="bold"))
+    out = console()
+    say(out, f"token {digest}", "bold")
+    evidence = status["evidence"]
+    if status.get("evidenceAffected"):
+        evidence += " (" + ", ".join(d[:16] + "..." for d in status["evidenceAffected"]) + ")"
     lines = [
         f"shipment: {subject['shipmentId']}",
         f"good: {subject['good']['description']} (HS {subject['good']['hsCode']})",
@@ -286,33 +364,34 @@ def token_show(
         f"parts committed: {subject['partsCount']} (root {subject['partsRoot'][:16]}...)",
         "supplier tokens: " + (", ".join(d[:16] + "..." for d in supplier_token_digests(token))
                                or "none"),
-        f"log: index {status['index']}, token {status['token']}, key {status['key']}",
+        f"log: index {status['index']}, token {status['token']}, key {status['key']}, "
+        f"evidence {evidence}",
     ]
+    if "supersededBy" in status:
+        lines.append(f"superseded by {status['supersededBy']} at entry {status['revocation']}")
+    elif "revocation" in status:
+        lines.append(f"revoked at entry {status['revocation']}")
     for line in lines:
-        console.print(f"  {line}", markup=False)
+        say(out, f"  {line}")
     for r in determination["results"]:
-        console.print(f"  {r['method']}: base {r['base']} VNM {r['vnm']} RVC {r['rvc']} % "
-                      f"(threshold {r['threshold']}) {'pass' if r['pass'] else 'fail'}",
-                      markup=False)
+        say(out, f"  {r['method']}: base {r['base']} VNM {r['vnm']} RVC {r['rvc']} % "
+                 f"(threshold {r['threshold']}) {'pass' if r['pass'] else 'fail'}")
 
 
-def _bundle_with_suppliers(ledger: Ledger, workspace: Workspace, digest: str,
-                           disclose: list[int] | None, depth: int = 0) -> dict[str, Any]:
+def _bundle_with_suppliers(ledger: Ledger, digest: str, disclose: list[int] | None,
+                           depth: int = 0) -> dict[str, Any]:
     token = ledger.token(digest)
     suppliers = {}
-    if depth < 8:
+    if depth < MAX_SUPPLIER_DEPTH:
         for supplier in supplier_token_digests(token):
-            suppliers[supplier] = _bundle_with_suppliers(ledger, workspace, supplier, None,
-                                                         depth + 1)
-    commitment = workspace.commitment(digest) if disclose is not None else None
-    return ledger.bundle(digest, commitment=commitment, disclose_lines=disclose,
-                         suppliers=suppliers or None)
+            suppliers[supplier] = _bundle_with_suppliers(ledger, supplier, None, depth + 1)
+    return ledger.bundle(digest, disclose_lines=disclose, suppliers=suppliers or None)
 
 
 @token_app.command("bundle")
 @handle_errors
 def token_bundle(
-    digest: Annotated[str, typer.Argument(metavar="DIGEST")],
+    ref: Digest,
     out: Annotated[Path, typer.Option(help="Where to write the bundle JSON.")],
     disclose: Annotated[str | None, typer.Option(help="'all' or comma-separated line "
                                                  "numbers to disclose (issuer only).")] = None,
@@ -323,24 +402,24 @@ def token_bundle(
     """Write the offline verification bundle of a token (status + fresh checkpoint)."""
     workspace = _workspace(home)
     ledger = workspace.open_ledger()
+    digest = ledger.resolve_token(ref)
     lines: list[int] | None = None
     if disclose is not None:
         if disclose == "all":
-            lines = list(range(workspace.commitment(digest).count))
+            lines = list(range(ledger.commitment(digest).count))
         else:
             try:
                 lines = [int(n) for n in disclose.split(",") if n.strip()]
             except ValueError:
                 raise InputError("--disclose takes 'all' or line numbers like 0,3,4") from None
     if suppliers:
-        bundle = _bundle_with_suppliers(ledger, workspace, digest, lines)
+        bundle = _bundle_with_suppliers(ledger, digest, lines)
     else:
-        commitment = workspace.commitment(digest) if lines is not None else None
-        bundle = ledger.bundle(digest, commitment=commitment, disclose_lines=lines)
-    text = json.dumps(bundle, indent=1, ensure_ascii=False) + "\n"
+        bundle = ledger.bundle(digest, disclose_lines=lines)
+    data = (json.dumps(bundle, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    _console().print(f"wrote {out} ({len(text.encode())} bytes)")
+    out.write_bytes(data)
+    say(console(), f"wrote {out} ({len(data)} bytes)")
 
 
 # ----------------------------------------------------------------------------- log
@@ -351,17 +430,18 @@ def token_bundle(
 def log_checkpoint(home: Home = None, as_json: Json = False) -> None:
     """Publish a checkpoint of the log, cosigned by the witnesses."""
     ledger = _workspace(home).open_ledger()
-    text = ledger.publish_checkpoint()
+    signed = ledger.publish_checkpoint()
     if as_json:
-        _print_json({"size": ledger.size, "checkpoint": text})
+        _print_json({"size": ledger.size, "checkpoint": signed})
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(signed)
 
 
 @log_app.command("prove")
 @handle_errors
 def log_prove(
-    ref: Annotated[str | None, typer.Argument(metavar="[DIGEST]", help="Token digest.")] = None,
+    ref: Annotated[str | None, typer.Argument(metavar="[DIGEST]", help="Token digest or a "
+                                              "unique prefix.")] = None,
     index: Annotated[int | None, typer.Option(help="Entry index instead of a digest.")] = None,
     size: Annotated[int | None, typer.Option(help="Tree size (default: latest checkpoint).")]
     = None,
@@ -369,12 +449,18 @@ def log_prove(
 ) -> None:
     """Inclusion proof of an entry (RFC 9162), as JSON."""
     ledger = _workspace(home).open_ledger(with_witnesses=False)
-    if (ref is None) == (index is None):
+    ledger.sync()
+    if ref is not None and index is None:
+        entry_index = ledger.token_index(ledger.resolve_token(ref))
+    elif index is not None and ref is None:
+        entry_index = index
+    else:
         raise InputError("give a token digest or --index, not both")
-    entry_index = ledger.token_index(ref) if ref is not None else index
-    assert entry_index is not None
     checkpoint_size, checkpoint = ledger.latest_checkpoint()
     tree_size = size if size is not None else checkpoint_size
+    if not 0 <= entry_index < ledger.size:
+        raise InputError(f"entry {entry_index} is not in the log, which has {ledger.size} "
+                         f"entries (0 to {ledger.size - 1})")
     entry = ledger.entry(entry_index)
     _print_json({
         "index": entry_index, "treeSize": tree_size,
@@ -405,18 +491,24 @@ def log_consistency(
 @log_app.command("audit")
 @handle_errors
 def log_audit(home: Home = None, as_json: Json = False) -> None:
-    """Recheck every stored entry, token and checkpoint against what the log committed to."""
-    ledger = _workspace(home).open_ledger(with_witnesses=False)
-    report = ledger.audit()
+    """Recheck every entry, token and checkpoint against what the log committed to.
+
+    Every recorded checkpoint is checked (log signature, root, and the cosignatures of the
+    witnesses the workspace's trust file names). Exit 8 when anything is wrong.
+    """
+    workspace = _workspace(home)
+    ledger = workspace.open_ledger(with_witnesses=False)
+    witnesses = [w.verifier for w in workspace.trust().policy.witnesses]
+    report = ledger.audit(witnesses)
     if as_json:
         _print_json({"ok": report.ok, "size": report.size, "checkpoints": report.checkpoints,
                      "problems": report.problems})
     else:
-        console = _console()
+        out = console()
         for problem in report.problems:
-            console.print(f"PROBLEM {problem}", markup=False)
-        console.print(f"audited {report.size} entries and {report.checkpoints} checkpoint(s): "
-                      + ("OK" if report.ok else f"{len(report.problems)} problem(s)"))
+            say(out, f"PROBLEM {problem}")
+        say(out, f"audited {report.size} entries and {report.checkpoints} checkpoint(s): "
+                 + ("OK" if report.ok else f"{len(report.problems)} problem(s)"))
     if not report.ok:
         raise typer.Exit(INTEGRITY)
 
@@ -426,25 +518,26 @@ def log_audit(home: Home = None, as_json: Json = False) -> None:
 
 @handle_errors
 def revoke(
-    digest: Annotated[str | None, typer.Argument(metavar="[TOKEN_DIGEST]")] = None,
+    ref: Annotated[str | None, typer.Argument(metavar="[TOKEN_DIGEST]")] = None,
     key_id: Annotated[str | None, typer.Option("--key-id", help="Revoke this key instead of "
                                                "a token.")] = None,
     compromised_since: Annotated[int | None, typer.Option(
-        "--compromised-since", help="With --key-id: tokens logged from this index on are "
-                                    "void.")] = None,
+        "--compromised-since", metavar="INDEX", help="With --key-id: tokens logged from this "
+                                                     "log index on are void.")] = None,
     key_file: Annotated[Path | None, typer.Option("--key", help="Sign with this party key "
                                                   "(default: the registrar).")] = None,
     reason: Annotated[str, typer.Option(help="Why (recorded in the log).")] = "revoked",
     home: Home = None,
 ) -> None:
     """Revoke a token, or a key (optionally as compromised since a log index)."""
+    if (ref is None) == (key_id is None):
+        raise InputError("give a token digest or --key-id")
+    if ref is not None and compromised_since is not None:
+        raise InputError("--compromised-since applies to keys (--key-id)")
     ledger = _workspace(home).open_ledger()
     signer = PartyKey.load(key_file).key if key_file else None
-    if (digest is None) == (key_id is None):
-        raise InputError("give a token digest or --key-id")
-    if digest is not None:
-        if compromised_since is not None:
-            raise InputError("--compromised-since applies to keys (--key-id)")
+    if ref is not None:
+        digest = ledger.resolve_token(ref)
         index = ledger.revoke_token(digest, signer=signer, reason=reason)
         what = f"token {digest}"
     else:
@@ -453,7 +546,7 @@ def revoke(
                                   compromised_since=compromised_since)
         what = f"key {key_id}"
     ledger.publish_checkpoint()
-    _console().print(f"revoked {what} at log index {index}", markup=False)
+    say(console(), f"revoked {what} at log index {index}")
 
 
 @handle_errors
@@ -464,31 +557,36 @@ def supersede(
     reason: Annotated[str, typer.Option(help="Why (recorded in the log).")] = "corrected",
     home: Home = None,
 ) -> None:
-    """Record that a corrected token replaces an earlier one."""
+    """Record that a later token of the same party corrects an earlier one.
+
+    Both must be active and issued by the party of --key; to correct a shipment in one
+    step, issue the new token with 'tmec token issue --supersedes OLD'.
+    """
     ledger = _workspace(home).open_ledger()
-    index = ledger.supersede_token(old, new, signer=PartyKey.load(key_file).key, reason=reason)
+    old_digest, new_digest = ledger.resolve_token(old), ledger.resolve_token(new)
+    index = ledger.supersede_token(old_digest, new_digest, signer=PartyKey.load(key_file).key,
+                                   reason=reason)
     ledger.publish_checkpoint()
-    _console().print(f"{new} supersedes {old} at log index {index}", markup=False)
+    say(console(), f"{new_digest} supersedes {old_digest} at log index {index}")
 
 
 # ----------------------------------------------------------------------------- verify
 
 
-def render_verification(console: Console, result: Verification) -> None:
-    """Checks table and the decision."""
+def render_verification(out: Console, result: Verification) -> None:
+    """Checks table and the decision; every detail from the bundle shown as text."""
     style = {"clear": "bold green", "review": "bold yellow", "reject": "bold red"}
     table = Table(title="Checks", title_justify="left")
     for column in ("check", "outcome", "detail"):
         table.add_column(column)
     colours = {"pass": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
     for check in result.checks:
-        table.add_row(check.name, Text(check.outcome, style=colours[check.outcome]),
-                      Text(check.detail))
-    console.print(table)
+        table.add_row(text(check.name), text(check.outcome, colours[check.outcome]),
+                      text(check.detail))
+    out.print(table)
     if result.shipment_id:
-        console.print(f"shipment {result.shipment_id}, token {result.token_digest}",
-                      markup=False)
-    console.print(Text(f"DECISION: {result.decision.upper()}", style=style[result.decision]))
+        say(out, f"shipment {result.shipment_id}, token {result.token_digest}")
+    say(out, f"DECISION: {result.decision.upper()}", style[result.decision])
 
 
 @handle_errors
@@ -496,8 +594,8 @@ def verify_command(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")],
     trust: Annotated[Path | None, typer.Option(help="Trust file (default: the workspace's "
                                                "trust.json).")] = None,
-    at: Annotated[str | None, typer.Option(help="Verify as of this time (ISO 8601, UTC); "
-                                           "default now.")] = None,
+    at: Annotated[str | None, typer.Option(metavar="TIME", help="Verify as of this time "
+                                           "(ISO 8601, UTC); default now.")] = None,
     as_json: Json = False,
     home: Home = None,
 ) -> None:
@@ -508,24 +606,22 @@ def verify_command(
         try:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
-            raise InputError(f"--at must be an ISO 8601 time, got {at!r}") from None
+            raise InputError(f"--at must be an ISO 8601 time, got {at[:40]!r}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-    try:
-        data = bundle.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"no bundle file {bundle}") from None
+    data = read_small_file(bundle, max_bundle_bytes(), "the bundle file", "max_bundle_bytes")
     result = verify(data, trust_file, now=int(moment.timestamp()))
     if as_json:
         _print_json(result.to_dict())
     else:
-        render_verification(_console(), result)
+        render_verification(console(), result)
     raise typer.Exit(DECISION_EXIT[result.decision])
 
 
 @handle_errors
 def demo(
-    out: Annotated[Path, typer.Option(help="Directory to create the demo in.")],
+    out: Annotated[Path, typer.Option(help="Directory to create the demo in (new or "
+                                      "empty).")],
     examples: Annotated[Path | None, typer.Option(help="Directory of the example BOMs "
                                                   "(default: the repository's).")] = None,
 ) -> None:
@@ -533,18 +629,18 @@ def demo(
     from cli.demo import EXAMPLES, run_demo
 
     results = run_demo(out, examples or EXAMPLES)
-    table = Table(title=f"Demo ledger in {out / 'ledger'}", title_justify="left")
+    table = Table(title=text(f"Demo ledger in {out / 'ledger'}"), title_justify="left")
     for column in ("bundle", "token", "log index", "bytes", "verify"):
         table.add_column(column)
     for r in results:
-        table.add_row(str(r.bundle), r.digest[:16] + "...", str(r.index), str(r.size),
+        table.add_row(text(r.bundle), r.digest[:16] + "...", str(r.index), str(r.size),
                       r.decision)
-    console = _console()
-    console.print(table)
-    console.print(f"trust file: {out / 'trust.json'}")
-    console.print(f"try: tmec verify {results[0].bundle} --trust {out / 'trust.json'}")
+    report = console()
+    report.print(table)
+    say(report, f"trust file: {out / 'trust.json'}")
+    say(report, f"try: tmec verify {results[0].bundle} --trust {out / 'trust.json'}")
     if any(r.decision != "clear" for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(REJECT)
 
 
 def register(app: typer.Typer) -> None:

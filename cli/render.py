@@ -1,8 +1,14 @@
-"""Rich rendering of determinations and rules for people (the JSON output is for tools)."""
+r"""Rich rendering of determinations, rules and ledger reports for people (JSON is for tools).
+
+Every string that came from a document — item ids and descriptions from a BOM, shipment
+ids and party names from a token, messages quoting them — is shown as text: hidden
+characters escaped (`cli.terminal.printable`) and never parsed as Rich markup. Consoles
+are made by `console()` with markup off, and table cells are `Text` objects built by
+`text()`, so ``[red]x[/red]`` in an item id prints as typed and ``ESC[2J`` as ``\x1b[2J``.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -11,32 +17,49 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cli.terminal import printable, printable_json
 from origin_rules import Determination, RuleSet
 from origin_rules.bom import EndUse, Method
 from origin_rules.rules import Category
 from origin_rules.values import format_money, format_percent
 
-__all__ = ["print_json", "render_candidates", "render_determination"]
+__all__ = ["console", "print_json", "render_candidates", "render_determination", "say",
+           "text"]
 
 _METHOD = {Method.NET_COST: "net cost", Method.TRANSACTION_VALUE: "transaction value"}
 
 
+def console() -> Console:
+    """A console for reports: no markup, no highlighting, no emoji codes, lines kept whole."""
+    return Console(highlight=False, emoji=False, markup=False, soft_wrap=True)
+
+
+def text(value: object, style: str = "") -> Text:
+    """A table cell or line of text that shows `value` as typed (see the module docstring)."""
+    return Text(printable(str(value)), style=style)
+
+
+def say(out: Console, message: object, style: str = "") -> None:
+    """Print one line of text (document values in it shown as text)."""
+    out.print(text(message, style))
+
+
 def print_json(data: Any) -> None:
-    """JSON for tools on stdout: indented, UTF-8 kept as is."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """JSON for tools on stdout: indented, UTF-8 kept, hidden characters escaped."""
+    sys.stdout.write(printable_json(data) + "\n")
 
 
-def render_determination(console: Console, d: Determination) -> None:
+def render_determination(out: Console, d: Determination) -> None:
     """A readable report: verdict, one row per method, tariff shift, requirements, reasons."""
     verdict = (Text(f"ORIGINATING - criterion {d.criterion}", style="bold green")
                if d.originating else Text("NOT ORIGINATING", style="bold red"))
-    header = Text.assemble(  # Text, not markup: references contain [brackets]
-        (f"{d.good}", "bold"), f"  {d.description}  HS {d.hs}\n",
-        f"as of {d.as_of.isoformat()}  currency {d.currency}  rule set {d.rule_set}\n",
-        f"rule: {d.rule.title}\n", (f"{d.rule.reference}", "dim"),
+    header = Text.assemble(
+        text(d.good, "bold"), text(f"  {d.description}  HS {d.hs}\n"),
+        text(f"as of {d.as_of.isoformat()}  currency {d.currency}  rule set {d.rule_set}\n"),
+        text(f"rule: {d.rule.title}\n"), text(d.rule.reference, "dim"),
     )
-    console.print(Panel(Group(header, verdict), title="T-MEC / USMCA origin determination",
-                        expand=False))
+    out.print(Panel(Group(header, verdict), title="T-MEC / USMCA origin determination",
+                    expand=False))
     if d.results:
         table = Table(title="Regional value content (Art. 4.5)", title_justify="left")
         for column, justify in (("method", "left"), ("base", "right"), ("VNM", "right"),
@@ -51,7 +74,7 @@ def render_determination(console: Console, d: Determination) -> None:
                 Text("pass", style="green") if r.passed else Text("fail", style="red"),
                 format_percent(r.margin), format_money(r.headroom),
             )
-        console.print(table)
+        out.print(table)
         for r in d.results:
             if r.contributors:
                 top = Table(title=f"Largest non-originating materials ({_METHOD[r.method]})",
@@ -59,8 +82,9 @@ def render_determination(console: Console, d: Determination) -> None:
                 for column in ("item", "HS", "VNM", "share %"):
                     top.add_column(column)
                 for c in r.contributors:
-                    top.add_row(c.item, c.hs, format_money(c.vnm), format_percent(c.share))
-                console.print(top)
+                    top.add_row(text(c.item), text(c.hs), format_money(c.vnm),
+                                format_percent(c.share))
+                out.print(top)
                 break
     if d.requirements:
         req = Table(title="Vehicle requirements", title_justify="left")
@@ -69,24 +93,24 @@ def render_determination(console: Console, d: Determination) -> None:
         for requirement in d.requirements:
             status = {True: Text("met", style="green"), False: Text("not met", style="red"),
                       None: Text("not evaluated", style="yellow")}[requirement.passed]
-            req.add_row(requirement.name.replace("_", " "), status, requirement.detail)
-        console.print(req)
-    console.print(Text("Why", style="bold"))
+            req.add_row(text(requirement.name.replace("_", " ")), status,
+                        text(requirement.detail))
+        out.print(req)
+    out.print(Text("Why", style="bold"))
     for line in d.explanation:
-        console.print(f"  - {line}", highlight=False, markup=False)
+        say(out, f"  - {line}")
 
 
-def render_candidates(console: Console, rule_set: RuleSet, hs: str, as_of_text: str,
+def render_candidates(out: Console, rule_set: RuleSet, hs: str, as_of_text: str,
                       end_use: EndUse | None,
                       candidates: list[tuple[Category, str, bool]]) -> None:
     """`tmec rules show`: every category that covers the HS code, the selected one first."""
-    console.print(f"Rules for HS {hs} on {as_of_text}"
-                  + (f" for end use {end_use.value}" if end_use else "")
-                  + f" - rule set {rule_set.rule_set}", style="bold", highlight=False,
-                  markup=False)
+    say(out, f"Rules for HS {hs} on {as_of_text}"
+             + (f" for end use {end_use.value}" if end_use else "")
+             + f" - rule set {rule_set.rule_set}", "bold")
     for cat, entry_text, selected in candidates:
-        table = Table(title=Text(("(selected) " if selected else "") + cat.title,
-                                 style="bold" if selected else ""),
+        table = Table(title=text(("(selected) " if selected else "") + cat.title,
+                                 "bold" if selected else ""),
                       title_justify="left", show_lines=False)
         table.add_column("method")
         table.add_column("minimum %", justify="right")
@@ -94,11 +118,10 @@ def render_candidates(console: Console, rule_set: RuleSet, hs: str, as_of_text: 
         for t in sorted(cat.thresholds, key=lambda t: (t.method.value, t.valid_from or 0)):
             table.add_row(_METHOD[t.method], str(t.min),
                           t.valid_from.isoformat() if t.valid_from else "always")
-        console.print(table)
-        console.print(f"  listed as: {entry_text}", highlight=False, markup=False)
-        console.print(f"  reference: {cat.reference}", highlight=False, markup=False)
+        out.print(table)
+        say(out, f"  listed as: {entry_text}")
+        say(out, f"  reference: {cat.reference}")
         if cat.requirements:
-            console.print(f"  also requires: {', '.join(cat.requirements)}", highlight=False,
-                          markup=False)
+            say(out, f"  also requires: {', '.join(cat.requirements)}")
         if cat.note:
-            console.print(f"  note: {cat.note}", highlight=False, markup=False)
+            say(out, f"  note: {cat.note}")

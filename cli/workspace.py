@@ -1,16 +1,18 @@
 """The ledger's working directory for the CLI: files in, `Ledger` out.
 
-Layout of ``$TMEC_HOME`` (all created on first use, private keys mode 0600):
+Layout of ``$TMEC_HOME`` (created by ``tmec init`` and only by it; private keys mode
+0600). Every other command needs an existing workspace: a mistyped ``--home`` or
+``TMEC_HOME`` is "not found", never a new, empty ledger with a new log key.
 
 ```
-ledger.db                 SQLite ledger (unless TMEC_DATABASE_URL names another database)
+ledger.db                 SQLite ledger (unless TMEC_DATABASE_URL names another database);
+                          it also keeps each token's disclosure records (salts, line records)
 log.key                   the log's note key (PRIVATE+KEY+<origin>+...): checkpoints, registrar
 witnesses/<name>.key      each customs authority's cosignature/v1 key (cbp, cbsa, anam)
 witnesses/<name>.json     what that witness last cosigned (its own state)
 trust.json                the trust file verifiers use: log key, witnesses, quorum, max age
 keys/<party>.json         a party's Ed25519 key and Annex 5-A contact details
-tokens/<digest>.json      issued tokens; <digest>.parts.json keeps the salts and records the
-                          issuer needs to disclose lines later (commercial data: keep private)
+tokens/<digest>.json      a copy of each issued token (public; the ledger has the original)
 ```
 
 In production the witnesses run at CBP, CBSA and ANAM and the parties keep their own keys;
@@ -19,27 +21,28 @@ keeping them side by side here is what makes a one-machine demo and tests possib
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cli.files import read_capped
 from ledger.canonical import parse_json
 from ledger.config import Settings
 from ledger.crypto import SigningKey
-from ledger.errors import InputError, NotFoundError
+from ledger.errors import InputError, LedgerError, LimitExceededError, NotFoundError
 from ledger.multikey import decode_secret_key, encode_secret_key, verification_method_id
 from ledger.note import SIG_COSIGNATURE_V1, Signer, Verifier
 from ledger.policy import Policy
 from ledger.service import Ledger, utc_now
-from ledger.token import PartsCommitment, commit_parts
+from ledger.token import check_party_profile
 from ledger.verify import TrustFile, VerifyOptions
 from ledger.witness import Witness, WitnessState
 
-__all__ = ["DEFAULT_WITNESSES", "FileWitness", "PartyKey", "Workspace"]
+__all__ = ["DEFAULT_WITNESSES", "FileWitness", "PartyKey", "Workspace", "max_bundle_bytes",
+           "read_small_file"]
 
 DEFAULT_WITNESSES = ("cbp", "cbsa", "anam")
 DEFAULT_MAX_AGE = 24 * 3600
@@ -95,9 +98,42 @@ class FileWitness:
         return line
 
 
+#: Largest key file read (a key file is well under 2 KB).
+MAX_KEY_FILE_BYTES = 64 * 1024
+#: Largest trust file read (a policy with a hundred witnesses is ~20 KB).
+MAX_TRUST_FILE_BYTES = 1024 * 1024
+#: Default largest bundle read, and its environment variable: a bundle with every line of
+#: a 10,000-line BOM disclosed and nested supplier bundles is a few megabytes.
+DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+BUNDLE_LIMIT_ENV = "TMEC_MAX_BUNDLE_BYTES"
+
+
+def read_small_file(path: Path, maximum: int, what: str, limit: str) -> bytes:
+    """A key, trust or bundle file, refused beyond `maximum` bytes (`LimitExceededError`)."""
+
+    def too_large(message: str) -> Exception:
+        return LimitExceededError(message, limit=limit, maximum=maximum)
+
+    try:
+        return read_capped(path, maximum, what, too_large, limit=limit)
+    except FileNotFoundError:
+        raise NotFoundError(f"no {what.split(' ', 1)[-1]} {path}") from None
+
+
+def max_bundle_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The bundle size limit: ``TMEC_MAX_BUNDLE_BYTES`` or `DEFAULT_MAX_BUNDLE_BYTES`."""
+    text = (os.environ if env is None else env).get(BUNDLE_LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_BUNDLE_BYTES
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        raise InputError(f"environment variable {BUNDLE_LIMIT_ENV} must be a positive "
+                         f"integer (bytes), got {text[:40]!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class PartyKey:
-    """A party's signing key with the contact details its certifications carry."""
+    """A party's signing key with the profile its certifications carry (Annex 5-A)."""
 
     key: SigningKey
     kid: str
@@ -106,18 +142,30 @@ class PartyKey:
 
     @classmethod
     def load(cls, path: Path) -> PartyKey:
-        """Read a key file written by `Workspace.new_party_key`."""
+        """Read a key file written by `Workspace.new_party_key` (checked, bounded)."""
+        data = read_small_file(path, MAX_KEY_FILE_BYTES, "the key file", "max_key_file_bytes")
         try:
-            data = parse_json(path.read_bytes())
-        except FileNotFoundError:
-            raise NotFoundError(f"no key file {path}") from None
-        if not isinstance(data, dict) or data.get("format") != "tmec-key/1":
+            parsed = parse_json(data)
+        except LedgerError:
+            raise InputError(f"{path} is not a tmec key file (not JSON)") from None
+        if not isinstance(parsed, dict) or parsed.get("format") != "tmec-key/1":
             raise InputError(f"{path} is not a tmec key file")
-        key = SigningKey(decode_secret_key(str(data["secretKeyMultibase"])))
+        secret, party = parsed.get("secretKeyMultibase"), parsed.get("party")
+        if not isinstance(secret, str) or not isinstance(party, dict):
+            raise InputError(f"{path}: a key file has secretKeyMultibase and party")
+        try:
+            key = SigningKey(decode_secret_key(secret))
+        except LedgerError as exc:
+            raise InputError(f"{path}: {exc}") from None
         kid = verification_method_id(key.public_key)
-        if data.get("kid") != kid:
+        if parsed.get("kid") != kid:
             raise InputError(f"{path}: the key id does not match the secret key")
-        return cls(key, kid, dict(data["party"]), path)
+        check_party_profile(party)
+        return cls(key, kid, dict(party), path)
+
+    def discard(self) -> None:
+        """Remove the key file (a key the log refused to register)."""
+        self.path.unlink(missing_ok=True)
 
 
 class Workspace:
@@ -147,9 +195,23 @@ class Workspace:
         """True when the log key exists."""
         return self.log_key_path.exists()
 
+    def require(self) -> None:
+        """Raise `NotFoundError` unless `tmec init` made a workspace here."""
+        if not self.initialised():
+            raise NotFoundError(f"no ledger workspace at {self.home} (no log.key): run "
+                                f"'tmec init --home {self.home}' to create one, or check "
+                                "--home / TMEC_HOME")
+
     def init(self, *, witnesses: Sequence[str] = DEFAULT_WITNESSES, quorum: int = 2,
              max_age_seconds: int | None = DEFAULT_MAX_AGE) -> None:
-        """Create the log key, one key per witness and the trust file (idempotent)."""
+        """Create the log key, one key per witness, the trust file and the database.
+
+        Idempotent: what exists is kept.
+        """
+        for name in witnesses:
+            if not name or not name.isascii() or not name.replace("-", "").isalnum():
+                raise InputError(f"witness name {name[:40]!r} must be letters, digits and "
+                                 "dashes")
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.log_key_path.exists():
             signer = Signer(self.settings.origin, SigningKey.generate())
@@ -177,6 +239,9 @@ class Workspace:
                                 max_age_seconds)
             trust = TrustFile(policy, VerifyOptions())
             _write(self.trust_path, json.dumps(trust.to_json(), indent=2) + "\n")
+        from ledger.store.sql import SqlStore
+
+        SqlStore.open(self.settings.database_url).close()  # the schema, now
 
     def log_signer(self) -> Signer:
         """The log's signer; its name must be the configured origin."""
@@ -194,27 +259,30 @@ class Workspace:
                 for path in sorted(folder.glob("*.key"))] if folder.exists() else []
 
     def open_ledger(self, *, with_witnesses: bool = True) -> Ledger:
-        """The ledger over the configured database (initialising the workspace if new)."""
-        if not self.initialised():
-            self.init()
+        """The ledger over the configured database; the workspace and database must exist."""
+        self.require()
         from ledger.store.sql import SqlStore
 
-        store = SqlStore.open(self.settings.database_url)
         signer = self.log_signer()
+        witnesses = self.witnesses() if with_witnesses else []
+        store = SqlStore.open(self.settings.database_url, create=False)
         return Ledger(store, signer.signing_key, origin=signer.verifier.name, now=utc_now,
-                      witnesses=self.witnesses() if with_witnesses else ())
+                      witnesses=witnesses)
 
     def trust(self, path: Path | None = None) -> TrustFile:
         """The trust file at `path` (default: this workspace's)."""
         target = path or self.trust_path
-        try:
-            return TrustFile.from_json(target.read_bytes())
-        except FileNotFoundError:
-            raise NotFoundError(f"no trust file {target}") from None
+        return TrustFile.from_json(read_small_file(target, MAX_TRUST_FILE_BYTES,
+                                                   "the trust file", "max_trust_file_bytes"))
 
     # party keys
     def new_party_key(self, party: dict[str, Any], path: Path | None = None) -> PartyKey:
-        """Generate and save a party key (not yet registered in the log)."""
+        """Generate and save a party key (not yet registered in the log).
+
+        The profile is checked first (`check_party_profile`), so the party id that names
+        the default file ``keys/<id>.json`` is a safe slug: nothing is written elsewhere.
+        """
+        check_party_profile(party)
         key = SigningKey.generate()
         kid = verification_method_id(key.public_key)
         target = path or self.home / "keys" / f"{party['id']}.json"
@@ -227,36 +295,22 @@ class Workspace:
 
     def replace_party_key(self, old: PartyKey) -> PartyKey:
         """A new key for the same party; the old file is kept as ``<name>.<n>.json``."""
-        n = 1
-        while (old.path.with_suffix(f".{n}.json")).exists():
-            n += 1
-        old.path.replace(old.path.with_suffix(f".{n}.json"))
+        self.archive_key_file(old.path)
         return self.new_party_key(old.party, old.path)
 
-    # tokens
-    def save_token(self, digest: str, token: dict[str, Any],
-                   commitment: PartsCommitment) -> tuple[Path, Path]:
-        """Write the token and, privately, the salts and records behind its partsRoot."""
-        folder = self.home / "tokens"
-        token_path = folder / f"{digest}.json"
-        parts_path = folder / f"{digest}.parts.json"
-        _write(token_path, json.dumps(token, indent=2, ensure_ascii=False) + "\n")
-        parts = {"partsRoot": commitment.root_hex, "records": list(commitment.records),
-                 "salts": [base64.urlsafe_b64encode(s).rstrip(b"=").decode("ascii")
-                           for s in commitment.salts]}
-        _write_private(parts_path, json.dumps(parts, indent=2, ensure_ascii=False) + "\n")
-        return token_path, parts_path
+    @staticmethod
+    def archive_key_file(path: Path) -> None:
+        """Move a key file aside as ``<name>.<n>.json`` (the first free n), if it exists."""
+        if not path.exists():
+            return
+        n = 1
+        while (path.with_suffix(f".{n}.json")).exists():
+            n += 1
+        path.replace(path.with_suffix(f".{n}.json"))
 
-    def commitment(self, digest: str) -> PartsCommitment:
-        """The parts commitment kept when the token was issued."""
-        path = self.home / "tokens" / f"{digest}.parts.json"
-        try:
-            data = parse_json(path.read_bytes())
-        except FileNotFoundError:
-            raise NotFoundError(f"no disclosure data for token {digest} in {path.parent}: "
-                                "only the issuer's workspace can disclose lines") from None
-        salts = [base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)) for s in data["salts"]]
-        commitment = commit_parts(data["records"], salts)
-        if commitment.root_hex != data["partsRoot"]:
-            raise InputError(f"{path} does not reproduce its partsRoot")
-        return commitment
+    # tokens
+    def save_token(self, digest: str, token: dict[str, Any]) -> Path:
+        """Write a copy of an issued token (the ledger keeps the original and its records)."""
+        token_path = self.home / "tokens" / f"{digest}.json"
+        _write(token_path, json.dumps(token, indent=2, ensure_ascii=False) + "\n")
+        return token_path

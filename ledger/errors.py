@@ -21,7 +21,8 @@ LedgerError                      ledger.error
 ├── NotFoundError                ledger.not_found
 ├── ConflictError                ledger.conflict                duplicate entry
 ├── TamperedError                ledger.tampered                stored data changed behind our back
-└── StoreUnavailableError        ledger.store_unavailable       backend down or busy
+├── StoreUnavailableError        ledger.store_unavailable       backend down or busy
+└── LimitExceededError           ledger.limit_exceeded          input beyond a configured limit
 ```
 
 Only `cli/errors.py` maps codes to exit codes (and, later, the HTTP API to statuses).
@@ -39,6 +40,7 @@ __all__ = [
     "InputError",
     "KeyRevokedError",
     "LedgerError",
+    "LimitExceededError",
     "NotFoundError",
     "OutOfRangeError",
     "PolicyError",
@@ -173,3 +175,19 @@ class StoreUnavailableError(LedgerError):
 
     code: ClassVar[str] = "ledger.store_unavailable"
     title: ClassVar[str] = "Store unavailable"
+
+
+class LimitExceededError(LedgerError):
+    """An input (a bundle, a trust file) larger than a configured limit; nothing was read.
+
+    ``limit`` names the setting, ``maximum`` its value, so the message can say how to
+    raise it.
+    """
+
+    code: ClassVar[str] = "ledger.limit_exceeded"
+    title: ClassVar[str] = "Limit exceeded"
+
+    def __init__(self, message: str, *, limit: str, maximum: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum

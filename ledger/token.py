@@ -67,6 +67,7 @@ from ledger.multikey import (
     encode_multibase,
     verification_method_id,
 )
+from ledger.statements import check_party
 from origin_rules.bom import BillOfMaterials
 from origin_rules.determination import Determination
 from origin_rules.values import format_decimal, hs_digits, is_decimal_string
@@ -80,6 +81,7 @@ __all__ = [
     "PARTS_FORMAT",
     "PRODUCER_AVAILABLE_UPON_REQUEST",
     "PRODUCER_VARIOUS",
+    "PROFILE_FIELDS",
     "PROOF_PURPOSE",
     "PROOF_TYPE",
     "SALT_SIZE",
@@ -97,6 +99,7 @@ __all__ = [
     "PartsCommitment",
     "Party",
     "build_origin_token",
+    "check_party_profile",
     "commit_parts",
     "decode_commitment",
     "disclose",
@@ -693,6 +696,47 @@ def _text(value: Any, where: str) -> str:
     if not value.isprintable():
         raise TokenError(f"{where}: contains control or other non-printable characters")
     return value
+
+
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
+_PHONE: Final = re.compile(r"\+?[0-9][0-9 ().-]{4,30}\Z")
+#: The fields of a party profile (what a party registers to certify: Annex 5-A elements 2
+#: to 5), with the ones a profile must have.
+PROFILE_FIELDS: Final = ("id", "name", "country", "address", "email", "phone", "contact",
+                         "title", "tax_id")
+_REQUIRED_PROFILE: Final = ("id", "name", "country", "address", "email", "phone")
+
+
+def check_party_profile(profile: Mapping[str, Any]) -> None:
+    """A party's certifier profile, checked once at registration instead of at every token.
+
+    The public part (id, name, country) follows `ledger.statements.check_party`; the
+    country is moreover a USMCA Party (CA, MX, US), as the exporter's and producer's
+    addresses are (Annex 5-A elements 3-4); address, contact name, title and tax id are
+    printable text; the e-mail looks like one (``local@domain.tld``) and the telephone is
+    digits with ``+``, spaces, dots, dashes or parentheses.
+
+    Raises:
+        InputError: the public part is malformed (from `check_party`).
+        TokenError: naming any other field.
+    """
+    unknown = sorted(set(profile) - set(PROFILE_FIELDS))
+    if unknown:
+        raise TokenError(f"party profile: unknown field {unknown[0]!r}")
+    for name in _REQUIRED_PROFILE:
+        if profile.get(name) is None:
+            raise TokenError(f"party profile: {name} is required")
+    check_party(profile, "party profile")
+    _country(profile["country"], "party profile: country", usmca=True)
+    for name in ("address", "contact", "title", "tax_id"):
+        if profile.get(name) is not None:
+            _text(profile[name], f"party profile: {name}")
+    if _EMAIL.match(_text(profile["email"], "party profile: email")) is None:
+        raise TokenError(f"party profile: email {profile['email'][:80]!r} is not an e-mail "
+                         "address")
+    if _PHONE.match(_text(profile["phone"], "party profile: phone")) is None:
+        raise TokenError(f"party profile: phone {profile['phone'][:40]!r} is not a telephone "
+                         "number (digits, optionally +, spaces, dots, dashes, parentheses)")
 
 
 def _country(value: Any, where: str, *, usmca: bool) -> str:
