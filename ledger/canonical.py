@@ -120,7 +120,11 @@ def canonicalize(value: Any) -> bytes:
         except (TypeError, ValueError):
             text = None
         if text is not None and (text.isascii() or _ASTRAL.search(text) is None):
-            return text.encode("utf-8")  # nothing beyond U+FFFF: code point order is right
+            try:
+                return text.encode("utf-8")  # nothing beyond U+FFFF: code point order right
+            except UnicodeEncodeError as exc:
+                raise EncodingError("a string holds a lone surrogate, which UTF-8 cannot "
+                                    "encode") from exc
     plain = _fast_check(value)
     if plain is None:
         _check(value, "$")  # raises with the path of the offending value
@@ -156,17 +160,45 @@ def _no_float(text: str) -> Any:
 
 
 def _int(text: str) -> int:
-    value = int(text)
-    if abs(value) >= _MAX_SAFE:
-        raise EncodingError(f"the integer {text} is outside the I-JSON range")
+    # Decided on the digits before int() runs: a 5,000-digit literal would otherwise raise
+    # Python's own "int max str digits" error, advice and all.
+    digits = len(text) - text.startswith("-")
+    if digits > 16 or abs(value := int(text)) >= _MAX_SAFE:
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({digits} digits)"
+        raise EncodingError(f"the integer {shown} is outside the I-JSON range")
     return value
 
 
+#: A ``\uD800``-``\uDFFF`` escape: the only way JSON text can carry a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """True if a string anywhere in `value` (keys included) holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def parse_json(data: bytes | str) -> Any:
-    """Parse JSON strictly: no duplicate keys, no NaN/Infinity, no floats."""
+    """Parse JSON strictly: no duplicate keys, no NaN/Infinity, no floats, no lone
+    surrogates (I-JSON, RFC 7493 s.2.1: they are not Unicode characters and UTF-8 cannot
+    encode them).
+    """
     try:
-        return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
-                          parse_float=_no_float, parse_int=_int)
+        value = json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
+                           parse_float=_no_float, parse_int=_int)
     except EncodingError:
         raise
     except UnicodeDecodeError as exc:
@@ -178,3 +210,11 @@ def parse_json(data: bytes | str) -> Any:
         raise EncodingError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise EncodingError("JSON nested too deeply") from exc
+    if isinstance(data, str):
+        suspicious = _SURROGATE.search(data) or _SURROGATE_ESCAPE_TEXT.search(data)
+    else:
+        suspicious = _SURROGATE_ESCAPE.search(data)
+    if suspicious and _lone_surrogate(value):
+        raise EncodingError("a string holds a lone surrogate (a \\uD800-\\uDFFF escape "
+                            "without its pair), which is not a Unicode character")
+    return value

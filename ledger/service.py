@@ -396,16 +396,17 @@ class Ledger:
         if statement.signer == self.registrar:
             raise SignatureError("the registrar may revoke a token but not supersede it: a "
                                  "correction is its issuer's claim")
-        self._require_active(state, old)
-        self._require_active(state, new)
-        if state.tokens[new] < state.tokens[old]:
-            raise InputError(f"the new token {new} (entry {state.tokens[new]}) was logged "
-                             f"before the token it would replace (entry {state.tokens[old]})")
         party = state.party_of(statement.signer)
         for digest in (old, new):
             if state.party_of(state.token_issuer[digest]) != party:
                 raise SignatureError(f"token {digest} was not issued by party {party}: a "
                                      "party supersedes only its own tokens")
+        self._require_active(state, old)
+        self._require_active(state, new)
+        if state.tokens[new] < state.tokens[old]:
+            raise ConflictError(f"the new token {new} (entry {state.tokens[new]}) was logged "
+                                f"before the token it would replace (entry "
+                                f"{state.tokens[old]}): a correction comes later")
 
     @staticmethod
     def _require_logged(state: _State, digest: str, what: str) -> str:
