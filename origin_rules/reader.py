@@ -1466,21 +1466,26 @@ def _check_archive(data: bytes, limits: ReadLimits) -> None:
             times = info.file_size // max(info.compress_size, 1)
             raise exceeded(f"the workbook part {_name(info.filename)} unpacks to {times} times "
                            f"its packed size (a zip bomb?)", "max_compression_ratio", ratio)
+    cells = strings = 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in infos:
-            if info.file_size > _SCAN_FROM:
-                _count_elements(archive, info, limits)
+            part_cells, part_strings = _count_elements(archive, info, limits)
+            cells, strings = cells + part_cells, strings + part_strings
+    # A writer stores a shared string for cells that show it (Excel and LibreOffice drop
+    # unused ones): a table far larger than the cells is a bomb, whatever its ratio.
+    if strings > cells + _SPARE_STRINGS:
+        raise BomError(f"the workbook's shared-strings table has {strings} strings for "
+                       f"{cells} cells; the workbook is damaged or not a BOM")
 
 
-#: Parts larger than this are scanned for rows, cells and shared strings before openpyxl
-#: reads them; a smaller part cannot hold enough of them to matter.
-_SCAN_FROM = 64 * 1024
+#: Shared strings a workbook may hold beyond one per cell (left over by some writers).
+_SPARE_STRINGS = 10_000
 #: The start tags of a row, a cell and a shared string, with any namespace prefix.
 _COUNTED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|si)[\s/>]")
 
 
 def _count_elements(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                    limits: ReadLimits) -> None:
+                    limits: ReadLimits) -> tuple[int, int]:
     """Refuse a part with more rows, cells or shared strings than the limits allow.
 
     openpyxl reads a sheet without a ``<dimension>`` from end to end when it opens the
@@ -1489,7 +1494,7 @@ def _count_elements(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     the ratio guard) took 10 s and 580 MB there before a single row was counted. Counting
     the start tags of the inflated XML (in 1 MiB chunks, at regex speed) refuses such a
     part first. Any part is scanned, whatever its name, since the workbook's own
-    relationships say which part is a sheet.
+    relationships say which part is a sheet. Returns the part's cells and shared strings.
     """
     rows_max = min(limits.max_rows, EXCEL_MAX_ROWS)
     rows = cells = strings = 0
@@ -1518,6 +1523,7 @@ def _count_elements(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
         what = "cells" if cells > limits.max_cells else "shared strings"
         raise exceeded(f"the workbook part {name} has more than {limits.max_cells} {what}",
                        "max_cells", limits.max_cells)
+    return cells, strings
 
 
 def _sheet_rows(sheet: Any, title: str, limits: ReadLimits) -> Rows:

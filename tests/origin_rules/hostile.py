@@ -9,6 +9,7 @@ workbook in the same hand-written form, the baseline every attack departs from.
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import escape
@@ -144,3 +145,14 @@ def empty_rows_sheet(rows: int = 5_000_000, *, numbered: bool = False) -> Iterab
         else:
             yield b"<row/>" * count
     yield b"</sheetData></worksheet>"
+
+
+def billion_laughs(levels: int = 8) -> bytes:
+    """The items sheet with a description of nested entities: 10**levels "a"s from 1 KB."""
+    names = [chr(ord("a") + n) for n in range(levels + 1)]
+    entities = [f'<!ENTITY {names[0]} "aaaaaaaaaa">'] + [
+        f'<!ENTITY {name} "{("&" + below + ";") * 10}">'
+        for below, name in itertools.pairwise(names)]
+    sheet = sheet_xml(ITEMS).replace(b"brake pad", f"&{names[-1]};".encode())
+    return (f'<?xml version="1.0"?><!DOCTYPE worksheet [{"".join(entities)}]>'.encode()
+            + sheet)
