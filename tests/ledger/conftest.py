@@ -22,12 +22,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from ledger.service import Ledger
+from ledger.store import LogStore, MemoryStore
+from ledger.store.sql import SqlStore
+from tests.ledger.world import LOG_KEY, ORIGIN, now
 
 ENV_URL = "TMEC_TEST_POSTGRES_URL"
 INSTALL_HINT = (
@@ -179,3 +184,53 @@ def postgres_url(postgres_server: PostgresServer, postgres_admin: sa.Engine) -> 
     yield postgres_server.url_for(name)
     with postgres_admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------------------------------
+# Stores: every ledger test runs on memory, SQLite and PostgreSQL
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def open_store(store_url: str) -> Iterator[Callable[[], LogStore]]:
+    """Opens the store under test (each call a new connection to the same log)."""
+    opened: list[SqlStore] = []
+    shared = MemoryStore()
+
+    def open_() -> LogStore:
+        if store_url == "memory":
+            return shared
+        store = SqlStore.open(store_url)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def ledger(open_store: Callable[[], LogStore]) -> Ledger:
+    return Ledger(open_store(), LOG_KEY, origin=ORIGIN, now=now)
+
+
+@pytest.fixture
+def sql_ledger(sql_url: str) -> Iterator[Ledger]:
+    store = SqlStore.open(sql_url)
+    yield Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
+    store.close()

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -26,7 +23,6 @@ import sqlalchemy as sa
 
 from ledger.canonical import canonicalize
 from ledger.checkpoint import Checkpoint
-from ledger.crypto import SigningKey
 from ledger.errors import (
     ConflictError,
     InconsistentCheckpointError,
@@ -38,154 +34,34 @@ from ledger.errors import (
     UnknownKeyError,
 )
 from ledger.merkle import leaf_hash, verify_consistency
-from ledger.multikey import did_key, encode_public_key, verification_method_id
-from ledger.note import SIG_COSIGNATURE_V1, Signer
+from ledger.multikey import did_key
 from ledger.service import IssueResult, Ledger
 from ledger.statements import registrar_kid, sign_statement
 from ledger.store import LogStore, MemoryStore
 from ledger.store.sql import SqlStore
 from ledger.token import (
-    Certification,
-    Certifier,
-    CertifierRole,
-    Party,
-    line_records,
     shipment_digest,
 )
 from ledger.witness import Witness
-from origin_rules import BillOfMaterials, bom_from_dict
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-ORIGIN = "tmec.example/ledger"
-LOG_KEY = SigningKey(bytes([1]) * 32)
-LOG_SIGNER = Signer(ORIGIN, LOG_KEY)
-COSIGNERS = [Signer.from_seed(name, bytes([100 + n]) * 32, SIG_COSIGNATURE_V1)
-             for n, name in enumerate(("cbp", "cbsa", "anam"))]
-
-FRENOS = {"id": "frenos-bajio", "name": "Frenos del Bajío S.A. de C.V.", "country": "MX"}
-HURON = {"id": "huron-powertrain", "name": "Huron Powertrain Components LLC", "country": "US"}
-LAKESHORE = {"id": "lakeshore-valvetrain", "name": "Lakeshore Valvetrain Inc.", "country": "US"}
-
-
-def key(seed: int) -> SigningKey:
-    return SigningKey(bytes([seed]) * 32)
-
-
-def kid_of(signing_key: SigningKey) -> str:
-    return verification_method_id(signing_key.public_key)
-
-
-FRENOS_KEY, HURON_KEY, LAKESHORE_KEY = key(11), key(12), key(13)
-
-
-def now() -> datetime:
-    return NOW
-
-
-# ---------------------------------------------------------------------------------------
-# Stores
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def open_store(store_url: str) -> Iterator[Callable[[], LogStore]]:
-    """Opens the store under test (each call a new connection to the same log)."""
-    opened: list[SqlStore] = []
-    shared = MemoryStore()
-
-    def open_() -> LogStore:
-        if store_url == "memory":
-            return shared
-        store = SqlStore.open(store_url)
-        opened.append(store)
-        return store
-
-    yield open_
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def ledger(open_store: Callable[[], LogStore]) -> Ledger:
-    return Ledger(open_store(), LOG_KEY, origin=ORIGIN, now=now)
-
-
-@pytest.fixture
-def sql_ledger(sql_url: str) -> Iterator[Ledger]:
-    store = SqlStore.open(sql_url)
-    yield Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
-    store.close()
-
-
-# ---------------------------------------------------------------------------------------
-# Tokens
-
-
-def bom(name: str, *, cites: str | None = None) -> BillOfMaterials:
-    document = json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"))
-    if cites is not None:
-        for item in document["items"]:
-            if item["id"] == "hydraulic-lash":
-                item["evidence"] = {"token": cites}
-    return bom_from_dict(document)
-
-
-def certification(party: dict[str, str]) -> Certification:
-    me = Party(name=party["name"], address="1 Industrial Way", country=party["country"])
-    return Certification(
-        role=CertifierRole.PRODUCER,
-        certifier=Certifier(name="Ana Lucía Ortega", title="Compliance",
-                            address="1 Industrial Way", country=party["country"],
-                            phone="+52 461 555 0142", email="origin@example.com"),
-        producer=None, exporter=me, signature_date=NOW.date())
-
-
-def issue(ledger: Ledger, signing_key: SigningKey, party: dict[str, str], *,
-          name: str = "brake-caliper-mx", cites: str | None = None) -> IssueResult:
-    """Issue a token; the shipment number is the log size, so every call makes a new
-    digest, and the same steps make the same digests.
-    """
-    n = ledger.store.size()
-    good = bom(name, cites=cites)
-    return ledger.issue_token(
-        good, certification(party), shipment_id=f"SHP-{n}", key=signing_key,
-        salts=[n.to_bytes(8, "big") + bytes([i]) * 8 for i in range(len(line_records(good)))])
-
-
-def key_statement(signing_key: SigningKey, party: dict[str, str]) -> dict[str, Any]:
-    return {"v": 1, "type": "key", "action": "add", "time": "2026-11-22T12:00:00Z",
-            "kid": kid_of(signing_key),
-            "publicKeyMultibase": encode_public_key(signing_key.public_key),
-            "party": dict(party)}
-
-
-def rotation(old: SigningKey, new: SigningKey, party: dict[str, str]) -> dict[str, Any]:
-    return {**key_statement(new, party), "action": "rotate", "replaces": kid_of(old)}
-
-
-@contextmanager
-def unchanged(ledger: Ledger) -> Iterator[None]:
-    """The block's refused append must leave the store exactly as it was."""
-    size = ledger.store.size()
-    yield
-    assert ledger.store.size() == size, "a refused append wrote entries"
-
+from tests.ledger.world import (
+    COSIGNERS,
+    FRENOS,
+    FRENOS_KEY,
+    HURON,
+    HURON_KEY,
+    LAKESHORE,
+    LAKESHORE_KEY,
+    LOG_KEY,
+    LOG_SIGNER,
+    ORIGIN,
+    issue,
+    key,
+    key_statement,
+    kid_of,
+    now,
+    rotation,
+    unchanged,
+)
 
 # ---------------------------------------------------------------------------------------
 # Keys: add
