@@ -1467,10 +1467,16 @@ def _check_archive(data: bytes, limits: ReadLimits) -> None:
             raise exceeded(f"the workbook part {_name(info.filename)} unpacks to {times} times "
                            f"its packed size (a zip bomb?)", "max_compression_ratio", ratio)
     cells = strings = 0
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in infos:
-            part_cells, part_strings = _count_elements(archive, info, limits)
-            cells, strings = cells + part_cells, strings + part_strings
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in infos:
+                part_cells, part_strings = _count_elements(archive, info, limits)
+                cells, strings = cells + part_cells, strings + part_strings
+    except OriginRulesError:
+        raise
+    except Exception as exc:  # zipfile and zlib raise many types for a damaged part
+        raise BomError(f"not a readable Excel workbook ({type(exc).__name__}: "
+                       f"{_clip(str(exc))[0]})") from exc
     # A writer stores a shared string for cells that show it (Excel and LibreOffice drop
     # unused ones): a table far larger than the cells is a bomb, whatever its ratio.
     if strings > cells + _SPARE_STRINGS:
