@@ -18,6 +18,11 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 settings.register_profile("ci", derandomize=True, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=500)
+# The long fuzz run of the readers (`HYPOTHESIS_PROFILE=fuzz pytest -m fuzz`): many more
+# examples, new ones on every run, failures kept in the local example database to replay.
+settings.register_profile("fuzz", deadline=None, max_examples=20_000,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.filter_too_much])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
