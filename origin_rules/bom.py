@@ -1,7 +1,7 @@
 """The bill of materials of `tmec-bom/1`: items, lines and the graph they form.
 
 A `BillOfMaterials` is the validated, immutable form of one document (see
-`spec/bom-format.md`): the good to qualify (the root), the item master and the BOM lines.
+`docs/bom-format.md`): the good to qualify (the root), the item master and the BOM lines.
 Its `graph` is a `networkx.DiGraph` (parent -> child, ``qty`` on the edge, the `Item` on
 the node) for users and analyses. The engine itself computes over `BomIndex`, a compact
 integer form of the same graph in topological order, because building a networkx graph

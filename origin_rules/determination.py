@@ -2,7 +2,7 @@
 
 A `Determination` is a value, whatever the outcome: "not originating" is an answer with
 reasons, not an error. `to_dict()` renders it as the `tmec rvc --json` output of
-`spec/bom-format.md` (keys `originating`, `criterion`, `results[]` with `method`, `base`,
+`docs/bom-format.md` (keys `originating`, `criterion`, `results[]` with `method`, `base`,
 `vnm`, `rvc`, `threshold`, `pass`, then `tariff_shift`, `de_minimis`, `explanation`) plus
 extra keys the spec welcomes: `margin`, `headroom`, `top_vnm` per method, the `rule` that
 applied, vehicle `requirements`, and the `rule_set` version.

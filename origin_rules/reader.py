@@ -1,7 +1,7 @@
 """Read `tmec-bom/1` documents from JSON text, CSV tables or an Excel workbook.
 
 Every reader ends in `bom_from_dict`, the one validator of the format
-(`spec/bom-format.md`), so JSON, CSV and Excel give the same `BillOfMaterials` and the
+(`docs/bom-format.md`), so JSON, CSV and Excel give the same `BillOfMaterials` and the
 same errors. Plain JSON documents take a faster route to the same result
 (`bulk_reader`), which leaves everything it is unsure of, and every error, to this module.
 Nothing here opens files: callers pass text or bytes (the CLI and the API do the I/O),

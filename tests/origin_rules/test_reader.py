@@ -1,4 +1,4 @@
-"""The `tmec-bom/1` JSON reader against `spec/bom-format.md`.
+"""The `tmec-bom/1` JSON reader against `docs/bom-format.md`.
 
 Every malformed document is rejected with a `BomError` (code ``rules.bom_invalid``) whose
 message names the offending item / line / field and whose `.path` points at it: never a
