@@ -496,6 +496,15 @@ class Ledger:
         """Check and durably append signed statements as one batch; return their indices."""
         parsed = [parse_statement(dict(s)) for s in statements]
         encoded = [encode_statement(s.data) for s in parsed]
+        tokens = [s.token_digest for s in parsed
+                  if s.kind is StatementKind.TOKEN and s.token_digest]
+        if tokens:
+            # No entry may point at a token the ledger cannot produce. Blobs never change
+            # once stored, so this is checked before taking the writer section.
+            missing = sorted(set(tokens) - self.store.stored_blobs(tokens))
+            if missing:
+                raise NotFoundError(f"token {missing[0]} is not stored in the ledger: a "
+                                    "token statement is logged only after its token")
         with self.store.writer():
             self.sync()
             state = self._state

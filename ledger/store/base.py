@@ -88,6 +88,14 @@ class LogStore(Protocol):
         """The blob stored under `digest`, if any."""
         ...
 
+    def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """`put_blob` for many (digest, data) pairs in one transaction."""
+        ...
+
+    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
+        """Which of `digests` have a blob stored (one query, whatever their number)."""
+        ...
+
     def put_disclosures(self, digest: str, data: bytes) -> None:
         """Store a token's disclosure records once (other bytes later: `ConflictError`)."""
         ...

@@ -78,6 +78,20 @@ class MemoryStore:
         """The blob under `digest`."""
         return self._blobs.get(digest)
 
+    def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store several blobs, all or none."""
+        with self._lock:
+            for digest, data in blobs:
+                existing = self._blobs.get(digest)
+                if existing is not None and existing != data:
+                    raise ConflictError(f"a different document is already stored as {digest}")
+            for digest, data in blobs:
+                self._blobs[digest] = bytes(data)
+
+    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
+        """The digests among `digests` with a blob."""
+        return {digest for digest in digests if digest in self._blobs}
+
     def put_disclosures(self, digest: str, data: bytes) -> None:
         """Store once; identical re-puts are idempotent."""
         with self._lock:

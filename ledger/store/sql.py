@@ -592,6 +592,40 @@ class SqlStore:
         with _mapped(f"read blob {digest}"), self._read() as connection:
             return self._blob(connection, digest)
 
+    def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store several blobs in one transaction (same rules as `put_blob`, all or none)."""
+        wanted = {digest: bytes(data) for digest, data in blobs}
+        if not wanted:
+            return
+        with _mapped("store blobs"), self._write() as connection:
+            existing = self._existing_blobs(connection, list(wanted))
+            for digest, data in existing.items():
+                if data != wanted[digest]:
+                    raise ConflictError(f"a different document is already stored as {digest}")
+            new = [{"digest": d, "data": data} for d, data in wanted.items()
+                   if d not in existing]
+            if new:
+                connection.execute(_BLOBS.insert(), new)
+
+    def _existing_blobs(self, connection: Connection, digests: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(digests), 500):  # bounded IN lists
+            query = sa.select(_BLOBS.c.digest, _BLOBS.c.data).where(
+                _BLOBS.c.digest.in_(digests[start:start + 500]))
+            found.update((str(d), bytes(data)) for d, data in connection.execute(query))
+        return found
+
+    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
+        """Which of `digests` have a blob stored."""
+        wanted = list(dict.fromkeys(digests))
+        found: set[str] = set()
+        with _mapped("look up blobs"), self._read() as connection:
+            for start in range(0, len(wanted), 500):
+                query = sa.select(_BLOBS.c.digest).where(
+                    _BLOBS.c.digest.in_(wanted[start:start + 500]))
+                found.update(str(d) for (d,) in connection.execute(query))
+        return found
+
     def put_disclosures(self, digest: str, data: bytes) -> None:
         """Store a token's disclosure records once (same bytes again: fine; others: conflict)."""
         data = bytes(data)

@@ -20,9 +20,13 @@ from ledger.token import shipment_digest
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
+def digest_of(n: int) -> str:
+    return (n.to_bytes(8, "big") * 4).hex()
+
+
 def token_statement(key: SigningKey, n: int) -> dict:
     statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
-                 "tokenDigest": (n.to_bytes(8, "big") * 4).hex(),
+                 "tokenDigest": digest_of(n),
                  "issuer": did_key(key.public_key), "parents": [], "blanket": False,
                  "shipment": shipment_digest(f"SHP-{n}")}
     return sign_statement(statement, key, verification_method_id(key.public_key))
@@ -34,6 +38,8 @@ def ledger(request, tmp_path):
         f"sqlite:///{tmp_path}/ledger.db")
     ledger = Ledger(store, SigningKey(bytes(32)), origin="tmec.example/ledger",
                     now=lambda: NOW)
+    # A token statement is logged only for a stored token: placeholders for every n used.
+    store.put_blobs([(digest_of(n), b"{}") for n in range(4000)])
     yield ledger
     if isinstance(store, SqlStore):
         store.close()

@@ -313,6 +313,15 @@ def test_a_supplier_token_must_be_logged_before_the_token_citing_it(ledger: Ledg
     assert statement["parents"] == [supplier.digest]
 
 
+def test_a_token_statement_is_logged_only_for_a_stored_token(ledger: Ledger) -> None:
+    ledger.register_key(FRENOS_KEY, FRENOS)
+    statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
+                 "tokenDigest": "34" * 32, "issuer": did_key(FRENOS_KEY.public_key),
+                 "parents": [], "shipment": shipment_digest("SHP-1")}
+    with unchanged(ledger), pytest.raises(NotFoundError, match="not stored"):
+        ledger.append([sign_statement(statement, FRENOS_KEY, kid_of(FRENOS_KEY))])
+
+
 def test_a_token_is_logged_once(ledger: Ledger) -> None:
     ledger.register_key(FRENOS_KEY, FRENOS)
     token = issue(ledger, FRENOS_KEY, FRENOS)
@@ -327,6 +336,7 @@ def test_a_token_statement_must_name_its_signer_as_issuer(ledger: Ledger) -> Non
     statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
                  "tokenDigest": "12" * 32, "issuer": did_key(HURON_KEY.public_key),
                  "parents": [], "shipment": shipment_digest("SHP-1")}
+    ledger.store.put_blob("12" * 32, b"{}")
     with unchanged(ledger), pytest.raises(InputError, match="issuer"):
         ledger.append([sign_statement(statement, FRENOS_KEY, kid_of(FRENOS_KEY))])
 

@@ -205,6 +205,24 @@ class TestBlobs:
         assert store.get_blob("sha256:aa") == b"one"
 
 
+class TestManyBlobs:
+    def test_put_many_and_ask_which_are_stored(self, store: LogStore) -> None:
+        store.put_blob("sha256:aa", b"one")
+        store.put_blobs([("sha256:aa", b"one"), ("sha256:bb", b"two")])
+        assert store.get_blob("sha256:bb") == b"two"
+        assert store.stored_blobs(["sha256:aa", "sha256:bb", "sha256:cc"]) == {
+            "sha256:aa", "sha256:bb"}
+        digests = [f"sha256:{n:04d}" for n in range(1200)]  # beyond one IN list
+        store.put_blobs([(d, b"x") for d in digests])
+        assert store.stored_blobs(digests) == set(digests)
+
+    def test_a_conflict_stores_none_of_the_batch(self, store: LogStore) -> None:
+        store.put_blob("sha256:aa", b"one")
+        with pytest.raises(ConflictError):
+            store.put_blobs([("sha256:bb", b"two"), ("sha256:aa", b"other")])
+        assert store.stored_blobs(["sha256:bb"]) == set()
+
+
 class TestDisclosures:
     def test_put_get_idempotent(self, store: LogStore) -> None:
         store.put_disclosures("ab" * 32, b'{"salts":[]}')
