@@ -1139,7 +1139,10 @@ def _cell_text(value: Any, where: str, column: str, max_string: int) -> str | bo
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int):
-        return str(value) if value.bit_length() < 200 else "9" * 61  # refused as too long
+        if value.bit_length() > 3 * _SHOWN:  # str() refuses beyond 4,300 digits
+            raise BomError(f"{where}, column {_name(column)}: the cell holds a number of more "
+                           f"than {_SHOWN} digits")
+        return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise BomError(f"{where}, column {_name(column)}: {value!r} is not a number")
