@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench data clean
+.PHONY: run test lint typecheck unit fuzz bench data clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
+
+## fuzz: the property-based fuzz tests with many more examples (profile 'fuzz'); minutes
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n 2 -q -m fuzz
 
 ## bench: the origin-engine and ledger benchmarks; see bench/README.md
 bench: $(STAMP)
