@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from cli.render import print_json as _print_json
 from cli.workspace import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.canonical import parse_json
 from ledger.config import Settings
+from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, LedgerError
 from ledger.service import Ledger, utc_now
 from ledger.token import (
@@ -144,12 +146,7 @@ def keys_new(party_id: PartyId, name: Name, country: Country, address: Address, 
             f"{known[-1].added_at}): rotate its key with 'tmec keys rotate --key FILE', or, "
             f"as the registrar, admit a new key with 'tmec keys admit --party-id {party_id} "
             "...'")
-    key = workspace.new_party_key(profile, out)
-    try:
-        kid, index = ledger.register_key(key.key, _public(profile))
-    except LedgerError:
-        key.discard()
-        raise
+    key, kid, index = _new_logged_key(workspace, profile, out, ledger.register_key)
     _report_key(kid, index, key, "registered", as_json)
 
 
@@ -169,13 +166,21 @@ def keys_admit(party_id: PartyId, name: Name, country: Country, address: Address
     profile = _profile(party_id, name, country, address, email, phone, contact, title, tax_id)
     target = out or workspace.home / "keys" / f"{party_id}.json"
     workspace.archive_key_file(target)
-    key = workspace.new_party_key(profile, target)
+    key, kid, index = _new_logged_key(workspace, profile, target, ledger.admit_key)
+    _report_key(kid, index, key, "admitted by the registrar", as_json)
+
+
+def _new_logged_key(workspace: Workspace, profile: dict[str, Any], path: Path | None,
+                    log: Callable[[SigningKey, dict[str, str]], tuple[str, int]]
+                    ) -> tuple[PartyKey, str, int]:
+    """Save a new key privately, then log it; a key the log refuses leaves no file."""
+    key = workspace.new_party_key(profile, path)
     try:
-        kid, index = ledger.admit_key(key.key, _public(profile))
+        kid, index = log(key.key, _public(profile))
     except LedgerError:
         key.discard()
         raise
-    _report_key(kid, index, key, "admitted by the registrar", as_json)
+    return key, kid, index
 
 
 def _report_key(kid: str, index: int, key: PartyKey, what: str, as_json: bool) -> None:

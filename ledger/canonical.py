@@ -211,9 +211,9 @@ def parse_json(data: bytes | str) -> Any:
     except RecursionError as exc:
         raise EncodingError("JSON nested too deeply") from exc
     if isinstance(data, str):
-        suspicious = _SURROGATE.search(data) or _SURROGATE_ESCAPE_TEXT.search(data)
+        suspicious = bool(_SURROGATE.search(data) or _SURROGATE_ESCAPE_TEXT.search(data))
     else:
-        suspicious = _SURROGATE_ESCAPE.search(data)
+        suspicious = _SURROGATE_ESCAPE.search(data) is not None
     if suspicious and _lone_surrogate(value):
         raise EncodingError("a string holds a lone surrogate (a \\uD800-\\uDFFF escape "
                             "without its pair), which is not a Unicode character")

@@ -47,6 +47,15 @@ json_values = st.recursive(
     max_leaves=15)
 
 
+def replace_a_leaf(data: st.DataObject, document: Any) -> None:
+    """Replace one leaf of `document`, drawn by `data`, by any JSON value (in place)."""
+    path = data.draw(st.sampled_from(sorted({path for path, _ in leaves(document)})))
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = data.draw(json_values)
+
+
 @functools.cache
 def _bundle_text() -> str:
     bundle, _ = strict_case()
@@ -164,13 +173,8 @@ def test_random_trust_files_are_a_policy_error_at_worst(data: bytes | str) -> No
 @given(st.data())
 def test_mutated_trust_files_are_a_policy_error_at_worst(data: st.DataObject) -> None:
     trust = json.loads(_trust_json())
-    paths = sorted({path for path, _ in leaves(trust)})
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(paths))
-        target = trust
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = data.draw(json_values)
+        replace_a_leaf(data, trust)
     _trust_or_error(trust)
     _trust_or_error(json.dumps(trust))
 
@@ -203,12 +207,7 @@ def _world() -> tuple[bytes, ...]:
 @given(st.data())
 def test_mutated_statements_parse_or_are_refused_cleanly(data: st.DataObject) -> None:
     statement = json.loads(data.draw(st.sampled_from(_world())))
-    paths = sorted({path for path, _ in leaves(statement)})
-    path = data.draw(st.sampled_from(paths))
-    target = statement
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = data.draw(json_values)
+    replace_a_leaf(data, statement)
     with contextlib.suppress(LedgerError):
         parse_statement(statement)
     with contextlib.suppress(LedgerError):
@@ -223,12 +222,7 @@ def test_a_live_ledger_logs_or_refuses_whole_any_mutated_statement(
     ledger.append([json.loads(bodies[0])])  # the key, so later statements can verify
     statement = json.loads(data.draw(st.sampled_from(bodies[1:])))
     if data.draw(st.booleans()):
-        paths = sorted({path for path, _ in leaves(statement)})
-        path = data.draw(st.sampled_from(paths))
-        target = statement
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = data.draw(json_values)
+        replace_a_leaf(data, statement)
     size = ledger.store.size()
     try:
         ledger.append([copy.deepcopy(statement)])
