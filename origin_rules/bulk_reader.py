@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -63,7 +63,12 @@ from origin_rules.bom import (
 )
 from origin_rules.errors import BomError, LimitError
 from origin_rules.limits import DEFAULT_LIMITS, ReadLimits
-from origin_rules.values import HS_PATTERN, MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS
+from origin_rules.values import (
+    HS_PATTERN,
+    MAX_FRACTION_DIGITS,
+    MAX_INTEGER_DIGITS,
+    decimal_bound_problem,
+)
 
 __all__ = ["read_plain_json"]
 
@@ -93,21 +98,29 @@ class _Deductions(msgspec.Struct, forbid_unknown_fields=True):
     waste: str | UnsetType = UNSET
 
 
+#: Characters a text the BOM keeps may have on this path: a quarter of the default
+#: `max_string_bytes`, so that any such text is within the default in UTF-8 (4 bytes a
+#: character at most) and msgspec checks the bound while it decodes. A longer text, rare
+#: and maybe still allowed, makes the document not plain.
+_TEXT_CHARS = DEFAULT_LIMITS.max_string_bytes // 4
+_Text = Annotated[str, msgspec.Meta(max_length=_TEXT_CHARS)]
+
+
 class _Evidence(msgspec.Struct, forbid_unknown_fields=True):
-    token: str | UnsetType = UNSET
-    certificate: str | UnsetType = UNSET
+    token: _Text | UnsetType = UNSET
+    certificate: _Text | UnsetType = UNSET
 
 
 class _Item(msgspec.Struct, forbid_unknown_fields=True):
     """An item as the spec lists its fields; anything else makes the document not plain."""
 
-    id: str
+    id: _Text
     hs: str
-    description: str
+    description: _Text
     kind: str
     unit_value: str | UnsetType = UNSET
     origin: str | UnsetType = UNSET
-    country: str | UnsetType = UNSET
+    country: _Text | UnsetType = UNSET
     evidence: _Evidence | UnsetType = UNSET
     deductions: _Deductions | UnsetType = UNSET
     statement: Any = UNSET
@@ -135,9 +148,9 @@ _HS = HS_PATTERN.match
 _COLON_ESCAPE = re.compile(rb"\\u003[aA]").search
 #: A money text beyond the format's bounds (15 integer digits, 12 decimals), searched for in
 #: the money texts joined by commas, which were checked to hold only digits and points.
-_MONEY_TOO_LONG = re.compile(
-    rf"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}|\.[0-9]{{{MAX_FRACTION_DIGITS + 1}}}"
-    .encode()).search
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_WHOLE = b"0" * (MAX_INTEGER_DIGITS + 1)
+_LONG_FRACTION = b"." + b"0" * (MAX_FRACTION_DIGITS + 1)
 #: The deepest a plain document's items nest (document, items, item, costs, excluded):
 #: below a limit this low the fast path does not decide, the exact reader does.
 _STRUCT_DEPTH = 5
@@ -267,26 +280,30 @@ def _items(structs: list[_Item], limits: ReadLimits) -> tuple[
     # Decimal() has refused empty texts, lone dots and repeated dots already; what it
     # accepts beyond the spec's plain decimals (signs, exponents, spaces, underscores, NaN,
     # other scripts' digits) all leave a character other than ASCII digits and the dot.
-    # A comma joins them: Decimal() accepts no comma, so none is inside a text.
-    joined = ",".join(money).encode("ascii")
-    if joined.translate(None, b"0123456789.,") or not all(map(_HS, hs_codes)):
+    joined = "".join(money).encode("ascii")
+    if joined.translate(None, b"0123456789.") or not all(map(_HS, hs_codes)):
         raise _NotPlainError
-    # At most 13 characters cannot break the bounds; the longer ones are searched.
-    if max(map(len, money), default=0) > 13 and _MONEY_TOO_LONG(joined) is not None:
+    # The format's bounds (15 digits before the point, 12 after): a run of 16 digits or a
+    # point and 13 digits in the joined texts. Two texts run together can also make one
+    # (``"12345678" "12345678"``); only then is each text measured.
+    shape = joined.translate(_DIGITS_AS_ZERO)
+    if (_LONG_WHOLE in shape or _LONG_FRACTION in shape) and any(
+            decimal_bound_problem(text) for text in money if len(text) > 13):
         raise _NotPlainError
     if any(not country or country.isspace() for country in countries):
         raise _NotPlainError
-    # Texts the BOM keeps, within max_string_bytes (msgspec has refused lone surrogates).
-    # A text of at most a quarter of the bound in characters is within it (UTF-8 takes at
-    # most 4 bytes a character); only longer ones are measured, as the exact reader does.
-    descriptions = operator.attrgetter("description")
-    columns: tuple[Callable[[], Iterable[str]], ...] = (
-        lambda: items, lambda: map(descriptions, items.values()), lambda: countries,
-        lambda: evidence_texts)
-    for column in columns:
-        if max(map(len, column()), default=0) * 4 > max_string and not all(
-                _exact._text_ok(text, max_string) for text in column()):
-            raise _NotPlainError
+    # Texts the BOM keeps, within max_string_bytes (msgspec has refused lone surrogates):
+    # the decoder bounded them to `_TEXT_CHARS`, enough for the default limit and above;
+    # a lower limit is checked column by column, measuring only texts that may exceed it.
+    if max_string < 4 * _TEXT_CHARS:
+        descriptions = operator.attrgetter("description")
+        columns: tuple[Callable[[], Iterable[str]], ...] = (
+            lambda: items, lambda: map(descriptions, items.values()), lambda: countries,
+            lambda: evidence_texts)
+        for column in columns:
+            if max(map(len, column()), default=0) * 4 > max_string and not all(
+                    _exact._text_ok(text, max_string) for text in column()):
+                raise _NotPlainError
     return items, pairs, delegated
 
 
@@ -320,7 +337,10 @@ def _plain_item(struct: _Item, money: list[str], hs_codes: set[str], countries: 
         evidence_value = None
         if evidence is not UNSET:
             token, certificate = astuple(evidence)
-            evidence_texts += (t for t in (token, certificate) if t is not UNSET)
+            if token is not UNSET:
+                evidence_texts.append(token)
+            if certificate is not UNSET:
+                evidence_texts.append(certificate)
             if token is UNSET:
                 if certificate is UNSET or not certificate.strip():
                     raise _ExactRulesError

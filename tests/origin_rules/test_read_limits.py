@@ -145,6 +145,14 @@ def test_a_string_over_max_string_bytes_is_refused_naming_the_field(text: str) -
     accepted_alike(data, limits(max_string_bytes=len(text.encode())))
 
 
+def test_a_long_text_within_the_limit_is_read_by_the_exact_reader() -> None:
+    doc = document()
+    doc["items"][2]["description"] = "p" * 20_000  # within 65,536 bytes, beyond the fast
+    data = json.dumps(doc).encode()                # path's 16,384 characters
+    assert read_plain_json(data) is None
+    assert accepted_alike(data).items["pad"].description == "p" * 20_000
+
+
 @pytest.mark.parametrize("where", ["id", "country", "producer", "extension", "evidence"])
 def test_every_kept_string_is_bounded(where: str) -> None:
     doc = document()
