@@ -1558,9 +1558,8 @@ def _sheet_rows(sheet: Any, title: str, limits: ReadLimits) -> Rows:
         if all(cell is None or cell == "" for cell in header):
             raise BomError(f"{label} row 1 is blank: the first row must be the header (the "
                            "column names)")
-        columns = ["" if h is None else _cell_text(h, f"{label} row 1", "header", max_string)
-                   for h in header]
-        names = [c if isinstance(c, str) else str(c) for c in columns]
+        columns = [_cell_text(h, f"{label} row 1", "header", max_string) for h in header]
+        names = ["" if c is None else c if isinstance(c, str) else str(c) for c in columns]
         _check_header(names, label)
         width = len(names)
         result: Rows = []

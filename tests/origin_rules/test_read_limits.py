@@ -403,6 +403,13 @@ def test_the_hand_written_workbook_is_a_valid_bom() -> None:
     assert (bom.good, list(bom.items)) == ("brake", ["brake", "pad"])
 
 
+def test_a_header_cell_of_spaces_names_no_column() -> None:
+    items = [[*row, "   "] for row in hostile.ITEMS]
+    items[1][-1] = "ignored, like any cell under no column name"
+    bom = parse_bom_xlsx(hostile.minimal_workbook(items=hostile.sheet_xml(items)))
+    assert list(bom.items) == ["brake", "pad"]
+
+
 def test_a_workbook_of_too_many_parts_is_refused() -> None:
     extra = {f"xl/media/image{n}.png": b"x" for n in range(20)}
     book = hostile.minimal_workbook(**extra)
