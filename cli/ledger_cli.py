@@ -86,9 +86,12 @@ def init(
     """
     workspace = _workspace(home)
     names = tuple(n.strip() for n in witnesses.split(",") if n.strip())
+    existed = workspace.initialised()
     workspace.init(witnesses=names, quorum=quorum, max_age_seconds=max_age)
     out = console()
-    say(out, f"ledger workspace {workspace.home} (origin {workspace.settings.origin})")
+    say(out, f"ledger workspace {workspace.home} (origin {workspace.settings.origin})"
+             + (": it existed; its keys and trust file are kept as they were" if existed
+                else ""))
     say(out, f"trust file: {workspace.trust_path}")
 
 
@@ -461,11 +464,14 @@ def log_prove(
         entry_index = index
     else:
         raise InputError("give a token digest or --index, not both")
-    checkpoint_size, checkpoint = ledger.latest_checkpoint()
-    tree_size = size if size is not None else checkpoint_size
     if not 0 <= entry_index < ledger.size:
         raise InputError(f"entry {entry_index} is not in the log, which has {ledger.size} "
                          f"entries (0 to {ledger.size - 1})")
+    checkpoint_size, checkpoint = ledger.latest_checkpoint()
+    tree_size = size if size is not None else checkpoint_size
+    if not entry_index < tree_size <= ledger.size:
+        raise InputError(f"--size {tree_size}: a tree that contains entry {entry_index} has "
+                         f"a size from {entry_index + 1} to {ledger.size} (the log's size)")
     entry = ledger.entry(entry_index)
     _print_json({
         "index": entry_index, "treeSize": tree_size,

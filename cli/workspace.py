@@ -21,9 +21,12 @@ keeping them side by side here is what makes a one-machine demo and tests possib
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,22 +51,55 @@ DEFAULT_WITNESSES = ("cbp", "cbsa", "anam")
 DEFAULT_MAX_AGE = 24 * 3600
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Write a file durably and atomically, with permissions `mode`.
+
+    The text goes to a temporary file of its own in the same directory (created 0600), is
+    synced, then takes `path`'s name: a reader sees the old file or the new one, never a
+    half-written one, and two writers never share a temporary file. With `exclusive`
+    (every key), an existing file is never replaced: two processes creating the same key
+    file cannot overwrite each other's key (`FileExistsError` for the second).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """`_write_atomic` for secrets: mode 0600."""
+    _write_atomic(path, text, mode=0o600, exclusive=exclusive)
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    _write_atomic(path, text)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on `lock_path` across processes (a no-op without fcntl)."""
+    if sys.platform == "win32":  # pragma: no cover - no flock
+        yield
+        return
+    import fcntl
+
+    with lock_path.open("ab") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class FileWitness:
@@ -91,10 +127,16 @@ class FileWitness:
 
     def add_checkpoint(self, signed_checkpoint: str | bytes, old_size: int,
                        consistency_proof: Sequence[bytes], now: int) -> str:
-        """Check, cosign and persist the new state (atomically, before answering)."""
-        witness = self._witness()
-        line = witness.add_checkpoint(signed_checkpoint, old_size, consistency_proof, now)
-        _write(self.state_path, json.dumps(witness.state.to_json(), indent=2) + "\n")
+        """Check, cosign and persist the new state (atomically, before answering).
+
+        Read, check and write happen under a lock on the state file, so two processes
+        publishing at once cannot make the witness forget the larger size it cosigned
+        (which would let it cosign a fork later).
+        """
+        with _exclusive(self.state_path.with_suffix(".lock")):
+            witness = self._witness()
+            line = witness.add_checkpoint(signed_checkpoint, old_size, consistency_proof, now)
+            _write(self.state_path, json.dumps(witness.state.to_json(), indent=2) + "\n")
         return line
 
 
@@ -212,25 +254,32 @@ class Workspace:
             if not name or not name.isascii() or not name.replace("-", "").isalnum():
                 raise InputError(f"witness name {name[:40]!r} must be letters, digits and "
                                  "dashes")
+        if witnesses and not 1 <= quorum <= len(witnesses):
+            raise InputError(f"--quorum must be between 1 and the number of witnesses "
+                             f"({len(witnesses)}), got {quorum}")
+        if max_age_seconds is not None and max_age_seconds <= 0:
+            raise InputError(f"--max-age must be a positive number of seconds, got "
+                             f"{max_age_seconds}")
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.log_key_path.exists():
             signer = Signer(self.settings.origin, SigningKey.generate())
-            _write_private(self.log_key_path, signer.skey + "\n")
+            with contextlib.suppress(FileExistsError):  # another init made it meanwhile
+                _write_private(self.log_key_path, signer.skey + "\n", exclusive=True)
         signer = self.log_signer()
         cosigners = []
         for name in witnesses:
             key_path, _ = self.witness_paths(name)
             if not key_path.exists():
                 cosigner = Signer(name, SigningKey.generate(), SIG_COSIGNATURE_V1)
-                _write_private(key_path, cosigner.skey + "\n")
+                with contextlib.suppress(FileExistsError):
+                    _write_private(key_path, cosigner.skey + "\n", exclusive=True)
             cosigners.append(Signer.from_skey(key_path.read_text("utf-8").strip()))
         if not self.trust_path.exists():
             lines = [f"log {signer.verifier.vkey}"]
             lines += [f"witness {c.verifier.name} {c.verifier.vkey}" for c in cosigners]
             if cosigners:
                 members = " ".join(c.verifier.name for c in cosigners)
-                lines += [f"group customs {min(quorum, len(cosigners))} {members}",
-                          "quorum customs"]
+                lines += [f"group customs {quorum} {members}", "quorum customs"]
             else:
                 lines.append("quorum none")
             policy = Policy.parse("\n".join(lines) + "\n")
@@ -286,11 +335,14 @@ class Workspace:
         key = SigningKey.generate()
         kid = verification_method_id(key.public_key)
         target = path or self.home / "keys" / f"{party['id']}.json"
-        if target.exists():
-            raise InputError(f"{target} already exists; use 'tmec keys rotate' for a new key")
         data = {"format": "tmec-key/1", "kid": kid,
                 "secretKeyMultibase": encode_secret_key(key.seed), "party": party}
-        _write_private(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        try:
+            _write_private(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                           exclusive=True)
+        except FileExistsError:
+            raise InputError(f"{target} already exists; use 'tmec keys rotate' for a new "
+                             "key") from None
         return PartyKey(key, kid, party, target)
 
     def replace_party_key(self, old: PartyKey) -> PartyKey:
