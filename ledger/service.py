@@ -287,6 +287,9 @@ class Ledger:
                 raise SignatureError("status statements are signed by the registrar")
             signed_by(self.log_key.public_key)
             return
+        if kind is StatementKind.TOKEN and signer == self.registrar:
+            raise SignatureError("the registrar issues no origin tokens: a token statement "
+                                 "is signed by its issuer's key")
         public = self._public_key_for(state, signer, index)
         signed_by(public)
         if kind is StatementKind.TOKEN:
@@ -610,12 +613,11 @@ class Ledger:
         kid = verification_method_id(key.public_key)
         self._state.keys.require_valid(kid, self.size)
         determination = determine_origin(bom)
-        cited = cited_tokens(bom)
-        check_evidence(bom, {digest: self.token(digest, what="supplier token")
-                             for digest in cited})
-        issued: IssuedToken = build_origin_token(
+        issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
             bom, determination, certification, shipment_id=shipment_id, key=key,
             created=_iso(self.now()), salts=salts)
+        check_evidence(bom, {digest: self.token(digest, what="supplier token")
+                             for digest in cited_tokens(bom)})
         parents = sorted(supplier_token_digests(issued.token))
         statement: dict[str, Any] = {
             "v": 1, "type": "token", "time": _iso(self.now()), "tokenDigest": issued.digest,
@@ -720,7 +722,7 @@ class Ledger:
     def _evidence(self, digest: str) -> tuple[str, list[str]]:
         """(worst standing, not-active tokens) over every token `digest` rests on."""
         state = self._state
-        rank = {state: n for n, state in enumerate(EVIDENCE_STATES)}
+        rank = {standing: n for n, standing in enumerate(EVIDENCE_STATES)}
         worst = "active"
         affected: set[str] = set()
         seen: set[str] = set()

@@ -19,6 +19,7 @@ import pytest
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.errors import ConflictError, InputError, NotFoundError, SignatureError
 from ledger.evidence import check_evidence
+from ledger.multikey import did_key
 from ledger.note import Signer
 from ledger.service import Ledger
 from ledger.statements import parse_statement, registrar_kid, sign_statement
@@ -322,6 +323,15 @@ def test_the_audit_checks_witness_cosignatures(ledger: Ledger) -> None:
     assert not cosigned.audit(verifiers[1:]).ok  # a line from a key the trust file lacks
     assert any(stranger in p for p in cosigned.audit(verifiers[1:]).problems)
     assert text.count("\u2014 ") == 4
+
+
+def test_the_registrar_issues_no_tokens(ledger: Ledger) -> None:
+    ledger.store.put_blob("56" * 32, b"{}")
+    statement = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
+                 "tokenDigest": "56" * 32, "issuer": did_key(LOG_KEY.public_key),
+                 "parents": [], "shipment": shipment_digest("R-1")}
+    with unchanged(ledger), pytest.raises(SignatureError, match="registrar issues no"):
+        ledger.append([sign_statement(statement, LOG_KEY, registrar_kid(ORIGIN))])
 
 
 def test_status_statements_must_state_the_evidence() -> None:
