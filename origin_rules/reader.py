@@ -1150,7 +1150,7 @@ def _cell_text(value: Any, where: str, column: str, max_string: int) -> str | bo
             # A spreadsheet turns 8708.30 into the number 8708.3; two decimals restore it.
             # Decide on the decimal the cell shows, never on float arithmetic.
             typed = Decimal(repr(value))
-            if typed != typed.quantize(Decimal("0.01")) or not 1000 <= typed < 10000:
+            if not 1000 <= typed < 10000 or typed != typed.quantize(Decimal("0.01")):
                 raise BomError(f"{where}, column 'hs': HS code stored as the number {value!r}; "
                                "format the column as text so the code keeps its digits")
             return f"{typed:.2f}"
@@ -1246,9 +1246,16 @@ def _tables_to_bom(
             raise BomError(f"{where}: column 'field' must name a document field")
         if field in document and field != "format":
             raise BomError(f"{where}: field {_name(field)} is given twice")
+        if field in ("items", "lines"):
+            raise BomError(f"{where}: {field} come from their own table, not from a field "
+                           "of the document table")
         sources[field] = where
         if field.startswith("producer."):
-            document.setdefault("producer", {})[field.removeprefix("producer.")] = value
+            producer = document.setdefault("producer", {})
+            if not isinstance(producer, dict):
+                raise BomError(f"{where}: field {_name(field)} cannot be given with a field "
+                               f"'producer' ({sources['producer']})")
+            producer[field.removeprefix("producer.")] = value
             sources.setdefault("producer", where)
         else:
             document[field] = value
@@ -1454,7 +1461,7 @@ def _check_archive(data: bytes, limits: ReadLimits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    except Exception:  # zipfile raises many types for a damaged archive; openpyxl words it
         return
     if len(infos) > maximum:
         raise exceeded(f"the workbook has more than {maximum} parts", "max_zip_members",
@@ -1503,7 +1510,9 @@ def _count_elements(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     the ratio guard) took 10 s and 580 MB there before a single row was counted. Counting
     the start tags of the inflated XML (in 1 MiB chunks, at regex speed) refuses such a
     part first. Any part is scanned, whatever its name, since the workbook's own
-    relationships say which part is a sheet. Returns the part's cells and shared strings.
+    relationships say which part is a sheet; a part of at most 1 MiB is refused by the
+    count of its sheet instead, which names the sheet. Returns the part's cells and shared
+    strings.
     """
     rows_max = min(limits.max_rows, EXCEL_MAX_ROWS)
     rows = cells = strings = 0
@@ -1521,6 +1530,8 @@ def _count_elements(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
             strings += found.count(b"si")
             if rows > rows_max or cells > limits.max_cells or strings > limits.max_cells:
                 break
+    if info.file_size <= _RATIO_GRACE:
+        return cells, strings  # cheap to read: the sheet's own count names the sheet
     name = _name(info.filename)
     if rows > limits.max_rows:
         raise exceeded(f"the workbook part {name} has more than {limits.max_rows} rows",

@@ -394,6 +394,37 @@ def test_a_csv_whose_first_row_is_blank_is_refused() -> None:
                       asset("two_level.document.csv"))
 
 
+# Found by the long fuzz run (make fuzz), each a traceback before:
+
+def test_a_producer_field_next_to_producer_subfields_is_refused() -> None:
+    document = asset("two_level.document.csv").replace("producer.name,", "producer\n.name,")
+    with pytest.raises(BomError, match=r"bom\.document\.csv row 9: field 'producer\.country' "
+                                       r"cannot be given with a field 'producer' "
+                                       r"\(bom\.document\.csv row 7\)"):
+        parse_bom_csv(asset("two_level.items.csv"), asset("two_level.lines.csv"), document)
+
+
+def test_items_given_in_the_document_table_are_refused() -> None:
+    document = asset("two_level.document.csv") + "items,x\n"
+    with pytest.raises(BomError, match="items come from their own table"):
+        parse_bom_csv(asset("two_level.items.csv"), asset("two_level.lines.csv"), document)
+
+
+def test_a_huge_number_in_the_hs_column_is_refused() -> None:
+    cells = hostile.sheet_xml(hostile.ITEMS).replace(
+        b'<c t="inlineStr"><is><t>6813.81</t></is></c>', b"<c><v>1e300</v></c>")
+    with pytest.raises(BomError, match="HS code stored as the number 1e"):
+        parse_bom_xlsx(hostile.minimal_workbook(items=cells))
+
+
+def test_a_zip_of_an_unknown_version_is_not_a_readable_workbook() -> None:
+    book = bytearray(hostile.minimal_workbook())
+    directory = book.rfind(b"PK\x01\x02")
+    book[directory + 6] = 84  # "version needed to extract": 8.4, which zipfile refuses
+    with pytest.raises(BomError, match="not a readable Excel workbook"):
+        parse_bom_xlsx(bytes(book))
+
+
 # ---------------------------------------------------------------------------------------
 # Excel
 
@@ -434,7 +465,7 @@ def test_a_part_that_unpacks_too_many_times_its_size_is_refused() -> None:
 
 
 def test_rows_and_cells_are_counted_in_the_xml_before_openpyxl() -> None:
-    rows = [*hostile.ITEMS, *(["spare", "7318.15"] for _ in range(4000))]
+    rows = [*hostile.ITEMS, *(["spare", "7318.15"] for _ in range(20_000))]  # over 1 MiB
     book = hostile.minimal_workbook(items=hostile.sheet_xml(rows))
     with pytest.raises(LimitError, match=r"part 'xl/worksheets/sheet2\.xml' has more than "
                                          r"3000 rows"):
@@ -444,7 +475,7 @@ def test_rows_and_cells_are_counted_in_the_xml_before_openpyxl() -> None:
 
 
 def test_a_prefixed_sheet_is_counted_too() -> None:
-    rows = hostile.sheet_xml([*hostile.ITEMS, *(["x"] for _ in range(4000))])
+    rows = hostile.sheet_xml([*hostile.ITEMS, *(["x" * 30] for _ in range(20_000))])
     prefixed = rows.replace(b"<worksheet xmlns=", b"<x:worksheet xmlns:x=").replace(
         b"</worksheet>", b"</x:worksheet>")
     for tag in (b"sheetData", b"row", b"c", b"is", b"t"):
