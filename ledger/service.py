@@ -499,15 +499,10 @@ class Ledger:
         """Check and durably append signed statements as one batch; return their indices."""
         parsed = [parse_statement(dict(s)) for s in statements]
         encoded = [encode_statement(s.data) for s in parsed]
+        # No entry may point at a token the ledger cannot produce: the store checks that
+        # every token of the batch is stored, in the transaction that appends it.
         tokens = [s.token_digest for s in parsed
                   if s.kind is StatementKind.TOKEN and s.token_digest]
-        if tokens:
-            # No entry may point at a token the ledger cannot produce. Blobs never change
-            # once stored, so this is checked before taking the writer section.
-            missing = sorted(set(tokens) - self.store.stored_blobs(tokens))
-            if missing:
-                raise NotFoundError(f"token {missing[0]} is not stored in the ledger: a "
-                                    "token statement is logged only after its token")
         with self.store.writer():
             self.sync()
             state = self._state
@@ -522,7 +517,7 @@ class Ledger:
                     NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
                     for s, (body, leaf) in zip(parsed, encoded, strict=True)
                 ]
-                start = self.store.append(entries)
+                start = self.store.append(entries, require_blobs=tokens)
             except Exception:
                 self._reset()  # derived state may be ahead of the store: replay next time
                 raise

@@ -11,7 +11,8 @@ Besides entries the store keeps three append-only collections: token blobs by di
 issuer's disclosure records of each token (its salts and line records: commercial data,
 written before the token is logged so that a logged token can always be disclosed), and
 signed checkpoints by tree size. Witness cosignature state is *not* here (witnesses are
-other parties). Errors: `ConflictError`, `OutOfRangeError`, `StoreUnavailableError`.
+other parties). Errors: `ConflictError`, `NotFoundError`, `OutOfRangeError`,
+`StoreUnavailableError`.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class LogStore(Protocol):
         """Number of entries in the log."""
         ...
 
-    def append(self, entries: Sequence[NewEntry]) -> int:
-        """Append `entries` atomically and durably; return the index of the first one."""
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
+        """Append `entries` atomically and durably; return the index of the first one.
+
+        Every digest in `require_blobs` must have a blob stored, checked in the same
+        transaction (`NotFoundError` otherwise, and nothing is written).
+        """
         ...
 
     def entries(self, start: int, end: int) -> list[EntryRecord]:
@@ -90,10 +95,6 @@ class LogStore(Protocol):
 
     def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
         """`put_blob` for many (digest, data) pairs in one transaction."""
-        ...
-
-    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
-        """Which of `digests` have a blob stored (one query, whatever their number)."""
         ...
 
     def put_disclosures(self, digest: str, data: bytes) -> None:

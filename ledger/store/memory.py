@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from ledger.errors import ConflictError, OutOfRangeError
+from ledger.errors import ConflictError, NotFoundError, OutOfRangeError
 from ledger.store.base import EntryRecord, NewEntry
 
 __all__ = ["MemoryStore"]
@@ -31,9 +31,13 @@ class MemoryStore:
         """Number of entries."""
         return len(self._entries)
 
-    def append(self, entries: Sequence[NewEntry]) -> int:
-        """Append atomically (all or nothing under the lock)."""
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
+        """Append atomically (all or nothing under the lock), `require_blobs` stored."""
         with self._lock:
+            missing = sorted(set(require_blobs) - set(self._blobs))
+            if missing:
+                raise NotFoundError(f"token {missing[0]} is not stored in the ledger: an "
+                                    "entry is logged only after its token")
             first = len(self._entries)
             self._entries.extend(
                 EntryRecord(first + n, e.leaf_hash, e.body, e.kind, e.token_digest, e.key_id)
@@ -87,10 +91,6 @@ class MemoryStore:
                     raise ConflictError(f"a different document is already stored as {digest}")
             for digest, data in blobs:
                 self._blobs[digest] = bytes(data)
-
-    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
-        """The digests among `digests` with a blob."""
-        return {digest for digest in digests if digest in self._blobs}
 
     def put_disclosures(self, digest: str, data: bytes) -> None:
         """Store once; identical re-puts are idempotent."""

@@ -478,13 +478,21 @@ class SqlStore:
         with _mapped("read the log size"), self._read() as connection:
             return self._size(connection)
 
-    def append(self, entries: Sequence[NewEntry]) -> int:
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
         """Append `entries` in one transaction, durably; return the index of the first.
 
         The indices are the log size read under the writer lock, so they are dense; the
         rows go in as one driver-level ``executemany`` (the ORM is kept off this path).
+        `require_blobs` are checked in the same transaction (`NotFoundError` for the first
+        missing one): one query, no second round trip.
         """
         with _mapped("append to the log"), self._append_transaction() as connection:
+            if require_blobs:
+                missing = set(require_blobs) - set(self._existing_blobs(
+                    connection, list(dict.fromkeys(require_blobs)), data=False))
+                if missing:
+                    raise NotFoundError(f"token {sorted(missing)[0]} is not stored in the "
+                                        "ledger: an entry is logged only after its token")
             first = self._size(connection)
             if entries:
                 connection.exec_driver_sql(self._insert_entry, [
@@ -607,24 +615,18 @@ class SqlStore:
             if new:
                 connection.execute(_BLOBS.insert(), new)
 
-    def _existing_blobs(self, connection: Connection, digests: list[str]) -> dict[str, bytes]:
+    @staticmethod
+    def _existing_blobs(connection: Connection, digests: list[str], *,
+                        data: bool = True) -> dict[str, bytes]:
+        """The stored blobs among `digests` (with ``data=False``: digests only, b"")."""
         found: dict[str, bytes] = {}
+        columns = (_BLOBS.c.digest, _BLOBS.c.data) if data else (_BLOBS.c.digest,)
         for start in range(0, len(digests), 500):  # bounded IN lists
-            query = sa.select(_BLOBS.c.digest, _BLOBS.c.data).where(
-                _BLOBS.c.digest.in_(digests[start:start + 500]))
-            found.update((str(d), bytes(data)) for d, data in connection.execute(query))
+            query = sa.select(*columns).where(_BLOBS.c.digest.in_(digests[start:start + 500]))
+            for row in connection.execute(query):
+                found[str(row[0])] = bytes(row[1]) if data else b""
         return found
 
-    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
-        """Which of `digests` have a blob stored."""
-        wanted = list(dict.fromkeys(digests))
-        found: set[str] = set()
-        with _mapped("look up blobs"), self._read() as connection:
-            for start in range(0, len(wanted), 500):
-                query = sa.select(_BLOBS.c.digest).where(
-                    _BLOBS.c.digest.in_(wanted[start:start + 500]))
-                found.update(str(d) for (d,) in connection.execute(query))
-        return found
 
     def put_disclosures(self, digest: str, data: bytes) -> None:
         """Store a token's disclosure records once (same bytes again: fine; others: conflict)."""

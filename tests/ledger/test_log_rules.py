@@ -260,10 +260,10 @@ def test_supersede_rules(ledger: Ledger) -> None:
 class CrashOnAppend(MemoryStore):
     """A store whose process 'dies' at the append of a token statement."""
 
-    def append(self, entries: Any) -> int:
+    def append(self, entries: Any, *, require_blobs: Any = ()) -> int:
         if any(entry.kind == "token" for entry in entries):
             raise KeyboardInterrupt("kill -9")
-        return super().append(entries)
+        return super().append(entries, require_blobs=require_blobs)
 
 
 def test_the_records_are_stored_before_the_token_is_logged() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ConflictError, OutOfRangeError
+from ledger.errors import ConflictError, NotFoundError, OutOfRangeError
 from ledger.merkle import leaf_hash
 from ledger.store import LogStore, MemoryStore, NewEntry
 from ledger.store.sql import SqlStore
@@ -206,21 +206,25 @@ class TestBlobs:
 
 
 class TestManyBlobs:
-    def test_put_many_and_ask_which_are_stored(self, store: LogStore) -> None:
+    def test_put_many_in_one_go(self, store: LogStore) -> None:
         store.put_blob("sha256:aa", b"one")
         store.put_blobs([("sha256:aa", b"one"), ("sha256:bb", b"two")])
         assert store.get_blob("sha256:bb") == b"two"
-        assert store.stored_blobs(["sha256:aa", "sha256:bb", "sha256:cc"]) == {
-            "sha256:aa", "sha256:bb"}
         digests = [f"sha256:{n:04d}" for n in range(1200)]  # beyond one IN list
         store.put_blobs([(d, b"x") for d in digests])
-        assert store.stored_blobs(digests) == set(digests)
+        assert store.append([entry(0)], require_blobs=digests) == 0
 
     def test_a_conflict_stores_none_of_the_batch(self, store: LogStore) -> None:
         store.put_blob("sha256:aa", b"one")
         with pytest.raises(ConflictError):
             store.put_blobs([("sha256:bb", b"two"), ("sha256:aa", b"other")])
-        assert store.stored_blobs(["sha256:bb"]) == set()
+        assert store.get_blob("sha256:bb") is None
+
+    def test_an_append_naming_a_missing_blob_writes_nothing(self, store: LogStore) -> None:
+        store.put_blob("sha256:aa", b"one")
+        with pytest.raises(NotFoundError, match="sha256:bb"):
+            store.append([entry(0), entry(1)], require_blobs=["sha256:aa", "sha256:bb"])
+        assert store.size() == 0
 
 
 class TestDisclosures:
