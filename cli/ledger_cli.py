@@ -190,7 +190,9 @@ def _report_key(kid: str, index: int, key: PartyKey, what: str, as_json: bool) -
     if as_json:
         _print_json({"kid": kid, "index": index, "keyFile": str(key.path)})
     else:
-        say(console(), f"{what}: {kid}\n  at log index {index}; key file {key.path}")
+        out = console()
+        say(out, f"{what}: {kid}")
+        say(out, f"  at log index {index}; key file {key.path}")
 
 
 @keys_app.command("rotate")
@@ -210,7 +212,9 @@ def keys_rotate(
     if as_json:
         _print_json({"kid": kid, "replaces": old.kid, "index": index, "keyFile": str(new.path)})
     else:
-        say(console(), f"rotated to {kid}\n  at log index {index}; key file {new.path}")
+        out = console()
+        say(out, f"rotated to {kid}")
+        say(out, f"  at log index {index}; key file {new.path}")
 
 
 @keys_app.command("list")

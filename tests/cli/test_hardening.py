@@ -497,6 +497,15 @@ def test_token_commands_take_the_prefixes_the_demo_prints(ws: Workspace) -> None
     one_error_line(ws.run("token", "show", "ffffffff"), NOT_FOUND)
 
 
+def test_our_own_reports_keep_their_line_breaks(ws: Workspace) -> None:
+    # Escaping applies to document text; the report's own layout stays as it is.
+    shown = ws.ok("keys", "new", "--party-id", "frenos-bajio", "--name", "Frenos",
+                  "--country", "MX", "--address", "Av. 1", "--email", "c@frenos.example",
+                  "--phone", "+52 461 555 0142").stdout
+    assert "\\n" not in shown
+    assert shown.splitlines()[1].startswith("  at log index 0")
+
+
 def test_version_and_help_without_bool_placeholders() -> None:
     version = run_tmec("--version")
     assert version.exit_code == CLEAR
