@@ -108,7 +108,8 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: Any, where: str) -> bytes:
-    if not isinstance(text, str) or _B64URL.match(text) is None:
+    # A length of 4k+1 characters is no base64 at all (binascii would raise its own error).
+    if not isinstance(text, str) or _B64URL.match(text) is None or len(text) % 4 == 1:
         raise EncodingError(f"{where}: not unpadded base64url")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if _b64(data) != text:

@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.errors import ConflictError, InputError, NotFoundError, SignatureError
+from ledger.errors import (
+    ConflictError,
+    EncodingError,
+    InputError,
+    NotFoundError,
+    SignatureError,
+)
 from ledger.evidence import check_evidence
 from ledger.multikey import did_key
 from ledger.note import Signer
@@ -332,6 +338,17 @@ def test_the_registrar_issues_no_tokens(ledger: Ledger) -> None:
                  "parents": [], "shipment": shipment_digest("R-1")}
     with unchanged(ledger), pytest.raises(SignatureError, match="registrar issues no"):
         ledger.append([sign_statement(statement, LOG_KEY, registrar_kid(ORIGIN))])
+
+
+@pytest.mark.parametrize("value", ["0", "00000", "AAAAA", "", "A=", "A" * 85])
+def test_a_signature_that_is_not_base64url_is_an_encoding_error(ledger: Ledger,
+                                                                  value: str) -> None:
+    # Found by `make fuzz`: a one-character signature escaped as binascii.Error.
+    statement = sign_statement(key_statement(FRENOS_KEY, FRENOS), FRENOS_KEY,
+                               kid_of(FRENOS_KEY))
+    statement["signature"]["value"] = value
+    with unchanged(ledger), pytest.raises((EncodingError, InputError, SignatureError)):
+        ledger.append([statement])
 
 
 def test_status_statements_must_state_the_evidence() -> None:

@@ -1172,7 +1172,7 @@ def test_withholding_a_disclosed_line_or_a_supplier_bundle_needs_review() -> Non
 
 
 # ---------------------------------------------------------------------------------------
-# verify never raises
+# verify never raises (fuzzing: `make fuzz` runs these with many more examples)
 
 
 json_values = st.recursive(
@@ -1189,18 +1189,21 @@ def assert_rejected_as_malformed(result: Verification) -> None:
     assert result.checks[0].outcome == "fail"
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=512))
 def test_random_bytes_are_rejected_on_format(data: bytes) -> None:
     _, trust = strict_case()
     assert_rejected_as_malformed(run(data, trust))
 
 
+@pytest.mark.fuzz
 @given(st.text(max_size=512))
 def test_random_text_is_rejected_on_format(text: str) -> None:
     _, trust = strict_case()
     assert_rejected_as_malformed(run(text, trust))
 
 
+@pytest.mark.fuzz
 @given(json_values)
 def test_json_of_the_wrong_shape_is_rejected_on_format(value: Any) -> None:
     _, trust = strict_case()
@@ -1208,6 +1211,7 @@ def test_json_of_the_wrong_shape_is_rejected_on_format(value: Any) -> None:
                                      trust))
 
 
+@pytest.mark.fuzz
 @given(st.dictionaries(st.sampled_from(["format", "token", "log", "disclosures",
                                         "suppliers", "x"]), json_values))
 def test_bundle_shaped_objects_of_wrong_types_are_rejected_on_format(value: dict[str, Any]
@@ -1223,6 +1227,7 @@ def _leaf_paths() -> tuple[Path_, ...]:
     return tuple(path for path, _ in leaves(bundle))
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_any_value_replaced_by_arbitrary_json_is_rejected_without_raising(
         data: st.DataObject) -> None:
@@ -1236,6 +1241,7 @@ def test_any_value_replaced_by_arbitrary_json_is_rejected_without_raising(
         assert result.decision == "reject"
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_any_object_replaced_by_arbitrary_json_is_rejected_without_raising(
         data: st.DataObject) -> None:
