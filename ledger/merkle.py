@@ -30,6 +30,7 @@ from ledger.errors import EncodingError, OutOfRangeError, ProofError
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "CompleteSubtrees",
     "MerkleTree",
     "compute_root",
     "consistency_proof",
@@ -221,84 +222,28 @@ def compute_root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-class MerkleTree:
-    """An append-only RFC 9162 Merkle tree over leaf hashes, with proofs for any past size.
+class CompleteSubtrees:
+    """Roots and RFC 9162 proofs of a tree known by its complete subtrees.
 
-    ``levels[h][i]`` is the hash of the complete subtree over leaves ``i * 2**h`` up to
-    ``(i + 1) * 2**h - 1``; it is stored when that subtree's last leaf is appended and never
-    changes afterwards (the log is append-only, RFC 9162 s.2.1). Memory is about two hashes
-    per leaf. A range that starts on a multiple of a power of two at least as large as the
-    range is the fold of the complete subtrees named by the binary digits of its length;
-    every range the RFC 9162 s.2.1.3-2.1.4 recursions visit has that shape, which is what
-    makes `root`, `inclusion_proof` and `consistency_proof` O(log n) for any size.
-
-    The tree holds hashes only: callers hash entries with `leaf_hash` (the log's statements)
-    and may rebuild the tree from stored leaf hashes by passing them to the constructor. It
-    is not thread-safe; the log's single sequencer owns it.
+    A subclass says what ``_node(h, i)`` is: the hash of the complete subtree over leaves
+    ``i * 2**h`` up to ``(i + 1) * 2**h - 1`` (it never changes once its last leaf is in an
+    append-only log, RFC 9162 s.2.1). A range that starts on a multiple of a power of two at
+    least as large as the range is the fold of the complete subtrees named by the binary
+    digits of its length; every range the RFC 9162 s.2.1.3-2.1.4 recursions visit has that
+    shape, which makes `root`, `inclusion_proof` and `consistency_proof` O(log n) node
+    look-ups for any size. `MerkleTree` keeps the nodes in memory; `ledger.tiles.TiledTree`
+    reads them from C2SP tlog-tiles.
     """
 
-    __slots__ = ("_levels",)
-
-    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
-        self._levels: list[list[bytes]] = [[]]
-        self.extend(leaf_hashes)
+    __slots__ = ()
 
     @property
     def size(self) -> int:
         """The number of leaves."""
-        return len(self._levels[0])
+        raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self._levels[0])
-
-    def __repr__(self) -> str:
-        return f"MerkleTree(size={self.size})"
-
-    def append(self, leaf_hash: bytes) -> int:
-        """Append one leaf hash; return its index.
-
-        Completes the subtrees that end at this leaf: while the new node is a right child
-        (odd index at its level), hash it with its left sibling into the level above.
-        """
-        value = _as_hash(leaf_hash, "leaf hash")
-        levels = self._levels
-        index = len(levels[0])
-        levels[0].append(value)
-        position, height = index, 0
-        while position & 1:
-            level = levels[height]
-            parent = node_hash(level[position - 1], value)
-            height += 1
-            if height == len(levels):
-                levels.append([])
-            levels[height].append(parent)
-            value = parent
-            position >>= 1
-        return index
-
-    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append many leaf hashes (a bulk load from storage), level by level."""
-        new = [_as_hash(value, f"leaf hash {n}") for n, value in enumerate(leaf_hashes)]
-        if not new:
-            return
-        levels = self._levels
-        levels[0].extend(new)
-        sha = hashlib.sha256
-        height = 0
-        while len(levels[height]) >= 2:
-            lower = levels[height]
-            if height + 1 == len(levels):
-                levels.append([])
-            upper = levels[height + 1]
-            upper.extend(sha(b"\x01" + lower[2 * i] + lower[2 * i + 1]).digest()
-                         for i in range(len(upper), len(lower) // 2))
-            height += 1
-
-    def leaf(self, index: int) -> bytes:
-        """The leaf hash at `index`."""
-        if not 0 <= index < self.size:
-            raise OutOfRangeError(f"leaf index {index} is outside a tree of size {self.size}")
-        return self._levels[0][index]
+    def _node(self, height: int, index: int) -> bytes:
+        raise NotImplementedError
 
     def root(self, size: int | None = None) -> bytes:
         """The root of the tree of the first `size` leaves (default: all of them)."""
@@ -370,19 +315,99 @@ class MerkleTree:
         """
         if lo == hi:
             return EMPTY_ROOT
-        levels = self._levels
         parts: list[bytes] = []
         width = hi - lo
         height = width.bit_length() - 1
         while height >= 0:
             if width >> height & 1:
-                parts.append(levels[height][lo >> height])
+                parts.append(self._node(height, lo >> height))
                 lo += 1 << height
             height -= 1
         result = parts[-1]
         for part in reversed(parts[:-1]):
             result = node_hash(part, result)
         return result
+
+
+class MerkleTree(CompleteSubtrees):
+    """An append-only RFC 9162 Merkle tree over leaf hashes, in memory.
+
+    ``levels[h][i]`` is the hash of the complete subtree over leaves ``i * 2**h`` up to
+    ``(i + 1) * 2**h - 1``; it is stored when that subtree's last leaf is appended and never
+    changes afterwards. Memory is about two hashes per leaf, so the ledger itself keeps its
+    tree as tiles in the store (`ledger.tiles`); this one serves audits of bounded ranges,
+    token parts trees and the tests' reference.
+
+    The tree holds hashes only: callers hash entries with `leaf_hash` (the log's statements)
+    and may rebuild the tree from stored leaf hashes by passing them to the constructor. It
+    is not thread-safe.
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        self._levels: list[list[bytes]] = [[]]
+        self.extend(leaf_hashes)
+
+    @property
+    def size(self) -> int:
+        """The number of leaves."""
+        return len(self._levels[0])
+
+    def __len__(self) -> int:
+        return len(self._levels[0])
+
+    def __repr__(self) -> str:
+        return f"MerkleTree(size={self.size})"
+
+    def _node(self, height: int, index: int) -> bytes:
+        return self._levels[height][index]
+
+    def append(self, leaf_hash: bytes) -> int:
+        """Append one leaf hash; return its index.
+
+        Completes the subtrees that end at this leaf: while the new node is a right child
+        (odd index at its level), hash it with its left sibling into the level above.
+        """
+        value = _as_hash(leaf_hash, "leaf hash")
+        levels = self._levels
+        index = len(levels[0])
+        levels[0].append(value)
+        position, height = index, 0
+        while position & 1:
+            level = levels[height]
+            parent = node_hash(level[position - 1], value)
+            height += 1
+            if height == len(levels):
+                levels.append([])
+            levels[height].append(parent)
+            value = parent
+            position >>= 1
+        return index
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
+        """Append many leaf hashes (a bulk load from storage), level by level."""
+        new = [_as_hash(value, f"leaf hash {n}") for n, value in enumerate(leaf_hashes)]
+        if not new:
+            return
+        levels = self._levels
+        levels[0].extend(new)
+        sha = hashlib.sha256
+        height = 0
+        while len(levels[height]) >= 2:
+            lower = levels[height]
+            if height + 1 == len(levels):
+                levels.append([])
+            upper = levels[height + 1]
+            upper.extend(sha(b"\x01" + lower[2 * i] + lower[2 * i + 1]).digest()
+                         for i in range(len(upper), len(lower) // 2))
+            height += 1
+
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash at `index`."""
+        if not 0 <= index < self.size:
+            raise OutOfRangeError(f"leaf index {index} is outside a tree of size {self.size}")
+        return self._levels[0][index]
 
 
 def _as_hash(value: bytes, what: str) -> bytes:
