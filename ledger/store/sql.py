@@ -1,6 +1,6 @@
 """`SqlStore`: the ledger's `LogStore` on SQLite (the default) or PostgreSQL (by URL).
 
-The same SQLModel tables serve both engines; the database URL chooses one:
+The same tables serve both engines; the database URL chooses one:
 
 * ``sqlite:///path/ledger.db`` — one local file, nothing to install. Every connection runs
   in WAL mode with ``synchronous=FULL`` (a commit is on disk when `append` returns; WAL with
@@ -13,12 +13,17 @@ The same SQLModel tables serve both engines; the database URL chooses one:
 `SqlStore.open(url)` brings the schema to the newest Alembic revision (the migration
 environment ships inside the package, `ledger/store/sql_migrations/`, and runs without an
 ``alembic.ini``) and returns the store; `SqlStore(url)` skips the migration, for processes
-that must not run DDL.
+that must not run DDL. Alembic is imported only when a migration has to run: a schema
+already at head is recognised with one query (`migrate`), which keeps Alembic's import
+(a third of a CLI command's start-up) off every command but the first.
 
-**Hot paths never touch the ORM.** The `*Row` classes define the schema (in one place,
-for Alembic and any admin tooling), but `append` is one driver-level ``executemany``
-INSERT per batch (``exec_driver_sql``) in one transaction, and reads are Core selects
-streamed in key-ordered pages. Measured on this project: the ORM unit of work costs about
+**No ORM at all.** The `*Row` names are SQLAlchemy Core tables (`sa.Table`) on `METADATA`:
+the schema in one place, for Alembic and any admin tooling (``sa.select(LogEntryRow)``).
+They were SQLModel classes, whose import (SQLModel, Pydantic, the SQLAlchemy ORM) added to
+every command's start-up (bench/RESULTS.md, "Start-up time") while nothing used them as
+objects. `append` is one driver-level ``executemany`` INSERT per batch
+(``exec_driver_sql``) in one transaction, and reads are Core selects streamed in
+key-ordered pages. Measured on this project: the ORM unit of work costs about
 ten times a Core executemany, and Core's per-row parameter processing in turn about as
 much CPU as SQLite's own insert work, hence the driver level.
 
@@ -78,21 +83,19 @@ support in-memory SQLite (a ``:memory:`` database is private to one connection; 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
 
 from ledger.errors import (
     ConflictError,
@@ -107,6 +110,9 @@ from ledger.store.base import EntryRecord, LogStore, NewEntry
 
 if sys.platform != "win32":  # POSIX: a cross-process writer lock for SQLite files.
     import fcntl
+
+if TYPE_CHECKING:  # Alembic is imported only when a migration has to run (`migrate`).
+    from alembic.config import Config
 
 __all__ = [
     "APPEND_ONLY_TABLES",
@@ -137,6 +143,7 @@ APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
+_VERSIONS: Final = Path(__file__).with_name("sql_migrations") / "versions"
 
 # Alembic's `context` and `op` are module-level proxies: two threads of one process must not
 # run migrations at the same time (other processes are kept out by `lock_for_migration`).
@@ -147,70 +154,53 @@ METADATA: Final = sa.MetaData(naming_convention={
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "pk": "pk_%(table_name)s",
 })
-"""The ledger's own MetaData, so its tables never mix with another app's SQLModel tables."""
+"""The ledger's own MetaData, so its tables never mix with another app's tables."""
 
 # INTEGER on SQLite makes the key the rowid (the table is clustered on it, and an omitted
 # value autoincrements); BIGINT elsewhere, since a log outgrows 2**31 entries.
 _BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-class _LedgerTable(SQLModel, registry=registry(metadata=METADATA)):
-    """Abstract base binding the row classes to `METADATA`."""
+LogEntryRow: Final = sa.Table(
+    "log_entries", METADATA,
+    sa.Column("leaf_index", _BIGINT, primary_key=True, autoincrement=False),
+    sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("kind", sa.String, nullable=False, index=True),
+    sa.Column("token_digest", sa.String, nullable=True, index=True),
+    sa.Column("key_id", sa.String, nullable=True, index=True),
+)
+"""One row per log entry: the canonical statement bytes, their leaf hash and lookup keys."""
 
+BlobRow: Final = sa.Table(
+    "log_blobs", METADATA,
+    sa.Column("digest", sa.String, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+"""Content-addressed documents (origin tokens), each stored once under its digest."""
 
-class LogEntryRow(_LedgerTable, table=True):
-    """One log entry: the canonical statement bytes, their leaf hash and lookup keys."""
+CheckpointRow: Final = sa.Table(
+    "log_checkpoints", METADATA,
+    sa.Column("seq", _BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("tree_size", _BIGINT, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_sha256", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("tree_size", "text_sha256"),
+    sa.Index("ix_log_checkpoints_tree_size_seq", "tree_size", "seq"),
+)
+"""Signed checkpoint texts by tree size; `seq` orders the texts recorded for one size.
 
-    __tablename__ = "log_entries"
+A size gets a new row each time its checkpoint gains cosignatures; the earlier texts stay.
+``text_sha256`` makes a text recorded twice for the same size a no-op without an index
+over the (unbounded) text itself.
+"""
 
-    leaf_index: int = Field(
-        sa_column=sa.Column(_BIGINT, primary_key=True, autoincrement=False))
-    leaf_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    body: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    kind: str = Field(sa_column=sa.Column(sa.String, nullable=False, index=True))
-    token_digest: str | None = Field(
-        default=None, sa_column=sa.Column(sa.String, nullable=True, index=True))
-    key_id: str | None = Field(
-        default=None, sa_column=sa.Column(sa.String, nullable=True, index=True))
-
-
-class BlobRow(_LedgerTable, table=True):
-    """A content-addressed document (an origin token), stored once under its digest."""
-
-    __tablename__ = "log_blobs"
-
-    digest: str = Field(sa_column=sa.Column(sa.String, primary_key=True))
-    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-
-
-class CheckpointRow(_LedgerTable, table=True):
-    """One signed checkpoint text for a tree size; `seq` orders the texts of one size.
-
-    A size gets a new row each time its checkpoint gains cosignatures; the earlier texts
-    stay. ``text_sha256`` makes a text recorded twice for the same size a no-op without an
-    index over the (unbounded) text itself.
-    """
-
-    __tablename__ = "log_checkpoints"
-    __table_args__ = (
-        sa.UniqueConstraint("tree_size", "text_sha256"),
-        sa.Index("ix_log_checkpoints_tree_size_seq", "tree_size", "seq"),
-    )
-
-    seq: int | None = Field(
-        default=None, sa_column=sa.Column(_BIGINT, primary_key=True, autoincrement=True))
-    tree_size: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
-    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    text_sha256: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-
-
-class DisclosureRow(_LedgerTable, table=True):
-    """The issuer's disclosure records of one token (salts and line records; private)."""
-
-    __tablename__ = "log_disclosures"
-
-    token_digest: str = Field(sa_column=sa.Column(sa.String, primary_key=True))
-    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+DisclosureRow: Final = sa.Table(
+    "log_disclosures", METADATA,
+    sa.Column("token_digest", sa.String, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+"""The issuer's disclosure records of each token (salts and line records; private)."""
 
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
@@ -307,11 +297,66 @@ def _immediate(connection: Connection) -> Connection:
 
 def _alembic_config(connection: Connection) -> Config:
     """An Alembic config built in code: the package's migrations, `connection` to run on."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
     return config
+
+
+def _revision_fields(path: Path) -> tuple[str, tuple[str, ...]] | None:
+    """(revision, down revisions) of one migration file, read as source, not imported.
+
+    Importing it would import Alembic (``from alembic import op``), which is what this is
+    for avoiding. Only plain literal assignments count; anything else gives None.
+    """
+    fields: dict[str, object] = {}
+    try:
+        body = ast.parse(path.read_bytes(), str(path)).body
+    except SyntaxError:
+        return None  # Alembic will report it
+    for node in body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            try:
+                fields[target.id] = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError):
+                return None
+    revision, down = fields.get("revision"), fields.get("down_revision")
+    if not isinstance(revision, str):
+        return None
+    downs = (down,) if isinstance(down, str) else () if down is None else down
+    if not isinstance(downs, tuple) or not all(isinstance(d, str) for d in downs):
+        return None
+    return revision, downs
+
+
+@cache
+def _head_revision() -> str | None:
+    """The newest migration's revision id, found without importing Alembic.
+
+    Opening a ledger whose schema is already current (every command but the first) then
+    costs one query instead of Alembic's import and script scan, about a third of a CLI
+    command's start-up. The files are the ones Alembic loads (`_VERSIONS`, ``*.py``);
+    None when they do not form one chain with a single head, and Alembic decides.
+    """
+    revisions: dict[str, tuple[str, ...]] = {}
+    for path in sorted(_VERSIONS.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        fields = _revision_fields(path)
+        if fields is None or fields[0] in revisions:
+            return None
+        revisions[fields[0]] = fields[1]
+    heads = set(revisions) - {down for downs in revisions.values() for down in downs}
+    return heads.pop() if len(heads) == 1 else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -353,7 +398,7 @@ def _record(row: Sequence[Any]) -> EntryRecord:
 
 
 class SqlStore:
-    """`LogStore` on SQLAlchemy Core over the SQLModel tables of this module.
+    """`LogStore` on SQLAlchemy Core over the tables of this module.
 
     Safe to share between threads: each call checks a connection out of the engine's pool
     (a thread inside `writer()` on PostgreSQL uses its pinned one). Create it after a fork,
@@ -411,10 +456,31 @@ class SqlStore:
                                 "no ledger")
 
     def migrate(self) -> None:
-        """Run the Alembic migrations to head, in one transaction, serialised across processes."""
+        """Run the Alembic migrations to head, in one transaction, serialised across processes.
+
+        A schema already at head (read with one query) is left alone without importing
+        Alembic at all; anything else (no schema, an older or unknown revision) goes to
+        Alembic, which upgrades or refuses as before.
+        """
+        if self._schema_is_current():
+            return
+        from alembic import command
+
         with _MIGRATING, _mapped("migrate the ledger schema"), \
                 self._engine.connect() as connection, _immediate(connection).begin():
             command.upgrade(_alembic_config(connection), "head")
+
+    def _schema_is_current(self) -> bool:
+        """Whether the version table holds exactly the head revision of `_VERSIONS`."""
+        head = _head_revision()
+        if head is None:
+            return False
+        with _mapped("read the ledger schema version"), self._engine.connect() as connection:
+            if not sa.inspect(connection).has_table(VERSION_TABLE):
+                return False
+            versions = connection.execute(
+                sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        return list(versions) == [head]
 
     @property
     def engine(self) -> Engine:
