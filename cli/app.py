@@ -11,10 +11,15 @@ import gc
 import os
 import sys
 from datetime import date
-from importlib import metadata
 from typing import Annotated
 
-import typer
+try:
+    import typer
+except ModuleNotFoundError as _missing:  # installed without the `cli` extra: say so, briefly
+    print(f"error [install.extra_missing]: the tmec command needs the 'cli' extra "
+          f"({_missing.name} is not installed): pip install 'tmec-ledger[cli]'",
+          file=sys.stderr)
+    raise SystemExit(70) from None
 
 from cli import ledger_cli
 from cli.errors import handle_errors
@@ -41,6 +46,10 @@ ledger_cli.register(app)
 
 def _version(value: bool) -> None:
     if value:
+        # Here, not at the top: importlib.metadata (and the email parser it loads) would
+        # add to the start-up of every command for the sake of this flag.
+        from importlib import metadata
+
         try:
             version = metadata.version("tmec-ledger")
         except metadata.PackageNotFoundError:  # run from a checkout without installing

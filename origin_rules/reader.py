@@ -1607,7 +1607,13 @@ def parse_bom_xlsx(data: bytes, *, overrides: Mapping[str, str | None] | None = 
     """
     _check_size(len(data), limits, "the workbook")
     _check_archive(data, limits)
-    from openpyxl import load_workbook
+    try:  # here, not at the top: openpyxl is the optional `excel` extra
+        from openpyxl import load_workbook
+    except ImportError as missing:  # not installed, or installed broken
+        raise OriginRulesError(
+            f"reading Excel workbooks needs the 'excel' extra ({missing.name or 'openpyxl'} "
+            "cannot be imported): pip install 'tmec-ledger[excel]', or give the BOM as JSON "
+            "or a CSV pair") from None
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
