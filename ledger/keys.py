@@ -6,18 +6,19 @@ is not "compromised since" an index at or before ``t``. Revoking a key as compro
 ``i`` voids what it signed from ``i`` on and keeps what it signed before, because the
 witnessed log order proves those came first.
 
-`KeyRegistry` is built by replaying the log; it is a pure in-memory value.
+Records come from the store's derived tables (`ledger.state`): a key's row plus its
+retirements. `KeyDirectory` looks them up; `require_valid` is the rule itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from ledger.errors import ConflictError, KeyRevokedError, UnknownKeyError
+from ledger.errors import KeyRevokedError, UnknownKeyError
 
-__all__ = ["KeyRecord", "KeyRegistry"]
+__all__ = ["KeyDirectory", "KeyLookup", "KeyRecord", "require_key", "require_valid"]
 
 
 @dataclass(slots=True)
@@ -49,47 +50,61 @@ class KeyRecord:
         return "valid"
 
 
-@dataclass
-class KeyRegistry:
-    """Every key the log has recorded, by key id."""
+class KeyLookup(Protocol):
+    """Where key records come from (the store's derived tables, or a batch over them)."""
 
-    keys: dict[str, KeyRecord] = field(default_factory=dict)
-
-    def get(self, kid: str) -> KeyRecord:
-        """The record of `kid` (`UnknownKeyError` if the log never recorded it)."""
-        record = self.keys.get(kid)
-        if record is None:
-            raise UnknownKeyError(f"key {kid} is not registered in the log", key_id=kid)
-        return record
-
-    def require_valid(self, kid: str, index: int) -> KeyRecord:
-        """The record of `kid`, which must be valid for a statement at `index`."""
-        record = self.get(kid)
-        status = record.status_at(index)
-        if status == "unknown":
-            raise UnknownKeyError(f"key {kid} is not registered before index {index}",
-                                  key_id=kid)
-        if status != "valid":
-            raise KeyRevokedError(f"key {kid} is {status} at index {index}", key_id=kid)
-        return record
-
-    def add(self, kid: str, public_key: bytes, party: Mapping[str, Any], index: int) -> None:
-        """Record a new key at `index`."""
-        if kid in self.keys:
-            raise ConflictError(f"key {kid} is already registered (index "
-                                f"{self.keys[kid].added_at})")
-        self.keys[kid] = KeyRecord(kid, public_key, dict(party), index)
-
-    def retire(self, kid: str, index: int, *, compromised_since: int | None = None) -> None:
-        """Retire `kid` at `index` (rotation or revocation), possibly as compromised."""
-        record = self.get(kid)
-        if record.retired_at is None:
-            record.retired_at = index
-        if compromised_since is not None and (record.compromised_since is None
-                                              or compromised_since < record.compromised_since):
-            record.compromised_since = compromised_since
+    def key(self, kid: str) -> KeyRecord | None:
+        """The record of `kid`, if the log added it."""
+        ...
 
     def party_keys(self, party_id: str) -> list[KeyRecord]:
         """Every key of a party, oldest first."""
-        return sorted((r for r in self.keys.values() if r.party_id == party_id),
-                      key=lambda r: r.added_at)
+        ...
+
+
+def require_key(record: KeyRecord | None, kid: str) -> KeyRecord:
+    """`record`, which must exist (`UnknownKeyError` if the log never recorded `kid`)."""
+    if record is None:
+        raise UnknownKeyError(f"key {kid} is not registered in the log", key_id=kid)
+    return record
+
+
+def require_valid(record: KeyRecord | None, kid: str, index: int) -> KeyRecord:
+    """`record`, which must be valid for a statement at `index`."""
+    record = require_key(record, kid)
+    status = record.status_at(index)
+    if status == "unknown":
+        raise UnknownKeyError(f"key {kid} is not registered before index {index}",
+                              key_id=kid)
+    if status != "valid":
+        raise KeyRevokedError(f"key {kid} is {status} at index {index}", key_id=kid)
+    return record
+
+
+class KeyDirectory:
+    """Every key the log has recorded, looked up in the store on each call.
+
+    Holds no records itself, so it is never stale and costs nothing to create; `keys`
+    lists them all (a listing, O(keys)), every other method is one indexed look-up.
+    """
+
+    def __init__(self, source: KeyLookup, listing: Callable[[], list[KeyRecord]]) -> None:
+        self._source = source
+        self._listing = listing
+
+    @property
+    def keys(self) -> dict[str, KeyRecord]:
+        """Every key by key id, oldest first."""
+        return {record.kid: record for record in self._listing()}
+
+    def get(self, kid: str) -> KeyRecord:
+        """The record of `kid` (`UnknownKeyError` if the log never recorded it)."""
+        return require_key(self._source.key(kid), kid)
+
+    def require_valid(self, kid: str, index: int) -> KeyRecord:
+        """The record of `kid`, which must be valid for a statement at `index`."""
+        return require_valid(self._source.key(kid), kid, index)
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """Every key of a party, oldest first."""
+        return self._source.party_keys(party_id)

@@ -1,13 +1,16 @@
 """The ledger's use cases: register keys, issue tokens, append, checkpoint, prove, revoke,
 bundle and audit. One code path for the CLI, the API and the demo.
 
-`Ledger` holds a `LogStore` and derives everything else by replaying the log: the Merkle
-tree, the key registry, where each token was logged, and which tokens were revoked or
-superseded. Appends go through `append()`, which, under the store's single-writer section,
-catches up with entries other writers may have added, checks every statement against the
-state it would join (signature, key validity at that index, referenced tokens logged
-before), writes the batch durably, and only then extends the tree. A batch is all or
-nothing: a bad statement rejects the batch and nothing is written.
+`Ledger` holds a `LogStore` and nothing derived from the log: the key registry, where
+each token was logged and its standing (`ledger.state`) and the Merkle tree as C2SP
+tlog-tiles (`ledger.tiles`) are tables of the store, written in the transaction of the
+entries they derive from. Appends go through `append()`, which, under the store's
+single-writer section, checks every statement against the committed state plus the batch
+before it (signature, key validity at that index, referenced tokens logged before), and
+writes entries, derived rows and completed tiles at once. A batch is all or nothing: a bad
+statement rejects the batch and nothing is written. Reads (`token_status`, proofs,
+`bundle`) never write; status statements and checkpoints are written by the sequencer's
+side (`refresh_status`, `publish_checkpoint`), witnesses outside the writer section.
 
 The clock is injected (`now`); witnesses are objects with `latest_size(origin)` and
 `add_checkpoint(signed, old_size, proof, now)` (see `ledger.witness.Witness`), so the
@@ -35,14 +38,24 @@ from ledger.errors import (
     InputError,
     LedgerError,
     NotFoundError,
+    OutOfRangeError,
     SignatureError,
+    StoreUnavailableError,
     TamperedError,
 )
 from ledger.evidence import check_evidence, cited_tokens
-from ledger.keys import KeyRegistry
-from ledger.merkle import MerkleTree
+from ledger.keys import KeyDirectory, KeyRecord, require_key, require_valid
 from ledger.multikey import did_key, encode_public_key, verification_method_id
 from ledger.note import Signer, Verifier
+from ledger.state import (
+    BatchState,
+    EmptyState,
+    StateReader,
+    TokenEvent,
+    TokenEventKind,
+    TokenRow,
+    TokenStanding,
+)
 from ledger.statements import (
     EVIDENCE_STATES,
     REGISTRAR_KID_PREFIX,
@@ -58,6 +71,7 @@ from ledger.statements import (
     verify_statement_signature,
 )
 from ledger.store.base import EntryRecord, LogStore, NewEntry
+from ledger.tiles import MAX_ENTRY_BYTES, Tile, TiledTree, completed_tiles
 from ledger.token import (
     Certification,
     IssuedToken,
@@ -144,54 +158,102 @@ class AuditReport:
         return not self.problems
 
 
-@dataclass
-class _State:
-    """What the ledger derives from the log by replaying it."""
+def _first_event(events: Sequence[TokenEvent], kind: TokenEventKind) -> TokenEvent | None:
+    return next((e for e in events if e.kind is kind), None)
 
-    tree: MerkleTree = field(default_factory=MerkleTree)
-    keys: KeyRegistry = field(default_factory=KeyRegistry)
-    tokens: dict[str, int] = field(default_factory=dict)  # digest -> index
-    token_issuer: dict[str, str] = field(default_factory=dict)  # digest -> kid
-    token_parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # digest -> parents
-    key_entry: dict[str, int] = field(default_factory=dict)  # kid -> index of add/rotate
-    revoked: dict[str, int] = field(default_factory=dict)  # digest -> index of revoke
-    superseded: dict[str, tuple[int, str]] = field(default_factory=dict)  # old -> (index, new)
-    # (issuer party, shipment digest) -> the one active token; digest -> its shipment key
-    active_shipments: dict[tuple[str, str], str] = field(default_factory=dict)
-    token_shipment: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+class _Rules:
+    """The log's rules read against a `StateReader` (committed state, or a batch over it)."""
+
+    def __init__(self, state: StateReader) -> None:
+        self.state = state
+
+    def key(self, kid: str) -> KeyRecord:
+        return require_key(self.state.key(kid), kid)
 
     def party_of(self, signer: str) -> str:
         """The party a signer acts for (the registrar acts for itself)."""
         if signer.startswith(REGISTRAR_KID_PREFIX):
             return signer
-        return self.keys.get(signer).party_id
+        return self.key(signer).party_id
 
-    def end_shipment(self, digest: str) -> None:
-        """`digest` is no longer the active token of its shipment (revoked, superseded)."""
-        shipment = self.token_shipment.get(digest)
-        if shipment is not None and self.active_shipments.get(shipment) == digest:
-            del self.active_shipments[shipment]
+    def token(self, digest: str, what: str = "token") -> TokenRow:
+        row = self.state.token_row(digest)
+        if row is None:
+            raise NotFoundError(f"the {what} {digest} is not in the ledger")
+        return row
 
-    def standing(self, digest: str) -> str:
-        """``active``, ``superseded`` or ``revoked`` (also: signed by a key compromised at
-        the time, which voids the token just as a revocation does).
+    def superseded(self, digest: str) -> TokenEvent | None:
+        return _first_event(self.state.token_events(digest), TokenEventKind.SUPERSEDED)
+
+    def revoked(self, digest: str) -> TokenEvent | None:
+        return _first_event(self.state.token_events(digest), TokenEventKind.REVOKED)
+
+    def standing(self, digest: str) -> TokenStanding:
+        """Active, superseded or revoked (also: signed by a key compromised at the time,
+        which voids the token just as a revocation does).
         """
-        if digest in self.revoked:
-            return "revoked"
-        kid = self.token_issuer[digest]
-        if self.keys.get(kid).status_at(self.tokens[digest]) != "valid":
-            return "revoked"
-        if digest in self.superseded:
-            return "superseded"
-        return "active"
+        row = self.token(digest)
+        events = self.state.token_events(digest)
+        if _first_event(events, TokenEventKind.REVOKED) is not None:
+            return TokenStanding.REVOKED
+        if self.key(row.issuer_kid).status_at(row.index) != "valid":
+            return TokenStanding.REVOKED
+        if _first_event(events, TokenEventKind.SUPERSEDED) is not None:
+            return TokenStanding.SUPERSEDED
+        return TokenStanding.ACTIVE
+
+    def require_active(self, digest: str) -> None:
+        standing = self.standing(digest)
+        if standing is TokenStanding.SUPERSEDED:
+            event = self.superseded(digest)
+            raise ConflictError(f"token {digest} is already superseded by "
+                                f"{event.by if event else '?'}")
+        if standing is TokenStanding.REVOKED:
+            raise ConflictError(f"token {digest} is revoked")
+
+    def evidence(self, digest: str) -> tuple[str, list[str]]:
+        """(worst standing, not-active tokens) over every token `digest` rests on."""
+        rank = {standing: n for n, standing in enumerate(EVIDENCE_STATES)}
+        worst = "active"
+        affected: set[str] = set()
+        seen: set[str] = set()
+        stack = list(self.token(digest).parents)
+        while stack:
+            parent = stack.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            standing = self.standing(parent).value
+            if standing != "active":
+                affected.add(parent)
+                worst = max(worst, standing, key=rank.__getitem__)
+            stack.extend(self.token(parent).parents)
+        return worst, sorted(affected)
 
 
 class Ledger:
-    """The origin ledger over one log (one origin, one log key)."""
+    """The origin ledger over one log (one origin, one log key).
+
+    **State lives in the store.** A `Ledger` holds a store, the log key and its witnesses,
+    and nothing derived from the log: every answer is read from the store's entries,
+    derived tables and tiles, so opening one costs nothing proportional to the log and
+    it is never stale, whoever appended.
+
+    **Thread and process safety.** One `Ledger` may be used by many threads at once, and
+    many processes may each have their own over one database. Reads take no lock: they
+    fix a tree size (the latest checkpoint's, or the log's size when they start) and read
+    what is below it, which never changes in an append-only log, so each read is a
+    consistent snapshot. Writes (`append` and what calls it) run in the store's writer
+    section, one at a time across threads and processes, and authorise each statement
+    against the committed state plus the batch before it. Witnesses are called outside
+    that section (`publish_checkpoint`), with a timeout each.
+    """
 
     def __init__(self, store: LogStore, log_key: SigningKey, *, origin: str,
                  now: Callable[[], datetime] = utc_now,
-                 witnesses: Sequence[WitnessClient] = ()) -> None:
+                 witnesses: Sequence[WitnessClient] = (),
+                 witness_timeout: float = 10.0) -> None:
         self.store = store
         self.origin = origin
         self.log_key = log_key
@@ -199,72 +261,35 @@ class Ledger:
         self.registrar = registrar_kid(origin)
         self.now = now
         self.witnesses = list(witnesses)
-        self._state = _State()
+        self.witness_timeout = witness_timeout
 
-    # ------------------------------------------------------------------------ replay
+    # ------------------------------------------------------------------------ reading
 
     @property
     def size(self) -> int:
-        """Entries known to this ledger object (after `sync`)."""
-        return self._state.tree.size
+        """Entries in the log now."""
+        return self.store.size()
 
     def sync(self) -> None:
-        """Catch up with entries appended to the store (by this or another process)."""
-        stored = self.store.size()
-        state = self._state
-        if stored == state.tree.size:
-            return
-        for entry in self.store.entries(state.tree.size, stored):
-            statement = parse_statement(entry.body)
-            self._apply(state, entry.index, statement)
-            state.tree.append(entry.leaf_hash)
+        """Nothing to catch up: every read goes to the store (kept for old callers)."""
 
-    def _reset(self) -> None:
-        self._state = _State()
-
-    def _apply(self, state: _State, index: int, statement: Statement) -> None:
-        """Update the derived state with an entry already checked (or already logged)."""
-        data = statement.data
-        kind = statement.kind
-        if kind is StatementKind.KEY:
-            kid = str(data["kid"])
-            state.keys.add(kid, statement.public_key, data["party"], index)
-            state.key_entry[kid] = index
-            if data["action"] == "rotate":
-                state.keys.retire(str(data["replaces"]), index)
-        elif kind is StatementKind.TOKEN:
-            digest = str(data["tokenDigest"])
-            state.tokens[digest] = index
-            state.token_issuer[digest] = statement.signer
-            state.token_parents[digest] = tuple(data["parents"])
-            replaced = data.get("supersedes")
-            if replaced is not None:
-                state.superseded.setdefault(str(replaced), (index, digest))
-                state.end_shipment(str(replaced))
-            shipment = (state.party_of(statement.signer), str(data["shipment"]))
-            state.token_shipment[digest] = shipment
-            state.active_shipments[shipment] = digest
-        elif kind is StatementKind.REVOKE:
-            if data["target"] == "token":
-                digest = str(data["tokenDigest"])
-                state.revoked.setdefault(digest, index)
-                state.end_shipment(digest)
-            else:
-                state.keys.retire(str(data["kid"]), index,
-                                  compromised_since=data.get("compromisedSince"))
-        elif kind is StatementKind.SUPERSEDE:
-            digest = str(data["tokenDigest"])
-            state.superseded.setdefault(digest, (index, str(data["newTokenDigest"])))
-            state.end_shipment(digest)
+    def tree(self, size: int | None = None) -> TiledTree:
+        """The Merkle tree of the first `size` entries (default: all), read from tiles."""
+        current = self.store.size()
+        if size is None:
+            size = current
+        if not 0 <= size <= current:
+            raise OutOfRangeError(f"tree size {size} is outside 0..{current}")
+        return TiledTree(self.store, size)
 
     # ------------------------------------------------------------------------ checks
 
-    def _public_key_for(self, state: _State, kid: str, index: int) -> bytes:
+    def _public_key_for(self, rules: _Rules, kid: str, index: int) -> bytes:
         if kid == self.registrar:
             return self.log_key.public_key
-        return state.keys.require_valid(kid, index).public_key
+        return require_valid(rules.state.key(kid), kid, index).public_key
 
-    def _check(self, state: _State, index: int, statement: Statement,
+    def _check(self, rules: _Rules, index: int, statement: Statement,
                checked: bytes | None = None) -> None:
         """Authorise `statement` as the entry at `index` (raises `LedgerError`).
 
@@ -280,7 +305,7 @@ class Ledger:
                 verify_statement_signature(data, public)
 
         if kind is StatementKind.KEY:
-            self._check_key(state, index, statement, signed_by)
+            self._check_key(rules, index, statement, signed_by)
             return
         if kind is StatementKind.STATUS:
             if signer != self.registrar:
@@ -290,28 +315,28 @@ class Ledger:
         if kind is StatementKind.TOKEN and signer == self.registrar:
             raise SignatureError("the registrar issues no origin tokens: a token statement "
                                  "is signed by its issuer's key")
-        public = self._public_key_for(state, signer, index)
+        public = self._public_key_for(rules, signer, index)
         signed_by(public)
         if kind is StatementKind.TOKEN:
             if data["issuer"] != did_key(public):
                 raise InputError("the token statement's issuer is not the signing key's DID")
-            self._check_token(state, statement)
+            self._check_token(rules, statement)
         elif kind is StatementKind.REVOKE and data["target"] == "key":
-            target = state.keys.get(str(data["kid"]))
+            target = rules.key(str(data["kid"]))
             since = data.get("compromisedSince")
             if since is not None and since > index:
                 raise InputError(f"compromisedSince {since} is after this revocation")
-            self._require_same_party(state, signer, target.party_id)
+            self._require_same_party(rules, signer, target.party_id)
         elif kind is StatementKind.REVOKE:
-            digest = self._require_logged(state, str(data["tokenDigest"]), "token")
-            if digest in state.revoked:
+            digest = str(data["tokenDigest"])
+            row = rules.token(digest)
+            if rules.revoked(digest) is not None:
                 raise ConflictError(f"token {digest} is already revoked")
-            issuer = state.keys.get(state.token_issuer[digest])
-            self._require_same_party(state, signer, issuer.party_id)
+            self._require_same_party(rules, signer, rules.key(row.issuer_kid).party_id)
         else:
-            self._check_supersede(state, statement)
+            self._check_supersede(rules, statement)
 
-    def _check_key(self, state: _State, index: int, statement: Statement,
+    def _check_key(self, rules: _Rules, index: int, statement: Statement,
                    signed_by: Callable[[bytes], None]) -> None:
         """Key statements (ledger design s.6): who may add a key for which party.
 
@@ -326,17 +351,18 @@ class Ledger:
         data = statement.data
         kid = str(data["kid"])
         party_id = str(data["party"]["id"])
-        if kid in state.keys.keys:
+        if rules.state.key(kid) is not None:
             raise ConflictError(f"key {kid} is already registered")
         if data["action"] == "rotate":
-            old = state.keys.require_valid(str(data["replaces"]), index)
+            replaced = str(data["replaces"])
+            old = require_valid(rules.state.key(replaced), replaced, index)
             if old.party_id != party_id:
                 raise InputError("a key can only be rotated to a key of the same party")
             signed_by(old.public_key)
         elif statement.signer == self.registrar:
             signed_by(self.log_key.public_key)
         else:
-            known = state.keys.party_keys(party_id)
+            known = rules.state.party_keys(party_id)
             if known:
                 raise ConflictError(
                     f"party {party_id} is already registered (key {known[-1].kid} at entry "
@@ -346,7 +372,7 @@ class Ledger:
             return
         verify_possession(data, statement.public_key)
 
-    def _check_token(self, state: _State, statement: Statement) -> None:
+    def _check_token(self, rules: _Rules, statement: Statement) -> None:
         """Token statements: logged once, evidence still standing, one per shipment.
 
         The supplier tokens a token cites must be logged before it and be active at its
@@ -357,36 +383,39 @@ class Ledger:
         """
         data = statement.data
         digest = str(data["tokenDigest"])
-        if digest in state.tokens:
-            raise ConflictError(f"token {digest} is already logged at index "
-                                f"{state.tokens[digest]}")
+        existing = rules.state.token_row(digest)
+        if existing is not None:
+            raise ConflictError(f"token {digest} is already logged at index {existing.index}")
         for parent in data["parents"]:
-            if parent not in state.tokens:
+            if rules.state.token_row(parent) is None:
                 raise NotFoundError(f"supplier token {parent} is not in the ledger")
-            standing = state.standing(parent)
-            if standing == "superseded":
-                at, new = state.superseded[parent]
-                raise ConflictError(f"supplier token {parent} was superseded by {new} at "
-                                    f"entry {at}: cite the token that replaces it")
-            if standing == "revoked":
+            standing = rules.standing(parent)
+            if standing is TokenStanding.SUPERSEDED:
+                event = rules.superseded(parent)
+                assert event is not None
+                raise ConflictError(f"supplier token {parent} was superseded by {event.by} "
+                                    f"at entry {event.index}: cite the token that replaces it")
+            if standing is TokenStanding.REVOKED:
                 raise ConflictError(f"supplier token {parent} is revoked (or its key was "
                                     "compromised): it is no evidence of origin any more")
-        party = state.party_of(statement.signer)
+        party = rules.party_of(statement.signer)
         replaced = data.get("supersedes")
         if replaced is not None:
-            replaced = self._require_logged(state, str(replaced), "superseded token")
-            self._require_active(state, replaced)
-            if state.party_of(state.token_issuer[replaced]) != party:
+            replaced_row = rules.token(str(replaced), "superseded token")
+            replaced = replaced_row.digest
+            rules.require_active(replaced)
+            if rules.party_of(replaced_row.issuer_kid) != party:
                 raise SignatureError(f"token {replaced} was issued by another party: only "
                                      "its issuer's party may correct it")
-        current = state.active_shipments.get((party, str(data["shipment"])))
-        if current is not None and current != replaced and state.standing(current) == "active":
+        current = rules.state.shipment_token(party, str(data["shipment"]))
+        if (current is not None and current != replaced
+                and rules.standing(current) is TokenStanding.ACTIVE):
             raise ConflictError(
                 f"party {party} already has an active token {current} for this shipment "
-                f"(entry {state.tokens[current]}): a correction must supersede it, or revoke "
-                "it first")
+                f"(entry {rules.token(current).index}): a correction must supersede it, or "
+                "revoke it first")
 
-    def _check_supersede(self, state: _State, statement: Statement) -> None:
+    def _check_supersede(self, rules: _Rules, statement: Statement) -> None:
         """Supersede statements: the issuer replaces its own active token by a later one.
 
         Only a key of the party that issued both tokens may say that one corrects the
@@ -394,39 +423,25 @@ class Ledger:
         active, the new one active and logged after it (so corrections cannot loop).
         """
         data = statement.data
-        old = self._require_logged(state, str(data["tokenDigest"]), "token")
-        new = self._require_logged(state, str(data["newTokenDigest"]), "new token")
+        old = rules.token(str(data["tokenDigest"]))
+        new = rules.token(str(data["newTokenDigest"]), "new token")
         if statement.signer == self.registrar:
             raise SignatureError("the registrar may revoke a token but not supersede it: a "
                                  "correction is its issuer's claim")
-        party = state.party_of(statement.signer)
-        for digest in (old, new):
-            if state.party_of(state.token_issuer[digest]) != party:
-                raise SignatureError(f"token {digest} was not issued by party {party}: a "
-                                     "party supersedes only its own tokens")
-        self._require_active(state, old)
-        self._require_active(state, new)
-        if state.tokens[new] < state.tokens[old]:
-            raise ConflictError(f"the new token {new} (entry {state.tokens[new]}) was logged "
-                                f"before the token it would replace (entry "
-                                f"{state.tokens[old]}): a correction comes later")
+        party = rules.party_of(statement.signer)
+        for row in (old, new):
+            if rules.party_of(row.issuer_kid) != party:
+                raise SignatureError(f"token {row.digest} was not issued by party {party}: "
+                                     "a party supersedes only its own tokens")
+        rules.require_active(old.digest)
+        rules.require_active(new.digest)
+        if new.index < old.index:
+            raise ConflictError(f"the new token {new.digest} (entry {new.index}) was logged "
+                                f"before the token it would replace (entry {old.index}): a "
+                                "correction comes later")
 
-    @staticmethod
-    def _require_logged(state: _State, digest: str, what: str) -> str:
-        if digest not in state.tokens:
-            raise NotFoundError(f"the {what} {digest} is not in the ledger")
-        return digest
-
-    @staticmethod
-    def _require_active(state: _State, digest: str) -> None:
-        standing = state.standing(digest)
-        if standing == "superseded":
-            raise ConflictError(f"token {digest} is already superseded by "
-                                f"{state.superseded[digest][1]}")
-        if standing == "revoked":
-            raise ConflictError(f"token {digest} is revoked")
-
-    def _presign(self, state: _State, parsed: Sequence[Statement]) -> list[bytes | None]:
+    def _presign(self, state: StateReader,
+                 parsed: Sequence[Statement]) -> list[bytes | None]:
         """Verify the batch's signatures in parallel, ahead of the ordered checks.
 
         Ed25519 verification is the costliest step of an append and PyNaCl releases the
@@ -444,13 +459,18 @@ class Ledger:
                 public = self.log_key.public_key
             elif statement.kind is StatementKind.KEY and statement.data["action"] == "add":
                 public = statement.public_key
+            elif signer in keys:
+                public = keys[signer]
             else:
-                record = state.keys.keys.get(signer)
-                public = record.public_key if record is not None else keys.get(signer)
+                record = state.key(signer)
+                public = record.public_key if record is not None else None
+                if public is not None:
+                    keys[signer] = public
             if statement.kind is StatementKind.KEY:
                 keys[str(statement.data["kid"])] = statement.public_key
             if public is not None:
                 jobs.append((n, public))
+
         results: list[bytes | None] = [None] * len(parsed)
         # Messages are built here, on this thread: canonical JSON holds the GIL, while the
         # pool threads only run Ed25519 (which releases it).
@@ -487,44 +507,51 @@ class Ledger:
                 results[n] = public
         return results
 
-    def _require_same_party(self, state: _State, signer: str, party_id: str) -> None:
+    def _require_same_party(self, rules: _Rules, signer: str, party_id: str) -> None:
         if signer == self.registrar:
             return
-        if state.keys.get(signer).party_id != party_id:
+        if rules.key(signer).party_id != party_id:
             raise SignatureError(f"key {signer} does not belong to party {party_id}")
 
     # ------------------------------------------------------------------------ append
 
     def append(self, statements: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Check and durably append signed statements as one batch; return their indices."""
+        """Check and durably append signed statements as one batch; return their indices.
+
+        Inside the writer section: read the size, authorise each statement against the
+        committed state plus the batch before it (`ledger.state.BatchState`), then write
+        the entries, their derived rows and the tiles they complete in one transaction.
+        A bad statement rejects the batch and nothing is written; nothing is kept in
+        memory either way.
+        """
         parsed = [parse_statement(dict(s)) for s in statements]
         encoded = [encode_statement(s.data) for s in parsed]
+        for body, _ in encoded:
+            if len(body) > MAX_ENTRY_BYTES:
+                raise InputError(f"a statement of {len(body)} bytes is too large for the log "
+                                 f"(at most {MAX_ENTRY_BYTES}, the tlog-tiles entry limit)")
         # No entry may point at a token the ledger cannot produce: the store checks that
         # every token of the batch is stored, in the transaction that appends it.
         tokens = [s.token_digest for s in parsed
                   if s.kind is StatementKind.TOKEN and s.token_digest]
         with self.store.writer():
-            self.sync()
-            state = self._state
-            first = state.tree.size
-            try:
-                checked = (self._presign(state, parsed) if len(parsed) >= _PARALLEL_BATCH
-                           else [None] * len(parsed))
-                for offset, statement in enumerate(parsed):
-                    self._check(state, first + offset, statement, checked[offset])
-                    self._apply(state, first + offset, statement)
-                entries = [
-                    NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
-                    for s, (body, leaf) in zip(parsed, encoded, strict=True)
-                ]
-                start = self.store.append(entries, require_blobs=tokens)
-            except Exception:
-                self._reset()  # derived state may be ahead of the store: replay next time
-                raise
+            first = self.store.size()
+            batch = BatchState(self.store)
+            rules = _Rules(batch)
+            checked = (self._presign(batch, parsed) if len(parsed) >= _PARALLEL_BATCH
+                       else [None] * len(parsed))
+            for offset, statement in enumerate(parsed):
+                self._check(rules, first + offset, statement, checked[offset])
+                batch.apply(first + offset, statement)
+            leaves = [leaf for _, leaf in encoded]
+            entries = [
+                NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
+                for s, (body, leaf) in zip(parsed, encoded, strict=True)
+            ]
+            start = self.store.append(entries, require_blobs=tokens, derived=batch.rows,
+                                      tiles=completed_tiles(self.store, first, leaves))
             if start != first:  # pragma: no cover - the writer section forbids this
-                self._reset()
                 raise ConflictError(f"log grew under the writer lock ({start} != {first})")
-            state.tree.extend(leaf for _, leaf in encoded)
         return list(range(first, first + len(parsed)))
 
     # ------------------------------------------------------------------------ keys
@@ -558,9 +585,8 @@ class Ledger:
 
     def rotate_key(self, old: SigningKey, new: SigningKey) -> tuple[str, int]:
         """Log a rotation from `old` to `new` (signed by old, possession by new)."""
-        self.sync()
         old_kid = verification_method_id(old.public_key)
-        party = self._state.keys.get(old_kid).party
+        party = self.keys().get(old_kid).party
         kid = verification_method_id(new.public_key)
         statement = {"v": 1, "type": "key", "action": "rotate", "time": _iso(self.now()),
                      "kid": kid, "publicKeyMultibase": encode_public_key(new.public_key),
@@ -583,10 +609,9 @@ class Ledger:
             return sign_statement(statement, self.log_key, self.registrar)
         return sign_statement(statement, key, verification_method_id(key.public_key))
 
-    def keys(self) -> KeyRegistry:
-        """The key registry as of the latest entry."""
-        self.sync()
-        return self._state.keys
+    def keys(self) -> KeyDirectory:
+        """Every key the log recorded, looked up in the store on each call."""
+        return KeyDirectory(self.store, self.store.all_keys)
 
     # ------------------------------------------------------------------------ tokens
 
@@ -604,9 +629,8 @@ class Ledger:
         disclosed; a retry after a crash is refused while the first token is the active
         one of the shipment (`supersedes` names it to correct it instead).
         """
-        self.sync()
         kid = verification_method_id(key.public_key)
-        self._state.keys.require_valid(kid, self.size)
+        self.keys().require_valid(kid, self.size)
         determination = determine_origin(bom)
         issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
             bom, determination, certification, shipment_id=shipment_id, key=key,
@@ -671,8 +695,7 @@ class Ledger:
         if len(text) < MIN_PREFIX:
             raise InputError(f"a token digest prefix needs at least {MIN_PREFIX} hex "
                              f"digits, got {len(text)}")
-        self.sync()
-        matches = [d for d in self._state.tokens if d.startswith(text)]
+        matches = self.store.tokens_with_prefix(text, 2)
         if not matches:
             raise NotFoundError(f"no token in the ledger starts with {text}")
         if len(matches) > 1:
@@ -681,11 +704,10 @@ class Ledger:
 
     def token_index(self, digest: str) -> int:
         """Where the token's statement is in the log."""
-        self.sync()
-        index = self._state.tokens.get(digest)
-        if index is None:
+        row = self.store.token_row(digest)
+        if row is None:
             raise NotFoundError(f"token {digest} is not in the ledger")
-        return index
+        return row.index
 
     def token_status(self, digest: str) -> dict[str, Any]:
         """Active / revoked / superseded; the issuer key's state at the token's index; and
@@ -696,43 +718,28 @@ class Ledger:
         ``evidenceAffected`` lists the ones that are not active: a supplier's revocation
         after the token was logged shows in the status of every token that relied on it.
         """
-        index = self.token_index(digest)
-        state = self._state
+        rules = _Rules(self.store)
+        row = self.store.token_row(digest)
+        if row is None:
+            raise NotFoundError(f"token {digest} is not in the ledger")
+        index = row.index
         status: dict[str, Any] = {"token": "active"}
-        if digest in state.revoked:
-            status = {"token": "revoked", "revocation": state.revoked[digest]}
-        elif digest in state.superseded:
-            at, new = state.superseded[digest]
-            status = {"token": "superseded", "supersededBy": new, "revocation": at}
-        kid = state.token_issuer[digest]
-        status["key"] = state.keys.get(kid).status_at(index)
+        revoked = rules.revoked(digest)
+        superseded = rules.superseded(digest)
+        if revoked is not None:
+            status = {"token": "revoked", "revocation": revoked.index}
+        elif superseded is not None:
+            status = {"token": "superseded", "supersededBy": superseded.by,
+                      "revocation": superseded.index}
+        kid = row.issuer_kid
+        status["key"] = rules.key(kid).status_at(index)
         status["kid"] = kid
         status["index"] = index
-        evidence, affected = self._evidence(digest)
+        evidence, affected = rules.evidence(digest)
         status["evidence"] = evidence
         if affected:
             status["evidenceAffected"] = affected
         return status
-
-    def _evidence(self, digest: str) -> tuple[str, list[str]]:
-        """(worst standing, not-active tokens) over every token `digest` rests on."""
-        state = self._state
-        rank = {standing: n for n, standing in enumerate(EVIDENCE_STATES)}
-        worst = "active"
-        affected: set[str] = set()
-        seen: set[str] = set()
-        stack = list(state.token_parents.get(digest, ()))
-        while stack:
-            parent = stack.pop()
-            if parent in seen:
-                continue
-            seen.add(parent)
-            standing = state.standing(parent)
-            if standing != "active":
-                affected.add(parent)
-                worst = max(worst, standing, key=rank.__getitem__)
-            stack.extend(state.token_parents.get(parent, ()))
-        return worst, sorted(affected)
 
     def revoke_token(self, digest: str, *, signer: SigningKey | None, reason: str) -> int:
         """Log the revocation of a token (by its issuer's party or the registrar)."""
@@ -751,64 +758,88 @@ class Ledger:
     # ------------------------------------------------------------------------ checkpoints
 
     def publish_checkpoint(self) -> str:
-        """Sign a checkpoint of the current tree, gather witness cosignatures, record it."""
-        with self.store.writer():
-            self.sync()
-            size = self.size
-            root = self._state.tree.root()
-        checkpoint = Checkpoint(self.origin, size, root)
-        signed = sign_checkpoint(checkpoint, self.signer)
-        lines = []
-        now = int(self.now().timestamp())
-        for witness in self.witnesses:
-            old = witness.latest_size(self.origin)
-            if old > size:
-                raise ConflictError(f"a witness has cosigned size {old}, beyond this log's "
-                                    f"{size}: the log was rolled back or forked")
-            proof = self._state.tree.consistency_proof(old, size) if old else []
-            lines.append(witness.add_checkpoint(signed, old, proof, now))
+        """Sign a checkpoint of the log as it is now, gather cosignatures, record it.
+
+        The sequencer's job (on a schedule, and on demand): it reads the size and root from
+        the tiles without taking the writer section, so appends go on while witnesses
+        answer, each within `witness_timeout` seconds. A witness that does not answer in time
+        or cannot be reached is logged and left out of this checkpoint (its cosignature
+        comes with a later one); a witness that *refuses* (a fork, a rollback, a bad
+        signature) raises, as that is evidence against the log, never to be skipped.
+        """
+        return self._record_checkpoint(self._sign_checkpoint(self.store.size()))
+
+    def _sign_checkpoint(self, size: int) -> tuple[int, str]:
+        root = self.tree(size).root()
+        return size, sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+
+    def _record_checkpoint(self, signed_at: tuple[int, str]) -> str:
+        size, signed = signed_at
+        lines = self._cosign(signed, size)
         if lines:
             signed = add_cosignatures(signed, lines)
         self.store.add_checkpoint(size, signed)
         return signed
 
+    def _cosign(self, signed: str, size: int) -> list[str]:
+        """Every witness's cosignature line, asked in parallel, each within its timeout."""
+        if not self.witnesses:
+            return []
+        now = int(self.now().timestamp())
+        tree = self.tree(size)
+
+        def ask(witness: WitnessClient) -> str:
+            old = witness.latest_size(self.origin)
+            if old > size:
+                raise ConflictError(f"a witness has cosigned size {old}, beyond this log's "
+                                    f"{size}: the log was rolled back or forked")
+            proof = tree.consistency_proof(old, size) if old else []
+            return witness.add_checkpoint(signed, old, proof, now)
+
+        lines: list[str] = []
+        with ThreadPoolExecutor(max_workers=len(self.witnesses),
+                                thread_name_prefix="tmec-witness") as pool:
+            futures = [pool.submit(ask, w) for w in self.witnesses]
+            for witness, future in zip(self.witnesses, futures, strict=True):
+                try:
+                    lines.append(future.result(timeout=self.witness_timeout))
+                except TimeoutError:
+                    log.warning("witness %r did not answer within %s s; checkpoint %d goes "
+                                "without its cosignature", witness, self.witness_timeout, size)
+                except (OSError, StoreUnavailableError) as exc:
+                    log.warning("witness %r is unreachable (%s); checkpoint %d goes without "
+                                "its cosignature", witness, exc, size)
+        return lines
+
     def latest_checkpoint(self) -> tuple[int, str]:
-        """The latest recorded checkpoint (publishing one if none exists)."""
+        """The latest recorded checkpoint (a pure read; `NotFoundError` if none yet)."""
         latest = self.store.latest_checkpoint()
-        if latest is None or latest[0] < self.store.size():
-            signed = self.publish_checkpoint()
-            return Checkpoint.parse(signed.split("\n\n", 1)[0] + "\n").size, signed
+        if latest is None:
+            raise NotFoundError("the log has no checkpoint yet: the sequencer publishes one "
+                                "after the first entries")
         return latest
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 inclusion proof of entry `index` in the tree of `size`."""
-        self.sync()
-        return self._state.tree.inclusion_proof(index, size)
+        return self.tree(size).inclusion_proof(index)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 consistency proof between two tree sizes."""
-        self.sync()
-        return self._state.tree.consistency_proof(size1, size2)
+        return self.tree(size2).consistency_proof(size1)
 
     def root(self, size: int | None = None) -> bytes:
         """Root hash of the tree of `size` (default: all entries)."""
-        self.sync()
-        return self._state.tree.root(size)
+        return self.tree(size).root()
 
     def entry(self, index: int) -> EntryRecord:
         """The stored entry at `index`."""
-        self.sync()
         (record,) = self.store.entries(index, index + 1)
         return record
 
     # ------------------------------------------------------------------------ bundles
 
-    def status_statement(self, digest: str) -> int:
-        """Log the registrar's status of a token as of now; return its index."""
-        with self.store.writer():
-            self.sync()
-            status = self.token_status(digest)
-            covers = self.size
+    def _status_of(self, digest: str, covers: int) -> dict[str, Any]:
+        status = self.token_status(digest)
         statement: dict[str, Any] = {"v": 1, "type": "status", "time": _iso(self.now()),
                                      "tokenDigest": digest, "coversSize": covers,
                                      "token": status["token"], "key": status["key"],
@@ -817,40 +848,72 @@ class Ledger:
             statement["supersededBy"] = status["supersededBy"]
         if "evidenceAffected" in status:
             statement["evidenceAffected"] = status["evidenceAffected"]
-        (index,) = self.append([self._sign(statement, None)])
-        if index != covers:
-            # Another writer slipped in between: the statement covers less than its own
-            # position. Rare; log a fresh one that does.
-            return self.status_statement(digest)
+        return statement
+
+    def status_statement(self, digest: str) -> int:
+        """Log the registrar's status of a token as of now; return its index (a write)."""
+        with self.store.writer():
+            covers = self.size
+            (index,) = self.append([self._sign(self._status_of(digest, covers), None)])
         return index
+
+    def refresh_status(self, digest: str) -> tuple[int, str]:
+        """The write side of a bundle: a status statement and a checkpoint ending at it.
+
+        What the sequencer does on demand (and `tmec token bundle` before it reads): in the
+        writer section, log the registrar's status of the token and sign the checkpoint of
+        the log up to and including it; then, outside the section, gather the witnesses'
+        cosignatures and record the checkpoint. Returns (status index, checkpoint text).
+        """
+        with self.store.writer():
+            index = self.status_statement(digest)
+            signed_at = self._sign_checkpoint(index + 1)
+        return index, self._record_checkpoint(signed_at)
 
     def bundle(self, digest: str, *, commitment: PartsCommitment | None = None,
                disclose_lines: Iterable[int] | None = None,
                suppliers: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-        """The offline verification bundle of a token (ledger design s.7).
+        """The offline verification bundle of a token (ledger design s.7): a pure read.
 
-        Logs a fresh status statement and publishes a checkpoint covering it, then writes
-        the token, its statement, its issuer's key statement and the status statement, each
-        with an inclusion proof under that checkpoint. `disclose_lines` adds salted line
-        disclosures (from `commitment`, by default the records stored at issuance);
-        `suppliers` nests supplier bundles by digest. Nothing else travels: no empty
-        lists, nothing a signature or hash does not cover.
+        Under the checkpoint that ends at the token's latest status statement: the token,
+        its statement, its issuer's key statement and that status statement, each with an
+        inclusion proof. The status must still say what the log says now; when it does
+        not (revoked, superseded or evidence changed since), or there is none, the bundle
+        is refused with `ConflictError` / `NotFoundError` and `refresh_status` writes a
+        new one. `disclose_lines` adds salted line disclosures (from `commitment`, by
+        default the records stored at issuance); `suppliers` nests supplier bundles by
+        digest. Nothing else travels: no empty lists, nothing a signature or hash does not
+        cover.
         """
         token = self.token(digest)
-        token_index = self.token_index(digest)
+        row = self.store.token_row(digest)
+        if row is None:
+            raise NotFoundError(f"token {digest} is not in the ledger")
+        token_index = row.index
         disclosures = self._disclosures(digest, token, commitment, disclose_lines)
-        # No other writer may append between the status and the checkpoint over it.
-        with self.store.writer():
-            status_index = self.status_statement(digest)
-            checkpoint_text = self.publish_checkpoint()
-        size = Checkpoint.parse(checkpoint_text.split("\n\n", 1)[0] + "\n").size
-        kid = self._state.token_issuer[digest]
-        key_index = self._state.key_entry[kid]
+        status_entry = self.store.latest_status(digest, self.store.size())
+        checkpoint_text = (None if status_entry is None
+                           else self.store.checkpoint(status_entry.index + 1))
+        if status_entry is None or checkpoint_text is None:
+            raise NotFoundError(f"token {digest[:16]}... has no status statement under a "
+                                "checkpoint yet: the sequencer writes one on demand")
+        logged = parse_statement(status_entry.body).data
+        current = self._status_of(digest, status_entry.index)
+        changed = [name for name in ("token", "key", "evidence", "supersededBy",
+                                     "evidenceAffected") if logged.get(name) != current.get(name)]
+        if changed:
+            raise ConflictError(f"the status of token {digest[:16]}... changed since entry "
+                                f"{status_entry.index} ({', '.join(changed)}): the sequencer "
+                                "must log a fresh one")
+        size = status_entry.index + 1
+        status_index = status_entry.index
+        key_index = self.keys().get(row.issuer_kid).added_at
+        tree = self.tree(size)
 
         def proven(index: int) -> dict[str, Any]:
             entry = self.entry(index)
             return {"index": index, "statement": parse_json(entry.body),
-                    "proof": [_b64(h) for h in self.inclusion_proof(index, size)]}
+                    "proof": [_b64(h) for h in tree.inclusion_proof(index)]}
 
         bundle: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
@@ -872,6 +935,12 @@ class Ledger:
                                  "token")
             bundle["suppliers"] = [dict(suppliers[d]) for d in sorted(suppliers)]
         return bundle
+
+    def fresh_bundle(self, digest: str, **options: Any) -> dict[str, Any]:
+        """`refresh_status`, then `bundle`: what `tmec token bundle` does in one process
+        that is its own sequencer (a service leaves the write to its sequencer)."""
+        self.refresh_status(digest)
+        return self.bundle(digest, **options)
 
     def _disclosures(self, digest: str, token: Mapping[str, Any],
                      commitment: PartsCommitment | None,
@@ -908,7 +977,38 @@ class Ledger:
         or token digest.
         """
         report = AuditReport()
-        state = _State()
+        replay = BatchState(EmptyState())
+        rules = _Rules(replay)
+        tree = _ReplayedTiles()
+        page: list[EntryRecord] = []
+        seen = {"key": 0, "key event": 0, "token": 0, "token event": 0}
+
+        def check_page() -> None:
+            """Derived rows and tiles of a page of entries, replayed vs stored."""
+            if not page:
+                return
+            start, end = page[0].index, page[-1].index + 1
+            for tile in completed_tiles(tree, tree.size, [e.leaf_hash for e in page]):
+                tree.tiles[tile.level, tile.index] = tile
+                if self.store.tile(tile.level, tile.index) != tile.hashes:
+                    report.problems.append(f"tile {tile.level}/{tile.index}: stored tile "
+                                           "differs from the entries' leaf hashes")
+            tree.leaves.extend(e.leaf_hash for e in page)
+            stored = self.store.derived_rows(start, end)
+            for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
+                                       ("key event", replay.rows.key_events, stored.key_events),
+                                       ("token", replay.rows.tokens, stored.tokens),
+                                       ("token event", replay.rows.token_events,
+                                        stored.token_events)):
+                new = mine[seen[what]:]
+                seen[what] = len(mine)
+                if list(new) != list(theirs):
+                    differ: set[int] = {r.index for r in [*new, *theirs]
+                                        if (r in new) != (r in theirs)} or {start}
+                    report.problems.append(f"entry {min(differ)}: the stored {what} row "
+                                           "differs from a replay of the log")
+            page.clear()
+
         for entry in self.store.iter_entries():
             report.size = entry.index + 1
             if merkle.leaf_hash(entry.body) != entry.leaf_hash:
@@ -917,11 +1017,13 @@ class Ledger:
             statement: Statement | None = None
             try:
                 statement = parse_statement(entry.body)
-                self._check(state, entry.index, statement)
-                self._apply(state, entry.index, statement)
+                self._check(rules, entry.index, statement)
+                replay.apply(entry.index, statement)
             except LedgerError as exc:
                 report.problems.append(f"entry {entry.index}: {exc}")
-            state.tree.append(entry.leaf_hash)
+            page.append(entry)
+            if len(page) == _AUDIT_PAGE:
+                check_page()
             if (statement is not None and statement.kind is StatementKind.TOKEN
                     and statement.token_digest):
                 data = self.store.get_blob(statement.token_digest)
@@ -931,6 +1033,7 @@ class Ledger:
                 elif sha256(data).hex() != statement.token_digest:  # blobs are JCS bytes
                     report.problems.append(f"entry {entry.index}: stored token "
                                            f"{statement.token_digest} was altered")
+        check_page()
         witnesses = list(verifiers)
         for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
@@ -942,9 +1045,9 @@ class Ledger:
             if opened.checkpoint.size != size:
                 report.problems.append(f"checkpoint {size}: recorded under size {size} but "
                                        f"signed for size {opened.checkpoint.size}")
-            elif opened.checkpoint.size > state.tree.size:
+            elif opened.checkpoint.size > tree.size:
                 report.problems.append(f"checkpoint {size}: covers more entries than stored")
-            elif state.tree.root(opened.checkpoint.size) != opened.checkpoint.root_hash:
+            elif TiledTree(tree, opened.checkpoint.size).root() != opened.checkpoint.root_hash:
                 report.problems.append(f"checkpoint {size}: root differs from the stored "
                                        "entries (an entry was changed or removed)")
             if witnesses:
@@ -954,6 +1057,31 @@ class Ledger:
                                            f"that are not the log's or its witnesses' "
                                            f"({', '.join(sorted(strangers))})")
         return report
+
+
+_AUDIT_PAGE = 4_096
+
+
+class _ReplayedTiles:
+    """The tree an audit rebuilds from the entries' leaf hashes (a `TileSource`)."""
+
+    def __init__(self) -> None:
+        self.leaves: list[bytes] = []
+        self.tiles: dict[tuple[int, int], Tile] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self.leaves)
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        return self.leaves[start:end]
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        found = self.tiles.get((level, index))
+        return None if found is None else found.hashes
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        return [t.root for n in range(start, end) if (t := self.tiles.get((level, n)))]
 
 
 def _b64(data: bytes) -> str:

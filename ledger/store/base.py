@@ -10,9 +10,11 @@ Besides entries the store keeps three append-only collections: token blobs by di
 (content-addressed; writing the same digest again with other bytes is a conflict), the
 issuer's disclosure records of each token (its salts and line records: commercial data,
 written before the token is logged so that a logged token can always be disclosed), and
-signed checkpoints by tree size. Witness cosignature state is *not* here (witnesses are
-other parties). Errors: `ConflictError`, `NotFoundError`, `OutOfRangeError`,
-`StoreUnavailableError`.
+signed checkpoints by tree size. And two it derives from the entries, written with them:
+the ledger's index of keys and tokens (`ledger.state`: a status change is a new row) and
+the tree as full C2SP tlog-tiles (`ledger.tiles`). Reading either costs indexed look-ups,
+never a replay. Witness cosignature state is *not* here (witnesses are other parties).
+Errors: `ConflictError`, `NotFoundError`, `OutOfRangeError`, `StoreUnavailableError`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from ledger.keys import KeyRecord
+from ledger.state import DerivedRows, TokenEvent, TokenRow
+from ledger.tiles import Tile
 
 __all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry"]
 
@@ -64,12 +70,64 @@ class LogStore(Protocol):
         """Number of entries in the log."""
         ...
 
-    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
         """Append `entries` atomically and durably; return the index of the first one.
 
         Every digest in `require_blobs` must have a blob stored, checked in the same
-        transaction (`NotFoundError` otherwise, and nothing is written).
+        transaction (`NotFoundError` otherwise, and nothing is written). The `derived`
+        rows (`ledger.state`) and the full `tiles` the entries complete (`ledger.tiles`)
+        are written in that same transaction: the index and the tree are never behind or
+        ahead of the log.
         """
+        ...
+
+    # -- derived state (ledger.state.StateReader): indexed look-ups, never a scan
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """The key `kid` with its retirements, if the log added it."""
+        ...
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """Every key of a party, oldest first."""
+        ...
+
+    def all_keys(self) -> list[KeyRecord]:
+        """Every key the log added, oldest first (for listings)."""
+        ...
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """Where and by whom token `digest` was logged, if it was."""
+        ...
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """The revocations and supersessions of token `digest`, in log order."""
+        ...
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """The token a party logged last for a shipment, if any."""
+        ...
+
+    def tokens_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` logged token digests starting with `prefix`, in digest order."""
+        ...
+
+    def derived_rows(self, start: int, end: int) -> DerivedRows:
+        """The derived rows of entries start <= index < end, each list in index order."""
+        ...
+
+    def latest_status(self, digest: str, below: int) -> EntryRecord | None:
+        """The last status statement about token `digest` at an index below `below`."""
+        ...
+
+    # -- the tree as tlog-tiles (ledger.tiles.TileSource)
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        """The 8,192 bytes of full tile `index` at `level`, if it is complete."""
+        ...
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        """Roots of the full tiles start <= index < end at `level` that exist."""
         ...
 
     def entries(self, start: int, end: int) -> list[EntryRecord]:

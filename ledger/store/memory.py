@@ -9,11 +9,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from typing import TypeVar
 
 from ledger.errors import ConflictError, NotFoundError, OutOfRangeError
+from ledger.keys import KeyRecord
+from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenRow, key_record
 from ledger.store.base import EntryRecord, NewEntry
+from ledger.tiles import Tile
 
 __all__ = ["MemoryStore"]
+
+_Row = TypeVar("_Row", KeyRow, KeyEvent, TokenRow, TokenEvent)
 
 
 class MemoryStore:
@@ -25,25 +31,113 @@ class MemoryStore:
         self._checkpoints: dict[int, list[str]] = {}
         self._recorded: list[tuple[int, str]] = []
         self._disclosures: dict[str, bytes] = {}
+        self._keys: dict[str, KeyRow] = {}
+        self._key_events: dict[str, list[KeyEvent]] = {}
+        self._party_keys: dict[str, list[str]] = {}
+        self._tokens: dict[str, TokenRow] = {}
+        self._token_events: dict[str, list[TokenEvent]] = {}
+        self._shipments: dict[tuple[str, str], str] = {}
+        self._statuses: dict[str, list[EntryRecord]] = {}
+        self._tiles: dict[tuple[int, int], Tile] = {}
         self._lock = threading.RLock()
 
     def size(self) -> int:
         """Number of entries."""
         return len(self._entries)
 
-    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
         """Append atomically (all or nothing under the lock), `require_blobs` stored."""
+        derived = derived or DerivedRows()
         with self._lock:
             missing = sorted(set(require_blobs) - set(self._blobs))
             if missing:
                 raise NotFoundError(f"token {missing[0]} is not stored in the ledger: an "
                                     "entry is logged only after its token")
+            taken = [f"tile {t.level}/{t.index}" for t in tiles
+                     if (t.level, t.index) in self._tiles]
+            taken += [f"key {k.kid}" for k in derived.keys if k.kid in self._keys]
+            taken += [f"token {t.digest}" for t in derived.tokens if t.digest in self._tokens]
+            if taken:
+                raise ConflictError(f"{taken[0]} is already recorded")
             first = len(self._entries)
-            self._entries.extend(
+            records = [
                 EntryRecord(first + n, e.leaf_hash, e.body, e.kind, e.token_digest, e.key_id)
                 for n, e in enumerate(entries)
-            )
+            ]
+            self._entries.extend(records)
+            for record in records:
+                if record.kind == "status" and record.token_digest:
+                    self._statuses.setdefault(record.token_digest, []).append(record)
+            for key in derived.keys:
+                self._keys[key.kid] = key
+                self._party_keys.setdefault(key.party_id, []).append(key.kid)
+            for event in derived.key_events:
+                self._key_events.setdefault(event.kid, []).append(event)
+            for token in derived.tokens:
+                self._tokens[token.digest] = token
+                self._shipments[token.party_id, token.shipment] = token.digest
+            for token_event in derived.token_events:
+                self._token_events.setdefault(token_event.digest, []).append(token_event)
+            for tile in tiles:
+                self._tiles[tile.level, tile.index] = tile
             return first
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """The key with its retirements."""
+        row = self._keys.get(kid)
+        return None if row is None else key_record(row, self._key_events.get(kid, []))
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """The party's keys, oldest first."""
+        return [r for kid in self._party_keys.get(party_id, [])
+                if (r := self.key(kid)) is not None]
+
+    def all_keys(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        return [r for kid in list(self._keys) if (r := self.key(kid)) is not None]
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """The token's row."""
+        return self._tokens.get(digest)
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """The token's events in log order."""
+        return list(self._token_events.get(digest, []))
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """The last token of the party for the shipment."""
+        return self._shipments.get((party_id, shipment))
+
+    def tokens_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Digests starting with `prefix` (a scan: this store is for tests)."""
+        return sorted(d for d in list(self._tokens) if d.startswith(prefix))[:limit]
+
+    def derived_rows(self, start: int, end: int) -> DerivedRows:
+        """The derived rows of entries in [start, end), in index order (a scan)."""
+        def within(rows: list[_Row]) -> list[_Row]:
+            return sorted((r for r in rows if start <= r.index < end), key=lambda r: r.index)
+
+        return DerivedRows(
+            keys=within(list(self._keys.values())),
+            key_events=within([e for es in self._key_events.values() for e in es]),
+            tokens=within(list(self._tokens.values())),
+            token_events=within([e for es in self._token_events.values() for e in es]),
+        )
+
+    def latest_status(self, digest: str, below: int) -> EntryRecord | None:
+        """The last status statement about `digest` below index `below`."""
+        found = [e for e in self._statuses.get(digest, []) if e.index < below]
+        return found[-1] if found else None
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        """A full tile's hashes."""
+        tile = self._tiles.get((level, index))
+        return None if tile is None else tile.hashes
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        """Roots of the full tiles that exist in the range."""
+        return [t.root for n in range(start, end) if (t := self._tiles.get((level, n)))]
 
     def _check_range(self, start: int, end: int) -> None:
         size = len(self._entries)

@@ -105,8 +105,12 @@ from ledger.errors import (
     StoreUnavailableError,
     TamperedError,
 )
+from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
+from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
+from ledger.store.sql_index import DERIVED_TABLES, index_tables
+from ledger.tiles import Tile
 
 if sys.platform != "win32":  # POSIX: a cross-process writer lock for SQLite files.
     import fcntl
@@ -139,7 +143,8 @@ _SQLITE_BEGIN: Final = "ledger_sqlite_begin"
 VERSION_TABLE: Final = "ledger_alembic_version"
 """Alembic's bookkeeping table, named for the ledger so it can share a database."""
 
-APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures")
+APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
+                             *DERIVED_TABLES)
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -202,6 +207,8 @@ DisclosureRow: Final = sa.Table(
 )
 """The issuer's disclosure records of each token (salts and line records; private)."""
 
+
+index_tables(METADATA)  # the derived tables (ledger.store.sql_index) join the schema
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
 _DISCLOSURES: Final = METADATA.tables["log_disclosures"]
@@ -410,6 +417,7 @@ class SqlStore:
         self._engine = create_ledger_engine(url, busy_timeout=busy_timeout)
         self._postgres = self._engine.dialect.name == "postgresql"
         marker = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        self._index = index_tables(METADATA, marker)
         self._insert_entry = (
             f"INSERT INTO {_ENTRIES.name} ({', '.join(c.name for c in _ENTRY_COLUMNS)}) "
             f"VALUES ({', '.join([marker] * len(_ENTRY_COLUMNS))})")
@@ -544,7 +552,8 @@ class SqlStore:
         with _mapped("read the log size"), self._read() as connection:
             return self._size(connection)
 
-    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = ()) -> int:
+    def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
         """Append `entries` in one transaction, durably; return the index of the first.
 
         The indices are the log size read under the writer lock, so they are dense; the
@@ -565,7 +574,91 @@ class SqlStore:
                     (first + n, e.leaf_hash, e.body, e.kind, e.token_digest, e.key_id)
                     for n, e in enumerate(entries)
                 ])
+            self._index.write(connection, derived, tiles)
             return first
+
+    # -- derived state and tiles (ledger.store.sql_index) -------------------------------
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """The key `kid` with its retirements, if the log added it."""
+        with _mapped("read a key"), self._read() as connection:
+            return self._index.key(connection, kid)
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """Every key of a party, oldest first."""
+        with _mapped("read a party's keys"), self._read() as connection:
+            return self._index.party_keys(connection, party_id)
+
+    def all_keys(self) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        with _mapped("list the keys"), self._read() as connection:
+            return self._index.all_keys(connection)
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """Where and by whom token `digest` was logged."""
+        with _mapped("read a token"), self._read() as connection:
+            return self._index.token_row(connection, digest)
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """The revocations and supersessions of a token, in log order."""
+        with _mapped("read a token's events"), self._read() as connection:
+            return self._index.token_events(connection, digest)
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """The token a party logged last for a shipment."""
+        with _mapped("read a shipment"), self._read() as connection:
+            return self._index.shipment_token(connection, party_id, shipment)
+
+    def tokens_with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` token digests starting with `prefix`."""
+        with _mapped("look up a token prefix"), self._read() as connection:
+            return self._index.tokens_with_prefix(connection, prefix, limit)
+
+    def derived_rows(self, start: int, end: int) -> DerivedRows:
+        """The derived rows of entries start <= index < end, in index order."""
+        tables = self._index.tables
+        rows = DerivedRows()
+        with _mapped("read derived rows"), self._read() as connection:
+            def between(name: str) -> list[sa.Row[Any]]:
+                table = tables[name]
+                return list(connection.execute(
+                    sa.select(table).where(table.c.leaf_index >= start,
+                                           table.c.leaf_index < end)
+                    .order_by(table.c.leaf_index)))
+
+            rows.keys = [KeyRow(r.kid, int(r.leaf_index), r.party_id, bytes(r.public_key),
+                                r.party) for r in between("log_keys")]
+            rows.key_events = [KeyEvent(int(r.leaf_index), r.kid,
+                                        None if r.compromised_since is None
+                                        else int(r.compromised_since))
+                               for r in between("log_key_events")]
+            rows.tokens = [TokenRow(r.digest, int(r.leaf_index), r.issuer_kid, r.party_id,
+                                    r.shipment, tuple(r.parents.split()))
+                           for r in between("log_tokens")]
+            rows.token_events = [TokenEvent(int(r.leaf_index), r.digest,
+                                            TokenEventKind(r.event), r.by_digest)
+                                 for r in between("log_token_events")]
+        return rows
+
+    def latest_status(self, digest: str, below: int) -> EntryRecord | None:
+        """The last status statement about token `digest` at an index below `below`."""
+        query = (sa.select(*_ENTRY_COLUMNS)
+                 .where(_ENTRIES.c.token_digest == digest, _ENTRIES.c.kind == "status",
+                        _ENTRIES.c.leaf_index < below)
+                 .order_by(_ENTRIES.c.leaf_index.desc()).limit(1))
+        with _mapped("read a token's status"), self._read() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _record(row)
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        """A full tile's 8,192 bytes, if complete."""
+        with _mapped("read a tile"), self._read() as connection:
+            return self._index.tile(connection, level, index)
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        """Roots of the full tiles in [start, end) at `level`."""
+        with _mapped("read tile roots"), self._read() as connection:
+            return self._index.tile_roots(connection, level, start, end)
 
     def _check_range(self, start: int, end: int) -> None:
         size = self.size()

@@ -266,10 +266,10 @@ def test_supersede_rules(ledger: Ledger) -> None:
 class CrashOnAppend(MemoryStore):
     """A store whose process 'dies' at the append of a token statement."""
 
-    def append(self, entries: Any, *, require_blobs: Any = ()) -> int:
+    def append(self, entries: Any, **options: Any) -> int:
         if any(entry.kind == "token" for entry in entries):
             raise KeyboardInterrupt("kill -9")
-        return super().append(entries, require_blobs=require_blobs)
+        return super().append(entries, **options)
 
 
 def test_the_records_are_stored_before_the_token_is_logged() -> None:
@@ -287,11 +287,11 @@ def test_a_logged_token_always_has_its_records(ledger: Ledger) -> None:
     ledger.register_key(FRENOS_KEY, FRENOS)
     token = issue(ledger, FRENOS_KEY, FRENOS)
     assert ledger.commitment(token.digest).root_hex == token.commitment.root_hex
-    bundle = ledger.bundle(token.digest, disclose_lines=range(token.commitment.count))
+    bundle = ledger.fresh_bundle(token.digest, disclose_lines=range(token.commitment.count))
     assert [d["line"] for d in bundle["disclosures"]] == list(range(token.commitment.count))
     with pytest.raises(InputError, match="numbered 0 to"):
-        ledger.bundle(token.digest, disclose_lines=[token.commitment.count])
-    assert "disclosures" not in ledger.bundle(token.digest, disclose_lines=[])
+        ledger.fresh_bundle(token.digest, disclose_lines=[token.commitment.count])
+    assert "disclosures" not in ledger.fresh_bundle(token.digest, disclose_lines=[])
 
 
 # ---------------------------------------------------------------------------------------

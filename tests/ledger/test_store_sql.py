@@ -27,7 +27,9 @@ from alembic.migration import MigrationContext
 from ledger.errors import ConflictError, InputError, StoreUnavailableError, TamperedError
 from ledger.merkle import leaf_hash
 from ledger.store import NewEntry
+from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
 from ledger.store.sql import APPEND_ONLY_TABLES, METADATA, VERSION_TABLE, SqlStore, find_tampered
+from ledger.tiles import Tile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,9 +39,19 @@ def entry(n: int) -> NewEntry:
     return NewEntry(leaf_hash(body), body, "token", f"sha256:{n:064x}", "kid")
 
 
+# One row of each derived table, as the ledger would write them with entries 0..2.
+DERIVED = DerivedRows(
+    keys=[KeyRow("did:key:z6Mk#a", 0, "frenos-bajio", b"\x01" * 32, '{"id":"frenos-bajio"}')],
+    key_events=[KeyEvent(2, "did:key:z6Mk#a", compromised_since=1)],
+    tokens=[TokenRow("aa" * 32, 1, "did:key:z6Mk#a", "frenos-bajio", "ff" * 32, ("bb" * 32,))],
+    token_events=[TokenEvent(2, "aa" * 32, TokenEventKind.REVOKED)],
+)
+TILE = Tile(0, 0, b"\x02" * 8192, b"\x03" * 32)
+
+
 def seeded(store: SqlStore) -> SqlStore:
     """One row in every append-only table."""
-    store.append([entry(0), entry(1), entry(2)])
+    store.append([entry(0), entry(1), entry(2)], derived=DERIVED, tiles=[TILE])
     store.put_blob("sha256:aa", b"token bytes")
     store.add_checkpoint(3, "checkpoint 3\n")
     store.put_disclosures("sha256:aa", b"salts and records")
@@ -52,6 +64,11 @@ UPDATES = {
     "log_blobs": "UPDATE log_blobs SET digest = 'sha256:bb'",
     "log_checkpoints": "UPDATE log_checkpoints SET tree_size = 99",
     "log_disclosures": "UPDATE log_disclosures SET data = 'x'",
+    "log_keys": "UPDATE log_keys SET party_id = 'impostor'",
+    "log_key_events": "UPDATE log_key_events SET compromised_since = NULL",
+    "log_tokens": "UPDATE log_tokens SET parents = ''",
+    "log_token_events": "UPDATE log_token_events SET event = 'superseded'",
+    "log_tiles": "UPDATE log_tiles SET root = hashes",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -315,7 +332,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0002"]
+    assert version == ["0003"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -345,7 +362,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0002"]
+        assert _schema(stores[0])[0] == ["0003"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

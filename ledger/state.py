@@ -1,0 +1,300 @@
+"""What the ledger derives from its log: keys, tokens and their standing, as stored rows.
+
+The log is the truth; this is its index. Every row here is produced by exactly one log
+entry and carries that entry's index, so the derived state at any position ``t`` is the
+rows with index below ``t`` and a status change is a new row, never an update (the same
+append-only rule and triggers as the entries). The ledger writes a batch's rows in the
+transaction that appends the batch, so the index can never be ahead of or behind the log.
+
+* `KeyRow` — a key added (first key of a party, rotation, or registrar admission);
+  `KeyEvent` — a key retired at an index (rotated away or revoked), possibly compromised
+  since an earlier index. A key's `KeyRecord` (ledger/keys.py) is its row plus its events.
+* `TokenRow` — a token logged: where, by which key, for which party and shipment, citing
+  which supplier tokens; `TokenEvent` — a token revoked or superseded (by which token).
+
+`StateReader` is what the ledger's checks ask; the store answers it from its tables
+(indexed look-ups, nothing proportional to the log), and `BatchState` layers a batch in
+progress over any reader: the checks of statement ``n`` of a batch see statements
+``0..n-1``, and the rows the batch produces are collected for the store. An audit runs the
+same layer over an empty reader, which is a replay from scratch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from ledger.canonical import canonicalize
+from ledger.keys import KeyRecord
+from ledger.statements import REGISTRAR_KID_PREFIX, Statement, StatementKind
+
+__all__ = [
+    "BatchState",
+    "DerivedRows",
+    "EmptyState",
+    "KeyEvent",
+    "KeyRow",
+    "StateReader",
+    "TokenEvent",
+    "TokenEventKind",
+    "TokenRow",
+    "TokenStanding",
+    "derive",
+    "key_record",
+    "with_events",
+]
+
+
+class TokenStanding(StrEnum):
+    """A token's standing in the log (ledger design s.5)."""
+
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+
+
+class TokenEventKind(StrEnum):
+    """What a token event records."""
+
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """A key the log added at `index`, with the party it speaks for."""
+
+    kid: str
+    index: int
+    party_id: str
+    public_key: bytes
+    party_json: str  # the party object of the key statement, canonical JSON
+
+    @property
+    def party(self) -> dict[str, Any]:
+        """The party object as logged."""
+        value: dict[str, Any] = json.loads(self.party_json)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEvent:
+    """Key `kid` retired at `index` (rotation or revocation), perhaps compromised since."""
+
+    index: int
+    kid: str
+    compromised_since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token logged at `index` by key `issuer_kid` of `party_id` for one shipment."""
+
+    digest: str
+    index: int
+    issuer_kid: str
+    party_id: str
+    shipment: str
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEvent:
+    """Token `digest` revoked, or superseded by `by`, at `index`."""
+
+    index: int
+    digest: str
+    kind: TokenEventKind
+    by: str | None = None
+
+
+@dataclass
+class DerivedRows:
+    """The rows one batch of entries adds to the derived tables."""
+
+    keys: list[KeyRow] = field(default_factory=list)
+    key_events: list[KeyEvent] = field(default_factory=list)
+    tokens: list[TokenRow] = field(default_factory=list)
+    token_events: list[TokenEvent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.key_events or self.tokens or self.token_events)
+
+
+def key_record(row: KeyRow, events: Sequence[KeyEvent]) -> KeyRecord:
+    """A key's life from its row and its events."""
+    return with_events(KeyRecord(row.kid, row.public_key, row.party, row.index), events)
+
+
+def with_events(record: KeyRecord, events: Sequence[KeyEvent]) -> KeyRecord:
+    """A copy of `record` after `events`.
+
+    The first retirement counts and the earliest compromise wins (ledger design s.6).
+    """
+    record = dataclasses.replace(record)
+    for event in sorted(events, key=lambda e: e.index):
+        if record.retired_at is None:
+            record.retired_at = event.index
+        since = event.compromised_since
+        if since is not None and (record.compromised_since is None
+                                  or since < record.compromised_since):
+            record.compromised_since = since
+    return record
+
+
+class StateReader(Protocol):
+    """The derived state the ledger's checks read (committed, or a batch over it)."""
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """The key `kid` with its retirements, if the log added it."""
+        ...
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """Every key of a party, oldest first."""
+        ...
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """Where and by whom token `digest` was logged, if it was."""
+        ...
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """The revocations and supersessions of token `digest`, in log order."""
+        ...
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """The token a party logged last for a shipment (digest), if any."""
+        ...
+
+
+class EmptyState:
+    """The state before the first entry (the base of an audit's replay)."""
+
+    def key(self, kid: str) -> KeyRecord | None:  # noqa: ARG002
+        """No keys."""
+        return None
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:  # noqa: ARG002
+        """No parties."""
+        return []
+
+    def token_row(self, digest: str) -> TokenRow | None:  # noqa: ARG002
+        """No tokens."""
+        return None
+
+    def token_events(self, digest: str) -> list[TokenEvent]:  # noqa: ARG002
+        """No events."""
+        return []
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:  # noqa: ARG002
+        """No shipments."""
+        return None
+
+
+def derive(index: int, statement: Statement, state: StateReader) -> DerivedRows:
+    """The rows the (already authorised) `statement` at `index` adds to `state`."""
+    rows = DerivedRows()
+    data = statement.data
+    kind = statement.kind
+    if kind is StatementKind.KEY:
+        party = data["party"]
+        rows.keys.append(KeyRow(str(data["kid"]), index, str(party["id"]),
+                                statement.public_key, canonicalize(party).decode("utf-8")))
+        if data["action"] == "rotate":
+            rows.key_events.append(KeyEvent(index, str(data["replaces"])))
+    elif kind is StatementKind.TOKEN:
+        digest = str(data["tokenDigest"])
+        signer = statement.signer
+        known = None if signer.startswith(REGISTRAR_KID_PREFIX) else state.key(signer)
+        party_id = known.party_id if known is not None else signer
+        rows.tokens.append(TokenRow(digest, index, signer, party_id, str(data["shipment"]),
+                                    tuple(data["parents"])))
+        replaced = data.get("supersedes")
+        if replaced is not None:
+            rows.token_events.append(TokenEvent(index, str(replaced),
+                                                TokenEventKind.SUPERSEDED, digest))
+    elif kind is StatementKind.REVOKE:
+        if data["target"] == "token":
+            rows.token_events.append(TokenEvent(index, str(data["tokenDigest"]),
+                                                TokenEventKind.REVOKED))
+        else:
+            rows.key_events.append(KeyEvent(index, str(data["kid"]),
+                                            data.get("compromisedSince")))
+    elif kind is StatementKind.SUPERSEDE:
+        rows.token_events.append(TokenEvent(index, str(data["tokenDigest"]),
+                                            TokenEventKind.SUPERSEDED,
+                                            str(data["newTokenDigest"])))
+    return rows
+
+
+class BatchState:
+    """A batch of entries in progress, layered over a `StateReader`.
+
+    `apply` records the rows of an authorised statement; reads see the base plus those
+    rows. `rows` is what to write with the batch. Not shared between threads (one per
+    append, under the writer section).
+    """
+
+    def __init__(self, base: StateReader) -> None:
+        self.base = base
+        self.rows = DerivedRows()
+        self._keys: dict[str, KeyRow] = {}
+        self._key_events: dict[str, list[KeyEvent]] = {}
+        self._tokens: dict[str, TokenRow] = {}
+        self._token_events: dict[str, list[TokenEvent]] = {}
+        self._shipments: dict[tuple[str, str], str] = {}
+        self._party_new_keys: dict[str, list[str]] = {}
+
+    def apply(self, index: int, statement: Statement) -> DerivedRows:
+        """Record the rows of `statement` (already authorised) at `index`."""
+        rows = derive(index, statement, self)
+        for key in rows.keys:
+            self._keys[key.kid] = key
+            self._party_new_keys.setdefault(key.party_id, []).append(key.kid)
+        for event in rows.key_events:
+            self._key_events.setdefault(event.kid, []).append(event)
+        for token in rows.tokens:
+            self._tokens[token.digest] = token
+            self._shipments[token.party_id, token.shipment] = token.digest
+        for token_event in rows.token_events:
+            self._token_events.setdefault(token_event.digest, []).append(token_event)
+        self.rows.keys += rows.keys
+        self.rows.key_events += rows.key_events
+        self.rows.tokens += rows.tokens
+        self.rows.token_events += rows.token_events
+        return rows
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """The base's record with this batch's retirements, or a key this batch added."""
+        events = self._key_events.get(kid, [])
+        row = self._keys.get(kid)
+        if row is not None:
+            return key_record(row, events)
+        record = self.base.key(kid)
+        if record is None or not events:
+            return record
+        return with_events(record, events)
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """The base's keys of the party and the ones this batch added, oldest first."""
+        kids = [r.kid for r in self.base.party_keys(party_id)]
+        kids += self._party_new_keys.get(party_id, [])
+        records = [self.key(kid) for kid in kids]
+        return [r for r in records if r is not None]
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """This batch's token row, or the base's."""
+        row = self._tokens.get(digest)
+        return row if row is not None else self.base.token_row(digest)
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """The base's events of the token, then this batch's."""
+        return [*self.base.token_events(digest), *self._token_events.get(digest, [])]
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """The last token of a party for a shipment, this batch's first."""
+        latest = self._shipments.get((party_id, shipment))
+        return latest if latest is not None else self.base.shipment_token(party_id, shipment)

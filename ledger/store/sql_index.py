@@ -1,0 +1,316 @@
+"""The derived tables of the SQL store: the ledger's index of keys and tokens, and tiles.
+
+Five append-only tables (migration 0003), each row produced by one log entry and written in
+the transaction that appends it (`ledger.state`, `ledger.tiles`):
+
+* ``log_keys`` (kid, entry, party id, public key, party JSON) and ``log_key_events``
+  (entry, kid, compromised since): a key's life is its row and its retirements.
+* ``log_tokens`` (digest, entry, issuer key, party, shipment digest, supplier tokens) and
+  ``log_token_events`` (entry, digest, revoked / superseded, by which token).
+* ``log_tiles`` (level, index, 256 hashes, their root): full C2SP tlog-tiles only.
+
+Every look-up here is by a primary key or an index (kid, party, digest, digest prefix,
+(party, shipment), (level, index) ranges): reading the derived state never scans a table,
+so opening and querying a ledger costs the same at 10 entries and at 10 million. The
+writes are driver-level ``executemany`` statements, like the entries' (see `ledger.store.sql`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ledger.errors import TamperedError
+from ledger.keys import KeyRecord
+from ledger.state import (
+    BatchState,
+    DerivedRows,
+    KeyEvent,
+    KeyRow,
+    TokenEvent,
+    TokenEventKind,
+    TokenRow,
+    key_record,
+)
+from ledger.statements import parse_statement
+from ledger.tiles import Tile, completed_tiles
+
+__all__ = ["DERIVED_TABLES", "BoundIndex", "IndexTables", "backfill", "index_tables"]
+
+DERIVED_TABLES = ("log_keys", "log_key_events", "log_tokens", "log_token_events", "log_tiles")
+"""The derived tables, append-only like the log (migration 0003 guards them)."""
+
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _define(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    keys = sa.Table(
+        "log_keys", metadata,
+        sa.Column("kid", sa.String, primary_key=True),
+        sa.Column("leaf_index", _BIGINT, nullable=False, unique=True),
+        sa.Column("party_id", sa.String, nullable=False, index=True),
+        sa.Column("public_key", sa.LargeBinary, nullable=False),
+        sa.Column("party", sa.Text, nullable=False),
+    )
+    key_events = sa.Table(
+        "log_key_events", metadata,
+        sa.Column("leaf_index", _BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("kid", sa.String, nullable=False, index=True),
+        sa.Column("compromised_since", _BIGINT, nullable=True),
+    )
+    tokens = sa.Table(
+        "log_tokens", metadata,
+        sa.Column("digest", sa.String, primary_key=True),
+        sa.Column("leaf_index", _BIGINT, nullable=False, unique=True),
+        sa.Column("issuer_kid", sa.String, nullable=False),
+        sa.Column("party_id", sa.String, nullable=False),
+        sa.Column("shipment", sa.String, nullable=False),
+        sa.Column("parents", sa.Text, nullable=False),  # digests, space-separated
+        sa.Index("ix_log_tokens_party_id_shipment_leaf_index",
+                 "party_id", "shipment", "leaf_index"),
+    )
+    token_events = sa.Table(
+        "log_token_events", metadata,
+        sa.Column("leaf_index", _BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("digest", sa.String, nullable=False, index=True),
+        sa.Column("event", sa.String, nullable=False),
+        sa.Column("by_digest", sa.String, nullable=True),
+    )
+    tiles = sa.Table(
+        "log_tiles", metadata,
+        sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("tile_index", _BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("hashes", sa.LargeBinary, nullable=False),
+        sa.Column("root", sa.LargeBinary, nullable=False),
+    )
+    return {t.name: t for t in (keys, key_events, tokens, token_events, tiles)}
+
+
+@dataclass(frozen=True)
+class IndexTables:
+    """The derived tables on one MetaData, with their inserts and look-ups."""
+
+    tables: dict[str, sa.Table]
+    marker: str  # the DB-API parameter marker: "?" (sqlite3) or "%s" (psycopg)
+
+    def _insert(self, name: str) -> str:
+        table = self.tables[name]
+        columns = [c.name for c in table.columns]
+        return (f"INSERT INTO {name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join([self.marker] * len(columns))})")
+
+    # -- writes (inside the append's transaction)
+
+    def write(self, connection: Connection, derived: DerivedRows | None,
+              tiles: Sequence[Tile]) -> None:
+        """Insert a batch's derived rows and completed tiles."""
+        batches: list[tuple[str, list[tuple[Any, ...]]]] = []
+        if derived:
+            batches += [
+                ("log_keys", [(k.kid, k.index, k.party_id, k.public_key, k.party_json)
+                              for k in derived.keys]),
+                ("log_key_events", [(e.index, e.kid, e.compromised_since)
+                                    for e in derived.key_events]),
+                ("log_tokens", [(t.digest, t.index, t.issuer_kid, t.party_id, t.shipment,
+                                 " ".join(t.parents)) for t in derived.tokens]),
+                ("log_token_events", [(e.index, e.digest, e.kind.value, e.by)
+                                      for e in derived.token_events]),
+            ]
+        batches.append(("log_tiles", [(t.level, t.index, t.hashes, t.root) for t in tiles]))
+        for name, rows in batches:
+            if rows:
+                connection.exec_driver_sql(self._insert(name), rows)
+
+    # -- reads
+
+    def key(self, connection: Connection, kid: str) -> KeyRecord | None:
+        """A key with its retirements."""
+        keys = self.tables["log_keys"]
+        row = connection.execute(sa.select(keys).where(keys.c.kid == kid)).first()
+        if row is None:
+            return None
+        return key_record(self._key_row(row), self._key_events(connection, [kid]).get(kid, []))
+
+    def party_keys(self, connection: Connection, party_id: str) -> list[KeyRecord]:
+        """A party's keys, oldest first."""
+        keys = self.tables["log_keys"]
+        rows = connection.execute(sa.select(keys).where(keys.c.party_id == party_id)
+                                  .order_by(keys.c.leaf_index)).all()
+        return self._records(connection, rows)
+
+    def all_keys(self, connection: Connection) -> list[KeyRecord]:
+        """Every key, oldest first."""
+        keys = self.tables["log_keys"]
+        rows = connection.execute(sa.select(keys).order_by(keys.c.leaf_index)).all()
+        return self._records(connection, rows)
+
+    def _records(self, connection: Connection, rows: Sequence[sa.Row[Any]]) -> list[KeyRecord]:
+        events = self._key_events(connection, [row.kid for row in rows])
+        return [key_record(self._key_row(row), events.get(row.kid, [])) for row in rows]
+
+    @staticmethod
+    def _key_row(row: sa.Row[Any]) -> KeyRow:
+        return KeyRow(row.kid, int(row.leaf_index), row.party_id, bytes(row.public_key),
+                      row.party)
+
+    def _key_events(self, connection: Connection,
+                    kids: Sequence[str]) -> dict[str, list[KeyEvent]]:
+        if not kids:
+            return {}
+        events = self.tables["log_key_events"]
+        found: dict[str, list[KeyEvent]] = {}
+        for start in range(0, len(kids), 500):  # bounded IN lists
+            query = (sa.select(events).where(events.c.kid.in_(kids[start:start + 500]))
+                     .order_by(events.c.leaf_index))
+            for row in connection.execute(query):
+                found.setdefault(row.kid, []).append(
+                    KeyEvent(int(row.leaf_index), row.kid,
+                             None if row.compromised_since is None
+                             else int(row.compromised_since)))
+        return found
+
+    def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
+        """A token's row."""
+        tokens = self.tables["log_tokens"]
+        row = connection.execute(sa.select(tokens).where(tokens.c.digest == digest)).first()
+        if row is None:
+            return None
+        return TokenRow(row.digest, int(row.leaf_index), row.issuer_kid, row.party_id,
+                        row.shipment, tuple(row.parents.split()))
+
+    def token_events(self, connection: Connection, digest: str) -> list[TokenEvent]:
+        """A token's events in log order."""
+        events = self.tables["log_token_events"]
+        rows = connection.execute(sa.select(events).where(events.c.digest == digest)
+                                  .order_by(events.c.leaf_index))
+        return [TokenEvent(int(r.leaf_index), r.digest, TokenEventKind(r.event), r.by_digest)
+                for r in rows]
+
+    def shipment_token(self, connection: Connection, party_id: str,
+                       shipment: str) -> str | None:
+        """The last token of a party for a shipment."""
+        tokens = self.tables["log_tokens"]
+        query = (sa.select(tokens.c.digest)
+                 .where(tokens.c.party_id == party_id, tokens.c.shipment == shipment)
+                 .order_by(tokens.c.leaf_index.desc()).limit(1))
+        value = connection.execute(query).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def tokens_with_prefix(self, connection: Connection, prefix: str, limit: int) -> list[str]:
+        """Digests starting with `prefix`: a range on the primary key (hex sorts as text)."""
+        tokens = self.tables["log_tokens"]
+        query = (sa.select(tokens.c.digest)
+                 .where(tokens.c.digest >= prefix, tokens.c.digest < prefix + "g")
+                 .order_by(tokens.c.digest).limit(limit))
+        return [str(d) for d in connection.execute(query).scalars()]
+
+    def tile(self, connection: Connection, level: int, index: int) -> bytes | None:
+        """A full tile's hashes."""
+        tiles = self.tables["log_tiles"]
+        value = connection.execute(sa.select(tiles.c.hashes).where(
+            tiles.c.level == level, tiles.c.tile_index == index)).scalar_one_or_none()
+        return None if value is None else bytes(value)
+
+    def tile_roots(self, connection: Connection, level: int, start: int,
+                   end: int) -> list[bytes]:
+        """Roots of the full tiles in [start, end) at `level`, in order."""
+        tiles = self.tables["log_tiles"]
+        query = (sa.select(tiles.c.root)
+                 .where(tiles.c.level == level, tiles.c.tile_index >= start,
+                        tiles.c.tile_index < end)
+                 .order_by(tiles.c.tile_index))
+        return [bytes(r) for r in connection.execute(query).scalars()]
+
+
+def index_tables(metadata: sa.MetaData, marker: str = "?") -> IndexTables:
+    """Define the derived tables on `metadata` (once) and return their accessor."""
+    if "log_tiles" in metadata.tables:
+        tables = {name: metadata.tables[name] for name in DERIVED_TABLES}
+    else:
+        tables = _define(metadata)
+    return IndexTables(tables, marker)
+
+
+class BoundIndex:
+    """The derived tables read through one open connection (`StateReader`, `TileSource`).
+
+    For work that must see its own uncommitted rows: the backfill of migration 0003, and
+    any caller already inside a transaction.
+    """
+
+    def __init__(self, index: IndexTables, connection: Connection,
+                 entries: sa.Table) -> None:
+        self._index = index
+        self._connection = connection
+        self._entries = entries
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """See `IndexTables.key`."""
+        return self._index.key(self._connection, kid)
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """See `IndexTables.party_keys`."""
+        return self._index.party_keys(self._connection, party_id)
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """See `IndexTables.token_row`."""
+        return self._index.token_row(self._connection, digest)
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """See `IndexTables.token_events`."""
+        return self._index.token_events(self._connection, digest)
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """See `IndexTables.shipment_token`."""
+        return self._index.shipment_token(self._connection, party_id, shipment)
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """Leaf hashes of the entries start <= index < end."""
+        entries = self._entries
+        query = (sa.select(entries.c.leaf_hash)
+                 .where(entries.c.leaf_index >= start, entries.c.leaf_index < end)
+                 .order_by(entries.c.leaf_index))
+        return [bytes(h) for h in self._connection.execute(query).scalars()]
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        """See `IndexTables.tile`."""
+        return self._index.tile(self._connection, level, index)
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        """See `IndexTables.tile_roots`."""
+        return self._index.tile_roots(self._connection, level, start, end)
+
+
+def backfill(connection: Connection, index: IndexTables, entries: sa.Table,
+             batch: int = 10_000) -> int:
+    """Derive the index and tiles of every entry already logged; return the entry count.
+
+    Migration 0003 runs this once for a ledger written before the derived tables existed.
+    It streams the log in batches (memory bounded by the batch, not the log), derives each
+    statement's rows the way appends do (`ledger.state.derive`, over what earlier batches
+    wrote) and writes the tiles each batch completes. Statements were authorised when they
+    were logged; `tmec log audit` rechecks them and compares these rows with a replay.
+    """
+    bound = BoundIndex(index, connection, entries)
+    done = 0
+    while True:
+        rows = connection.execute(
+            sa.select(entries.c.leaf_index, entries.c.leaf_hash, entries.c.body)
+            .where(entries.c.leaf_index >= done).order_by(entries.c.leaf_index)
+            .limit(batch)).all()
+        if not rows:
+            return done
+        state = BatchState(bound)
+        leaves: list[bytes] = []
+        for leaf_index, leaf, body in rows:
+            if int(leaf_index) != done + len(leaves):
+                raise TamperedError(f"log entry {done + len(leaves)} is missing: the "
+                                    "derived tables cannot be built over a gap")
+            state.apply(int(leaf_index), parse_statement(bytes(body)))
+            leaves.append(bytes(leaf))
+        index.write(connection, state.rows, completed_tiles(bound, done, leaves))
+        done += len(leaves)
