@@ -49,6 +49,7 @@ from ledger.multikey import did_key, encode_public_key, verification_method_id
 from ledger.note import Signer, Verifier
 from ledger.state import (
     BatchState,
+    CachedReader,
     EmptyState,
     StateReader,
     TokenEvent,
@@ -535,21 +536,27 @@ class Ledger:
         tokens = [s.token_digest for s in parsed
                   if s.kind is StatementKind.TOKEN and s.token_digest]
         with self.store.writer():
-            first = self.store.size()
-            batch = BatchState(self.store)
-            rules = _Rules(batch)
-            checked = (self._presign(batch, parsed) if len(parsed) >= _PARALLEL_BATCH
-                       else [None] * len(parsed))
-            for offset, statement in enumerate(parsed):
-                self._check(rules, first + offset, statement, checked[offset])
-                batch.apply(first + offset, statement)
-            leaves = [leaf for _, leaf in encoded]
+            # One read snapshot for the checks: committed state cannot move while we hold
+            # the writer section, so it is read once, in bulk, and cached for the batch.
+            with self.store.snapshot() as view:
+                first = view.size()
+                committed = CachedReader(view)
+                committed.prefetch(parsed)
+                batch = BatchState(committed)
+                rules = _Rules(batch)
+                checked = (self._presign(batch, parsed) if len(parsed) >= _PARALLEL_BATCH
+                           else [None] * len(parsed))
+                for offset, statement in enumerate(parsed):
+                    self._check(rules, first + offset, statement, checked[offset])
+                    batch.apply(first + offset, statement)
+                leaves = [leaf for _, leaf in encoded]
+                tiles = completed_tiles(view, first, leaves)
             entries = [
                 NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
                 for s, (body, leaf) in zip(parsed, encoded, strict=True)
             ]
             start = self.store.append(entries, require_blobs=tokens, derived=batch.rows,
-                                      tiles=completed_tiles(self.store, first, leaves))
+                                      tiles=tiles)
             if start != first:  # pragma: no cover - the writer section forbids this
                 raise ConflictError(f"log grew under the writer lock ({start} != {first})")
         return list(range(first, first + len(parsed)))
@@ -938,7 +945,8 @@ class Ledger:
 
     def fresh_bundle(self, digest: str, **options: Any) -> dict[str, Any]:
         """`refresh_status`, then `bundle`: what `tmec token bundle` does in one process
-        that is its own sequencer (a service leaves the write to its sequencer)."""
+        that is its own sequencer (a service leaves the write to its sequencer).
+        """
         self.refresh_status(digest)
         return self.bundle(digest, **options)
 

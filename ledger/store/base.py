@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ledger.keys import KeyRecord
-from ledger.state import DerivedRows, TokenEvent, TokenRow
-from ledger.tiles import Tile
+from ledger.state import DerivedRows, StateReader, TokenEvent, TokenRow
+from ledger.tiles import Tile, TileSource
 
-__all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry"]
+__all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry", "StoreView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,31 @@ class BlobRecord:
     data: bytes
 
 
+class StoreView(StateReader, TileSource, Protocol):
+    """What one read transaction answers: the size, derived state (also in bulk), tiles."""
+
+    def size(self) -> int:
+        """Entries in the log as this view sees it."""
+        ...
+
+    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """The keys among `kids` that exist."""
+        ...
+
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The token rows among `digests` that exist."""
+        ...
+
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events of each of `digests`, in log order."""
+        ...
+
+    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """The last token of each (party, shipment) pair that has one."""
+        ...
+
+
 @runtime_checkable
 class LogStore(Protocol):
     """Append-only storage of log entries, token blobs and signed checkpoints."""
@@ -83,6 +108,10 @@ class LogStore(Protocol):
         ...
 
     # -- derived state (ledger.state.StateReader): indexed look-ups, never a scan
+
+    def snapshot(self) -> AbstractContextManager[StoreView]:
+        """A consistent read view for many look-ups (one transaction on SQL stores)."""
+        ...
 
     def key(self, kid: str) -> KeyRecord | None:
         """The key `kid` with its retirements, if the log added it."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 from ledger.errors import ConflictError, NotFoundError, OutOfRangeError
@@ -82,6 +82,29 @@ class MemoryStore:
             for tile in tiles:
                 self._tiles[tile.level, tile.index] = tile
             return first
+
+    @contextmanager
+    def snapshot(self) -> Iterator[MemoryStore]:
+        """This store itself, under its lock (one consistent view)."""
+        with self._lock:
+            yield self
+
+    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """The keys among `kids` that exist."""
+        return {kid: r for kid in kids if (r := self.key(kid)) is not None}
+
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The token rows among `digests` that exist."""
+        return {d: r for d in digests if (r := self._tokens.get(d)) is not None}
+
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events of each digest."""
+        return {d: self.token_events(d) for d in digests}
+
+    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """The last token of each pair that has one."""
+        return {p: d for p in pairs if (d := self._shipments.get(p)) is not None}
 
     def key(self, kid: str) -> KeyRecord | None:
         """The key with its retirements."""

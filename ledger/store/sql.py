@@ -109,7 +109,7 @@ from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
-from ledger.store.sql_index import DERIVED_TABLES, index_tables
+from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
 from ledger.tiles import Tile
 
 if sys.platform != "win32":  # POSIX: a cross-process writer lock for SQLite files.
@@ -578,6 +578,12 @@ class SqlStore:
             return first
 
     # -- derived state and tiles (ledger.store.sql_index) -------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[BoundIndex]:
+        """One read transaction for many look-ups (a consistent view of committed rows)."""
+        with _mapped("read the ledger"), self._read() as connection:
+            yield BoundIndex(self._index, connection, _ENTRIES)
 
     def key(self, kid: str) -> KeyRecord | None:
         """The key `kid` with its retirements, if the log added it."""

@@ -173,14 +173,58 @@ class IndexTables:
                              else int(row.compromised_since)))
         return found
 
+    def keys_many(self, connection: Connection, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """The keys among `kids` that exist, with their retirements."""
+        keys = self.tables["log_keys"]
+        rows: list[sa.Row[Any]] = []
+        for chunk in _chunks(kids):
+            rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
+        return {record.kid: record for record in self._records(connection, rows)}
+
+    def token_rows_many(self, connection: Connection,
+                        digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The token rows among `digests` that exist."""
+        tokens = self.tables["log_tokens"]
+        found: dict[str, TokenRow] = {}
+        for chunk in _chunks(digests):
+            for row in connection.execute(sa.select(tokens).where(tokens.c.digest.in_(chunk))):
+                found[row.digest] = _token_row(row)
+        return found
+
+    def token_events_many(self, connection: Connection,
+                          digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events of each of `digests`, in log order."""
+        events = self.tables["log_token_events"]
+        found: dict[str, list[TokenEvent]] = {}
+        for chunk in _chunks(digests):
+            query = (sa.select(events).where(events.c.digest.in_(chunk))
+                     .order_by(events.c.leaf_index))
+            for r in connection.execute(query):
+                found.setdefault(r.digest, []).append(
+                    TokenEvent(int(r.leaf_index), r.digest, TokenEventKind(r.event),
+                               r.by_digest))
+        return found
+
+    def shipment_tokens_many(self, connection: Connection, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """The last token of each (party, shipment) pair that has one."""
+        tokens = self.tables["log_tokens"]
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        for chunk in _chunks(pairs):
+            query = sa.select(tokens.c.party_id, tokens.c.shipment, tokens.c.leaf_index,
+                              tokens.c.digest).where(
+                sa.tuple_(tokens.c.party_id, tokens.c.shipment).in_(chunk))
+            for party_id, shipment, index, digest in connection.execute(query):
+                best = found.get((party_id, shipment))
+                if best is None or int(index) > best[0]:
+                    found[party_id, shipment] = (int(index), str(digest))
+        return {pair: digest for pair, (_, digest) in found.items()}
+
     def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
         """A token's row."""
         tokens = self.tables["log_tokens"]
         row = connection.execute(sa.select(tokens).where(tokens.c.digest == digest)).first()
-        if row is None:
-            return None
-        return TokenRow(row.digest, int(row.leaf_index), row.issuer_kid, row.party_id,
-                        row.shipment, tuple(row.parents.split()))
+        return None if row is None else _token_row(row)
 
     def token_events(self, connection: Connection, digest: str) -> list[TokenEvent]:
         """A token's events in log order."""
@@ -226,6 +270,16 @@ class IndexTables:
         return [bytes(r) for r in connection.execute(query).scalars()]
 
 
+def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """Bounded ``IN`` lists (SQLite's default limit on parameters is 32,766)."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _token_row(row: sa.Row[Any]) -> TokenRow:
+    return TokenRow(row.digest, int(row.leaf_index), row.issuer_kid, row.party_id,
+                    row.shipment, tuple(row.parents.split()))
+
+
 def index_tables(metadata: sa.MetaData, marker: str = "?") -> IndexTables:
     """Define the derived tables on `metadata` (once) and return their accessor."""
     if "log_tiles" in metadata.tables:
@@ -267,6 +321,29 @@ class BoundIndex:
     def shipment_token(self, party_id: str, shipment: str) -> str | None:
         """See `IndexTables.shipment_token`."""
         return self._index.shipment_token(self._connection, party_id, shipment)
+
+    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """See `IndexTables.keys_many`."""
+        return self._index.keys_many(self._connection, kids)
+
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """See `IndexTables.token_rows_many`."""
+        return self._index.token_rows_many(self._connection, digests)
+
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """See `IndexTables.token_events_many`."""
+        return self._index.token_events_many(self._connection, digests)
+
+    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """See `IndexTables.shipment_tokens_many`."""
+        return self._index.shipment_tokens_many(self._connection, pairs)
+
+    def size(self) -> int:
+        """Entries in the log as this connection sees it."""
+        entries = self._entries
+        next_index = sa.func.coalesce(sa.func.max(entries.c.leaf_index) + 1, 0)
+        return int(self._connection.execute(sa.select(next_index)).scalar_one())
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """Leaf hashes of the entries start <= index < end."""
