@@ -30,7 +30,7 @@ from ledger.config import DEFAULT_ORIGIN, Settings
 from ledger.errors import InputError
 from ledger.service import Ledger, utc_now
 from ledger.token import BlanketPeriod, Certification, Certifier, CertifierRole, Party
-from ledger.verify import verify
+from ledger.verify import Decision, verify
 from origin_rules import bom_from_dict
 from origin_rules.bom import BillOfMaterials
 
@@ -69,7 +69,7 @@ class DemoToken:
     index: int
     bundle: Path
     size: int
-    decision: str
+    decision: Decision
 
 
 def _certification(party: dict[str, str], bom: BillOfMaterials,

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import INTEGRITY, REJECT, handle_errors
+from cli.errors import INTEGRITY, OK, REJECT, REVIEW, handle_errors
 from cli.files import date_option, read_bom
 from cli.render import console, say, text
 from cli.render import print_json as _print_json
@@ -40,7 +40,7 @@ from ledger.token import (
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import MAX_SUPPLIER_DEPTH, Verification, verify
+from ledger.verify import MAX_SUPPLIER_DEPTH, Decision, Outcome, Verification, verify
 
 __all__ = ["keys_app", "log_app", "register", "token_app"]
 
@@ -52,7 +52,7 @@ log_app = typer.Typer(help="The append-only log: checkpoints, proofs, audit.",
                       no_args_is_help=True, rich_markup_mode=None)
 
 #: Exit codes of `tmec verify` (the rest of the table is in cli.errors).
-DECISION_EXIT = {"clear": 0, "reject": 1, "review": 5}
+DECISION_EXIT = {Decision.CLEAR: OK, Decision.REJECT: REJECT, Decision.REVIEW: REVIEW}
 
 Home = Annotated[str | None, typer.Option("--home", metavar="DIR", help="Ledger workspace "
                                           "[env TMEC_HOME; default ./var/ledger]")]
@@ -590,18 +590,20 @@ def supersede(
 
 def render_verification(out: Console, result: Verification) -> None:
     """Checks table and the decision; every detail from the bundle shown as text."""
-    style = {"clear": "bold green", "review": "bold yellow", "reject": "bold red"}
+    style = {Decision.CLEAR: "bold green", Decision.REVIEW: "bold yellow",
+             Decision.REJECT: "bold red"}
     table = Table(title="Checks", title_justify="left")
     for column in ("check", "outcome", "detail"):
         table.add_column(column)
-    colours = {"pass": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
+    colours = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.WARN: "yellow",
+               Outcome.SKIP: "dim"}
     for check in result.checks:
-        table.add_row(text(check.name), text(check.outcome, colours[check.outcome]),
+        table.add_row(text(check.name), text(check.outcome.value, colours[check.outcome]),
                       text(check.detail))
     out.print(table)
     if result.shipment_id:
         say(out, f"shipment {result.shipment_id}, token {result.token_digest}")
-    say(out, f"DECISION: {result.decision.upper()}", style[result.decision])
+    say(out, f"DECISION: {result.decision.value.upper()}", style[result.decision])
 
 
 @handle_errors
@@ -649,12 +651,12 @@ def demo(
         table.add_column(column)
     for r in results:
         table.add_row(text(r.bundle), r.digest[:16] + "...", str(r.index), str(r.size),
-                      r.decision)
+                      r.decision.value)
     report = console()
     report.print(table)
     say(report, f"trust file: {out / 'trust.json'}")
     say(report, f"try: tmec verify {results[0].bundle} --trust {out / 'trust.json'}")
-    if any(r.decision != "clear" for r in results):
+    if any(r.decision is not Decision.CLEAR for r in results):
         raise typer.Exit(REJECT)
 
 

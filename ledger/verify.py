@@ -32,20 +32,28 @@ are still bound here to the issuer key and the registrar.
 
 from __future__ import annotations
 
-import base64
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any, TypeVar
 
-from ledger import merkle
+from ledger import merkle, shape
+from ledger.bundle import (
+    BUNDLE_FORMAT,
+    MAX_SUPPLIER_DEPTH,
+    Bundle,
+    check_bundle_shape,
+    check_disclosure_shape,
+    decode_proof,
+)
 from ledger.canonical import canonicalize, parse_json, values_checked
-from ledger.errors import BundleError, EncodingError, LedgerError, PolicyError
+from ledger.errors import BundleError, EncodingError, InputError, LedgerError, PolicyError
 from ledger.multikey import did_key
 from ledger.policy import Policy, StaleCheckpointError, VerifiedCheckpoint, verify_checkpoint
 from ledger.statements import Statement, StatementKind, parse_statement, registrar_kid
+from ledger.status import EvidenceState, KeyState, TokenState
 from ledger.token import (
     document_from_records,
     shipment_digest,
@@ -58,18 +66,18 @@ from origin_rules import OriginRulesError, bom_from_dict, determine_origin
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "MAX_SUPPLIER_DEPTH",
     "TRUST_FORMAT",
     "Check",
+    "Decision",
+    "Outcome",
     "TrustFile",
     "Verification",
     "VerifyOptions",
     "verify",
 ]
 
-BUNDLE_FORMAT = "tmec-bundle/1"
 TRUST_FORMAT = "tmec-trust/1"
-MAX_SUPPLIER_DEPTH = 8
-_B64 = re.compile(r"[A-Za-z0-9+/]{43}=\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,40 +146,128 @@ class TrustFile:
         return cls(policy, VerifyOptions(margin_tolerance=margin, **flags))
 
 
+class Outcome(StrEnum):
+    """The outcome of one check; a `StrEnum`, its JSON the plain string."""
+
+    PASS = "pass"
+    """Checked and satisfied."""
+    WARN = "warn"
+    """Authentic, but a person should look (stale, out of period, withheld): review."""
+    FAIL = "fail"
+    """Failed: the bundle is rejected."""
+    SKIP = "skip"
+    """Not checked, because the bundle does not carry it and the trust file does not
+    require it (no disclosure, no margin tolerance, no time given)."""
+
+
+class Decision(StrEnum):
+    """The answer of a verification (ledger design s.8).
+
+    A `StrEnum`: ``Decision.CLEAR == "clear"``, and its JSON is the plain string.
+    """
+
+    CLEAR = "clear"
+    """Every check passed under the trust file's policy (or was skipped)."""
+    REVIEW = "review"
+    """Authentic, but something needs a person: at least one check warned, none failed."""
+    REJECT = "reject"
+    """An integrity, signature, key, proof, revocation or recomputation check failed."""
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> Decision:
+        """The decision that `outcomes` call for: any fail rejects, any warn asks for review.
+
+        The one definition of the rule; `Verification.from_dict` holds a decision to it.
+        """
+        found = set(outcomes)
+        if Outcome.FAIL in found:
+            return cls.REJECT
+        if Outcome.WARN in found:
+            return cls.REVIEW
+        return cls.CLEAR
+
+
+_CHECK_FIELDS = frozenset({"name", "outcome", "detail"})
+_VERIFICATION_FIELDS = frozenset({"decision", "tokenDigest", "shipmentId", "checks"})
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check and its outcome: ``pass``, ``fail``, ``warn`` or ``skip``."""
+    """One check and its outcome, with a detail for the person reading the report."""
 
     name: str
-    outcome: str
+    outcome: Outcome
     detail: str
 
     def to_dict(self) -> dict[str, str]:
-        """JSON form."""
-        return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
+        """JSON form: ``{"name", "outcome", "detail"}``, all strings."""
+        return {"name": self.name, "outcome": self.outcome.value, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "check") -> Check:
+        """Read the JSON form back (strict, `ledger.shape`; `InputError` names the field)."""
+        fields = shape.json_object(data, where, _CHECK_FIELDS, error=InputError)
+        name = shape.text(fields, "name", where, error=InputError)
+        if not name:
+            raise InputError(f"{shape.at(where, 'name')} must not be empty")
+        return cls(name, shape.choice(fields, "outcome", where, Outcome, error=InputError),
+                   shape.text(fields, "detail", where, error=InputError))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verification:
-    """The decision and every check behind it."""
+    """The decision and every check behind it, in the order they ran.
 
-    decision: str
+    `token_digest` is None when the bundle is too malformed to name its token, and
+    `shipment_id` too, or when the token's ``shipmentId`` is not text; it is the token's
+    own text, to be shown as text, never interpreted.
+    """
+
+    decision: Decision
     checks: tuple[Check, ...]
     token_digest: str | None = None
     shipment_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (``tmec verify --json``)."""
-        return {"decision": self.decision, "tokenDigest": self.token_digest,
+        """JSON form (``tmec verify --json``): decision, tokenDigest, shipmentId, checks."""
+        return {"decision": self.decision.value, "tokenDigest": self.token_digest,
                 "shipmentId": self.shipment_id,
                 "checks": [c.to_dict() for c in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Verification:
+        """Read the JSON form back, strictly (`InputError` names the field).
+
+        Besides fields and types, the decision must be the one its checks call for
+        (`Decision.of`): a verification that says ``clear`` over a failed check is not one
+        `verify` can have produced.
+        """
+        where = "verification"
+        fields = shape.json_object(data, where, _VERIFICATION_FIELDS, error=InputError)
+        decision = shape.choice(fields, "decision", where, Decision, error=InputError)
+        digest = fields["tokenDigest"]
+        if digest is not None:
+            digest = shape.digest(fields, "tokenDigest", where, error=InputError)
+        shipment = fields["shipmentId"]
+        if shipment is not None:
+            shipment = shape.text(fields, "shipmentId", where, error=InputError)
+        listed = fields["checks"]
+        if not isinstance(listed, list):
+            raise InputError(f"{where}.checks must be an array of checks")
+        checks = tuple(Check.from_dict(c, shape.at(f"{where}.checks", n))
+                       for n, c in enumerate(listed))
+        expected = Decision.of(c.outcome for c in checks)
+        if decision is not expected:
+            raise InputError(f"{where}.decision is {decision.value!r}, but its checks call "
+                             f"for {expected.value!r}")
+        return cls(decision, checks, digest, shipment)
 
 
 class _Checks:
     def __init__(self) -> None:
         self.items: list[Check] = []
 
-    def add(self, name: str, outcome: str, detail: str) -> None:
+    def add(self, name: str, outcome: Outcome, detail: str) -> None:
         self.items.append(Check(name, outcome, detail))
 
     def run(self, name: str, action: Callable[[], str]) -> bool:
@@ -184,12 +280,12 @@ class _Checks:
         try:
             detail = action()
         except (LedgerError, OriginRulesError) as exc:
-            self.add(name, "fail", str(exc))
+            self.add(name, Outcome.FAIL, str(exc))
             return False
         except _MALFORMED as exc:
-            self.add(name, "fail", f"malformed value ({type(exc).__name__}: {exc})")
+            self.add(name, Outcome.FAIL, f"malformed value ({type(exc).__name__}: {exc})")
             return False
-        self.add(name, "pass", detail)
+        self.add(name, Outcome.PASS, detail)
         return True
 
     def value(self, name: str, action: Callable[[], tuple[T, str]]) -> T | None:
@@ -208,82 +304,30 @@ class _Checks:
         try:
             action()
         except (LedgerError, OriginRulesError) as exc:
-            self.add(name, "fail", str(exc))
+            self.add(name, Outcome.FAIL, str(exc))
         except _MALFORMED as exc:
-            self.add(name, "fail", f"malformed value ({type(exc).__name__}: {exc})")
+            self.add(name, Outcome.FAIL, f"malformed value ({type(exc).__name__}: {exc})")
 
-    def decision(self) -> str:
-        outcomes = {c.outcome for c in self.items}
-        if "fail" in outcomes:
-            return "reject"
-        if "warn" in outcomes:
-            return "review"
-        return "clear"
+    def decision(self) -> Decision:
+        return Decision.of(c.outcome for c in self.items)
 
 
 T = TypeVar("T")
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError)
-_TOP_KEYS = {"format", "token", "log"}
-_OPTIONAL_KEYS = {"disclosures", "suppliers"}
-_LOG_KEYS = {"checkpoint", "token", "key", "status"}
-_ENTRY_KEYS = {"index", "statement", "proof"}
-_DISCLOSURE_KEYS = {"line", "salt", "record", "proof"}
-
-
-def _check_shape(bundle: Any) -> None:
-    """Exact structure: nothing unauthenticated may travel in a bundle."""
-    if not isinstance(bundle, Mapping):
-        raise BundleError("a bundle is a JSON object")
-    if bundle.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"format must be {BUNDLE_FORMAT!r}, got {bundle.get('format')!r}")
-    keys = set(bundle)
-    if not keys >= _TOP_KEYS or keys - _TOP_KEYS - _OPTIONAL_KEYS:
-        raise BundleError(f"a bundle has exactly the fields {sorted(_TOP_KEYS)} and optionally "
-                          f"{sorted(_OPTIONAL_KEYS)}; got {sorted(keys)}")
-    if not isinstance(bundle["token"], Mapping):
-        raise BundleError("token must be an object")
-    log = bundle["log"]
-    if not isinstance(log, Mapping) or set(log) != _LOG_KEYS:
-        raise BundleError(f"log must have exactly {sorted(_LOG_KEYS)}")
-    if not isinstance(log["checkpoint"], str):
-        raise BundleError("log.checkpoint must be the signed checkpoint text")
-    for name in ("token", "key", "status"):
-        entry = log[name]
-        if not isinstance(entry, Mapping) or set(entry) != _ENTRY_KEYS:
-            raise BundleError(f"log.{name} must have exactly {sorted(_ENTRY_KEYS)}")
-        index = entry["index"]
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise BundleError(f"log.{name}.index must be a log index")
-        if not isinstance(entry["statement"], Mapping):
-            raise BundleError(f"log.{name}.statement must be an object")
-        proof = entry["proof"]
-        if not isinstance(proof, list) or len(proof) > 64 or not all(
-                isinstance(h, str) and _B64.match(h) for h in proof):
-            raise BundleError(f"log.{name}.proof must be a list of base64 SHA-256 hashes")
-    for name in ("disclosures", "suppliers"):
-        if name in bundle and not isinstance(bundle[name], list):
-            raise BundleError(f"{name} must be a list")
-
-
-
-def _hashes(proof: Sequence[str]) -> list[bytes]:
-    out = []
-    for text in proof:
-        raw = base64.b64decode(text, validate=True)
-        if base64.b64encode(raw).decode("ascii") != text:
-            raise EncodingError("proof hashes must use the canonical base64 spelling")
-        out.append(raw)
-    return out
-
-
-def verify(bundle: bytes | str | Mapping[str, Any], trust: TrustFile, *,
+def verify(bundle: bytes | str | Mapping[str, Any] | Bundle, trust: TrustFile, *,
            now: int | None = None) -> Verification:
-    """Verify a bundle offline under `trust`; `now` is POSIX seconds (None: no freshness)."""
+    """Verify a bundle offline under `trust`; `now` is POSIX seconds (None: no freshness).
+
+    The bundle is its JSON text (bytes or str), the parsed object, or a `Bundle`.
+    """
+    if isinstance(bundle, Bundle):
+        bundle = bundle.to_dict()
     if not isinstance(bundle, bytes | str):
         try:
             canonicalize(dict(bundle))  # one full type walk; parts are then known good
         except (LedgerError, TypeError, ValueError) as exc:
-            return Verification("reject", (Check("bundle.format", "fail", str(exc)),))
+            failed = Check("bundle.format", Outcome.FAIL, str(exc))
+            return Verification(Decision.REJECT, (failed,))
     with values_checked():
         return _verify(bundle, trust, now, depth=0)
 
@@ -293,49 +337,52 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
     checks = _Checks()
     try:
         bundle = parse_json(raw) if isinstance(raw, bytes | str) else raw
-        _check_shape(bundle)
+        check_bundle_shape(bundle)
     except LedgerError as exc:
-        checks.add("bundle.format", "fail", str(exc))
-        return Verification("reject", tuple(checks.items))
-    checks.add("bundle.format", "pass", BUNDLE_FORMAT)
+        checks.add("bundle.format", Outcome.FAIL, str(exc))
+        return Verification(Decision.REJECT, tuple(checks.items))
+    checks.add("bundle.format", Outcome.PASS, BUNDLE_FORMAT)
     token: Mapping[str, Any] = bundle["token"]
     log = bundle["log"]
     subject = token.get("credentialSubject")
-    shipment = subject.get("shipmentId") if isinstance(subject, Mapping) else None
+    claimed = subject.get("shipmentId") if isinstance(subject, Mapping) else None
+    # The report names a shipment only by text: a token claiming a number or an object
+    # (which cannot verify as a well-formed token anyway) is reported without one.
+    shipment = claimed if isinstance(claimed, str) else None
     digest: str | None = None
     try:
         digest = token_digest(token)
     except LedgerError as exc:
-        checks.add("token.digest", "fail", f"the token cannot be canonicalized: {exc}")
-        return Verification("reject", tuple(checks.items))
+        checks.add("token.digest", Outcome.FAIL, f"the token cannot be canonicalized: {exc}")
+        return Verification(Decision.REJECT, tuple(checks.items))
 
     # 1. The checkpoint: log signature, quorum, freshness, nothing unknown.
     verified: VerifiedCheckpoint | None = None
     try:
         verified = verify_checkpoint(trust.policy, log["checkpoint"], now)
-        checks.add("checkpoint.signatures", "pass",
+        checks.add("checkpoint.signatures", Outcome.PASS,
                    f"{verified.checkpoint.origin} size {verified.checkpoint.size}, cosigned by "
                    f"{', '.join(sorted(verified.cosignatures)) or 'nobody'}")
         if verified.freshness_checked:
-            checks.add("checkpoint.freshness", "pass", "the quorum cosigned within "
-                       f"{trust.policy.max_age_seconds} s")
+            checks.add("checkpoint.freshness", Outcome.PASS,
+                       f"the quorum cosigned within {trust.policy.max_age_seconds} s")
         else:
-            checks.add("checkpoint.freshness", "skip", "no time given or no maximum age in "
-                       "the trust policy")
+            checks.add("checkpoint.freshness", Outcome.SKIP,
+                       "no time given or no maximum age in the trust policy")
     except StaleCheckpointError as exc:
         verified = exc.verified
-        checks.add("checkpoint.signatures", "pass",
+        checks.add("checkpoint.signatures", Outcome.PASS,
                    f"{verified.checkpoint.origin} size {verified.checkpoint.size}")
-        checks.add("checkpoint.freshness", "warn", str(exc))
+        checks.add("checkpoint.freshness", Outcome.WARN, str(exc))
     except LedgerError as exc:
-        checks.add("checkpoint.signatures", "fail", str(exc))
+        checks.add("checkpoint.signatures", Outcome.FAIL, str(exc))
     if verified is not None and verified.unknown_signatures:
         names = ", ".join(sorted({s.name for s in verified.unknown_signatures}))
-        checks.add("checkpoint.unknown_signatures", "fail",
+        checks.add("checkpoint.unknown_signatures", Outcome.FAIL,
                    f"signature lines from keys the trust policy does not name ({names}); a "
                    "bundle carries only signatures its verifier can check")
     if verified is None:
-        return Verification("reject", tuple(checks.items), digest, shipment)
+        return Verification(Decision.REJECT, tuple(checks.items), digest, shipment)
     checkpoint = verified.checkpoint
 
     # 2. Inclusion of the three statements under the checkpoint.
@@ -344,7 +391,7 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             entry = log[name]
             leaf = merkle.leaf_hash(canonicalize(dict(entry["statement"])))
             merkle.verify_inclusion(leaf, entry["index"], checkpoint.size,
-                                    _hashes(entry["proof"]), checkpoint.root_hash)
+                                    decode_proof(entry["proof"]), checkpoint.root_hash)
             return f"entry {entry['index']} of {checkpoint.size}"
         return check
 
@@ -378,7 +425,7 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             if token_statement.token_digest != digest:
                 raise BundleError(f"the logged statement is for token "
                                   f"{token_statement.token_digest}, this token is {digest}")
-            if token_statement.data["shipment"] != shipment_digest(str(shipment)):
+            if token_statement.data["shipment"] != shipment_digest(str(claimed)):
                 raise BundleError("the logged statement is for another shipment than the "
                                   "token's shipmentId")
             return digest or ""
@@ -426,14 +473,14 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
             return f"registrar status at entry {status_index}"
         if checks.run("status.statement", status_ok):
             token_state = status.data["token"]
-            if token_state == "active":
-                checks.add("status.token", "pass", "not revoked or superseded")
+            if token_state == TokenState.ACTIVE:
+                checks.add("status.token", Outcome.PASS, "not revoked or superseded")
             else:
                 extra = (f" by {status.data['supersededBy']}"
                          if status.data.get("supersededBy") else "")
-                checks.add("status.token", "fail", f"the token is {token_state}{extra}")
+                checks.add("status.token", Outcome.FAIL, f"the token is {token_state}{extra}")
             key_state = status.data["key"]
-            checks.add("status.key", "pass" if key_state == "valid" else "fail",
+            checks.add("status.key", Outcome.PASS if key_state == KeyState.VALID else Outcome.FAIL,
                        f"the issuer key was {key_state} when the token was logged")
             _evidence_status(checks, status)
 
@@ -463,14 +510,15 @@ def _evidence_status(checks: _Checks, status: Statement) -> None:
     """
     state = status.data["evidence"]
     affected = ", ".join(d[:16] + "..." for d in status.data.get("evidenceAffected", []))
-    if state == "active":
-        checks.add("status.evidence", "pass", "every supplier token it rests on is active")
-    elif state == "superseded":
-        checks.add("status.evidence", "warn", f"supplier evidence was superseded by a "
-                                              f"correction since: {affected}")
+    if state == EvidenceState.ACTIVE:
+        checks.add("status.evidence", Outcome.PASS,
+                   "every supplier token it rests on is active")
+    elif state == EvidenceState.SUPERSEDED:
+        checks.add("status.evidence", Outcome.WARN,
+                   f"supplier evidence was superseded by a correction since: {affected}")
     else:
-        checks.add("status.evidence", "fail", f"supplier evidence was revoked since: "
-                                              f"{affected}")
+        checks.add("status.evidence", Outcome.FAIL,
+                   f"supplier evidence was revoked since: {affected}")
 
 
 def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
@@ -501,7 +549,7 @@ def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Stat
 
 def _validity(checks: _Checks, token: Mapping[str, Any], now: int | None) -> None:
     if now is None:
-        checks.add("token.validity", "skip", "no time given")
+        checks.add("token.validity", Outcome.SKIP, "no time given")
         return
     moment = datetime.fromtimestamp(now, UTC)
 
@@ -513,11 +561,12 @@ def _validity(checks: _Checks, token: Mapping[str, Any], now: int | None) -> Non
 
     start, end = parse("validFrom"), parse("validUntil")
     if start is not None and moment < start:
-        checks.add("token.validity", "warn", f"the certification starts on {start.date()}")
+        checks.add("token.validity", Outcome.WARN,
+                   f"the certification starts on {start.date()}")
     elif end is not None and moment > end:
-        checks.add("token.validity", "warn", f"the blanket period ended on {end.date()}")
+        checks.add("token.validity", Outcome.WARN, f"the blanket period ended on {end.date()}")
     else:
-        checks.add("token.validity", "pass", "in force")
+        checks.add("token.validity", Outcome.PASS, "in force")
 
 
 def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, Any],
@@ -526,18 +575,14 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
     count = subject["partsCount"]
     disclosures = bundle.get("disclosures")
     if not disclosures:
-        outcome = "warn" if trust.options.require_disclosure else "skip"
+        outcome = Outcome.WARN if trust.options.require_disclosure else Outcome.SKIP
         checks.add("disclosure.lines", outcome, f"no line disclosed (0 of {count})")
         return
     lines: list[int] = []
 
     def each() -> str:
         for disclosure in disclosures:
-            if not isinstance(disclosure, Mapping):
-                raise BundleError("a disclosure is an object")
-            if set(disclosure) != _DISCLOSURE_KEYS:
-                raise BundleError(f"a disclosure has exactly the fields "
-                                  f"{sorted(_DISCLOSURE_KEYS)}; got {sorted(disclosure)}")
+            check_disclosure_shape(disclosure)
             verify_disclosure(subject["partsRoot"], count, disclosure)
             lines.append(disclosure["line"])
         if len(set(lines)) != len(lines):
@@ -547,7 +592,7 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
     if not checks.run("disclosure.lines", each):
         return
     if len(lines) < count:
-        outcome = "warn" if trust.options.require_disclosure else "skip"
+        outcome = Outcome.WARN if trust.options.require_disclosure else Outcome.SKIP
         checks.add("determination.recompute", outcome,
                    f"{count - len(lines)} line(s) not disclosed: the RVC cannot be recomputed")
         return
@@ -591,47 +636,48 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
     nested = bundle.get("suppliers") or []
     if not linked:
         if nested:
-            checks.add("suppliers", "fail", f"{len(nested)} supplier bundle(s) attached to a "
-                                            "token that links no supplier token")
+            checks.add("suppliers", Outcome.FAIL, f"{len(nested)} supplier bundle(s) attached "
+                                                  "to a token that links no supplier token")
         else:
-            checks.add("suppliers", "skip", "the token links no supplier token")
+            checks.add("suppliers", Outcome.SKIP, "the token links no supplier token")
         return
     seen: set[str] = set()
     for child in nested:
         if depth >= MAX_SUPPLIER_DEPTH:
-            checks.add("suppliers", "fail", "supplier bundles nested too deeply")
+            checks.add("suppliers", Outcome.FAIL, "supplier bundles nested too deeply")
             return
         # Which token the child is for decides, cheaply, whether it may be here at all;
         # only a linked token's first bundle is verified in full.
         child_digest = _bundle_token_digest(child)
         name = f"supplier.{(child_digest or 'unknown')[:16]}"
         if child_digest not in linked:
-            checks.add(name, "fail", "this supplier bundle is not for a token the token links")
+            checks.add(name, Outcome.FAIL,
+                       "this supplier bundle is not for a token the token links")
             continue
         if child_digest in seen:
-            checks.add(name, "fail", "this supplier bundle is given twice")
+            checks.add(name, Outcome.FAIL, "this supplier bundle is given twice")
             continue
         seen.add(child_digest)
         result = _verify(child, trust, now, depth=depth + 1)
-        failed = [c.name for c in result.checks if c.outcome == "fail"]
-        if result.decision == "reject":
-            checks.add(name, "fail", f"supplier bundle rejected ({', '.join(failed)})")
+        failed = [c.name for c in result.checks if c.outcome is Outcome.FAIL]
+        if result.decision is Decision.REJECT:
+            checks.add(name, Outcome.FAIL, f"supplier bundle rejected ({', '.join(failed)})")
             continue
         child_log = child["log"] if isinstance(child, Mapping) else {}
         child_origin = _origin_of(child_log.get("checkpoint"))
         if child_origin == origin and child_log["token"]["index"] >= token_index:
-            checks.add(name, "fail", "the supplier token was logged after the token that "
-                                     "uses it")
+            checks.add(name, Outcome.FAIL,
+                       "the supplier token was logged after the token that uses it")
             continue
-        checks.add(name, "pass" if result.decision == "clear" else "warn",
-                   f"supplier bundle {result.decision}")
+        checks.add(name, Outcome.PASS if result.decision is Decision.CLEAR else Outcome.WARN,
+                   f"supplier bundle {result.decision.value}")
     missing = linked - seen
     if missing:
-        outcome = "warn" if trust.options.require_supplier_bundles else "skip"
+        outcome = Outcome.WARN if trust.options.require_supplier_bundles else Outcome.SKIP
         checks.add("suppliers", outcome,
                    f"{len(missing)} supplier token(s) linked without a bundle")
     else:
-        checks.add("suppliers", "pass", f"{len(seen)} supplier bundle(s) verified")
+        checks.add("suppliers", Outcome.PASS, f"{len(seen)} supplier bundle(s) verified")
 
 
 def _bundle_token_digest(bundle: Any) -> str | None:
@@ -654,14 +700,14 @@ def _origin_of(checkpoint: Any) -> str | None:
 def _margin(checks: _Checks, token: Mapping[str, Any], trust: TrustFile) -> None:
     tolerance = trust.options.margin_tolerance
     if tolerance is None:
-        checks.add("determination.margin", "skip", "no margin tolerance configured")
+        checks.add("determination.margin", Outcome.SKIP, "no margin tolerance configured")
         return
     results = token["credentialSubject"]["determination"]["results"]
     margins = [Decimal(r["rvc"]) - Decimal(r["threshold"]) for r in results if r["pass"]]
     if not margins:
-        checks.add("determination.margin", "skip", "qualified without an RVC margin")
+        checks.add("determination.margin", Outcome.SKIP, "qualified without an RVC margin")
         return
     best = max(margins)
-    outcome = "warn" if best < tolerance else "pass"
+    outcome = Outcome.WARN if best < tolerance else Outcome.PASS
     checks.add("determination.margin", outcome,
                f"best RVC margin {best} points (tolerance {tolerance})")

@@ -31,7 +31,7 @@ from ledger.policy import Policy
 from ledger.service import Ledger
 from ledger.statements import parse_statement
 from ledger.store import MemoryStore
-from ledger.verify import TrustFile, Verification, verify
+from ledger.verify import Decision, TrustFile, Verification, verify
 from tests.ledger.test_verify import AT, leaves, strict_case
 from tests.ledger.world import FRENOS, FRENOS_KEY, LOG_KEY, ORIGIN, issue, now
 
@@ -65,7 +65,7 @@ def _bundle_text() -> str:
 def _verified(data: bytes | str) -> Verification:
     _, trust = strict_case()
     result = verify(data, trust, now=AT)  # must not raise, whatever the bytes
-    assert result.decision in ("clear", "review", "reject")
+    assert isinstance(result.decision, Decision)
     return result
 
 
@@ -105,7 +105,7 @@ def test_a_spliced_bundle_text_verifies_without_raising(text: str) -> None:
     if not same:
         # A changed bundle may lose optional evidence (review) but never gains clearance
         # from something no signature covers: it is never clearer than the original.
-        assert result.decision != "clear" or _only_evidence_removed(text)
+        assert result.decision is not Decision.CLEAR or _only_evidence_removed(text)
 
 
 def _only_evidence_removed(text: str) -> bool:
@@ -140,14 +140,14 @@ def test_a_leaf_replaced_by_any_json_never_clears(path: tuple[Any, ...], new: An
     target[path[-1]] = new
     result = _verified(json.dumps(bundle))
     if json.dumps(new) != json.dumps(old):
-        assert result.decision == "reject"
+        assert result.decision is Decision.REJECT
 
 
 @given(st.lists(json_values, min_size=1, max_size=6))
 def test_extra_supplier_bundles_of_any_shape_reject(extra: list[Any]) -> None:
     bundle, _ = strict_case()
     bundle["suppliers"] = [*bundle["suppliers"], *extra]
-    assert _verified(json.dumps(bundle)).decision == "reject"
+    assert _verified(json.dumps(bundle)).decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------

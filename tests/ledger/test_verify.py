@@ -50,7 +50,15 @@ from ledger.token import (
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import Check, TrustFile, Verification, VerifyOptions, verify
+from ledger.verify import (
+    Check,
+    Decision,
+    Outcome,
+    TrustFile,
+    Verification,
+    VerifyOptions,
+    verify,
+)
 from ledger.witness import Witness
 from origin_rules import BillOfMaterials, bom_from_dict, determine_origin
 
@@ -201,7 +209,7 @@ def checkpoint_size(bundle: dict[str, Any]) -> int:
 # Reading results
 
 
-def outcome(result: Verification, name: str) -> str:
+def outcome(result: Verification, name: str) -> Outcome:
     found = [c for c in result.checks if c.name == name]
     assert len(found) == 1, f"{name}: {[c.name for c in result.checks]}"
     return found[0].outcome
@@ -216,8 +224,8 @@ def supplier_checks(result: Verification) -> list[Check]:
     return [c for c in result.checks if c.name.startswith("supplier.")]
 
 
-def not_passed(result: Verification) -> dict[str, str]:
-    return {c.name: c.outcome for c in result.checks if c.outcome != "pass"}
+def not_passed(result: Verification) -> dict[str, Outcome]:
+    return {c.name: c.outcome for c in result.checks if c.outcome is not Outcome.PASS}
 
 
 def check_names(result: Verification) -> list[str]:
@@ -294,7 +302,7 @@ def test_a_fresh_nested_bundle_with_full_disclosure_is_clear_and_lists_every_che
         scenario: Scenario) -> None:
     result = run(scenario.nested(disclose=True), scenario.trust)
 
-    assert result.decision == "clear"
+    assert result.decision is Decision.CLEAR
     assert result.token_digest == scenario.head.digest
     assert result.shipment_id == "HPC-1145"
     assert check_names(result) == [
@@ -306,7 +314,7 @@ def test_a_fresh_nested_bundle_with_full_disclosure_is_clear_and_lists_every_che
         "token.parents", "disclosure.lines", "determination.recompute",
         f"supplier.{scenario.supplier.digest[:16]}", "suppliers", "determination.margin",
     ]
-    assert not_passed(result) == {"determination.margin": "skip"}
+    assert not_passed(result) == {"determination.margin": Outcome.SKIP}
     as_json = result.to_dict()
     assert as_json["decision"] == "clear"
     assert {c["name"]: c["outcome"] for c in as_json["checks"]}["token.signature"] == "pass"
@@ -316,17 +324,17 @@ def test_a_fresh_nested_bundle_with_full_disclosure_is_clear_and_lists_every_che
 def test_a_plain_bundle_is_clear_and_skips_what_it_does_not_carry(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
 
-    assert result.decision == "clear"
-    assert not_passed(result) == {"disclosure.lines": "skip", "suppliers": "skip",
-                                  "determination.margin": "skip"}
+    assert result.decision is Decision.CLEAR
+    assert not_passed(result) == {"disclosure.lines": Outcome.SKIP, "suppliers": Outcome.SKIP,
+                                  "determination.margin": Outcome.SKIP}
     assert "determination.recompute" not in check_names(result)
     assert "checkpoint.unknown_signatures" not in check_names(result)
 
 
 def test_the_bundle_verifies_from_its_json_text_and_bytes(scenario: Scenario) -> None:
     text = json.dumps(scenario.nested(disclose=True), indent=1, ensure_ascii=False)
-    assert run(text, scenario.trust).decision == "clear"
-    assert run(text.encode("utf-8"), scenario.trust).decision == "clear"
+    assert run(text, scenario.trust).decision is Decision.CLEAR
+    assert run(text.encode("utf-8"), scenario.trust).decision is Decision.CLEAR
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,9 +345,9 @@ def test_bundle_format_fails_for_another_format(scenario: Scenario) -> None:
     bundle = scenario.plain()
     bundle["format"] = "tmec-bundle/2"
     result = run(bundle, scenario.trust)
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
     assert check_names(result) == ["bundle.format"]
-    assert outcome(result, "bundle.format") == "fail"
+    assert outcome(result, "bundle.format") is Outcome.FAIL
 
 
 @pytest.mark.parametrize("garbage", [
@@ -348,16 +356,16 @@ def test_bundle_format_fails_for_another_format(scenario: Scenario) -> None:
 ])
 def test_bundle_format_fails_for_garbage(scenario: Scenario, garbage: bytes) -> None:
     result = run(garbage, scenario.trust)
-    assert result.decision == "reject"
-    assert outcome(result, "bundle.format") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "bundle.format") is Outcome.FAIL
 
 
 def test_bundle_format_fails_for_a_huge_integer_literal(scenario: Scenario) -> None:
     # Python refuses int() of more than 4300 digits with ValueError; a bundle file holding
     # such a number must be a reject, not an exception (and `tmec verify` a traceback).
     result = run(b"1" * 5000, scenario.trust)
-    assert result.decision == "reject"
-    assert outcome(result, "bundle.format") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "bundle.format") is Outcome.FAIL
 
 
 @pytest.mark.parametrize("where", ["top", "log", "log.token"])
@@ -366,8 +374,8 @@ def test_bundle_format_fails_for_an_unknown_field(scenario: Scenario, where: str
     target = {"top": bundle, "log": bundle["log"], "log.token": bundle["log"]["token"]}[where]
     target["note"] = "added in transit"
     result = run(bundle, scenario.trust)
-    assert result.decision == "reject"
-    assert outcome(result, "bundle.format") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "bundle.format") is Outcome.FAIL
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,7 +385,7 @@ def test_bundle_format_fails_for_an_unknown_field(scenario: Scenario, where: str
 def test_checkpoint_signatures_pass_with_the_quorum_of_customs_witnesses(
         scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "checkpoint.signatures") == "pass"
+    assert outcome(result, "checkpoint.signatures") is Outcome.PASS
     assert "cosigned by anam, cbp, cbsa" in detail(result, "checkpoint.signatures")
 
 
@@ -388,8 +396,8 @@ def test_checkpoint_signatures_fail_for_a_bundle_signed_by_another_log(
     token = impostor.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
     result = run(impostor.ledger.bundle(token.digest), scenario.trust)
 
-    assert result.decision == "reject"
-    assert outcome(result, "checkpoint.signatures") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
     # Nothing under an unauthenticated checkpoint is worth checking.
     assert check_names(result) == ["bundle.format", "checkpoint.signatures"]
 
@@ -399,8 +407,8 @@ def test_checkpoint_signatures_fail_for_a_log_with_another_origin(scenario: Scen
     other.register(MAKER_KEY, MAKER)
     token = other.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
     result = run(other.ledger.bundle(token.digest), scenario.trust)
-    assert result.decision == "reject"
-    assert outcome(result, "checkpoint.signatures") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
 
 
 def test_checkpoint_signatures_fail_when_the_quorum_is_not_met() -> None:
@@ -410,10 +418,10 @@ def test_checkpoint_signatures_fail_when_the_quorum_is_not_met() -> None:
     bundle = world.ledger.bundle(token.digest)
 
     result = run(bundle, trust_file(world, group="2 cbp cbsa anam"))
-    assert result.decision == "reject"
-    assert outcome(result, "checkpoint.signatures") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
     # The same bundle under a policy CBP alone satisfies is clear.
-    assert run(bundle, trust_file(world, group="1 cbp cbsa anam")).decision == "clear"
+    assert run(bundle, trust_file(world, group="1 cbp cbsa anam")).decision is Decision.CLEAR
 
 
 def test_checkpoint_signatures_fail_when_a_required_witness_did_not_cosign() -> None:
@@ -421,23 +429,23 @@ def test_checkpoint_signatures_fail_when_a_required_witness_did_not_cosign() -> 
     world.register(MAKER_KEY, MAKER)
     token = world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
     result = run(world.ledger.bundle(token.digest), trust_file(world, group="all cbp cbsa anam"))
-    assert result.decision == "reject"
-    assert outcome(result, "checkpoint.signatures") == "fail"
+    assert result.decision is Decision.REJECT
+    assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
     assert "anam" in detail(result, "checkpoint.signatures")
 
 
 def test_checkpoint_freshness_passes_within_the_maximum_age(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust, at=AT + DAY - 60)
-    assert outcome(result, "checkpoint.freshness") == "pass"
-    assert result.decision == "clear"
+    assert outcome(result, "checkpoint.freshness") is Outcome.PASS
+    assert result.decision is Decision.CLEAR
 
 
 def test_a_stale_checkpoint_is_authentic_but_needs_review(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust, at=AT + 2 * DAY)
-    assert outcome(result, "checkpoint.signatures") == "pass"
-    assert outcome(result, "checkpoint.freshness") == "warn"
-    assert result.decision == "review"
-    assert "fail" not in not_passed(result).values()
+    assert outcome(result, "checkpoint.signatures") is Outcome.PASS
+    assert outcome(result, "checkpoint.freshness") is Outcome.WARN
+    assert result.decision is Decision.REVIEW
+    assert Outcome.FAIL not in not_passed(result).values()
 
 
 def test_checkpoint_freshness_is_skipped_without_a_maximum_age_or_a_time(
@@ -446,11 +454,11 @@ def test_checkpoint_freshness_is_skipped_without_a_maximum_age_or_a_time(
     no_age = run(bundle, trust_file(scenario.world, max_age=None), at=AT + 400 * DAY)
     no_time = run(bundle, scenario.trust, at=None)
     for result in (no_age, no_time):
-        assert outcome(result, "checkpoint.freshness") == "skip"
-    assert no_age.decision == "clear"
+        assert outcome(result, "checkpoint.freshness") is Outcome.SKIP
+    assert no_age.decision is Decision.CLEAR
     # Without a time the validity period is not judged either.
-    assert outcome(no_time, "token.validity") == "skip"
-    assert no_time.decision == "clear"
+    assert outcome(no_time, "token.validity") is Outcome.SKIP
+    assert no_time.decision is Decision.CLEAR
 
 
 def test_cosignatures_from_keys_the_policy_does_not_name_are_refused(
@@ -458,10 +466,10 @@ def test_cosignatures_from_keys_the_policy_does_not_name_are_refused(
     # The log is cosigned by CBP, CBSA and ANAM; this verifier only knows CBP and CBSA.
     trust = trust_file(scenario.world, witnesses=("cbp", "cbsa"), group="2 cbp cbsa")
     result = run(scenario.plain(), trust)
-    assert outcome(result, "checkpoint.signatures") == "pass"
-    assert outcome(result, "checkpoint.unknown_signatures") == "fail"
+    assert outcome(result, "checkpoint.signatures") is Outcome.PASS
+    assert outcome(result, "checkpoint.unknown_signatures") is Outcome.FAIL
     assert "anam" in detail(result, "checkpoint.unknown_signatures")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------
@@ -472,7 +480,7 @@ def test_cosignatures_from_keys_the_policy_does_not_name_are_refused(
 def test_inclusion_passes_for_each_logged_statement(scenario: Scenario, name: str) -> None:
     bundle = scenario.plain()
     result = run(bundle, scenario.trust)
-    assert outcome(result, f"log.{name}.inclusion") == "pass"
+    assert outcome(result, f"log.{name}.inclusion") is Outcome.PASS
     assert detail(result, f"log.{name}.inclusion") == (
         f"entry {bundle['log'][name]['index']} of {checkpoint_size(bundle)}")
 
@@ -484,8 +492,8 @@ def test_inclusion_fails_for_a_proof_that_does_not_lead_to_the_root(
     proof = bundle["log"][name]["proof"]
     proof[0] = base64.b64encode(bytes(32)).decode("ascii")
     result = run(bundle, scenario.trust)
-    assert outcome(result, f"log.{name}.inclusion") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, f"log.{name}.inclusion") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 @pytest.mark.parametrize("name", ["token", "key", "status"])
@@ -493,14 +501,14 @@ def test_inclusion_fails_for_another_index(scenario: Scenario, name: str) -> Non
     bundle = scenario.plain()
     bundle["log"][name]["index"] += 1
     result = run(bundle, scenario.trust)
-    assert outcome(result, f"log.{name}.inclusion") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, f"log.{name}.inclusion") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 @pytest.mark.parametrize("name", ["token", "key", "status"])
 def test_statement_passes_for_the_right_kind(scenario: Scenario, name: str) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, f"log.{name}.statement") == "pass"
+    assert outcome(result, f"log.{name}.statement") is Outcome.PASS
 
 
 @pytest.mark.parametrize(("slot", "other"), [("token", "key"), ("key", "token"),
@@ -511,10 +519,10 @@ def test_statement_fails_for_a_logged_entry_of_another_kind(
     bundle = scenario.plain()
     bundle["log"][slot] = copy.deepcopy(bundle["log"][other])
     result = run(bundle, scenario.trust)
-    assert outcome(result, f"log.{slot}.inclusion") == "pass"
-    assert outcome(result, f"log.{slot}.statement") == "fail"
+    assert outcome(result, f"log.{slot}.inclusion") is Outcome.PASS
+    assert outcome(result, f"log.{slot}.statement") is Outcome.FAIL
     assert f"not a {slot} statement" in detail(result, f"log.{slot}.statement")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------
@@ -524,7 +532,7 @@ def test_statement_fails_for_a_logged_entry_of_another_kind(
 def test_token_digest_passes_when_the_logged_statement_names_this_token(
         scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "token.digest") == "pass"
+    assert outcome(result, "token.digest") is Outcome.PASS
     assert detail(result, "token.digest") == scenario.head.digest
 
 
@@ -532,22 +540,22 @@ def test_token_digest_fails_for_another_token_than_the_logged_one(scenario: Scen
     bundle = scenario.plain()
     bundle["token"] = scenario.supplier.token  # authentic, logged, but not this entry's
     result = run(bundle, scenario.trust)
-    assert outcome(result, "token.digest") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "token.digest") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_token_digest_fails_for_a_token_without_proof(scenario: Scenario) -> None:
     bundle = scenario.plain()
     del bundle["token"]["proof"]
     result = run(bundle, scenario.trust)
-    assert outcome(result, "token.digest") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "token.digest") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_key_statement_passes_for_the_issuer_key_logged_before_the_token(
         scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "key.statement") == "pass"
+    assert outcome(result, "key.statement") is Outcome.PASS
     assert scenario.maker_kid in detail(result, "key.statement")
     assert "Huron Powertrain Components LLC (US)" in detail(result, "key.statement")
 
@@ -559,8 +567,8 @@ def test_key_statement_passes_for_a_rotated_in_key(scenario: Scenario) -> None:
     bundle = scenario.ledger.bundle(token.digest)
     assert bundle["log"]["key"]["statement"]["action"] == "rotate"
     result = run(bundle, scenario.trust)
-    assert outcome(result, "key.statement") == "pass"
-    assert result.decision == "clear"
+    assert outcome(result, "key.statement") is Outcome.PASS
+    assert result.decision is Decision.CLEAR
 
 
 def test_key_statement_fails_for_a_key_logged_after_the_token(scenario: Scenario) -> None:
@@ -568,10 +576,10 @@ def test_key_statement_fails_for_a_key_logged_after_the_token(scenario: Scenario
     bundle = scenario.plain()
     bundle["log"]["key"] = scenario.world.proven(late_index, checkpoint_size(bundle))
     result = run(bundle, scenario.trust)
-    assert outcome(result, "log.key.inclusion") == "pass"
-    assert outcome(result, "key.statement") == "fail"
+    assert outcome(result, "log.key.inclusion") is Outcome.PASS
+    assert outcome(result, "key.statement") is Outcome.FAIL
     assert "not before the token" in detail(result, "key.statement")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_token_statement_signer_fails_when_the_bundle_names_another_party_key(
@@ -581,10 +589,10 @@ def test_token_statement_signer_fails_when_the_bundle_names_another_party_key(
     supplier_key_index = scenario.ledger.keys().get(scenario.supplier_kid).added_at
     bundle["log"]["key"] = scenario.world.proven(supplier_key_index, checkpoint_size(bundle))
     result = run(bundle, scenario.trust)
-    assert outcome(result, "key.statement") == "pass"
-    assert outcome(result, "token.statement.signer") == "fail"
-    assert outcome(result, "token.signature") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "key.statement") is Outcome.PASS
+    assert outcome(result, "token.statement.signer") is Outcome.FAIL
+    assert outcome(result, "token.signature") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_token_signature_fails_for_a_token_logged_under_someone_elses_key(
@@ -599,10 +607,10 @@ def test_token_signature_fails_for_a_token_logged_under_someone_elses_key(
     world.log_foreign_token(copied.token, copied.digest, MAKER_KEY)
     result = run(scenario.ledger.bundle(copied.digest), scenario.trust)
 
-    assert outcome(result, "key.statement") == "pass"
-    assert outcome(result, "token.statement.signer") == "pass"
-    assert outcome(result, "token.signature") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "key.statement") is Outcome.PASS
+    assert outcome(result, "token.statement.signer") is Outcome.PASS
+    assert outcome(result, "token.signature") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_token_signature_fails_for_a_logged_token_whose_proof_was_altered(
@@ -617,10 +625,10 @@ def test_token_signature_fails_for_a_logged_token_whose_proof_was_altered(
     digest = token_digest(token)
     scenario.world.log_foreign_token(token, digest, SUPPLIER_KEY)
     result = run(scenario.ledger.bundle(digest), scenario.trust)
-    assert outcome(result, "token.digest") == "pass"
-    assert outcome(result, "token.statement.signer") == "pass"
-    assert outcome(result, "token.signature") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "token.digest") is Outcome.PASS
+    assert outcome(result, "token.statement.signer") is Outcome.PASS
+    assert outcome(result, "token.signature") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------
@@ -629,9 +637,9 @@ def test_token_signature_fails_for_a_logged_token_whose_proof_was_altered(
 
 def test_status_statement_passes_for_the_registrars_fresh_status(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.statement") == "pass"
-    assert outcome(result, "status.token") == "pass"
-    assert outcome(result, "status.key") == "pass"
+    assert outcome(result, "status.statement") is Outcome.PASS
+    assert outcome(result, "status.token") is Outcome.PASS
+    assert outcome(result, "status.key") is Outcome.PASS
 
 
 def test_status_statement_fails_for_the_status_of_another_token(scenario: Scenario) -> None:
@@ -640,10 +648,10 @@ def test_status_statement_fails_for_the_status_of_another_token(scenario: Scenar
     bundle = scenario.plain()
     bundle["log"]["status"] = scenario.world.proven(other_status, checkpoint_size(bundle))
     result = run(bundle, scenario.trust)
-    assert outcome(result, "log.status.inclusion") == "pass"
-    assert outcome(result, "status.statement") == "fail"
+    assert outcome(result, "log.status.inclusion") is Outcome.PASS
+    assert outcome(result, "status.statement") is Outcome.FAIL
     assert "another token" in detail(result, "status.statement")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_status_statement_fails_for_an_old_status_replayed_after_a_revocation(
@@ -654,31 +662,31 @@ def test_status_statement_fails_for_an_old_status_replayed_after_a_revocation(
     before = scenario.plain()
     scenario.ledger.revoke_token(scenario.head.digest, signer=MAKER_KEY, reason="recall")
     after = scenario.plain()
-    assert run(after, scenario.trust).decision == "reject"
+    assert run(after, scenario.trust).decision is Decision.REJECT
 
     replayed = copy.deepcopy(after)
     replayed["log"]["status"] = scenario.world.proven(before["log"]["status"]["index"],
                                                       checkpoint_size(after))
     result = run(replayed, scenario.trust)
-    assert outcome(result, "log.status.inclusion") == "pass"
-    assert result.decision == "reject", not_passed(result)
-    assert outcome(result, "status.statement") == "fail"
+    assert outcome(result, "log.status.inclusion") is Outcome.PASS
+    assert result.decision is Decision.REJECT, not_passed(result)
+    assert outcome(result, "status.statement") is Outcome.FAIL
 
 
 def test_a_revoked_token_is_rejected_on_status_token(scenario: Scenario) -> None:
     scenario.ledger.revoke_token(scenario.head.digest, signer=MAKER_KEY, reason="recall")
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.statement") == "pass"
-    assert outcome(result, "status.token") == "fail"
+    assert outcome(result, "status.statement") is Outcome.PASS
+    assert outcome(result, "status.token") is Outcome.FAIL
     assert "revoked" in detail(result, "status.token")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_a_token_revoked_by_the_registrar_is_rejected(scenario: Scenario) -> None:
     scenario.ledger.revoke_token(scenario.head.digest, signer=None, reason="court order")
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.token") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "status.token") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_a_superseded_token_is_rejected_naming_its_replacement(scenario: Scenario) -> None:
@@ -687,11 +695,12 @@ def test_a_superseded_token_is_rejected_naming_its_replacement(scenario: Scenari
     scenario.ledger.supersede_token(scenario.head.digest, corrected.digest, signer=MAKER_KEY,
                                     reason="invoice corrected")
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.token") == "fail"
+    assert outcome(result, "status.token") is Outcome.FAIL
     assert f"superseded by {corrected.digest}" in detail(result, "status.token")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
     # The replacement itself is clear.
-    assert run(scenario.ledger.bundle(corrected.digest), scenario.trust).decision == "clear"
+    replacement = run(scenario.ledger.bundle(corrected.digest), scenario.trust)
+    assert replacement.decision is Decision.CLEAR
 
 
 def test_a_compromised_key_voids_tokens_from_the_compromise_on_but_not_before() -> None:
@@ -707,28 +716,28 @@ def test_a_compromised_key_voids_tokens_from_the_compromise_on_but_not_before() 
 
     for voided in (at_compromise, after):
         result = run(world.ledger.bundle(voided.digest), trust)
-        assert outcome(result, "status.key") == "fail", voided.index
+        assert outcome(result, "status.key") is Outcome.FAIL, voided.index
         assert "compromised" in detail(result, "status.key")
-        assert result.decision == "reject"
+        assert result.decision is Decision.REJECT
     earlier = run(world.ledger.bundle(before.digest), trust)
-    assert outcome(earlier, "status.key") == "pass"
-    assert earlier.decision == "clear"
+    assert outcome(earlier, "status.key") is Outcome.PASS
+    assert earlier.decision is Decision.CLEAR
 
 
 def test_a_key_compromised_since_the_token_index_itself_voids_it(scenario: Scenario) -> None:
     scenario.ledger.revoke_key(scenario.maker_kid, signer=MAKER_KEY, reason="laptop lost",
                                compromised_since=scenario.head.index)
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.key") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "status.key") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_a_key_revoked_without_compromise_keeps_its_earlier_tokens_valid(
         scenario: Scenario) -> None:
     scenario.ledger.revoke_key(scenario.maker_kid, signer=MAKER_KEY, reason="retired")
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "status.key") == "pass"
-    assert result.decision == "clear"
+    assert outcome(result, "status.key") is Outcome.PASS
+    assert result.decision is Decision.CLEAR
 
 
 # ---------------------------------------------------------------------------------------
@@ -737,7 +746,7 @@ def test_a_key_revoked_without_compromise_keeps_its_earlier_tokens_valid(
 
 def test_token_validity_passes_for_a_single_shipment(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "token.validity") == "pass"
+    assert outcome(result, "token.validity") is Outcome.PASS
 
 
 def test_token_validity_passes_inside_a_blanket_period(scenario: Scenario) -> None:
@@ -745,8 +754,8 @@ def test_token_validity_passes_inside_a_blanket_period(scenario: Scenario) -> No
     token = scenario.world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="BL", seed=12,
                                  blanket=blanket)
     result = run(scenario.ledger.bundle(token.digest), scenario.trust)
-    assert outcome(result, "token.validity") == "pass"
-    assert result.decision == "clear"
+    assert outcome(result, "token.validity") is Outcome.PASS
+    assert result.decision is Decision.CLEAR
 
 
 @pytest.mark.parametrize(("start", "end", "words"), [
@@ -758,9 +767,9 @@ def test_a_blanket_period_that_does_not_cover_now_needs_review(
     token = scenario.world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="BL", seed=12,
                                  blanket=BlanketPeriod(start, end))
     result = run(scenario.ledger.bundle(token.digest), scenario.trust)
-    assert outcome(result, "token.validity") == "warn"
+    assert outcome(result, "token.validity") is Outcome.WARN
     assert words in detail(result, "token.validity")
-    assert result.decision == "review"
+    assert result.decision is Decision.REVIEW
 
 
 # ---------------------------------------------------------------------------------------
@@ -769,7 +778,7 @@ def test_a_blanket_period_that_does_not_cover_now_needs_review(
 
 def test_token_parents_pass_when_the_log_names_the_supplier_links(scenario: Scenario) -> None:
     result = run(scenario.plain(), scenario.trust)
-    assert outcome(result, "token.parents") == "pass"
+    assert outcome(result, "token.parents") is Outcome.PASS
     assert detail(result, "token.parents") == "1 supplier token(s)"
 
 
@@ -782,9 +791,9 @@ def test_token_parents_fail_when_the_logged_statement_hides_a_supplier(
                                created="2026-11-22T12:00:00Z", salts=salts(bom, 13))
     scenario.world.log_foreign_token(built.token, built.digest, MAKER_KEY, parents=[])
     result = run(scenario.ledger.bundle(built.digest), scenario.trust)
-    assert outcome(result, "token.signature") == "pass"
-    assert outcome(result, "token.parents") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "token.signature") is Outcome.PASS
+    assert outcome(result, "token.parents") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------
@@ -795,34 +804,34 @@ def test_full_disclosure_matches_parts_root_and_recomputes_the_determination(
         scenario: Scenario) -> None:
     result = run(scenario.disclosed(), scenario.trust)
     count = scenario.head.commitment.count
-    assert outcome(result, "disclosure.lines") == "pass"
+    assert outcome(result, "disclosure.lines") is Outcome.PASS
     assert detail(result, "disclosure.lines") == f"{count} of {count} line(s) match partsRoot"
-    assert outcome(result, "determination.recompute") == "pass"
+    assert outcome(result, "determination.recompute") is Outcome.PASS
     assert "77.676950" in detail(result, "determination.recompute")
-    assert result.decision == "clear"
+    assert result.decision is Decision.CLEAR
 
 
 def test_no_disclosure_is_skipped_unless_the_trust_file_requires_it(
         scenario: Scenario) -> None:
     bundle = scenario.plain()
-    assert outcome(run(bundle, scenario.trust), "disclosure.lines") == "skip"
+    assert outcome(run(bundle, scenario.trust), "disclosure.lines") is Outcome.SKIP
     strict = trust_file(scenario.world, require_disclosure=True)
     result = run(bundle, strict)
-    assert outcome(result, "disclosure.lines") == "warn"
-    assert result.decision == "review"
+    assert outcome(result, "disclosure.lines") is Outcome.WARN
+    assert result.decision is Decision.REVIEW
 
 
 def test_partial_disclosure_cannot_recompute_and_needs_review_when_full_is_required(
         scenario: Scenario) -> None:
     bundle = scenario.disclosed([0, 3])
     relaxed = run(bundle, scenario.trust)
-    assert outcome(relaxed, "disclosure.lines") == "pass"
-    assert outcome(relaxed, "determination.recompute") == "skip"
-    assert relaxed.decision == "clear"
+    assert outcome(relaxed, "disclosure.lines") is Outcome.PASS
+    assert outcome(relaxed, "determination.recompute") is Outcome.SKIP
+    assert relaxed.decision is Decision.CLEAR
 
     strict = run(bundle, trust_file(scenario.world, require_disclosure=True))
-    assert outcome(strict, "determination.recompute") == "warn"
-    assert strict.decision == "review"
+    assert outcome(strict, "determination.recompute") is Outcome.WARN
+    assert strict.decision is Decision.REVIEW
 
 
 def test_a_disclosure_with_a_wrong_record_is_rejected(scenario: Scenario) -> None:
@@ -830,25 +839,25 @@ def test_a_disclosure_with_a_wrong_record_is_rejected(scenario: Scenario) -> Non
     priced = next(d for d in bundle["disclosures"] if "unit_value" in d["record"])
     priced["record"]["unit_value"] = "0.01"  # a cheaper non-originating part, say
     result = run(bundle, scenario.trust)
-    assert outcome(result, "disclosure.lines") == "fail"
+    assert outcome(result, "disclosure.lines") is Outcome.FAIL
     assert "determination.recompute" not in check_names(result)
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_a_disclosure_at_the_wrong_line_is_rejected(scenario: Scenario) -> None:
     bundle = scenario.disclosed([1])
     bundle["disclosures"][0]["line"] = 2
     result = run(bundle, scenario.trust)
-    assert outcome(result, "disclosure.lines") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "disclosure.lines") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_a_line_disclosed_twice_is_rejected(scenario: Scenario) -> None:
     bundle = scenario.disclosed([1])
     bundle["disclosures"].append(copy.deepcopy(bundle["disclosures"][0]))
     result = run(bundle, scenario.trust)
-    assert outcome(result, "disclosure.lines") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "disclosure.lines") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_a_disclosure_carrying_an_extra_field_is_rejected(scenario: Scenario) -> None:
@@ -856,8 +865,8 @@ def test_a_disclosure_carrying_an_extra_field_is_rejected(scenario: Scenario) ->
     bundle = scenario.disclosed()
     bundle["disclosures"][0]["note"] = "price negotiable"
     result = run(bundle, scenario.trust)
-    assert result.decision == "reject", not_passed(result)
-    assert outcome(result, "disclosure.lines") == "fail"
+    assert result.decision is Decision.REJECT, not_passed(result)
+    assert outcome(result, "disclosure.lines") is Outcome.FAIL
 
 
 def test_a_determination_the_disclosed_bom_does_not_support_is_rejected() -> None:
@@ -880,10 +889,10 @@ def test_a_determination_the_disclosed_bom_does_not_support_is_rejected() -> Non
                                  disclose_lines=range(built.commitment.count))
     result = run(bundle, trust_file(world))
 
-    assert outcome(result, "token.signature") == "pass"
-    assert outcome(result, "disclosure.lines") == "pass"
-    assert outcome(result, "determination.recompute") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, "token.signature") is Outcome.PASS
+    assert outcome(result, "disclosure.lines") is Outcome.PASS
+    assert outcome(result, "determination.recompute") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 # ---------------------------------------------------------------------------------------
@@ -892,25 +901,25 @@ def test_a_determination_the_disclosed_bom_does_not_support_is_rejected() -> Non
 
 def test_suppliers_are_skipped_for_a_token_that_links_none(scenario: Scenario) -> None:
     result = run(scenario.supplier_bundle(), scenario.trust)
-    assert outcome(result, "suppliers") == "skip"
+    assert outcome(result, "suppliers") is Outcome.SKIP
     assert supplier_checks(result) == []
-    assert result.decision == "clear"
+    assert result.decision is Decision.CLEAR
 
 
 def test_a_linked_supplier_without_its_bundle_is_skipped_or_reviewed_if_required(
         scenario: Scenario) -> None:
     bundle = scenario.plain()
-    assert outcome(run(bundle, scenario.trust), "suppliers") == "skip"
+    assert outcome(run(bundle, scenario.trust), "suppliers") is Outcome.SKIP
     result = run(bundle, trust_file(scenario.world, require_supplier_bundles=True))
-    assert outcome(result, "suppliers") == "warn"
-    assert result.decision == "review"
+    assert outcome(result, "suppliers") is Outcome.WARN
+    assert result.decision is Decision.REVIEW
 
 
 def test_a_nested_clear_supplier_bundle_passes(scenario: Scenario) -> None:
     result = run(scenario.nested(), trust_file(scenario.world, require_supplier_bundles=True))
-    assert outcome(result, "suppliers") == "pass"
-    assert outcome(result, f"supplier.{scenario.supplier.digest[:16]}") == "pass"
-    assert result.decision == "clear"
+    assert outcome(result, "suppliers") is Outcome.PASS
+    assert outcome(result, f"supplier.{scenario.supplier.digest[:16]}") is Outcome.PASS
+    assert result.decision is Decision.CLEAR
 
 
 def test_a_revoked_supplier_token_rejects_the_token_that_relies_on_it(
@@ -919,9 +928,9 @@ def test_a_revoked_supplier_token_rejects_the_token_that_relies_on_it(
                                  reason="certificate withdrawn")
     result = run(scenario.nested(), scenario.trust)
     name = f"supplier.{scenario.supplier.digest[:16]}"
-    assert outcome(result, name) == "fail"
+    assert outcome(result, name) is Outcome.FAIL
     assert "status.token" in detail(result, name)
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_a_supplier_bundle_in_review_puts_the_token_in_review() -> None:
@@ -934,9 +943,9 @@ def test_a_supplier_bundle_in_review_puts_the_token_in_review() -> None:
     bundle = world.ledger.bundle(head.digest,
                                  suppliers={expired.digest: world.ledger.bundle(expired.digest)})
     result = run(bundle, trust_file(world))
-    assert outcome(result, f"supplier.{expired.digest[:16]}") == "warn"
-    assert outcome(result, "suppliers") == "pass"
-    assert result.decision == "review"
+    assert outcome(result, f"supplier.{expired.digest[:16]}") is Outcome.WARN
+    assert outcome(result, "suppliers") is Outcome.PASS
+    assert result.decision is Decision.REVIEW
 
 
 def test_a_nested_bundle_for_a_token_not_linked_is_rejected(scenario: Scenario) -> None:
@@ -944,8 +953,8 @@ def test_a_nested_bundle_for_a_token_not_linked_is_rejected(scenario: Scenario) 
     bundle = scenario.nested()
     bundle["suppliers"].append(scenario.ledger.bundle(unrelated.digest))
     result = run(bundle, scenario.trust)
-    assert outcome(result, f"supplier.{unrelated.digest[:16]}") == "fail"
-    assert result.decision == "reject"
+    assert outcome(result, f"supplier.{unrelated.digest[:16]}") is Outcome.FAIL
+    assert result.decision is Decision.REJECT
 
 
 def test_a_supplier_token_logged_after_the_token_citing_it_is_rejected(
@@ -964,18 +973,18 @@ def test_a_supplier_token_logged_after_the_token_citing_it_is_rejected(
         scenario.head.digest, suppliers={forked.digest: fork.ledger.bundle(forked.digest)})
     result = run(bundle, scenario.trust)
     name = f"supplier.{forked.digest[:16]}"
-    assert outcome(result, name) == "fail"
+    assert outcome(result, name) is Outcome.FAIL
     assert "logged after" in detail(result, name)
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_suppliers_fail_when_nested_too_deeply(scenario: Scenario,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify_module, "MAX_SUPPLIER_DEPTH", 0)
     result = run(scenario.nested(), scenario.trust)
-    assert outcome(result, "suppliers") == "fail"
+    assert outcome(result, "suppliers") is Outcome.FAIL
     assert "nested too deeply" in detail(result, "suppliers")
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
 
 
 def test_a_chain_of_suppliers_deeper_than_the_limit_is_rejected() -> None:
@@ -992,11 +1001,11 @@ def test_a_chain_of_suppliers_deeper_than_the_limit_is_rejected() -> None:
     trust = trust_file(world)
 
     result = run(previous[1], trust)
-    assert result.decision == "reject"
-    assert [c.outcome for c in supplier_checks(result)] == ["fail"]
+    assert result.decision is Decision.REJECT
+    assert [c.outcome for c in supplier_checks(result)] == [Outcome.FAIL]
     # One level less deep is within the limit.
     inner = previous[1]["suppliers"][0]
-    assert run(inner["suppliers"][0], trust).decision == "clear"
+    assert run(inner["suppliers"][0], trust).decision is Decision.CLEAR
 
 
 # ---------------------------------------------------------------------------------------
@@ -1004,21 +1013,21 @@ def test_a_chain_of_suppliers_deeper_than_the_limit_is_rejected() -> None:
 
 
 def test_margin_is_skipped_without_a_tolerance(scenario: Scenario) -> None:
-    assert outcome(run(scenario.plain(), scenario.trust), "determination.margin") == "skip"
+    assert outcome(run(scenario.plain(), scenario.trust), "determination.margin") is Outcome.SKIP
 
 
 def test_margin_passes_above_the_tolerance(scenario: Scenario) -> None:
     # Net cost 77.676950 % against 75 %: 2.676950 points of headroom.
     result = run(scenario.plain(), trust_file(scenario.world, margin_tolerance="2.5"))
-    assert outcome(result, "determination.margin") == "pass"
+    assert outcome(result, "determination.margin") is Outcome.PASS
     assert "2.676950" in detail(result, "determination.margin")
-    assert result.decision == "clear"
+    assert result.decision is Decision.CLEAR
 
 
 def test_a_margin_under_the_tolerance_needs_review(scenario: Scenario) -> None:
     result = run(scenario.plain(), trust_file(scenario.world, margin_tolerance="3"))
-    assert outcome(result, "determination.margin") == "warn"
-    assert result.decision == "review"
+    assert outcome(result, "determination.margin") is Outcome.WARN
+    assert result.decision is Decision.REVIEW
 
 
 # ---------------------------------------------------------------------------------------
@@ -1108,7 +1117,7 @@ def changed_values(value: Any) -> list[Any]:
 def test_the_mutation_base_is_clear_under_the_strict_trust_file() -> None:
     bundle, trust = strict_case()
     result = run(bundle, trust)
-    assert result.decision == "clear", not_passed(result)
+    assert result.decision is Decision.CLEAR, not_passed(result)
     assert len(bundle["disclosures"]) == len(line_records(head_bom("0" * 64)))
     assert bundle["suppliers"][0]["disclosures"]
     assert sum(1 for _ in leaves(bundle)) > 500
@@ -1125,7 +1134,7 @@ def test_every_single_changed_value_is_rejected(section: str) -> None:
             at(mutated, path[:-1])[path[-1]] = new
             tried += 1
             result = run(mutated, trust)
-            if result.decision != "reject":
+            if result.decision is not Decision.REJECT:
                 survivors.append((path, value, new, result.decision))
     assert tried > (0 if section == "format" else 100)
     assert survivors == []
@@ -1144,8 +1153,8 @@ def test_every_removed_key_is_rejected_except_withheld_evidence_which_needs_revi
             result = run(mutated, trust)
             # A bundle without its disclosures or supplier bundles is a smaller, authentic
             # bundle: the strict trust file asks for review, not for a rejection.
-            expected = ("review" if name in OPTIONAL_EVIDENCE and (
-                path == () or path[-2:-1] == ("suppliers",)) else "reject")
+            expected = (Decision.REVIEW if name in OPTIONAL_EVIDENCE and (
+                path == () or path[-2:-1] == ("suppliers",)) else Decision.REJECT)
             if result.decision != expected:
                 survivors.append((path, name, result.decision))
     assert survivors == []
@@ -1158,7 +1167,7 @@ def test_an_unknown_key_added_to_any_object_is_rejected() -> None:
         mutated = copy.deepcopy(bundle)
         at(mutated, path)["unknownField"] = "x"
         result = run(mutated, trust)
-        if result.decision != "reject":
+        if result.decision is not Decision.REJECT:
             survivors.append((path, result.decision))
     assert survivors == []
 
@@ -1168,7 +1177,7 @@ def test_withholding_a_disclosed_line_or_a_supplier_bundle_needs_review() -> Non
     for path in (("disclosures",), ("suppliers",), ("suppliers", 0, "disclosures")):
         mutated = copy.deepcopy(bundle)
         del at(mutated, path)[0]
-        assert run(mutated, trust).decision == "review", path
+        assert run(mutated, trust).decision is Decision.REVIEW, path
 
 
 # ---------------------------------------------------------------------------------------
@@ -1184,9 +1193,9 @@ json_values = st.recursive(
 
 
 def assert_rejected_as_malformed(result: Verification) -> None:
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
     assert result.checks[0].name == "bundle.format"
-    assert result.checks[0].outcome == "fail"
+    assert result.checks[0].outcome is Outcome.FAIL
 
 
 @pytest.mark.fuzz
@@ -1238,7 +1247,7 @@ def test_any_value_replaced_by_arbitrary_json_is_rejected_without_raising(
     at(bundle, path[:-1])[path[-1]] = new
     result = run(bundle, trust)  # must not raise, whatever the value
     if new != original or type(new) is not type(original):
-        assert result.decision == "reject"
+        assert result.decision is Decision.REJECT
 
 
 @pytest.mark.fuzz
@@ -1251,4 +1260,4 @@ def test_any_object_replaced_by_arbitrary_json_is_rejected_without_raising(
     new = data.draw(json_values, label="value")
     at(bundle, path[:-1])[path[-1]] = new
     result = run(bundle, trust)
-    assert result.decision == "reject"
+    assert result.decision is Decision.REJECT
