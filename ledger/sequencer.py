@@ -5,8 +5,13 @@ thread drains the queue in batches (up to `max_batch` statements, or whatever ar
 `max_wait` seconds of the first), appends each batch through `Ledger.append` — one
 transaction and one fsync for the whole batch, under the store's single-writer section (an
 advisory lock on PostgreSQL, so one sequencer wins even across processes) — and only then
-resolves the futures: an index is never acknowledged before it is durable. After each batch
-it publishes a checkpoint when `checkpoint_every` seconds have passed since the last one.
+resolves the futures: an index is never acknowledged before it is durable.
+
+Checkpoints are published by a second thread, the checkpointer (Tessera's model: one every
+`checkpoint_every` seconds while there are new entries, and on demand with
+`checkpoint_now`), so a witness that is slow or down delays its cosignature and never a
+batch: `Ledger.publish_checkpoint` reads the tree from tiles without the writer section and
+asks the witnesses with a timeout.
 
 A statement the ledger refuses fails its own future and nobody else's: when a batch is
 refused, the sequencer retries its statements one by one so the good ones still land.
@@ -43,10 +48,16 @@ class Sequencer:
         self.checkpoint_every = checkpoint_every
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="tmec-sequencer", daemon=True)
-        self._last_checkpoint = 0.0
-        self._pending_checkpoint = False
+        self._wake = threading.Event()  # new entries, or a checkpoint asked for
+        self._stopping = threading.Event()
+        self._checkpointed_size = -1
         self.batches = 0
+        self.checkpoints = 0
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop,
+                                              name="tmec-checkpointer", daemon=True)
         self._thread.start()
+        if checkpoint_every is not None:
+            self._checkpointer.start()
 
     def submit(self, statement: Mapping[str, Any]) -> Future[int]:
         """Queue a signed statement; the future resolves to its index once durable."""
@@ -54,12 +65,42 @@ class Sequencer:
         self._queue.put((dict(statement), future))
         return future
 
+    def checkpoint_now(self) -> None:
+        """Ask the checkpointer for a checkpoint as soon as it can (on demand)."""
+        self._wake.set()
+
     def close(self, *, checkpoint: bool = True) -> None:
-        """Integrate what is queued, publish a last checkpoint, stop the thread."""
+        """Integrate what is queued, stop both threads, publish a last checkpoint."""
         self._queue.put(_STOP)
         self._thread.join()
-        if checkpoint and self._pending_checkpoint:
+        self._stopping.set()
+        self._wake.set()
+        if self._checkpointer.is_alive():
+            self._checkpointer.join()
+        if checkpoint and self.ledger.size != self._checkpointed_size and self.batches:
+            self._publish()
+
+    def _publish(self) -> None:
+        size = self.ledger.size
+        try:
             self.ledger.publish_checkpoint()
+        except LedgerError as exc:  # the entries are durable; report and carry on
+            log.warning("checkpoint not published: %s", exc)
+            return
+        self._checkpointed_size = size
+        self.checkpoints += 1
+
+    def _checkpoint_loop(self) -> None:
+        """Publish at most every `checkpoint_every` seconds, only when the log grew."""
+        assert self.checkpoint_every is not None
+        while not self._stopping.is_set():
+            self._wake.wait()
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            if self.ledger.size != self._checkpointed_size:
+                self._publish()
+            self._stopping.wait(self.checkpoint_every)
 
     def __enter__(self) -> Sequencer:
         return self
@@ -103,13 +144,4 @@ class Sequencer:
         self.batches += 1
         for (_, future), index in zip(batch, indices, strict=True):
             future.set_result(index)
-        self._pending_checkpoint = True
-        now = time.monotonic()
-        if self.checkpoint_every is not None and now - self._last_checkpoint >= (
-                self.checkpoint_every):
-            try:
-                self.ledger.publish_checkpoint()
-                self._pending_checkpoint = False
-            except LedgerError as exc:  # the entries are durable; report and carry on
-                log.warning("checkpoint not published: %s", exc)
-            self._last_checkpoint = now
+        self._wake.set()

@@ -804,18 +804,23 @@ class Ledger:
             return witness.add_checkpoint(signed, old, proof, now)
 
         lines: list[str] = []
-        with ThreadPoolExecutor(max_workers=len(self.witnesses),
-                                thread_name_prefix="tmec-witness") as pool:
+        # Not a `with` block: its exit would wait for a witness that hangs past its timeout.
+        pool = ThreadPoolExecutor(max_workers=len(self.witnesses),
+                                  thread_name_prefix="tmec-witness")
+        try:
             futures = [pool.submit(ask, w) for w in self.witnesses]
             for witness, future in zip(self.witnesses, futures, strict=True):
                 try:
                     lines.append(future.result(timeout=self.witness_timeout))
                 except TimeoutError:
-                    log.warning("witness %r did not answer within %s s; checkpoint %d goes "
-                                "without its cosignature", witness, self.witness_timeout, size)
+                    log.warning("witness %r did not answer within %s s; checkpoint %d "
+                                "goes without its cosignature", witness,
+                                self.witness_timeout, size)
                 except (OSError, StoreUnavailableError) as exc:
-                    log.warning("witness %r is unreachable (%s); checkpoint %d goes without "
-                                "its cosignature", witness, exc, size)
+                    log.warning("witness %r is unreachable (%s); checkpoint %d goes "
+                                "without its cosignature", witness, exc, size)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         return lines
 
     def latest_checkpoint(self) -> tuple[int, str]:

@@ -99,3 +99,43 @@ def test_revoked_key_refused_through_the_sequencer(ledger) -> None:
     ledger.revoke_key(kid, signer=None, reason="left the company")
     with Sequencer(ledger, checkpoint_every=None) as sequencer, pytest.raises(KeyRevokedError):
         sequencer.submit(token_statement(key, 1)).result(timeout=30)
+
+
+class HangingWitness:
+    """A witness that does not answer until released (a remote one that is down)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.asked = threading.Event()
+
+    def latest_size(self, origin: str) -> int:
+        return 0
+
+    def add_checkpoint(self, signed_checkpoint, old_size, consistency_proof, now) -> str:
+        self.asked.set()
+        self.release.wait(timeout=30)
+        raise TimeoutError("never answered")
+
+
+def test_a_witness_that_does_not_answer_delays_no_append(ledger) -> None:
+    """Entries are acknowledged while the checkpointer waits on a hanging witness; the
+    checkpoint is recorded without its cosignature once the timeout passes."""
+    witness = HangingWitness()
+    ledger.witnesses = [witness]
+    ledger.witness_timeout = 0.5
+    key = SigningKey(bytes([5]) * 32)
+    ledger.register_key(key, {"id": "p", "name": "Party", "country": "MX"})
+    try:
+        with Sequencer(ledger, max_batch=8, max_wait=0.01, checkpoint_every=0.0) as sequencer:
+            first = sequencer.submit(token_statement(key, 1)).result(timeout=30)
+            assert witness.asked.wait(timeout=30)  # the checkpointer is now stuck on it
+            later = [sequencer.submit(token_statement(key, n)) for n in range(2, 40)]
+            indices = [f.result(timeout=30) for f in later]
+            assert not witness.release.is_set()  # all acknowledged while it hangs
+        assert [first, *indices] == list(range(1, 40))
+        latest = ledger.store.latest_checkpoint()
+        assert latest is not None
+        signatures = [line for line in latest[1].split("\n\n", 1)[1].splitlines() if line]
+        assert len(signatures) == 1  # the log's own: the hanging witness's is missing
+    finally:
+        witness.release.set()
