@@ -14,6 +14,13 @@ check with its outcome (ledger design s.8):
   the RVC margin is under the configured tolerance.
 * **clear** otherwise.
 
+The answer is a typed value, as the API will return it: a `Verification` holding the
+`Decision` and every `Check` with its `Outcome` (StrEnums, so ``== "clear"`` holds), whose
+``to_dict`` is the JSON of ``tmec verify --json`` and whose ``from_dict`` reads it back
+strictly. The bundle format is `ledger.bundle`'s one definition, applied here level by
+level: a malformed supplier bundle fails its own ``supplier.<digest>`` check, and the rest
+of the bundle is still checked and reported.
+
 Checks, in order: bundle format; checkpoint signature, cosignature quorum and freshness;
 inclusion of the token, key and status statements under the checkpoint; token digest;
 key statement and its order before the token; statement and token signatures by that
