@@ -218,7 +218,7 @@ def filled_ledger(filler: int):  # type: ignore[no-untyped-def]
 
 def bench_verify(seconds: float) -> list[tuple[str, str]]:
     ledger, trust, result = filled_ledger(0)
-    bundle = ledger.bundle(result.digest)
+    bundle = ledger.fresh_bundle(result.digest)
     text = json.dumps(bundle, separators=(",", ":"))
     now = int(NOW.timestamp())
     assert verify(text, trust, now=now).decision == "clear"
@@ -284,7 +284,7 @@ def bench_proofs(size: int, samples: int) -> list[tuple[str, str]]:
 
 def bench_bundle(filler: int) -> list[tuple[str, str]]:
     ledger, trust, result = filled_ledger(filler)
-    bundle = ledger.bundle(result.digest)
+    bundle = ledger.fresh_bundle(result.digest)
     compact = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     assert verify(compact, trust, now=int(NOW.timestamp())).decision == "clear"
     token = len(canonicalize(bundle["token"]))

@@ -147,13 +147,13 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> list[DemoToken]:
         decision = verify(text, trust, now=int(utc_now().timestamp())).decision
         results.append(DemoToken(name, digest, index, path, len(text.encode()), decision))
 
-    lash_bundle = ledger.bundle(issued["lash-adjusters-us"][0])
+    lash_bundle = ledger.fresh_bundle(issued["lash-adjusters-us"][0])
     for name, (digest, index) in issued.items():
         suppliers = ({issued["lash-adjusters-us"][0]: lash_bundle}
                      if name == "cylinder-head-us" else None)
-        write(name, ledger.bundle(digest, suppliers=suppliers), digest, index)
+        write(name, ledger.fresh_bundle(digest, suppliers=suppliers), digest, index)
     digest, index = issued["brake-caliper-mx"]
     lines = range(ledger.commitment(digest).count)
-    write("brake-caliper-mx.customs", ledger.bundle(digest, disclose_lines=lines),
+    write("brake-caliper-mx.customs", ledger.fresh_bundle(digest, disclose_lines=lines),
           digest, index)
     return results

@@ -397,7 +397,7 @@ def _bundle_with_suppliers(ledger: Ledger, digest: str, disclose: list[int] | No
     if depth < MAX_SUPPLIER_DEPTH:
         for supplier in supplier_token_digests(token):
             suppliers[supplier] = _bundle_with_suppliers(ledger, supplier, None, depth + 1)
-    return ledger.bundle(digest, disclose_lines=disclose, suppliers=suppliers or None)
+    return ledger.fresh_bundle(digest, disclose_lines=disclose, suppliers=suppliers or None)
 
 
 @token_app.command("bundle")
@@ -427,7 +427,7 @@ def token_bundle(
     if suppliers:
         bundle = _bundle_with_suppliers(ledger, digest, lines)
     else:
-        bundle = ledger.bundle(digest, disclose_lines=lines)
+        bundle = ledger.fresh_bundle(digest, disclose_lines=lines)
     data = (json.dumps(bundle, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -471,7 +471,12 @@ def log_prove(
     if not 0 <= entry_index < ledger.size:
         raise InputError(f"entry {entry_index} is not in the log, which has {ledger.size} "
                          f"entries (0 to {ledger.size - 1})")
-    checkpoint_size, checkpoint = ledger.latest_checkpoint()
+    latest = ledger.store.latest_checkpoint()
+    if size is None and (latest is None or latest[0] <= entry_index):
+        # This process is its own sequencer: checkpoint the log so the entry is covered.
+        ledger.publish_checkpoint()
+        latest = ledger.store.latest_checkpoint()
+    checkpoint_size, checkpoint = latest if latest is not None else (-1, None)
     tree_size = size if size is not None else checkpoint_size
     if not entry_index < tree_size <= ledger.size:
         raise InputError(f"--size {tree_size}: a tree that contains entry {entry_index} has "

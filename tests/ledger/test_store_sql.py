@@ -26,8 +26,8 @@ from alembic.migration import MigrationContext
 
 from ledger.errors import ConflictError, InputError, StoreUnavailableError, TamperedError
 from ledger.merkle import leaf_hash
-from ledger.store import NewEntry
 from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
+from ledger.store import NewEntry
 from ledger.store.sql import APPEND_ONLY_TABLES, METADATA, VERSION_TABLE, SqlStore, find_tampered
 from ledger.tiles import Tile
 

@@ -252,24 +252,24 @@ class Scenario:
         return self.world.ledger
 
     def plain(self) -> dict[str, Any]:
-        return self.ledger.bundle(self.head.digest)
+        return self.ledger.fresh_bundle(self.head.digest)
 
     def supplier_bundle(self, *, disclose: bool = False) -> dict[str, Any]:
         result = self.supplier
-        return self.ledger.bundle(
+        return self.ledger.fresh_bundle(
             result.digest, commitment=result.commitment if disclose else None,
             disclose_lines=range(result.commitment.count) if disclose else None)
 
     def disclosed(self, lines: Sequence[int] | None = None) -> dict[str, Any]:
         commitment = self.head.commitment
-        return self.ledger.bundle(self.head.digest, commitment=commitment,
+        return self.ledger.fresh_bundle(self.head.digest, commitment=commitment,
                                   disclose_lines=range(commitment.count) if lines is None
                                   else lines)
 
     def nested(self, *, disclose: bool = False) -> dict[str, Any]:
         supplier = self.supplier_bundle(disclose=disclose)
         commitment = self.head.commitment
-        return self.ledger.bundle(
+        return self.ledger.fresh_bundle(
             self.head.digest, suppliers={self.supplier.digest: supplier},
             commitment=commitment if disclose else None,
             disclose_lines=range(commitment.count) if disclose else None)
@@ -394,7 +394,7 @@ def test_checkpoint_signatures_fail_for_a_bundle_signed_by_another_log(
     impostor = World(log_seed=2)  # same origin name, another log key
     impostor.register(MAKER_KEY, MAKER)
     token = impostor.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
-    result = run(impostor.ledger.bundle(token.digest), scenario.trust)
+    result = run(impostor.ledger.fresh_bundle(token.digest), scenario.trust)
 
     assert result.decision is Decision.REJECT
     assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
@@ -406,7 +406,7 @@ def test_checkpoint_signatures_fail_for_a_log_with_another_origin(scenario: Scen
     other = World(origin="elsewhere.example/log")
     other.register(MAKER_KEY, MAKER)
     token = other.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
-    result = run(other.ledger.bundle(token.digest), scenario.trust)
+    result = run(other.ledger.fresh_bundle(token.digest), scenario.trust)
     assert result.decision is Decision.REJECT
     assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
 
@@ -415,7 +415,7 @@ def test_checkpoint_signatures_fail_when_the_quorum_is_not_met() -> None:
     world = World(witnesses=("cbp",))  # only CBP cosigns this log's checkpoints
     world.register(MAKER_KEY, MAKER)
     token = world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
-    bundle = world.ledger.bundle(token.digest)
+    bundle = world.ledger.fresh_bundle(token.digest)
 
     result = run(bundle, trust_file(world, group="2 cbp cbsa anam"))
     assert result.decision is Decision.REJECT
@@ -428,7 +428,8 @@ def test_checkpoint_signatures_fail_when_a_required_witness_did_not_cosign() -> 
     world = World(witnesses=("cbp", "cbsa"))
     world.register(MAKER_KEY, MAKER)
     token = world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=3)
-    result = run(world.ledger.bundle(token.digest), trust_file(world, group="all cbp cbsa anam"))
+    result = run(world.ledger.fresh_bundle(token.digest),
+                 trust_file(world, group="all cbp cbsa anam"))
     assert result.decision is Decision.REJECT
     assert outcome(result, "checkpoint.signatures") is Outcome.FAIL
     assert "anam" in detail(result, "checkpoint.signatures")
@@ -564,7 +565,7 @@ def test_key_statement_passes_for_a_rotated_in_key(scenario: Scenario) -> None:
     new_key = key(21)
     scenario.ledger.rotate_key(MAKER_KEY, new_key)
     token = scenario.world.issue(caliper_bom(), MAKER, new_key, shipment="ROT", seed=4)
-    bundle = scenario.ledger.bundle(token.digest)
+    bundle = scenario.ledger.fresh_bundle(token.digest)
     assert bundle["log"]["key"]["statement"]["action"] == "rotate"
     result = run(bundle, scenario.trust)
     assert outcome(result, "key.statement") is Outcome.PASS
@@ -605,7 +606,7 @@ def test_token_signature_fails_for_a_token_logged_under_someone_elses_key(
                                 key=SUPPLIER_KEY, created="2026-11-22T12:00:00Z",
                                 salts=salts(lash_bom(), 10))
     world.log_foreign_token(copied.token, copied.digest, MAKER_KEY)
-    result = run(scenario.ledger.bundle(copied.digest), scenario.trust)
+    result = run(scenario.ledger.fresh_bundle(copied.digest), scenario.trust)
 
     assert outcome(result, "key.statement") is Outcome.PASS
     assert outcome(result, "token.statement.signer") is Outcome.PASS
@@ -624,7 +625,7 @@ def test_token_signature_fails_for_a_logged_token_whose_proof_was_altered(
     token["proof"]["proofValue"] = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
     digest = token_digest(token)
     scenario.world.log_foreign_token(token, digest, SUPPLIER_KEY)
-    result = run(scenario.ledger.bundle(digest), scenario.trust)
+    result = run(scenario.ledger.fresh_bundle(digest), scenario.trust)
     assert outcome(result, "token.digest") is Outcome.PASS
     assert outcome(result, "token.statement.signer") is Outcome.PASS
     assert outcome(result, "token.signature") is Outcome.FAIL
@@ -699,7 +700,7 @@ def test_a_superseded_token_is_rejected_naming_its_replacement(scenario: Scenari
     assert f"superseded by {corrected.digest}" in detail(result, "status.token")
     assert result.decision is Decision.REJECT
     # The replacement itself is clear.
-    replacement = run(scenario.ledger.bundle(corrected.digest), scenario.trust)
+    replacement = run(scenario.ledger.fresh_bundle(corrected.digest), scenario.trust)
     assert replacement.decision is Decision.CLEAR
 
 
@@ -715,11 +716,11 @@ def test_a_compromised_key_voids_tokens_from_the_compromise_on_but_not_before() 
     trust = trust_file(world)
 
     for voided in (at_compromise, after):
-        result = run(world.ledger.bundle(voided.digest), trust)
+        result = run(world.ledger.fresh_bundle(voided.digest), trust)
         assert outcome(result, "status.key") is Outcome.FAIL, voided.index
         assert "compromised" in detail(result, "status.key")
         assert result.decision is Decision.REJECT
-    earlier = run(world.ledger.bundle(before.digest), trust)
+    earlier = run(world.ledger.fresh_bundle(before.digest), trust)
     assert outcome(earlier, "status.key") is Outcome.PASS
     assert earlier.decision is Decision.CLEAR
 
@@ -753,7 +754,7 @@ def test_token_validity_passes_inside_a_blanket_period(scenario: Scenario) -> No
     blanket = BlanketPeriod(date(2026, 1, 1), date(2026, 12, 31))
     token = scenario.world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="BL", seed=12,
                                  blanket=blanket)
-    result = run(scenario.ledger.bundle(token.digest), scenario.trust)
+    result = run(scenario.ledger.fresh_bundle(token.digest), scenario.trust)
     assert outcome(result, "token.validity") is Outcome.PASS
     assert result.decision is Decision.CLEAR
 
@@ -766,7 +767,7 @@ def test_a_blanket_period_that_does_not_cover_now_needs_review(
         scenario: Scenario, start: date, end: date, words: str) -> None:
     token = scenario.world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="BL", seed=12,
                                  blanket=BlanketPeriod(start, end))
-    result = run(scenario.ledger.bundle(token.digest), scenario.trust)
+    result = run(scenario.ledger.fresh_bundle(token.digest), scenario.trust)
     assert outcome(result, "token.validity") is Outcome.WARN
     assert words in detail(result, "token.validity")
     assert result.decision is Decision.REVIEW
@@ -790,7 +791,7 @@ def test_token_parents_fail_when_the_logged_statement_hides_a_supplier(
                                shipment_id="HPC-HIDDEN", key=MAKER_KEY,
                                created="2026-11-22T12:00:00Z", salts=salts(bom, 13))
     scenario.world.log_foreign_token(built.token, built.digest, MAKER_KEY, parents=[])
-    result = run(scenario.ledger.bundle(built.digest), scenario.trust)
+    result = run(scenario.ledger.fresh_bundle(built.digest), scenario.trust)
     assert outcome(result, "token.signature") is Outcome.PASS
     assert outcome(result, "token.parents") is Outcome.FAIL
     assert result.decision is Decision.REJECT
@@ -885,7 +886,7 @@ def test_a_determination_the_disclosed_bom_does_not_support_is_rejected() -> Non
                                key=BRAKES_KEY, created="2026-11-22T12:00:00Z",
                                salts=salts(true_bom, 14))
     world.log_foreign_token(built.token, built.digest, BRAKES_KEY)
-    bundle = world.ledger.bundle(built.digest, commitment=built.commitment,
+    bundle = world.ledger.fresh_bundle(built.digest, commitment=built.commitment,
                                  disclose_lines=range(built.commitment.count))
     result = run(bundle, trust_file(world))
 
@@ -940,8 +941,9 @@ def test_a_supplier_bundle_in_review_puts_the_token_in_review() -> None:
     expired = world.issue(lash_bom(), SUPPLIER, SUPPLIER_KEY, shipment="LSV-2025", seed=15,
                           blanket=BlanketPeriod(date(2025, 1, 1), date(2025, 12, 31)))
     head = world.issue(head_bom(expired.digest), MAKER, MAKER_KEY, shipment="HPC", seed=16)
-    bundle = world.ledger.bundle(head.digest,
-                                 suppliers={expired.digest: world.ledger.bundle(expired.digest)})
+    bundle = world.ledger.fresh_bundle(head.digest,
+                                 suppliers={expired.digest:
+                                            world.ledger.fresh_bundle(expired.digest)})
     result = run(bundle, trust_file(world))
     assert outcome(result, f"supplier.{expired.digest[:16]}") is Outcome.WARN
     assert outcome(result, "suppliers") is Outcome.PASS
@@ -951,7 +953,7 @@ def test_a_supplier_bundle_in_review_puts_the_token_in_review() -> None:
 def test_a_nested_bundle_for_a_token_not_linked_is_rejected(scenario: Scenario) -> None:
     unrelated = scenario.world.issue(caliper_bom(), MAKER, MAKER_KEY, shipment="X", seed=17)
     bundle = scenario.nested()
-    bundle["suppliers"].append(scenario.ledger.bundle(unrelated.digest))
+    bundle["suppliers"].append(scenario.ledger.fresh_bundle(unrelated.digest))
     result = run(bundle, scenario.trust)
     assert outcome(result, f"supplier.{unrelated.digest[:16]}") is Outcome.FAIL
     assert result.decision is Decision.REJECT
@@ -969,8 +971,8 @@ def test_a_supplier_token_logged_after_the_token_citing_it_is_rejected(
     assert forked.digest == scenario.supplier.digest
     assert forked.index > scenario.head.index
 
-    bundle = scenario.ledger.bundle(
-        scenario.head.digest, suppliers={forked.digest: fork.ledger.bundle(forked.digest)})
+    bundle = scenario.ledger.fresh_bundle(
+        scenario.head.digest, suppliers={forked.digest: fork.ledger.fresh_bundle(forked.digest)})
     result = run(bundle, scenario.trust)
     name = f"supplier.{forked.digest[:16]}"
     assert outcome(result, name) is Outcome.FAIL
@@ -996,7 +998,7 @@ def test_a_chain_of_suppliers_deeper_than_the_limit_is_rejected() -> None:
         bom = lash_bom(cites=previous[0] if previous else None)
         token = world.issue(bom, SUPPLIER, SUPPLIER_KEY, shipment=f"LSV-{n}", seed=40 + n)
         suppliers = {previous[0]: previous[1]} if previous else None
-        previous = (token.digest, world.ledger.bundle(token.digest, suppliers=suppliers))
+        previous = (token.digest, world.ledger.fresh_bundle(token.digest, suppliers=suppliers))
     assert previous is not None
     trust = trust_file(world)
 
@@ -1041,7 +1043,7 @@ def _strict_case() -> tuple[str, TrustFile]:
     """
     scenario = build_scenario()
     bundle = scenario.nested(disclose=True)
-    bundle["suppliers"] = [scenario.ledger.bundle(
+    bundle["suppliers"] = [scenario.ledger.fresh_bundle(
         scenario.supplier.digest, commitment=scenario.supplier.commitment,
         disclose_lines=range(scenario.supplier.commitment.count))]
     trust = trust_file(scenario.world, require_disclosure=True, require_supplier_bundles=True,
