@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.files import read_bom
-from cli.workspace import PartyKey, Workspace
 from ledger.config import DEFAULT_ORIGIN, Settings
 from ledger.errors import InputError
+from ledger.installation import PartyKey, Workspace
 from ledger.service import Ledger, utc_now
 from ledger.token import BlanketPeriod, Certification, Certifier, CertifierRole, Party
 from ledger.verify import Decision, verify

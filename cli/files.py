@@ -12,14 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import re
-import stat
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
 
+from ledger.bounded import read_capped
 from origin_rules import BillOfMaterials, parse_bom_csv, parse_bom_json, parse_bom_xlsx
 from origin_rules.errors import BomError, LimitError
 from origin_rules.limits import DEFAULT_LIMITS, ReadLimits
@@ -35,7 +33,6 @@ ENV_PREFIX = "TMEC_"
 
 #: Bytes asked of the operating system at a time when the size is not known in advance
 #: (a pipe, standard input, a device): small enough that a read past the limit costs little.
-_CHUNK = 8 * 1024 * 1024
 
 _POSITIVE_INTEGER = re.compile(r"[0-9]{1,19}\Z")
 
@@ -71,58 +68,6 @@ def limits_from_env(env: Mapping[str, str] | None = None) -> ReadLimits:
                            f"(a number of {field.name.removeprefix('max_')}), got {shown!r}")
         values[field.name] = int(text)
     return replace(DEFAULT_LIMITS, **values) if values else DEFAULT_LIMITS
-
-
-def read_capped(source: str | Path, maximum: int, what: str,
-                error_factory: Callable[[str], Exception] | None = None, *,
-                limit: str = "max_document_bytes") -> bytes:
-    """The bytes of `source` (a path, or ``-`` for standard input), at most `maximum`.
-
-    Reads no more than ``maximum + 1`` bytes, whatever the source: a regular file larger
-    than `maximum` is refused by its size before any read, a pipe, a device
-    (``/dev/zero``) or standard input in chunks until one byte too many has arrived.
-    Raises ``error_factory(message)`` when the source is larger; the message names `what`
-    (``"the BOM file bom.json"``) and the setting (``limit max_document_bytes = 1024``),
-    and the default factory makes it a `LimitError` with that `limit` and `maximum`.
-    File-system errors (missing file, a directory) are the caller's to report.
-    """
-
-    def too_large() -> Exception:
-        message = f"{what} has more than {maximum} bytes (limit {limit} = {maximum})"
-        if error_factory is None:
-            return LimitError(message, limit=limit, maximum=maximum)
-        return error_factory(message)
-
-    if source == "-":
-        return _read_stream(sys.stdin.buffer, maximum, too_large)
-    with open(source, "rb") as stream:
-        return _read_stream(stream, maximum, too_large)
-
-
-def _read_stream(stream: BinaryIO, maximum: int, too_large: Callable[[], Exception]) -> bytes:
-    try:
-        status = os.fstat(stream.fileno())
-    except (OSError, ValueError):  # a stream without a descriptor (tests, wrappers)
-        size = None
-    else:
-        size = status.st_size if stat.S_ISREG(status.st_mode) else None
-    if size is not None and size > maximum:
-        raise too_large()
-    # A regular file in one read of its size plus one byte (that byte shows a file that grew
-    # meanwhile); anything else in chunks. One chunk is returned as it is, without a copy.
-    want = _CHUNK if size is None else size + 1
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = stream.read(min(want, maximum + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > maximum:
-            raise too_large()
-        want = _CHUNK
-    return b"".join(chunks)
 
 
 def read_bom(path: str, overrides: Mapping[str, str | None] | None = None,

@@ -2,7 +2,7 @@
 
 Each command reads files, calls `ledger.service.Ledger` or `ledger.verify.verify`, and
 prints a Rich report or JSON. The workspace (``--home`` / ``TMEC_HOME``) holds the SQLite
-ledger, the log and witness keys, the trust file and party keys (see `cli.workspace`).
+ledger, the log and witness keys, the trust file and party keys (see `ledger.installation`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from cli.errors import INTEGRITY, OK, REJECT, REVIEW, handle_errors
 from cli.files import date_option, read_bom
 from cli.render import console, say, text
 from cli.render import print_json as _print_json
-from cli.workspace import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.canonical import parse_json
 from ledger.config import Settings
 from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, LedgerError
+from ledger.installation import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.service import Ledger, utc_now
 from ledger.token import (
     BlanketPeriod,

@@ -1,4 +1,8 @@
-"""The ledger's working directory for the CLI: files in, `Ledger` out.
+"""One ledger installation on disk: settings and files in, `Ledger` out.
+
+The one way to open a ledger from settings (`Workspace.open_ledger`: the store named by
+the database URL, the log key, the witnesses), used by the CLI, the tests and the HTTP API
+alike; `cli/` keeps only argument parsing and printing.
 
 Layout of ``$TMEC_HOME`` (created by ``tmec init`` and only by it; private keys mode
 0600). Every other command needs an existing workspace: a mistyped ``--home`` or
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cli.files import read_capped
+from ledger.bounded import read_capped
 from ledger.canonical import parse_json
 from ledger.config import Settings
 from ledger.crypto import SigningKey
