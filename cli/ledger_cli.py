@@ -23,16 +23,14 @@ from cli.errors import INTEGRITY, OK, REJECT, REVIEW, handle_errors
 from cli.files import date_option, read_bom
 from cli.render import console, say, text
 from cli.render import print_json as _print_json
-from ledger.canonical import parse_json
 from ledger.config import Settings
 from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, LedgerError
 from ledger.installation import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.service import Ledger, utc_now
+from ledger.static_tiles import write_static_tiles
 from ledger.token import (
     BlanketPeriod,
-    Certification,
-    Certifier,
     CertifierRole,
     Party,
     check_party_profile,
@@ -40,7 +38,7 @@ from ledger.token import (
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import MAX_SUPPLIER_DEPTH, Decision, Outcome, Verification, verify
+from ledger.verify import Decision, Outcome, Verification, verify
 
 __all__ = ["keys_app", "log_app", "register", "token_app"]
 
@@ -224,11 +222,7 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
     ledger = _workspace(home).open_ledger(with_witnesses=False)
     records = ledger.keys().keys.values()
     size = ledger.size
-    rows: list[dict[str, Any]] = [{"kid": r.kid, "party": r.party_id, "name": r.party.get("name"),
-             "added": r.added_at, "retired": r.retired_at,
-             "compromisedSince": r.compromised_since,
-             "status": "retired" if r.status_at(size + 1) == "revoked"
-             else r.status_at(size + 1)} for r in records]
+    rows = [record.summary(size) for record in records]
     if as_json:
         _print_json(rows)
         return
@@ -243,31 +237,6 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
 
 
 # ----------------------------------------------------------------------------- tokens
-
-
-def _certification(key: PartyKey, role: CertifierRole, bom_producer: Any,
-                   blanket: BlanketPeriod | None, invoice: str | None,
-                   importer: Party | None) -> Certification:
-    party = key.party
-    certifier = Certifier(name=str(party.get("contact") or party["name"]),
-                          title=str(party.get("title") or "Authorized signatory"),
-                          address=str(party["address"]), country=str(party["country"]),
-                          phone=str(party["phone"]), email=str(party["email"]))
-    me = Party(name=str(party["name"]), address=str(party["address"]),
-               country=str(party["country"]), email=str(party["email"]),
-               phone=str(party["phone"]), tax_id=party.get("tax_id"))
-    producer: Party | None = None
-    exporter: Party | None = None
-    if role is CertifierRole.PRODUCER:
-        exporter = me
-    elif role is CertifierRole.EXPORTER:
-        exporter = me
-        if bom_producer is not None:
-            producer = Party(name=bom_producer.name, address="Available upon request",
-                             country=bom_producer.country, tax_id=bom_producer.tax_id)
-    return Certification(role=role, certifier=certifier, producer=producer,
-                         signature_date=utc_now().date(), exporter=exporter,
-                         importer=importer, blanket_period=blanket, invoice_number=invoice)
 
 
 @token_app.command("issue")
@@ -315,7 +284,8 @@ def token_issue(
             raise InputError("--importer-name needs --importer-address and --importer-country")
         importer = Party(importer_name, importer_address, importer_country)
     replaced = ledger.resolve_token(supersedes) if supersedes is not None else None
-    certification = _certification(key, role, bom.producer, blanket, invoice, importer)
+    certification = key.certification(role, bom.producer, blanket=blanket, invoice=invoice,
+                                      importer=importer, signed_on=utc_now().date())
     result = ledger.issue_token(bom, certification, shipment_id=shipment, key=key.key,
                                 supersedes=replaced)
     token_path = workspace.save_token(result.digest, result.token)
@@ -390,16 +360,6 @@ def token_show(
                  f"(threshold {r['threshold']}) {'pass' if r['pass'] else 'fail'}")
 
 
-def _bundle_with_suppliers(ledger: Ledger, digest: str, disclose: list[int] | None,
-                           depth: int = 0) -> dict[str, Any]:
-    token = ledger.token(digest)
-    suppliers = {}
-    if depth < MAX_SUPPLIER_DEPTH:
-        for supplier in supplier_token_digests(token):
-            suppliers[supplier] = _bundle_with_suppliers(ledger, supplier, None, depth + 1)
-    return ledger.fresh_bundle(digest, disclose_lines=disclose, suppliers=suppliers or None)
-
-
 @token_app.command("bundle")
 @handle_errors
 def token_bundle(
@@ -424,10 +384,7 @@ def token_bundle(
                 lines = [int(n) for n in disclose.split(",") if n.strip()]
             except ValueError:
                 raise InputError("--disclose takes 'all' or line numbers like 0,3,4") from None
-    if suppliers:
-        bundle = _bundle_with_suppliers(ledger, digest, lines)
-    else:
-        bundle = ledger.fresh_bundle(digest, disclose_lines=lines)
+    bundle = ledger.fresh_bundle(digest, disclose_lines=lines, with_suppliers=suppliers)
     data = (json.dumps(bundle, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -481,15 +438,8 @@ def log_prove(
     if not entry_index < tree_size <= ledger.size:
         raise InputError(f"--size {tree_size}: a tree that contains entry {entry_index} has "
                          f"a size from {entry_index + 1} to {ledger.size} (the log's size)")
-    entry = ledger.entry(entry_index)
-    _print_json({
-        "index": entry_index, "treeSize": tree_size,
-        "leafHash": _b64(entry.leaf_hash),
-        "rootHash": _b64(ledger.root(tree_size)),
-        "proof": [_b64(h) for h in ledger.inclusion_proof(entry_index, tree_size)],
-        "statement": parse_json(entry.body),
-        "checkpoint": checkpoint if tree_size == checkpoint_size else None,
-    })
+    _print_json(ledger.inclusion_document(
+        entry_index, tree_size, checkpoint if tree_size == checkpoint_size else None))
 
 
 @log_app.command("consistency")
@@ -502,10 +452,32 @@ def log_consistency(
     """Consistency proof between two tree sizes (RFC 9162), as JSON."""
     ledger = _workspace(home).open_ledger(with_witnesses=False)
     ledger.sync()
-    size = new if new is not None else ledger.size
-    _print_json({"oldSize": old, "newSize": size, "oldRoot": _b64(ledger.root(old)),
-                 "newRoot": _b64(ledger.root(size)),
-                 "proof": [_b64(h) for h in ledger.consistency_proof(old, size)]})
+    _print_json(ledger.consistency_document(old, new))
+
+
+@log_app.command("tiles")
+@handle_errors
+def log_tiles(
+    out: Annotated[Path, typer.Option(help="Directory to write the tlog-tiles layout into.")],
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """Write the log as static C2SP tlog-tiles files (checkpoint, tile/<L>/<N>, entries).
+
+    The latest checkpoint's tree: every full tile and entry bundle (immutable, cacheable;
+    already present ones are kept), the partial tiles of that size, and the checkpoint. Any
+    tlog-tiles client can check it; any static web server can serve it.
+    """
+    ledger = _workspace(home).open_ledger(with_witnesses=False)
+    written = write_static_tiles(ledger, out)
+    if as_json:
+        _print_json({"size": written.size, "tiles": written.tiles,
+                     "entryBundles": written.entry_bundles, "kept": written.skipped,
+                     "out": str(out)})
+        return
+    say(console(), f"wrote the tiles of a tree of {written.size} entries to {out}: "
+                   f"{written.tiles} tile(s), {written.entry_bundles} entry bundle(s), "
+                   f"{written.skipped} kept from before")
 
 
 @log_app.command("audit")

@@ -32,6 +32,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,14 @@ from ledger.multikey import decode_secret_key, encode_secret_key, verification_m
 from ledger.note import SIG_COSIGNATURE_V1, Signer, Verifier
 from ledger.policy import Policy
 from ledger.service import Ledger, utc_now
-from ledger.token import check_party_profile
+from ledger.token import (
+    BlanketPeriod,
+    Certification,
+    Certifier,
+    CertifierRole,
+    Party,
+    check_party_profile,
+)
 from ledger.verify import TrustFile, VerifyOptions
 from ledger.witness import Witness, WitnessState
 
@@ -208,6 +216,37 @@ class PartyKey:
             raise InputError(f"{path}: the key id does not match the secret key")
         check_party_profile(party)
         return cls(key, kid, dict(party), path)
+
+    def certification(self, role: CertifierRole, bom_producer: Any = None, *,
+                      blanket: BlanketPeriod | None = None, invoice: str | None = None,
+                      importer: Party | None = None, signed_on: date) -> Certification:
+        """The Annex 5-A certification this party signs, from its key file's profile.
+
+        The certifier (element 2) is the profile's contact, else the party; as producer or
+        exporter the party is the exporter (element 3); an exporter certifying another's
+        good names the BOM's producer (element 4: "Available upon request" for its address,
+        as Annex 5-A allows when the producer wishes its details confidential).
+        """
+        party = self.party
+        certifier = Certifier(name=str(party.get("contact") or party["name"]),
+                              title=str(party.get("title") or "Authorized signatory"),
+                              address=str(party["address"]), country=str(party["country"]),
+                              phone=str(party["phone"]), email=str(party["email"]))
+        me = Party(name=str(party["name"]), address=str(party["address"]),
+                   country=str(party["country"]), email=str(party["email"]),
+                   phone=str(party["phone"]), tax_id=party.get("tax_id"))
+        producer: Party | None = None
+        exporter: Party | None = None
+        if role is CertifierRole.PRODUCER:
+            exporter = me
+        elif role is CertifierRole.EXPORTER:
+            exporter = me
+            if bom_producer is not None:
+                producer = Party(name=bom_producer.name, address="Available upon request",
+                                 country=bom_producer.country, tax_id=bom_producer.tax_id)
+        return Certification(role=role, certifier=certifier, producer=producer,
+                             signature_date=signed_on, exporter=exporter, importer=importer,
+                             blanket_period=blanket, invoice_number=invoice)
 
     def discard(self) -> None:
         """Remove the key file (a key the log refused to register)."""

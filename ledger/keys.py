@@ -50,6 +50,15 @@ class KeyRecord:
         return "valid"
 
 
+    def summary(self, size: int) -> dict[str, Any]:
+        """The key as a listing shows it, for a log of `size` entries (JSON-ready)."""
+        state = self.status_at(size + 1)
+        return {"kid": self.kid, "party": self.party_id, "name": self.party.get("name"),
+                "added": self.added_at, "retired": self.retired_at,
+                "compromisedSince": self.compromised_since,
+                "status": "retired" if state == "revoked" else state}
+
+
 class KeyLookup(Protocol):
     """Where key records come from (the store's derived tables, or a batch over them)."""
 

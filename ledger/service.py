@@ -86,7 +86,7 @@ from ledger.token import (
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import BUNDLE_FORMAT
+from ledger.verify import BUNDLE_FORMAT, MAX_SUPPLIER_DEPTH
 from origin_rules import BillOfMaterials, determine_origin
 
 __all__ = ["AuditReport", "IssueResult", "Ledger", "WitnessClient", "utc_now"]
@@ -948,12 +948,42 @@ class Ledger:
             bundle["suppliers"] = [dict(suppliers[d]) for d in sorted(suppliers)]
         return bundle
 
-    def fresh_bundle(self, digest: str, **options: Any) -> dict[str, Any]:
+    def fresh_bundle(self, digest: str, *, with_suppliers: bool = False,
+                     **options: Any) -> dict[str, Any]:
         """`refresh_status`, then `bundle`: what `tmec token bundle` does in one process
         that is its own sequencer (a service leaves the write to its sequencer).
+
+        `with_suppliers` nests a fresh bundle of every supplier token cited, recursively,
+        down to the verifier's `MAX_SUPPLIER_DEPTH`.
         """
+        if with_suppliers and "suppliers" not in options:
+            options["suppliers"] = self._supplier_bundles(digest, 0) or None
         self.refresh_status(digest)
         return self.bundle(digest, **options)
+
+    def _supplier_bundles(self, digest: str, depth: int) -> dict[str, dict[str, Any]]:
+        if depth >= MAX_SUPPLIER_DEPTH:
+            return {}
+        return {supplier: self.fresh_bundle(
+                    supplier, suppliers=self._supplier_bundles(supplier, depth + 1) or None)
+                for supplier in supplier_token_digests(self.token(digest))}
+
+    def inclusion_document(self, index: int, size: int,
+                           checkpoint: str | None = None) -> dict[str, Any]:
+        """An entry's inclusion proof as JSON (`tmec log prove`, the API's proof route)."""
+        entry = self.entry(index)
+        tree = self.tree(size)
+        return {"index": index, "treeSize": size, "leafHash": _b64(entry.leaf_hash),
+                "rootHash": _b64(tree.root()),
+                "proof": [_b64(h) for h in tree.inclusion_proof(index)],
+                "statement": parse_json(entry.body), "checkpoint": checkpoint}
+
+    def consistency_document(self, old: int, new: int | None = None) -> dict[str, Any]:
+        """A consistency proof between two tree sizes as JSON (`tmec log consistency`)."""
+        tree = self.tree(new)
+        return {"oldSize": old, "newSize": tree.size, "oldRoot": _b64(tree.root(old)),
+                "newRoot": _b64(tree.root()),
+                "proof": [_b64(h) for h in tree.consistency_proof(old)]}
 
     def _disclosures(self, digest: str, token: Mapping[str, Any],
                      commitment: PartsCommitment | None,

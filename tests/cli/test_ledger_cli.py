@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from ledger.checkpoint import Checkpoint
-from ledger.merkle import verify_consistency, verify_inclusion
+from ledger.merkle import leaf_hash, node_hash, verify_consistency, verify_inclusion
 from tests.conftest import ROOT, CliResult, run_tmec
 
 EXAMPLES = ROOT / "examples"
@@ -539,3 +539,28 @@ def test_disclosure_records_live_in_the_ledger_not_in_local_files(ws: Workspace,
     bundle = ws.bundle(digest, "--disclose", "all")
     code, report = ws.verify(bundle)
     assert (code, outcomes(report)["determination.recompute"]) == (CLEAR, "pass")
+
+
+def test_log_tiles_writes_the_static_layout_of_the_latest_checkpoint(ws: Workspace,
+                                                                     tmp_path: Path) -> None:
+    key = ws.new_key("frenos-bajio")
+    digest = ws.issue(key["keyFile"], "S-1")["tokenDigest"]
+    out = tmp_path / "tiles"
+    report = ws.ok("log", "tiles", "--out", str(out), "--json").json()
+    assert (report["size"], report["tiles"], report["entryBundles"]) == (2, 1, 1)
+    checkpoint = checkpoint_of((out / "checkpoint").read_text("utf-8"))
+    leaves = (out / "tile/0/000.p/2").read_bytes()
+    bundle = (out / "tile/entries/000.p/2").read_bytes()
+    entries, at = [], 0
+    while at < len(bundle):  # big-endian uint16 length, then the entry
+        length = int.from_bytes(bundle[at:at + 2], "big")
+        entries.append(bundle[at + 2:at + 2 + length])
+        at += 2 + length
+    assert [leaf_hash(e) for e in entries] == [leaves[:32], leaves[32:]]
+    assert json.loads(entries[1])["tokenDigest"] == digest
+    assert node_hash(leaves[:32], leaves[32:]) == checkpoint.root_hash
+
+
+def test_log_tiles_without_a_checkpoint_is_not_found(ws: Workspace, tmp_path: Path) -> None:
+    result = ws.run("log", "tiles", "--out", str(tmp_path / "t"))
+    assert "no checkpoint" in one_error_line(result, NOT_FOUND)
