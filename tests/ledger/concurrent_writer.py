@@ -11,6 +11,7 @@ SIGKILL therefore never printed an entry that is not in the log.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 
@@ -31,10 +32,8 @@ def main(url: str, seed: int, count: int) -> None:
     key = SigningKey(bytes([seed]) * 32)
     kid = verification_method_id(key.public_key)
     party = {"id": f"writer-{seed}", "name": f"Writer {seed}", "country": "MX"}
-    try:
+    with contextlib.suppress(ConflictError):  # a restarted writer: its key is logged
         ledger.register_key(key, party)
-    except ConflictError:  # a restarted writer: its key is already in the log
-        pass
     lock = threading.Lock()
     start = ledger.size * 1000 + seed * 10_000_000  # fresh digests on every run
 
