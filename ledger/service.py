@@ -1052,31 +1052,53 @@ class Ledger:
                                            "differs from a replay of the log")
             page.clear()
 
+        def audit_page() -> None:
+            """Parse, check (signatures of the page on every core first) and replay.
+
+            The page's problems are reported in entry order, whichever check found them.
+            """
+            before = len(report.problems)
+            parsed: list[tuple[EntryRecord, Statement | None]] = []
+            for entry in page:
+                if merkle.leaf_hash(entry.body) != entry.leaf_hash:
+                    report.problems.append(f"entry {entry.index}: stored statement does not "
+                                           "match its leaf hash (edited after it was logged)")
+                try:
+                    parsed.append((entry, parse_statement(entry.body)))
+                except LedgerError as exc:
+                    report.problems.append(f"entry {entry.index}: {exc}")
+                    parsed.append((entry, None))
+            good = [statement for _, statement in parsed if statement is not None]
+            presigned = iter(self._presign(replay, good) if len(good) >= _PARALLEL_BATCH
+                             else [None] * len(good))
+            tokens: list[tuple[int, str]] = []
+            for entry, statement in parsed:
+                if statement is None:
+                    continue
+                try:
+                    self._check(rules, entry.index, statement, next(presigned))
+                    replay.apply(entry.index, statement)
+                except LedgerError as exc:
+                    report.problems.append(f"entry {entry.index}: {exc}")
+                if statement.kind is StatementKind.TOKEN and statement.token_digest:
+                    tokens.append((entry.index, statement.token_digest))
+            blobs = self.store.get_blobs([digest for _, digest in tokens])
+            for index, digest in tokens:
+                data = blobs.get(digest)
+                if data is None:
+                    report.problems.append(f"entry {index}: token {digest} is missing")
+                elif sha256(data).hex() != digest:  # blobs are JCS bytes
+                    report.problems.append(f"entry {index}: stored token {digest} was altered")
+            check_page()
+            found = report.problems[before:]
+            report.problems[before:] = sorted(found, key=_entry_of)
+
         for entry in self.store.iter_entries():
             report.size = entry.index + 1
-            if merkle.leaf_hash(entry.body) != entry.leaf_hash:
-                report.problems.append(f"entry {entry.index}: stored statement does not match "
-                                       "its leaf hash (edited after it was logged)")
-            statement: Statement | None = None
-            try:
-                statement = parse_statement(entry.body)
-                self._check(rules, entry.index, statement)
-                replay.apply(entry.index, statement)
-            except LedgerError as exc:
-                report.problems.append(f"entry {entry.index}: {exc}")
             page.append(entry)
             if len(page) == _AUDIT_PAGE:
-                check_page()
-            if (statement is not None and statement.kind is StatementKind.TOKEN
-                    and statement.token_digest):
-                data = self.store.get_blob(statement.token_digest)
-                if data is None:
-                    report.problems.append(f"entry {entry.index}: token "
-                                           f"{statement.token_digest} is missing")
-                elif sha256(data).hex() != statement.token_digest:  # blobs are JCS bytes
-                    report.problems.append(f"entry {entry.index}: stored token "
-                                           f"{statement.token_digest} was altered")
-        check_page()
+                audit_page()
+        audit_page()
         witnesses = list(verifiers)
         for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
@@ -1103,6 +1125,13 @@ class Ledger:
 
 
 _AUDIT_PAGE = 4_096
+_ENTRY_PROBLEM = re.compile(r"entry (\d+): ")
+
+
+def _entry_of(problem: str) -> int:
+    """The entry index a problem names (problems about tiles sort last)."""
+    match = _ENTRY_PROBLEM.match(problem)
+    return int(match.group(1)) if match else 1 << 62
 
 
 class _ReplayedTiles:

@@ -363,6 +363,7 @@ class BatchState:
         self._token_events: dict[str, list[TokenEvent]] = {}
         self._shipments: dict[tuple[str, str], str] = {}
         self._party_new_keys: dict[str, list[str]] = {}
+        self._records: dict[str, KeyRecord | None] = {}  # kid -> merged record, on demand
 
     def apply(self, index: int, statement: Statement) -> DerivedRows:
         """Record the rows of `statement` (already authorised) at `index`."""
@@ -370,8 +371,10 @@ class BatchState:
         for key in rows.keys:
             self._keys[key.kid] = key
             self._party_new_keys.setdefault(key.party_id, []).append(key.kid)
+            self._records.pop(key.kid, None)
         for event in rows.key_events:
             self._key_events.setdefault(event.kid, []).append(event)
+            self._records.pop(event.kid, None)
         for token in rows.tokens:
             self._tokens[token.digest] = token
             self._shipments[token.party_id, token.shipment] = token.digest
@@ -384,7 +387,18 @@ class BatchState:
         return rows
 
     def key(self, kid: str) -> KeyRecord | None:
-        """The base's record with this batch's retirements, or a key this batch added."""
+        """The base's record with this batch's retirements, or a key this batch added.
+
+        Merged records are kept until this batch changes that key (a new record then:
+        records handed out earlier never change under their holder).
+        """
+        if kid in self._records:
+            return self._records[kid]
+        record = self._merged(kid)
+        self._records[kid] = record
+        return record
+
+    def _merged(self, kid: str) -> KeyRecord | None:
         events = self._key_events.get(kid, [])
         row = self._keys.get(kid)
         if row is not None:

@@ -180,6 +180,10 @@ class LogStore(Protocol):
         """The blob stored under `digest`, if any."""
         ...
 
+    def get_blobs(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """The blobs stored under any of `digests` (missing ones are left out)."""
+        ...
+
     def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
         """`put_blob` for many (digest, data) pairs in one transaction."""
         ...

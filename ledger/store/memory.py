@@ -199,6 +199,10 @@ class MemoryStore:
         """The blob under `digest`."""
         return self._blobs.get(digest)
 
+    def get_blobs(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """The blobs stored under any of `digests`."""
+        return {d: self._blobs[d] for d in digests if d in self._blobs}
+
     def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
         """Store several blobs, all or none."""
         with self._lock:
