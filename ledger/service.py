@@ -660,13 +660,7 @@ class Ledger:
 
     def token(self, digest: str, *, what: str = "token") -> dict[str, Any]:
         """The stored token with this digest (checked against its digest)."""
-        data = self.store.get_blob(digest)
-        if data is None:
-            raise NotFoundError(f"no {what} {digest} in the ledger")
-        token = parse_token(data)
-        if token_digest(token) != digest:
-            raise TamperedError(f"the stored token {digest} no longer matches its digest")
-        return token
+        return _checked_token(self.store.get_blob(digest), digest, what)
 
     def commitment(self, digest: str) -> PartsCommitment:
         """The issuer's disclosure records of a token: what `disclose` needs.
@@ -725,8 +719,12 @@ class Ledger:
         ``evidenceAffected`` lists the ones that are not active: a supplier's revocation
         after the token was logged shows in the status of every token that relied on it.
         """
-        rules = _Rules(self.store)
-        row = self.store.token_row(digest)
+        with self.store.snapshot() as view:
+            return self._token_status(_Rules(view), digest)
+
+    @staticmethod
+    def _token_status(rules: _Rules, digest: str) -> dict[str, Any]:
+        row = rules.state.token_row(digest)
         if row is None:
             raise NotFoundError(f"token {digest} is not in the ledger")
         index = row.index
@@ -850,8 +848,10 @@ class Ledger:
 
     # ------------------------------------------------------------------------ bundles
 
-    def _status_of(self, digest: str, covers: int) -> dict[str, Any]:
-        status = self.token_status(digest)
+    def _status_of(self, digest: str, covers: int,
+                   rules: _Rules | None = None) -> dict[str, Any]:
+        status = (self.token_status(digest) if rules is None
+                  else self._token_status(rules, digest))
         statement: dict[str, Any] = {"v": 1, "type": "status", "time": _iso(self.now()),
                                      "tokenDigest": digest, "coversSize": covers,
                                      "token": status["token"], "key": status["key"],
@@ -897,45 +897,40 @@ class Ledger:
         digest. Nothing else travels: no empty lists, nothing a signature or hash does not
         cover.
         """
-        token = self.token(digest)
-        row = self.store.token_row(digest)
-        if row is None:
-            raise NotFoundError(f"token {digest} is not in the ledger")
-        token_index = row.index
-        disclosures = self._disclosures(digest, token, commitment, disclose_lines)
-        status_entry = self.store.latest_status(digest, self.store.size())
-        checkpoint_text = (None if status_entry is None
-                           else self.store.checkpoint(status_entry.index + 1))
-        if status_entry is None or checkpoint_text is None:
-            raise NotFoundError(f"token {digest[:16]}... has no status statement under a "
-                                "checkpoint yet: the sequencer writes one on demand")
-        logged = parse_statement(status_entry.body).data
-        current = self._status_of(digest, status_entry.index)
-        changed = [name for name in ("token", "key", "evidence", "supersededBy",
-                                     "evidenceAffected") if logged.get(name) != current.get(name)]
-        if changed:
-            raise ConflictError(f"the status of token {digest[:16]}... changed since entry "
-                                f"{status_entry.index} ({', '.join(changed)}): the sequencer "
-                                "must log a fresh one")
-        size = status_entry.index + 1
-        status_index = status_entry.index
-        key_index = self.keys().get(row.issuer_kid).added_at
-        tree = self.tree(size)
-
-        def proven(index: int) -> dict[str, Any]:
-            entry = self.entry(index)
-            return {"index": index, "statement": parse_json(entry.body),
-                    "proof": [_b64(h) for h in tree.inclusion_proof(index)]}
+        with self.store.snapshot() as view:  # one read transaction: a consistent view
+            token = _checked_token(view.get_blob(digest), digest)
+            row = view.token_row(digest)
+            if row is None:
+                raise NotFoundError(f"token {digest} is not in the ledger")
+            disclosures = self._disclosures(digest, token, commitment, disclose_lines)
+            status_entry = view.latest_status(digest, view.size())
+            checkpoint_text = (None if status_entry is None
+                               else view.checkpoint(status_entry.index + 1))
+            if status_entry is None or checkpoint_text is None:
+                raise NotFoundError(f"token {digest[:16]}... has no status statement under "
+                                    "a checkpoint yet: the sequencer writes one on demand")
+            rules = _Rules(view)
+            logged = parse_statement(status_entry.body).data
+            current = self._status_of(digest, status_entry.index, rules)
+            changed = [name for name in ("token", "key", "evidence", "supersededBy",
+                                         "evidenceAffected")
+                       if logged.get(name) != current.get(name)]
+            if changed:
+                raise ConflictError(f"the status of token {digest[:16]}... changed since "
+                                    f"entry {status_entry.index} ({', '.join(changed)}): the "
+                                    "sequencer must log a fresh one")
+            tree = TiledTree(view, status_entry.index + 1)
+            logged_at = {"token": row.index, "key": rules.key(row.issuer_kid).added_at,
+                         "status": status_entry.index}
+            entries = view.entries_at(sorted(set(logged_at.values())))
+            proven = {name: {"index": index, "statement": parse_json(entries[index].body),
+                             "proof": [_b64(h) for h in tree.inclusion_proof(index)]}
+                      for name, index in logged_at.items()}
 
         bundle: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
             "token": token,
-            "log": {
-                "checkpoint": checkpoint_text,
-                "token": proven(token_index),
-                "key": proven(key_index),
-                "status": proven(status_index),
-            },
+            "log": {"checkpoint": checkpoint_text, **proven},
         }
         if disclosures:
             bundle["disclosures"] = disclosures
@@ -1122,6 +1117,16 @@ class Ledger:
                                            f"that are not the log's or its witnesses' "
                                            f"({', '.join(sorted(strangers))})")
         return report
+
+
+def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict[str, Any]:
+    """The stored token bytes `data` of `digest`, parsed and checked against the digest."""
+    if data is None:
+        raise NotFoundError(f"no {what} {digest} in the ledger")
+    token = parse_token(data)
+    if token_digest(token) != digest:
+        raise TamperedError(f"the stored token {digest} no longer matches its digest")
+    return token
 
 
 _AUDIT_PAGE = 4_096

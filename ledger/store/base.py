@@ -86,6 +86,22 @@ class StoreView(StateReader, TileSource, Protocol):
         """The last token of each (party, shipment) pair that has one."""
         ...
 
+    def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:
+        """The entries at `indices` (each must exist: `TamperedError` otherwise)."""
+        ...
+
+    def latest_status(self, digest: str, below: int) -> EntryRecord | None:
+        """The last status statement about token `digest` at an index below `below`."""
+        ...
+
+    def checkpoint(self, size: int) -> str | None:
+        """The checkpoint text recorded for tree `size`, if any."""
+        ...
+
+    def get_blob(self, digest: str) -> bytes | None:
+        """The blob stored under `digest`, if any."""
+        ...
+
 
 @runtime_checkable
 class LogStore(Protocol):

@@ -89,6 +89,10 @@ class MemoryStore:
         with self._lock:
             yield self
 
+    def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:
+        """The entries at `indices`."""
+        return {i: self._entries[i] for i in indices}
+
     def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
         """The keys among `kids` that exist."""
         return {kid: r for kid in kids if (r := self.key(kid)) is not None}

@@ -404,6 +404,45 @@ def _record(row: Sequence[Any]) -> EntryRecord:
     return EntryRecord(int(index), bytes(hash_), bytes(body), kind, token_digest, key_id)
 
 
+class _SqlView(BoundIndex):
+    """`StoreView` of the SQL store: the index's look-ups plus entries, statuses,
+    checkpoints and blobs, all on one connection (one read transaction).
+    """
+
+    def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:
+        """The entries at `indices` (`TamperedError` for one that has no row)."""
+        wanted = sorted(set(indices))
+        rows = self._connection.execute(
+            sa.select(*_ENTRY_COLUMNS).where(_ENTRIES.c.leaf_index.in_(wanted))).all()
+        found = {record.index: record for record in map(_record, rows)}
+        for index in wanted:
+            if index not in found:
+                raise _missing(index)
+        return found
+
+    def latest_status(self, digest: str, below: int) -> EntryRecord | None:
+        """The last status statement about token `digest` at an index below `below`."""
+        query = (sa.select(*_ENTRY_COLUMNS)
+                 .where(_ENTRIES.c.token_digest == digest, _ENTRIES.c.kind == "status",
+                        _ENTRIES.c.leaf_index < below)
+                 .order_by(_ENTRIES.c.leaf_index.desc()).limit(1))
+        row = self._connection.execute(query).first()
+        return None if row is None else _record(row)
+
+    def checkpoint(self, size: int) -> str | None:
+        """The most recently recorded checkpoint text for tree `size`, if any."""
+        query = (sa.select(_CHECKPOINTS.c.text).where(_CHECKPOINTS.c.tree_size == size)
+                 .order_by(_CHECKPOINTS.c.seq.desc()).limit(1))
+        text = self._connection.execute(query).scalar_one_or_none()
+        return None if text is None else str(text)
+
+    def get_blob(self, digest: str) -> bytes | None:
+        """The blob stored under `digest`, if any."""
+        data = self._connection.execute(
+            sa.select(_BLOBS.c.data).where(_BLOBS.c.digest == digest)).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+
 class SqlStore:
     """`LogStore` on SQLAlchemy Core over the tables of this module.
 
@@ -580,10 +619,10 @@ class SqlStore:
     # -- derived state and tiles (ledger.store.sql_index) -------------------------------
 
     @contextmanager
-    def snapshot(self) -> Iterator[BoundIndex]:
+    def snapshot(self) -> Iterator[_SqlView]:
         """One read transaction for many look-ups (a consistent view of committed rows)."""
         with _mapped("read the ledger"), self._read() as connection:
-            yield BoundIndex(self._index, connection, _ENTRIES)
+            yield _SqlView(self._index, connection, _ENTRIES)
 
     def key(self, kid: str) -> KeyRecord | None:
         """The key `kid` with its retirements, if the log added it."""
@@ -648,13 +687,8 @@ class SqlStore:
 
     def latest_status(self, digest: str, below: int) -> EntryRecord | None:
         """The last status statement about token `digest` at an index below `below`."""
-        query = (sa.select(*_ENTRY_COLUMNS)
-                 .where(_ENTRIES.c.token_digest == digest, _ENTRIES.c.kind == "status",
-                        _ENTRIES.c.leaf_index < below)
-                 .order_by(_ENTRIES.c.leaf_index.desc()).limit(1))
-        with _mapped("read a token's status"), self._read() as connection:
-            row = connection.execute(query).first()
-        return None if row is None else _record(row)
+        with self.snapshot() as view:
+            return view.latest_status(digest, below)
 
     def tile(self, level: int, index: int) -> bytes | None:
         """A full tile's 8,192 bytes, if complete."""
@@ -869,11 +903,8 @@ class SqlStore:
 
     def checkpoint(self, size: int) -> str | None:
         """The most recently recorded checkpoint text for tree `size`, if any."""
-        query = (sa.select(_CHECKPOINTS.c.text).where(_CHECKPOINTS.c.tree_size == size)
-                 .order_by(_CHECKPOINTS.c.seq.desc()).limit(1))
-        with _mapped(f"read the checkpoint for size {size}"), self._read() as connection:
-            text = connection.execute(query).scalar_one_or_none()
-        return None if text is None else str(text)
+        with self.snapshot() as view:
+            return view.checkpoint(size)
 
     # -- writer section ---------------------------------------------------------------
 
