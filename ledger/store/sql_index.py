@@ -209,15 +209,18 @@ class IndexTables:
                              ) -> dict[tuple[str, str], str]:
         """The last token of each (party, shipment) pair that has one."""
         tokens = self.tables["log_tokens"]
+        by_party: dict[str, list[str]] = {}
+        for party_id, shipment in pairs:
+            by_party.setdefault(party_id, []).append(shipment)
         found: dict[tuple[str, str], tuple[int, str]] = {}
-        for chunk in _chunks(pairs):
-            query = sa.select(tokens.c.party_id, tokens.c.shipment, tokens.c.leaf_index,
-                              tokens.c.digest).where(
-                sa.tuple_(tokens.c.party_id, tokens.c.shipment).in_(chunk))
-            for party_id, shipment, index, digest in connection.execute(query):
-                best = found.get((party_id, shipment))
-                if best is None or int(index) > best[0]:
-                    found[party_id, shipment] = (int(index), str(digest))
+        for party_id, shipments in by_party.items():  # (party, shipment) index prefix
+            for chunk in _chunks(shipments):
+                query = sa.select(tokens.c.shipment, tokens.c.leaf_index, tokens.c.digest).where(
+                    tokens.c.party_id == party_id, tokens.c.shipment.in_(chunk))
+                for shipment, index, digest in connection.execute(query):
+                    best = found.get((party_id, shipment))
+                    if best is None or int(index) > best[0]:
+                        found[party_id, shipment] = (int(index), str(digest))
         return {pair: digest for pair, (_, digest) in found.items()}
 
     def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
