@@ -48,9 +48,9 @@ from ledger.keys import KeyDirectory, KeyRecord, require_key, require_valid
 from ledger.multikey import did_key, encode_public_key, verification_method_id
 from ledger.note import Signer, Verifier
 from ledger.state import (
+    AsOf,
     BatchState,
     CachedReader,
-    EmptyState,
     StateReader,
     TokenEvent,
     TokenEventKind,
@@ -72,7 +72,14 @@ from ledger.statements import (
     verify_statement_signature,
 )
 from ledger.store.base import EntryRecord, LogStore, NewEntry
-from ledger.tiles import MAX_ENTRY_BYTES, Tile, TiledTree, completed_tiles
+from ledger.tiles import (
+    MAX_ENTRY_BYTES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Tile,
+    TiledTree,
+    completed_tiles,
+)
 from ledger.token import (
     Certification,
     IssuedToken,
@@ -1015,44 +1022,21 @@ class Ledger:
         or token digest.
         """
         report = AuditReport()
-        replay = BatchState(EmptyState())
-        rules = _Rules(replay)
-        tree = _ReplayedTiles()
+        frontier = _Frontier()
         page: list[EntryRecord] = []
-        seen = {"key": 0, "key event": 0, "token": 0, "token event": 0}
-
-        def check_page() -> None:
-            """Derived rows and tiles of a page of entries, replayed vs stored."""
-            if not page:
-                return
-            start, end = page[0].index, page[-1].index + 1
-            for tile in completed_tiles(tree, tree.size, [e.leaf_hash for e in page]):
-                tree.tiles[tile.level, tile.index] = tile
-                if self.store.tile(tile.level, tile.index) != tile.hashes:
-                    report.problems.append(f"tile {tile.level}/{tile.index}: stored tile "
-                                           "differs from the entries' leaf hashes")
-            tree.leaves.extend(e.leaf_hash for e in page)
-            stored = self.store.derived_rows(start, end)
-            for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
-                                       ("key event", replay.rows.key_events, stored.key_events),
-                                       ("token", replay.rows.tokens, stored.tokens),
-                                       ("token event", replay.rows.token_events,
-                                        stored.token_events)):
-                new = mine[seen[what]:]
-                seen[what] = len(mine)
-                if list(new) != list(theirs):
-                    differ: set[int] = {r.index for r in [*new, *theirs]
-                                        if (r in new) != (r in theirs)} or {start}
-                    report.problems.append(f"entry {min(differ)}: the stored {what} row "
-                                           "differs from a replay of the log")
-            page.clear()
 
         def audit_page() -> None:
-            """Parse, check (signatures of the page on every core first) and replay.
+            """One page of the log against the stored state before it.
 
-            The page's problems are reported in entry order, whichever check found them.
+            Parse and check every statement (the page's signatures on every core first)
+            over the *stored* derived state as it was before the page (`AsOf`), derive the
+            page's rows, and compare them, its tiles and its token blobs with what the
+            store holds. The page's problems are reported in entry order.
             """
+            if not page:
+                return
             before = len(report.problems)
+            start, end = page[0].index, page[-1].index + 1
             parsed: list[tuple[EntryRecord, Statement | None]] = []
             for entry in page:
                 if merkle.leaf_hash(entry.body) != entry.leaf_hash:
@@ -1064,19 +1048,33 @@ class Ledger:
                     report.problems.append(f"entry {entry.index}: {exc}")
                     parsed.append((entry, None))
             good = [statement for _, statement in parsed if statement is not None]
-            presigned = iter(self._presign(replay, good) if len(good) >= _PARALLEL_BATCH
-                             else [None] * len(good))
             tokens: list[tuple[int, str]] = []
-            for entry, statement in parsed:
-                if statement is None:
-                    continue
-                try:
-                    self._check(rules, entry.index, statement, next(presigned))
-                    replay.apply(entry.index, statement)
-                except LedgerError as exc:
-                    report.problems.append(f"entry {entry.index}: {exc}")
-                if statement.kind is StatementKind.TOKEN and statement.token_digest:
-                    tokens.append((entry.index, statement.token_digest))
+            with self.store.snapshot() as view:
+                committed = CachedReader(AsOf(view, start))
+                committed.prefetch(good)
+                replay = BatchState(committed)
+                rules = _Rules(replay)
+                presigned = iter(self._presign(replay, good) if len(good) >= _PARALLEL_BATCH
+                                 else [None] * len(good))
+                for entry, statement in parsed:
+                    if statement is None:
+                        continue
+                    try:
+                        self._check(rules, entry.index, statement, next(presigned))
+                        replay.apply(entry.index, statement)
+                    except LedgerError as exc:
+                        report.problems.append(f"entry {entry.index}: {exc}")
+                    if statement.kind is StatementKind.TOKEN and statement.token_digest:
+                        tokens.append((entry.index, statement.token_digest))
+                for tile in completed_tiles(frontier, frontier.size,
+                                            [e.leaf_hash for e in page]):
+                    frontier.complete(tile)
+                    if (view.tile(tile.level, tile.index) != tile.hashes
+                            or view.tile_roots(tile.level, tile.index, tile.index + 1)
+                            != [tile.root]):
+                        report.problems.append(f"tile {tile.level}/{tile.index}: stored "
+                                               "tile differs from the entries' leaf hashes")
+            frontier.extend([e.leaf_hash for e in page])
             blobs = self.store.get_blobs([digest for _, digest in tokens])
             for index, digest in tokens:
                 data = blobs.get(digest)
@@ -1084,9 +1082,20 @@ class Ledger:
                     report.problems.append(f"entry {index}: token {digest} is missing")
                 elif sha256(data).hex() != digest:  # blobs are JCS bytes
                     report.problems.append(f"entry {index}: stored token {digest} was altered")
-            check_page()
+            stored = self.store.derived_rows(start, end)
+            for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
+                                       ("key event", replay.rows.key_events, stored.key_events),
+                                       ("token", replay.rows.tokens, stored.tokens),
+                                       ("token event", replay.rows.token_events,
+                                        stored.token_events)):
+                if list(mine) != list(theirs):
+                    differ: set[int] = {r.index for r in [*mine, *theirs]
+                                        if (r in mine) != (r in theirs)} or {start}
+                    report.problems.append(f"entry {min(differ)}: the stored {what} row "
+                                           "differs from a replay of the log")
             found = report.problems[before:]
             report.problems[before:] = sorted(found, key=_entry_of)
+            page.clear()
 
         for entry in self.store.iter_entries():
             report.size = entry.index + 1
@@ -1094,6 +1103,7 @@ class Ledger:
             if len(page) == _AUDIT_PAGE:
                 audit_page()
         audit_page()
+        tree = self.tree(min(frontier.size, self.store.size()))  # its tiles checked above
         witnesses = list(verifiers)
         for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
@@ -1107,7 +1117,7 @@ class Ledger:
                                        f"signed for size {opened.checkpoint.size}")
             elif opened.checkpoint.size > tree.size:
                 report.problems.append(f"checkpoint {size}: covers more entries than stored")
-            elif TiledTree(tree, opened.checkpoint.size).root() != opened.checkpoint.root_hash:
+            elif tree.root(opened.checkpoint.size) != opened.checkpoint.root_hash:
                 report.problems.append(f"checkpoint {size}: root differs from the stored "
                                        "entries (an entry was changed or removed)")
             if witnesses:
@@ -1139,26 +1149,55 @@ def _entry_of(problem: str) -> int:
     return int(match.group(1)) if match else 1 << 62
 
 
-class _ReplayedTiles:
-    """The tree an audit rebuilds from the entries' leaf hashes (a `TileSource`)."""
+class _Frontier:
+    """The right edge of the tree an audit rebuilds: the partial tile of each level.
+
+    A `TileSource` for `completed_tiles` holding at most 255 hashes per level, so an audit
+    keeps O(log n) hashes however long the log (full tiles are compared with the stored
+    ones as they complete, then forgotten).
+    """
 
     def __init__(self) -> None:
-        self.leaves: list[bytes] = []
-        self.tiles: dict[tuple[int, int], Tile] = {}
+        self.size = 0
+        self.levels: list[list[bytes]] = []  # level -> hashes of its partial tile
 
-    @property
-    def size(self) -> int:
-        return len(self.leaves)
+    def _level(self, level: int) -> list[bytes]:
+        while len(self.levels) <= level:
+            self.levels.append([])
+        return self.levels[level]
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
-        return self.leaves[start:end]
+        hashes = self._level(0)
+        base = self.size - len(hashes)
+        return hashes[start - base:end - base]
 
-    def tile(self, level: int, index: int) -> bytes | None:
-        found = self.tiles.get((level, index))
-        return None if found is None else found.hashes
+    def tile(self, level: int, index: int) -> bytes | None:  # noqa: ARG002
+        return None  # full tiles are never kept: partial ones are rebuilt from the edge
 
     def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
-        return [t.root for n in range(start, end) if (t := self.tiles.get((level, n)))]
+        above = self._level(level + 1)
+        base = (self.size >> (TILE_HEIGHT * (level + 1))) - len(above)
+        return above[start - base:end - base]
+
+    def complete(self, tile: Tile) -> None:
+        """Tile `tile` is full: it leaves its level's list, its root joins the level above.
+
+        Level 0's list holds only the leaves before the page (the page's own come with
+        `extend`); a higher level's list starts on a tile boundary, so the completed tile
+        is its first 256 hashes (roots appended for the next tile stay).
+        """
+        if tile.level == 0:
+            self._level(0).clear()
+        else:
+            del self._level(tile.level)[:TILE_WIDTH]
+        self._level(tile.level + 1).append(tile.root)
+
+    def extend(self, leaves: list[bytes]) -> None:
+        """The page's leaves join the level-0 partial tile (after its tiles completed)."""
+        level0 = self._level(0)
+        self.size += len(leaves)
+        keep = self.size % TILE_WIDTH
+        level0[:] = (level0 + leaves)[-keep:] if keep else []
 
 
 def _b64(data: bytes) -> str:

@@ -33,6 +33,7 @@ from ledger.keys import KeyRecord
 from ledger.statements import REGISTRAR_KID_PREFIX, Statement, StatementKind
 
 __all__ = [
+    "AsOf",
     "BatchState",
     "CachedReader",
     "DerivedRows",
@@ -344,6 +345,101 @@ class CachedReader:
                 self._shipments[pair] = found.get(pair)
             current = self._fetch_tokens({d for d in found.values() if d})
             self._fetch_keys({row.issuer_kid for row in current})
+
+
+class History(Protocol):
+    """Raw derived rows, for reading the state as it was before some entry."""
+
+    def key_histories(self, kids: Sequence[str]) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
+        """Each existing key's row and raw events."""
+        ...
+
+    def party_key_histories(self, party_id: str) -> list[tuple[KeyRow, list[KeyEvent]]]:
+        """A party's keys with their raw events, oldest first."""
+        ...
+
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The token rows among `digests` that exist."""
+        ...
+
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events of each of `digests`, in log order."""
+        ...
+
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments`."""
+        ...
+
+
+class AsOf:
+    """The stored derived state as it was before entry `position` (a `StateReader`).
+
+    Every row carries the index of the entry that produced it, so the state before
+    ``position`` is the rows below it. The audit reads each page of the log against the
+    stored state before that page and compares what the page derives with what is stored
+    for it: memory stays bounded by the page, and the first row that differs is named.
+    """
+
+    def __init__(self, rows: History, position: int) -> None:
+        self.rows = rows
+        self.position = position
+
+    def _record(self, history: tuple[KeyRow, list[KeyEvent]] | None) -> KeyRecord | None:
+        if history is None or history[0].index >= self.position:
+            return None
+        row, events = history
+        return key_record(row, [e for e in events if e.index < self.position])
+
+    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """The keys among `kids` added before the position, with earlier events only."""
+        found = self.rows.key_histories(kids)
+        return {kid: r for kid in kids if (r := self._record(found.get(kid))) is not None}
+
+    def key(self, kid: str) -> KeyRecord | None:
+        """See `keys_many`."""
+        return self.keys_many([kid]).get(kid)
+
+    def party_keys(self, party_id: str) -> list[KeyRecord]:
+        """The party's keys added before the position."""
+        return [r for h in self.rows.party_key_histories(party_id)
+                if (r := self._record(h)) is not None]
+
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The tokens among `digests` logged before the position."""
+        return {d: r for d, r in self.rows.token_rows_many(digests).items()
+                if r.index < self.position}
+
+    def token_row(self, digest: str) -> TokenRow | None:
+        """See `token_rows_many`."""
+        return self.token_rows_many([digest]).get(digest)
+
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events before the position of each of `digests`."""
+        return {d: [e for e in events if e.index < self.position]
+                for d, events in self.rows.token_events_many(digests).items()}
+
+    def token_events(self, digest: str) -> list[TokenEvent]:
+        """See `token_events_many`."""
+        return self.token_events_many([digest]).get(digest, [])
+
+    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """The last token before the position of each (party, shipment) pair."""
+        by_party: dict[str, list[str]] = {}
+        for party_id, shipment in pairs:
+            by_party.setdefault(party_id, []).append(shipment)
+        best: dict[tuple[str, str], TokenRow] = {}
+        for party_id, shipments in by_party.items():
+            for row in self.rows.shipment_token_rows(party_id, shipments):
+                key = (party_id, row.shipment)
+                if row.index < self.position and (key not in best
+                                                  or row.index > best[key].index):
+                    best[key] = row
+        return {pair: row.digest for pair, row in best.items()}
+
+    def shipment_token(self, party_id: str, shipment: str) -> str | None:
+        """See `shipment_tokens_many`."""
+        return self.shipment_tokens_many([(party_id, shipment)]).get((party_id, shipment))
 
 
 class BatchState:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ledger.keys import KeyRecord
-from ledger.state import DerivedRows, StateReader, TokenEvent, TokenRow
+from ledger.state import DerivedRows, KeyEvent, KeyRow, StateReader, TokenEvent, TokenRow
 from ledger.tiles import Tile, TileSource
 
 __all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry", "StoreView"]
@@ -84,6 +84,18 @@ class StoreView(StateReader, TileSource, Protocol):
     def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
                              ) -> dict[tuple[str, str], str]:
         """The last token of each (party, shipment) pair that has one."""
+        ...
+
+    def key_histories(self, kids: Sequence[str]) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
+        """Each existing key's row and raw events (to read the state as of an entry)."""
+        ...
+
+    def party_key_histories(self, party_id: str) -> list[tuple[KeyRow, list[KeyEvent]]]:
+        """A party's keys with their raw events, oldest first."""
+        ...
+
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments`."""
         ...
 
     def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:

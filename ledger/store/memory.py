@@ -89,6 +89,21 @@ class MemoryStore:
         with self._lock:
             yield self
 
+    def key_histories(self, kids: Sequence[str]) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
+        """Each existing key's row and raw events."""
+        return {k: (self._keys[k], list(self._key_events.get(k, []))) for k in kids
+                if k in self._keys}
+
+    def party_key_histories(self, party_id: str) -> list[tuple[KeyRow, list[KeyEvent]]]:
+        """A party's keys with their raw events, oldest first."""
+        return list(self.key_histories(self._party_keys.get(party_id, [])).values())
+
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
+        """Every token of the party for any of `shipments` (a scan: tests only)."""
+        wanted = set(shipments)
+        return [t for t in list(self._tokens.values())
+                if t.party_id == party_id and t.shipment in wanted]
+
     def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:
         """The entries at `indices`."""
         return {i: self._entries[i] for i in indices}

@@ -223,6 +223,35 @@ class IndexTables:
                         found[party_id, shipment] = (int(index), str(digest))
         return {pair: digest for pair, (_, digest) in found.items()}
 
+    def key_histories(self, connection: Connection, kids: Sequence[str]
+                      ) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
+        """Each existing key's row and raw events (for reading the state as of an entry)."""
+        keys = self.tables["log_keys"]
+        rows: list[sa.Row[Any]] = []
+        for chunk in _chunks(kids):
+            rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
+        events = self._key_events(connection, [row.kid for row in rows])
+        return {row.kid: (self._key_row(row), events.get(row.kid, [])) for row in rows}
+
+    def party_key_histories(self, connection: Connection, party_id: str
+                            ) -> list[tuple[KeyRow, list[KeyEvent]]]:
+        """A party's keys with their raw events, oldest first."""
+        keys = self.tables["log_keys"]
+        rows = connection.execute(sa.select(keys).where(keys.c.party_id == party_id)
+                                  .order_by(keys.c.leaf_index)).all()
+        events = self._key_events(connection, [row.kid for row in rows])
+        return [(self._key_row(row), events.get(row.kid, [])) for row in rows]
+
+    def shipment_token_rows(self, connection: Connection, party_id: str,
+                            shipments: Sequence[str]) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments`."""
+        tokens = self.tables["log_tokens"]
+        found: list[TokenRow] = []
+        for chunk in _chunks(shipments):
+            found += [_token_row(r) for r in connection.execute(sa.select(tokens).where(
+                tokens.c.party_id == party_id, tokens.c.shipment.in_(chunk)))]
+        return found
+
     def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
         """A token's row."""
         tokens = self.tables["log_tokens"]
@@ -341,6 +370,18 @@ class BoundIndex:
                              ) -> dict[tuple[str, str], str]:
         """See `IndexTables.shipment_tokens_many`."""
         return self._index.shipment_tokens_many(self._connection, pairs)
+
+    def key_histories(self, kids: Sequence[str]) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
+        """See `IndexTables.key_histories`."""
+        return self._index.key_histories(self._connection, kids)
+
+    def party_key_histories(self, party_id: str) -> list[tuple[KeyRow, list[KeyEvent]]]:
+        """See `IndexTables.party_key_histories`."""
+        return self._index.party_key_histories(self._connection, party_id)
+
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
+        """See `IndexTables.shipment_token_rows`."""
+        return self._index.shipment_token_rows(self._connection, party_id, shipments)
 
     def size(self) -> int:
         """Entries in the log as this connection sees it."""

@@ -556,6 +556,43 @@ class RogueDba:
                   ("UPDATE log_blobs SET data = ? WHERE digest = ?", (data, digest)))
 
 
+    def delete_row(self, table: str, where: str, params: tuple[Any, ...]) -> None:
+        self._run(self._drop(table, "delete"), (f"DELETE FROM {table} WHERE {where}", params))
+
+    def edit_tile(self, level: int, index: int, hashes: bytes) -> None:
+        self._run(self._drop("log_tiles", "update"),
+                  ("UPDATE log_tiles SET hashes = ? WHERE level = ? AND tile_index = ?",
+                   (hashes, level, index)))
+
+
+def test_audit_names_a_revocation_erased_from_the_derived_rows(sql_url: str) -> None:
+    """A DBA deletes the revocation's derived row, so the token reads as active again:
+    the log still says revoked, and the audit names the entry whose row is missing."""
+    with SqlStore.open(sql_url) as store:
+        ledger = Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
+        supplier = populated(ledger)["supplier"]
+        assert ledger.token_status(supplier.digest)["token"] == "revoked"
+        RogueDba(sql_url).delete_row("log_token_events", "leaf_index = ?", (4,))
+        assert ledger.token_status(supplier.digest)["token"] == "active"  # the lie
+        problems = Ledger(store, LOG_KEY, origin=ORIGIN, now=now).audit().problems
+    assert problems == ["entry 4: the stored token event row differs from a replay of the "
+                        "log"], problems
+
+
+def test_audit_names_a_tile_edited_in_the_database(sql_url: str) -> None:
+    with SqlStore.open(sql_url) as store:
+        ledger = Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
+        ledger.register_key(FRENOS_KEY, FRENOS)
+        for _ in range(3):
+            issue(ledger, FRENOS_KEY, FRENOS)
+        ledger.append([ledger._sign(ledger._status_of(d, ledger.size), None)
+                       for d in [ledger.store.tokens_with_prefix("", 3)[0]] * 253])
+        assert store.tile(0, 0) is not None
+        RogueDba(sql_url).edit_tile(0, 0, bytes(8192))
+        problems = Ledger(store, LOG_KEY, origin=ORIGIN, now=now).audit().problems
+    assert problems == ["tile 0/0: stored tile differs from the entries' leaf hashes"]
+
+
 def test_audit_names_a_statement_edited_in_the_database(sql_url: str) -> None:
     with SqlStore.open(sql_url) as store:
         ledger = Ledger(store, LOG_KEY, origin=ORIGIN, now=now)

@@ -165,3 +165,26 @@ def test_reading_a_proof_touches_few_tiles():
     tree.inclusion_proof(12_345)
     assert len(tree._tiles) <= 6
     assert hashlib.sha256(b"").digest() == TiledTree(source, 0).root()
+
+
+def test_the_audit_frontier_rebuilds_every_tile_in_bounded_memory():
+    """The audit keeps only each level's partial tile (`_Frontier`); fed pages of any size
+    across two level-1 tile boundaries it completes exactly the reference tiles."""
+    from ledger.service import _Frontier
+
+    all_leaves = leaves(256 * 256 * 2 + 300)
+    reference = ListTiles()
+    reference.append(all_leaves)
+    frontier = _Frontier()
+    found = {}
+    at = 0
+    for size in [5, 251, 4096, 60_000, 1, 70_000, 4096 * 3]:
+        page = all_leaves[at:at + size]
+        for tile in completed_tiles(frontier, frontier.size, page):
+            frontier.complete(tile)
+            found[tile.level, tile.index] = tile
+        frontier.extend(page)
+        at += len(page)
+        assert all(len(level) < 256 for level in frontier.levels)
+    assert at == len(all_leaves)
+    assert found == reference.tiles
