@@ -71,6 +71,7 @@ from ledger.statements import (
     verify_possession,
     verify_statement_signature,
 )
+from ledger.status import TokenStatus
 from ledger.store.base import EntryRecord, LogStore, NewEntry
 from ledger.tiles import (
     MAX_ENTRY_BYTES,
@@ -728,6 +729,10 @@ class Ledger:
         """
         with self.store.snapshot() as view:
             return self._token_status(_Rules(view), digest)
+
+    def status(self, digest: str) -> TokenStatus:
+        """`token_status` as the typed `TokenStatus` the API documents (enums, strict)."""
+        return TokenStatus.from_dict(self.token_status(digest))
 
     @staticmethod
     def _token_status(rules: _Rules, digest: str) -> dict[str, Any]:

@@ -362,3 +362,15 @@ def test_status_statements_must_state_the_evidence() -> None:
     with pytest.raises(InputError, match="evidenceAffected"):
         parse_statement({**statement, "evidence": "active", "evidenceAffected": ["cd" * 32]})
     parse_statement({**statement, "evidence": "revoked", "evidenceAffected": ["cd" * 32]})
+
+
+def test_the_typed_status_says_what_the_dict_says(ledger: Ledger) -> None:
+    from ledger.status import TokenState
+
+    ledger.register_key(FRENOS_KEY, FRENOS)
+    token = issue(ledger, FRENOS_KEY, FRENOS)
+    assert ledger.status(token.digest).token is TokenState.ACTIVE
+    ledger.revoke_token(token.digest, signer=FRENOS_KEY, reason="recall")
+    status = ledger.status(token.digest)
+    assert status.token is TokenState.REVOKED
+    assert status.to_dict() == ledger.token_status(token.digest)
