@@ -95,6 +95,31 @@ if action == "generate":
     out["real"] = real
 elif action == "migrate":
     SqlStore.open(url).close()
+elif action == "appends":  # a fresh ledger: N token statements in batches of 256
+    from ledger.crypto import sha256
+    from ledger.multikey import did_key, verification_method_id
+    from ledger.statements import sign_statement
+    from ledger.token import shipment_digest
+    count = int(sys.argv[4])
+    store = SqlStore.open(url)
+    ledger = Ledger(store, key, origin="tmec.example/ledger", now=lambda: NOW)
+    party = SigningKey(bytes([9]) * 32)
+    kid = verification_method_id(party.public_key)
+    ledger.register_key(party, {"id": "q", "name": "Party", "country": "MX"})
+    statements, blobs = [], []
+    for i in range(count):
+        blob = b'{"a":%d}' % i
+        blobs.append((sha256(blob).hex(), blob))
+        statements.append(sign_statement({"v": 1, "type": "token",
+            "time": "2026-11-22T12:00:00Z", "tokenDigest": blobs[-1][0],
+            "issuer": did_key(party.public_key), "parents": [], "blanket": False,
+            "shipment": shipment_digest(f"A{i}")}, party, kid))
+    store.put_blobs(blobs)
+    start = time.perf_counter()
+    for i in range(0, count, 256):
+        ledger.append(statements[i:i + 256])
+    out["answer_s"] = time.perf_counter() - start
+    out["appended"] = count
 else:
     store = SqlStore(url)
     ledger = Ledger(store, key, origin="tmec.example/ledger", now=lambda: NOW)
@@ -172,12 +197,83 @@ def baseline_tree(commit: str) -> Path:
     return tree
 
 
+def postgres_rows(old_tree: Path, new_tree: Path,
+                  args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The same reads, audit and appends on a throwaway PostgreSQL cluster."""
+    import sqlalchemy as sa
+
+    sys.path.insert(0, str(ROOT))
+    from tests.ledger.conftest import _Cluster, _find_binaries
+
+    bin_dir = _find_binaries()
+    if bin_dir is None:
+        raise SystemExit("--postgres needs initdb and pg_ctl (Debian: postgresql)")
+    cluster = _Cluster(bin_dir)
+    admin_url = cluster.start()
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def database(name: str, template: str | None = None) -> str:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                                       + (f' TEMPLATE "{template}"' if template else ""))
+        return admin_url.set(database=name).render_as_string(hide_password=False)
+
+    rows: list[tuple[str, str, str]] = []
+    try:
+        old_url = database("core_old")
+        started = time.perf_counter()
+        made = child(old_tree, "generate", old_url, str(args.entries))
+        generated = time.perf_counter() - started
+        new_url = database("core_new", template="core_old")
+        migrated = child(new_tree, "migrate", new_url)
+        rows.append(("PostgreSQL: build (old code) / upgrade (migration 0003)",
+                     f"{made['size']:,} entries in {generated:.0f} s",
+                     f"{migrated['total_s']:.1f} s, {migrated['peak_mb']:.0f} MB peak"))
+        middle = str(made["real"])
+        for label, action in (("open + token status", "status"),
+                              ("open + inclusion proof", "proof"),
+                              ("open + bundle", "bundle")):
+            old = best([child(old_tree, action, old_url, middle)
+                        for _ in range(min(args.repeat, 2))], "total_s")
+            new = best([child(new_tree, action, new_url, middle)
+                        for _ in range(args.repeat)], "total_s")
+            rows.append((f"{label}, PostgreSQL, {made['size']:,} entries",
+                         f"{old['total_s'] - old['import_s']:.2f} s open+answer, "
+                         f"{old['peak_mb']:.0f} MB",
+                         f"{(new['total_s'] - new['import_s']) * 1000:.1f} ms open+answer "
+                         f"({new['answer_s'] * 1000:.2f} ms answer), {new['peak_mb']:.0f} MB"))
+        old_audit = child(old_tree, "audit", old_url, middle)
+        new_audit = child(new_tree, "audit", new_url, middle)
+        assert new_audit["ok"], "the upgraded ledger must audit clean"
+        rows.append((f"audit, PostgreSQL, {made['size']:,} entries",
+                     f"{old_audit['audited'] / old_audit['answer_s']:,.0f} entries/s, "
+                     f"{old_audit['peak_mb']:.0f} MB",
+                     f"{new_audit['audited'] / new_audit['answer_s']:,.0f} entries/s, "
+                     f"{new_audit['peak_mb']:.0f} MB"))
+        appends = {}
+        for tree, name in ((old_tree, "old"), (new_tree, "new")):
+            runs = [child(tree, "appends", database(f"appends_{name}_{n}"), str(args.appends))
+                    for n in range(args.repeat)]
+            rates = sorted(r["appended"] / r["answer_s"] for r in runs)
+            appends[name] = rates[len(rates) // 2]
+        rows.append((f"durable appends/s, PostgreSQL, batches of 256, {args.appends:,} "
+                     "statements (median)", f"{appends['old']:,.0f}",
+                     f"{appends['new']:,.0f} (with derived rows and tiles)"))
+    finally:
+        admin.dispose()
+        cluster.stop()
+        cluster.remove()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--baseline", default="7b2a1b8")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--postgres", help="a PostgreSQL URL for the same measurements")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also on a throwaway PostgreSQL cluster (initdb/pg_ctl)")
+    parser.add_argument("--appends", type=int, default=20_000)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     old_tree, new_tree = baseline_tree(args.baseline), ROOT
@@ -231,6 +327,17 @@ def main() -> None:
                      f"{old_audit['peak_mb']:.0f} MB",
                      f"{new_audit['audited'] / new_audit['answer_s']:,.0f} entries/s, "
                      f"{new_audit['peak_mb']:.0f} MB"))
+        appends = {}
+        for tree, name in ((old_tree, "old"), (new_tree, "new")):
+            runs = [child(tree, "appends", f"sqlite:///{work}/{name}-appends-{n}.db",
+                          str(args.appends)) for n in range(args.repeat)]
+            rates = sorted(r["appended"] / r["answer_s"] for r in runs)
+            appends[name] = rates[len(rates) // 2]
+        rows.append((f"durable appends/s, SQLite, batches of 256, {args.appends:,} "
+                     "statements (median)", f"{appends['old']:,.0f}",
+                     f"{appends['new']:,.0f} (with derived rows and tiles)"))
+        if args.postgres:
+            rows += postgres_rows(old_tree, new_tree, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     command = "python bench/bench_service_core.py " + " ".join(sys.argv[1:])

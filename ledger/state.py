@@ -331,12 +331,17 @@ class CachedReader:
         self._fetch_keys(kids)
         rows = self._fetch_tokens(digests)
         self._fetch_keys({row.issuer_kid for row in rows})
+        # The party of each signer: logged before, or added by a key statement of the batch.
+        parties = {str(s.data["kid"]): str(s.data["party"]["id"])
+                   for s in statements if s.kind is StatementKind.KEY}
         pairs: set[tuple[str, str]] = set()
         for statement in statements:
             if statement.kind is StatementKind.TOKEN:
                 record = self._keys.get(statement.signer)
-                if isinstance(record, KeyRecord):
-                    pairs.add((record.party_id, str(statement.data["shipment"])))
+                party = (record.party_id if isinstance(record, KeyRecord)
+                         else parties.get(statement.signer))
+                if party is not None:
+                    pairs.add((party, str(statement.data["shipment"])))
         wanted = sorted(pairs - self._shipments.keys())
         bulk = getattr(self.base, "shipment_tokens_many", None)
         if wanted and bulk is not None:
