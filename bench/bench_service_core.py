@@ -197,6 +197,46 @@ def baseline_tree(commit: str) -> Path:
     return tree
 
 
+def read_rows(old_tree: Path, new_tree: Path, old_url: str, new_url: str, middle: str,
+              engine: str, size: int, repeat: int) -> list[tuple[str, str, str]]:
+    """Open + status / proof / bundle, and the audit, old vs new, on one engine."""
+    rows = []
+    for label, action in (("open + token status", "status"),
+                          ("open + inclusion proof", "proof"),
+                          ("open + bundle", "bundle")):
+        old = best([child(old_tree, action, old_url, middle)
+                    for _ in range(min(repeat, 2))], "total_s")
+        new = best([child(new_tree, action, new_url, middle) for _ in range(repeat)],
+                   "total_s")
+        rows.append((f"{label}, {engine}, {size:,} entries",
+                     f"{old['total_s'] - old['import_s']:.2f} s open+answer, "
+                     f"{old['peak_mb']:.0f} MB",
+                     f"{(new['total_s'] - new['import_s']) * 1000:.1f} ms open+answer "
+                     f"({new['answer_s'] * 1000:.2f} ms answer), {new['peak_mb']:.0f} MB"))
+    old_audit = child(old_tree, "audit", old_url, middle)
+    new_audit = child(new_tree, "audit", new_url, middle)
+    assert new_audit["ok"], "the upgraded ledger must audit clean"
+    rows.append((f"audit, {engine}, {size:,} entries",
+                 f"{old_audit['audited'] / old_audit['answer_s']:,.0f} entries/s, "
+                 f"{old_audit['peak_mb']:.0f} MB",
+                 f"{new_audit['audited'] / new_audit['answer_s']:,.0f} entries/s, "
+                 f"{new_audit['peak_mb']:.0f} MB"))
+    return rows
+
+
+def append_row(old_tree: Path, new_tree: Path, url_for: Any, engine: str, count: int,
+               repeat: int) -> tuple[str, str, str]:
+    """Median appends/s of `repeat` fresh ledgers (url_for(name) gives each a database)."""
+    medians = {}
+    for tree, name in ((old_tree, "old"), (new_tree, "new")):
+        runs = [child(tree, "appends", url_for(f"{name}_{n}"), str(count))
+                for n in range(repeat)]
+        rates = sorted(r["appended"] / r["answer_s"] for r in runs)
+        medians[name] = rates[len(rates) // 2]
+    return (f"durable appends/s, {engine}, batches of 256, {count:,} statements (median)",
+            f"{medians['old']:,.0f}", f"{medians['new']:,.0f} (with derived rows and tiles)")
+
+
 def postgres_rows(old_tree: Path, new_tree: Path,
                   args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """The same reads, audit and appends on a throwaway PostgreSQL cluster."""
@@ -229,36 +269,10 @@ def postgres_rows(old_tree: Path, new_tree: Path,
         rows.append(("PostgreSQL: build (old code) / upgrade (migration 0003)",
                      f"{made['size']:,} entries in {generated:.0f} s",
                      f"{migrated['total_s']:.1f} s, {migrated['peak_mb']:.0f} MB peak"))
-        middle = str(made["real"])
-        for label, action in (("open + token status", "status"),
-                              ("open + inclusion proof", "proof"),
-                              ("open + bundle", "bundle")):
-            old = best([child(old_tree, action, old_url, middle)
-                        for _ in range(min(args.repeat, 2))], "total_s")
-            new = best([child(new_tree, action, new_url, middle)
-                        for _ in range(args.repeat)], "total_s")
-            rows.append((f"{label}, PostgreSQL, {made['size']:,} entries",
-                         f"{old['total_s'] - old['import_s']:.2f} s open+answer, "
-                         f"{old['peak_mb']:.0f} MB",
-                         f"{(new['total_s'] - new['import_s']) * 1000:.1f} ms open+answer "
-                         f"({new['answer_s'] * 1000:.2f} ms answer), {new['peak_mb']:.0f} MB"))
-        old_audit = child(old_tree, "audit", old_url, middle)
-        new_audit = child(new_tree, "audit", new_url, middle)
-        assert new_audit["ok"], "the upgraded ledger must audit clean"
-        rows.append((f"audit, PostgreSQL, {made['size']:,} entries",
-                     f"{old_audit['audited'] / old_audit['answer_s']:,.0f} entries/s, "
-                     f"{old_audit['peak_mb']:.0f} MB",
-                     f"{new_audit['audited'] / new_audit['answer_s']:,.0f} entries/s, "
-                     f"{new_audit['peak_mb']:.0f} MB"))
-        appends = {}
-        for tree, name in ((old_tree, "old"), (new_tree, "new")):
-            runs = [child(tree, "appends", database(f"appends_{name}_{n}"), str(args.appends))
-                    for n in range(args.repeat)]
-            rates = sorted(r["appended"] / r["answer_s"] for r in runs)
-            appends[name] = rates[len(rates) // 2]
-        rows.append((f"durable appends/s, PostgreSQL, batches of 256, {args.appends:,} "
-                     "statements (median)", f"{appends['old']:,.0f}",
-                     f"{appends['new']:,.0f} (with derived rows and tiles)"))
+        rows += read_rows(old_tree, new_tree, old_url, new_url, str(made["real"]),
+                          "PostgreSQL", made["size"], args.repeat)
+        rows.append(append_row(old_tree, new_tree, lambda name: database(f"appends_{name}"),
+                               "PostgreSQL", args.appends, args.repeat))
     finally:
         admin.dispose()
         cluster.stop()
@@ -292,18 +306,9 @@ def main() -> None:
         rows.append(("upgrade: migration 0003 derives index and tiles",
                      f"{migrated['total_s']:.1f} s", f"{migrated['peak_mb']:.0f} MB peak"))
         middle = str(made["real"])
-        for label, action in (("open + token status", "status"),
-                              ("open + inclusion proof", "proof"),
-                              ("open + bundle", "bundle")):
-            old = best([child(old_tree, action, f"sqlite:///{old_db}", middle)
-                        for _ in range(min(args.repeat, 2))], "total_s")
-            new = best([child(new_tree, action, f"sqlite:///{new_db}", middle)
-                        for _ in range(args.repeat)], "total_s")
-            rows.append((f"{label}, SQLite, {made['size']:,} entries",
-                         f"{old['total_s'] - old['import_s']:.2f} s open+answer, "
-                         f"{old['peak_mb']:.0f} MB",
-                         f"{(new['total_s'] - new['import_s']) * 1000:.1f} ms open+answer "
-                         f"({new['answer_s'] * 1000:.2f} ms answer), {new['peak_mb']:.0f} MB"))
+        reads = read_rows(old_tree, new_tree, f"sqlite:///{old_db}", f"sqlite:///{new_db}",
+                          middle, "SQLite", made["size"], args.repeat)
+        rows += reads[:3]
         for tree, db, name in ((old_tree, old_db, "old"), (new_tree, new_db, "new")):
             workspace(tree, work / f"{name}-big", db)
             workspace(tree, work / f"{name}-empty", None)
@@ -319,23 +324,10 @@ def main() -> None:
                      f"{ob['wall_s']:.2f} s ({ob['peak_mb']:.0f} MB) vs {oe['wall_s']:.2f} s",
                      f"{nb['wall_s']:.2f} s ({nb['peak_mb']:.0f} MB) vs {ne['wall_s']:.2f} s "
                      f"({nb['wall_s'] / ne['wall_s']:.2f}x)"))
-        old_audit = child(old_tree, "audit", f"sqlite:///{old_db}", middle)
-        new_audit = child(new_tree, "audit", f"sqlite:///{new_db}", middle)
-        assert new_audit["ok"], "the upgraded ledger must audit clean"
-        rows.append((f"audit, SQLite, {made['size']:,} entries",
-                     f"{old_audit['audited'] / old_audit['answer_s']:,.0f} entries/s, "
-                     f"{old_audit['peak_mb']:.0f} MB",
-                     f"{new_audit['audited'] / new_audit['answer_s']:,.0f} entries/s, "
-                     f"{new_audit['peak_mb']:.0f} MB"))
-        appends = {}
-        for tree, name in ((old_tree, "old"), (new_tree, "new")):
-            runs = [child(tree, "appends", f"sqlite:///{work}/{name}-appends-{n}.db",
-                          str(args.appends)) for n in range(args.repeat)]
-            rates = sorted(r["appended"] / r["answer_s"] for r in runs)
-            appends[name] = rates[len(rates) // 2]
-        rows.append((f"durable appends/s, SQLite, batches of 256, {args.appends:,} "
-                     "statements (median)", f"{appends['old']:,.0f}",
-                     f"{appends['new']:,.0f} (with derived rows and tiles)"))
+        rows.append(reads[3])
+        rows.append(append_row(old_tree, new_tree,
+                               lambda name: f"sqlite:///{work}/appends-{name}.db", "SQLite",
+                               args.appends, args.repeat))
         if args.postgres:
             rows += postgres_rows(old_tree, new_tree, args)
     finally:
