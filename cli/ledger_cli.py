@@ -418,7 +418,6 @@ def log_prove(
 ) -> None:
     """Inclusion proof of an entry (RFC 9162), as JSON."""
     ledger = _workspace(home).open_ledger(with_witnesses=False)
-    ledger.sync()
     if ref is not None and index is None:
         entry_index = ledger.token_index(ledger.resolve_token(ref))
     elif index is not None and ref is None:
@@ -451,7 +450,6 @@ def log_consistency(
 ) -> None:
     """Consistency proof between two tree sizes (RFC 9162), as JSON."""
     ledger = _workspace(home).open_ledger(with_witnesses=False)
-    ledger.sync()
     _print_json(ledger.consistency_document(old, new))
 
 

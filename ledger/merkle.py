@@ -23,6 +23,7 @@ plus at most O(log n) hashes. Both layers are checked against each other by the 
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 from ledger.errors import EncodingError, OutOfRangeError, ProofError
@@ -222,7 +223,7 @@ def compute_root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-class CompleteSubtrees:
+class CompleteSubtrees(ABC):
     """Roots and RFC 9162 proofs of a tree known by its complete subtrees.
 
     A subclass says what ``_node(h, i)`` is: the hash of the complete subtree over leaves
@@ -238,12 +239,13 @@ class CompleteSubtrees:
     __slots__ = ()
 
     @property
+    @abstractmethod
     def size(self) -> int:
         """The number of leaves."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _node(self, height: int, index: int) -> bytes:
-        raise NotImplementedError
+        """The hash of complete subtree `index` of `2**height` leaves."""
 
     def root(self, size: int | None = None) -> bytes:
         """The root of the tree of the first `size` leaves (default: all of them)."""

@@ -279,9 +279,6 @@ class Ledger:
         """Entries in the log now."""
         return self.store.size()
 
-    def sync(self) -> None:
-        """Nothing to catch up: every read goes to the store (kept for old callers)."""
-
     def tree(self, size: int | None = None) -> TiledTree:
         """The Merkle tree of the first `size` entries (default: all), read from tiles."""
         current = self.store.size()

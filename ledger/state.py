@@ -16,7 +16,7 @@ transaction that appends the batch, so the index can never be ahead of or behind
 (indexed look-ups, nothing proportional to the log), and `BatchState` layers a batch in
 progress over any reader: the checks of statement ``n`` of a batch see statements
 ``0..n-1``, and the rows the batch produces are collected for the store. An audit runs the
-same layer over an empty reader, which is a replay from scratch.
+same layer page by page over the stored state before each page (`AsOf`).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from ledger.statements import REGISTRAR_KID_PREFIX, Statement, StatementKind
 __all__ = [
     "AsOf",
     "BatchState",
+    "BulkStateReader",
     "CachedReader",
     "DerivedRows",
-    "EmptyState",
     "KeyEvent",
     "KeyRow",
     "StateReader",
@@ -172,28 +172,25 @@ class StateReader(Protocol):
         ...
 
 
-class EmptyState:
-    """The state before the first entry (the base of an audit's replay)."""
+class BulkStateReader(StateReader, Protocol):
+    """A `StateReader` that also answers many items per query (what `prefetch` asks)."""
 
-    def key(self, kid: str) -> KeyRecord | None:  # noqa: ARG002
-        """No keys."""
-        return None
+    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
+        """The keys among `kids` that exist."""
+        ...
 
-    def party_keys(self, party_id: str) -> list[KeyRecord]:  # noqa: ARG002
-        """No parties."""
-        return []
+    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
+        """The token rows among `digests` that exist."""
+        ...
 
-    def token_row(self, digest: str) -> TokenRow | None:  # noqa: ARG002
-        """No tokens."""
-        return None
+    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
+        """The events of each of `digests`, in log order."""
+        ...
 
-    def token_events(self, digest: str) -> list[TokenEvent]:  # noqa: ARG002
-        """No events."""
-        return []
-
-    def shipment_token(self, party_id: str, shipment: str) -> str | None:  # noqa: ARG002
-        """No shipments."""
-        return None
+    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], str]:
+        """The last token of each (party, shipment) pair that has one."""
+        ...
 
 
 def derive(index: int, statement: Statement, state: StateReader) -> DerivedRows:
@@ -241,12 +238,11 @@ class CachedReader:
     Under the writer section nothing but the batch itself changes the state, and the batch
     is layered above (`BatchState`), so every answer of the committed state can be kept for
     the whole batch. `prefetch` asks the base for everything a batch's statements name in a
-    few bulk queries (``keys_many``, ``token_rows_many``, ``token_events_many``,
-    ``shipment_tokens_many`` when the base has them: the SQL store answers each with one
-    ``IN`` query per 500 items) instead of a few round trips per statement.
+    few bulk queries (`BulkStateReader`: the SQL store answers each with one ``IN`` query
+    per 500 items) instead of a few round trips per statement.
     """
 
-    def __init__(self, base: StateReader) -> None:
+    def __init__(self, base: BulkStateReader) -> None:
         self.base = base
         self._keys: dict[str, KeyRecord | None] = {}
         self._party_keys: dict[str, list[KeyRecord]] = {}
@@ -292,22 +288,19 @@ class CachedReader:
 
     def _fetch_keys(self, kids: set[str]) -> None:
         wanted = sorted(kids - self._keys.keys())
-        bulk = getattr(self.base, "keys_many", None)
-        if wanted and bulk is not None:
-            found = bulk(wanted)
+        if wanted:
+            found = self.base.keys_many(wanted)
             for kid in wanted:
                 self._keys[kid] = found.get(kid)
 
     def _fetch_tokens(self, digests: set[str]) -> list[TokenRow]:
         wanted = sorted(digests - self._rows.keys())
-        rows_many = getattr(self.base, "token_rows_many", None)
-        events_many = getattr(self.base, "token_events_many", None)
-        if wanted and rows_many is not None and events_many is not None:
-            found = rows_many(wanted)
+        if wanted:
+            found = self.base.token_rows_many(wanted)
             for digest in wanted:
                 self._rows[digest] = found.get(digest)
             existing = [d for d in wanted if found.get(d) is not None]
-            events = events_many(existing) if existing else {}
+            events = self.base.token_events_many(existing) if existing else {}
             for digest in existing:
                 self._events[digest] = events.get(digest, [])
         return [r for d in digests if (r := self._rows.get(d)) is not None]
@@ -343,9 +336,8 @@ class CachedReader:
                 if party is not None:
                     pairs.add((party, str(statement.data["shipment"])))
         wanted = sorted(pairs - self._shipments.keys())
-        bulk = getattr(self.base, "shipment_tokens_many", None)
-        if wanted and bulk is not None:
-            found = bulk(wanted)
+        if wanted:
+            found = self.base.shipment_tokens_many(wanted)
             for pair in wanted:
                 self._shipments[pair] = found.get(pair)
             current = self._fetch_tokens({d for d in found.values() if d})

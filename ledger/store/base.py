@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ledger.keys import KeyRecord
-from ledger.state import DerivedRows, KeyEvent, KeyRow, StateReader, TokenEvent, TokenRow
+from ledger.state import BulkStateReader, DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenRow
 from ledger.tiles import Tile, TileSource
 
 __all__ = ["BlobRecord", "EntryRecord", "LogStore", "NewEntry", "StoreView"]
@@ -62,28 +62,11 @@ class BlobRecord:
     data: bytes
 
 
-class StoreView(StateReader, TileSource, Protocol):
+class StoreView(BulkStateReader, TileSource, Protocol):
     """What one read transaction answers: the size, derived state (also in bulk), tiles."""
 
     def size(self) -> int:
         """Entries in the log as this view sees it."""
-        ...
-
-    def keys_many(self, kids: Sequence[str]) -> dict[str, KeyRecord]:
-        """The keys among `kids` that exist."""
-        ...
-
-    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
-        """The token rows among `digests` that exist."""
-        ...
-
-    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
-        """The events of each of `digests`, in log order."""
-        ...
-
-    def shipment_tokens_many(self, pairs: Sequence[tuple[str, str]]
-                             ) -> dict[tuple[str, str], str]:
-        """The last token of each (party, shipment) pair that has one."""
         ...
 
     def key_histories(self, kids: Sequence[str]) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:

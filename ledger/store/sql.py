@@ -107,7 +107,7 @@ from ledger.errors import (
 )
 from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
-from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
+from ledger.state import DerivedRows, TokenEvent, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
 from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
 from ledger.tiles import Tile
@@ -661,29 +661,8 @@ class SqlStore:
 
     def derived_rows(self, start: int, end: int) -> DerivedRows:
         """The derived rows of entries start <= index < end, in index order."""
-        tables = self._index.tables
-        rows = DerivedRows()
         with _mapped("read derived rows"), self._read() as connection:
-            def between(name: str) -> list[sa.Row[Any]]:
-                table = tables[name]
-                return list(connection.execute(
-                    sa.select(table).where(table.c.leaf_index >= start,
-                                           table.c.leaf_index < end)
-                    .order_by(table.c.leaf_index)))
-
-            rows.keys = [KeyRow(r.kid, int(r.leaf_index), r.party_id, bytes(r.public_key),
-                                r.party) for r in between("log_keys")]
-            rows.key_events = [KeyEvent(int(r.leaf_index), r.kid,
-                                        None if r.compromised_since is None
-                                        else int(r.compromised_since))
-                               for r in between("log_key_events")]
-            rows.tokens = [TokenRow(r.digest, int(r.leaf_index), r.issuer_kid, r.party_id,
-                                    r.shipment, tuple(r.parents.split()))
-                           for r in between("log_tokens")]
-            rows.token_events = [TokenEvent(int(r.leaf_index), r.digest,
-                                            TokenEventKind(r.event), r.by_digest)
-                                 for r in between("log_token_events")]
-        return rows
+            return self._index.derived_rows(connection, start, end)
 
     def latest_status(self, digest: str, below: int) -> EntryRecord | None:
         """The last status statement about token `digest` at an index below `below`."""

@@ -133,7 +133,7 @@ class IndexTables:
         row = connection.execute(sa.select(keys).where(keys.c.kid == kid)).first()
         if row is None:
             return None
-        return key_record(self._key_row(row), self._key_events(connection, [kid]).get(kid, []))
+        return key_record(_key_row(row), self._key_events(connection, [kid]).get(kid, []))
 
     def party_keys(self, connection: Connection, party_id: str) -> list[KeyRecord]:
         """A party's keys, oldest first."""
@@ -150,12 +150,7 @@ class IndexTables:
 
     def _records(self, connection: Connection, rows: Sequence[sa.Row[Any]]) -> list[KeyRecord]:
         events = self._key_events(connection, [row.kid for row in rows])
-        return [key_record(self._key_row(row), events.get(row.kid, [])) for row in rows]
-
-    @staticmethod
-    def _key_row(row: sa.Row[Any]) -> KeyRow:
-        return KeyRow(row.kid, int(row.leaf_index), row.party_id, bytes(row.public_key),
-                      row.party)
+        return [key_record(_key_row(row), events.get(row.kid, [])) for row in rows]
 
     def _key_events(self, connection: Connection,
                     kids: Sequence[str]) -> dict[str, list[KeyEvent]]:
@@ -167,10 +162,7 @@ class IndexTables:
             query = (sa.select(events).where(events.c.kid.in_(kids[start:start + 500]))
                      .order_by(events.c.leaf_index))
             for row in connection.execute(query):
-                found.setdefault(row.kid, []).append(
-                    KeyEvent(int(row.leaf_index), row.kid,
-                             None if row.compromised_since is None
-                             else int(row.compromised_since)))
+                found.setdefault(row.kid, []).append(_key_event(row))
         return found
 
     def keys_many(self, connection: Connection, kids: Sequence[str]) -> dict[str, KeyRecord]:
@@ -200,9 +192,7 @@ class IndexTables:
             query = (sa.select(events).where(events.c.digest.in_(chunk))
                      .order_by(events.c.leaf_index))
             for r in connection.execute(query):
-                found.setdefault(r.digest, []).append(
-                    TokenEvent(int(r.leaf_index), r.digest, TokenEventKind(r.event),
-                               r.by_digest))
+                found.setdefault(r.digest, []).append(_token_event(r))
         return found
 
     def shipment_tokens_many(self, connection: Connection, pairs: Sequence[tuple[str, str]]
@@ -231,7 +221,7 @@ class IndexTables:
         for chunk in _chunks(kids):
             rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
         events = self._key_events(connection, [row.kid for row in rows])
-        return {row.kid: (self._key_row(row), events.get(row.kid, [])) for row in rows}
+        return {row.kid: (_key_row(row), events.get(row.kid, [])) for row in rows}
 
     def party_key_histories(self, connection: Connection, party_id: str
                             ) -> list[tuple[KeyRow, list[KeyEvent]]]:
@@ -240,7 +230,7 @@ class IndexTables:
         rows = connection.execute(sa.select(keys).where(keys.c.party_id == party_id)
                                   .order_by(keys.c.leaf_index)).all()
         events = self._key_events(connection, [row.kid for row in rows])
-        return [(self._key_row(row), events.get(row.kid, [])) for row in rows]
+        return [(_key_row(row), events.get(row.kid, [])) for row in rows]
 
     def shipment_token_rows(self, connection: Connection, party_id: str,
                             shipments: Sequence[str]) -> list[TokenRow]:
@@ -251,6 +241,19 @@ class IndexTables:
             found += [_token_row(r) for r in connection.execute(sa.select(tokens).where(
                 tokens.c.party_id == party_id, tokens.c.shipment.in_(chunk)))]
         return found
+
+    def derived_rows(self, connection: Connection, start: int, end: int) -> DerivedRows:
+        """The rows entries start <= index < end produced, each list in index order."""
+        def between(name: str) -> list[sa.Row[Any]]:
+            table = self.tables[name]
+            return list(connection.execute(
+                sa.select(table).where(table.c.leaf_index >= start, table.c.leaf_index < end)
+                .order_by(table.c.leaf_index)))
+
+        return DerivedRows(keys=[_key_row(r) for r in between("log_keys")],
+                           key_events=[_key_event(r) for r in between("log_key_events")],
+                           tokens=[_token_row(r) for r in between("log_tokens")],
+                           token_events=[_token_event(r) for r in between("log_token_events")])
 
     def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
         """A token's row."""
@@ -263,8 +266,7 @@ class IndexTables:
         events = self.tables["log_token_events"]
         rows = connection.execute(sa.select(events).where(events.c.digest == digest)
                                   .order_by(events.c.leaf_index))
-        return [TokenEvent(int(r.leaf_index), r.digest, TokenEventKind(r.event), r.by_digest)
-                for r in rows]
+        return [_token_event(r) for r in rows]
 
     def shipment_token(self, connection: Connection, party_id: str,
                        shipment: str) -> str | None:
@@ -305,6 +307,19 @@ class IndexTables:
 def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
     """Bounded ``IN`` lists (SQLite's default limit on parameters is 32,766)."""
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _key_row(row: sa.Row[Any]) -> KeyRow:
+    return KeyRow(row.kid, int(row.leaf_index), row.party_id, bytes(row.public_key), row.party)
+
+
+def _key_event(row: sa.Row[Any]) -> KeyEvent:
+    since = row.compromised_since
+    return KeyEvent(int(row.leaf_index), row.kid, None if since is None else int(since))
+
+
+def _token_event(row: sa.Row[Any]) -> TokenEvent:
+    return TokenEvent(int(row.leaf_index), row.digest, TokenEventKind(row.event), row.by_digest)
 
 
 def _token_row(row: sa.Row[Any]) -> TokenRow:
