@@ -59,18 +59,34 @@ imported = time.perf_counter()
 key = SigningKey(bytes([1]) * 32)
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 out = {}
-if action == "generate":
+
+
+def party_ledger(seed, party_id):
+    """A fresh ledger at `url` with one registered party; and a token signer for it."""
     from ledger.crypto import sha256
     from ledger.multikey import did_key, verification_method_id
     from ledger.statements import sign_statement
     from ledger.token import shipment_digest
-    count = int(sys.argv[4])
     store = SqlStore.open(url)
     ledger = Ledger(store, key, origin="tmec.example/ledger", now=lambda: NOW)
-    party = SigningKey(bytes([7]) * 32)
+    party = SigningKey(bytes([seed]) * 32)
     kid = verification_method_id(party.public_key)
-    ledger.register_key(party, {"id": "p", "name": "Party", "country": "MX"})
+    ledger.register_key(party, {"id": party_id, "name": "Party", "country": "MX"})
     issuer = did_key(party.public_key)
+
+    def token(n):
+        """(blob, signed statement) of synthetic token `n` (real bytes, real digest)."""
+        blob = b'{"%s":%d}' % (party_id.encode(), n)
+        return (sha256(blob).hex(), blob), sign_statement({"v": 1, "type": "token",
+            "time": "2026-11-22T12:00:00Z", "tokenDigest": sha256(blob).hex(),
+            "issuer": issuer, "parents": [], "blanket": False,
+            "shipment": shipment_digest(f"{party_id}{n}")}, party, kid)
+    return store, ledger, token
+
+
+if action == "generate":
+    count = int(sys.argv[4])
+    store, ledger, token = party_ledger(7, "p")
     n = 0
     real = None
     while n < count - 3:
@@ -78,42 +94,21 @@ if action == "generate":
             from tests.ledger.world import FRENOS, FRENOS_KEY, issue
             ledger.register_key(FRENOS_KEY, FRENOS)
             real = issue(ledger, FRENOS_KEY, FRENOS).digest
-        batch, blobs = [], []
-        for i in range(n, min(n + 256, count - 3)):
-            blob = b'{"n":%d}' % i
-            digest = sha256(blob).hex()
-            blobs.append((digest, blob))
-            batch.append(sign_statement({"v": 1, "type": "token",
-                "time": "2026-11-22T12:00:00Z", "tokenDigest": digest, "issuer": issuer,
-                "parents": [], "blanket": False, "shipment": shipment_digest(f"S{i}")},
-                party, kid))
-        store.put_blobs(blobs)
-        ledger.append(batch)
-        n += len(batch)
+        made = [token(i) for i in range(n, min(n + 256, count - 3))]
+        store.put_blobs([blob for blob, _ in made])
+        ledger.append([statement for _, statement in made])
+        n += len(made)
     ledger.publish_checkpoint()
     out["size"] = ledger.store.size()
     out["real"] = real
 elif action == "migrate":
     SqlStore.open(url).close()
 elif action == "appends":  # a fresh ledger: N token statements in batches of 256
-    from ledger.crypto import sha256
-    from ledger.multikey import did_key, verification_method_id
-    from ledger.statements import sign_statement
-    from ledger.token import shipment_digest
     count = int(sys.argv[4])
-    store = SqlStore.open(url)
-    ledger = Ledger(store, key, origin="tmec.example/ledger", now=lambda: NOW)
-    party = SigningKey(bytes([9]) * 32)
-    kid = verification_method_id(party.public_key)
-    ledger.register_key(party, {"id": "q", "name": "Party", "country": "MX"})
-    statements, blobs = [], []
-    for i in range(count):
-        blob = b'{"a":%d}' % i
-        blobs.append((sha256(blob).hex(), blob))
-        statements.append(sign_statement({"v": 1, "type": "token",
-            "time": "2026-11-22T12:00:00Z", "tokenDigest": blobs[-1][0],
-            "issuer": did_key(party.public_key), "parents": [], "blanket": False,
-            "shipment": shipment_digest(f"A{i}")}, party, kid))
+    store, ledger, token = party_ledger(9, "q")
+    made = [token(i) for i in range(count)]
+    blobs = [blob for blob, _ in made]
+    statements = [statement for _, statement in made]
     store.put_blobs(blobs)
     start = time.perf_counter()
     for i in range(0, count, 256):
