@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	@touch $(STAMP)
 
-## run: qualify the example BOMs, build the demo ledger from them, verify a bundle offline
+## run: qualify the example BOMs, build the demo ledger, verify a bundle offline, serve the API
 run: $(STAMP)
 	@for bom in examples/*.json; do \
 		echo "=== tmec rvc $$bom"; \
@@ -27,6 +27,9 @@ run: $(STAMP)
 	$(BIN)/tmec verify var/demo/bundles/cylinder-head-us.json --trust var/demo/trust.json
 	@echo
 	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
+	@echo "API keys, one per role: var/demo/api-keys.json"
+	@echo "Serving http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
+	$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check and run the whole suite
 test: lint typecheck unit

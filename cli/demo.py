@@ -12,7 +12,10 @@ What it sets up, in ``DIR/ledger`` (a normal workspace, usable with ``--home``):
 * bundles in ``DIR/bundles/*.json`` (supplier bundles nested), plus a customs bundle that
   discloses every BOM line of the brake caliper so the RVC can be recomputed offline;
 * ``DIR/trust.json``, so that ``tmec verify DIR/bundles/X.json --trust DIR/trust.json`` is
-  ``clear``.
+  ``clear``;
+* one API account per role, with its key, in ``DIR/api-keys.json`` (mode 0600): each SME
+  as producer, a customs broker given every demo token, the three customs authorities, an
+  auditor and the registrar, so that every role of the HTTP API can be tried at once.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ledger.config import DEFAULT_ORIGIN, Settings
 from ledger.errors import InputError
 from ledger.installation import PartyKey, Workspace
 from ledger.service import Ledger, utc_now
+from ledger.store.sql import SqlStore
 from ledger.token import BlanketPeriod, Certification, Certifier, CertifierRole, Party
 from ledger.verify import Decision, verify
 from origin_rules import bom_from_dict
@@ -93,8 +97,13 @@ def _issue(ledger: Ledger, workspace: Workspace, key: PartyKey, bom: BillOfMater
     return result.digest, result.index
 
 
-def run_demo(out: Path, examples: Path = EXAMPLES) -> list[DemoToken]:
-    """Build the demo ledger in `out` (which must not already hold one)."""
+def run_demo(out: Path, examples: Path = EXAMPLES, *,
+             database_url: str | None = None) -> list[DemoToken]:
+    """Build the demo ledger in `out` (which must not already hold one).
+
+    The ledger is the embedded SQLite database ``out/ledger/ledger.db`` unless
+    `database_url` names another (an empty PostgreSQL database, in the tests).
+    """
     home = out / "ledger"
     if home.exists():
         raise InputError(f"{home} already exists: give --out an empty or new directory")
@@ -102,10 +111,20 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> list[DemoToken]:
         if not (examples / f"{name}.json").is_file():
             raise InputError(f"the demo needs {examples / name}.json (run it from a checkout "
                              "of the repository, or pass --examples)")
-    workspace = Workspace(Settings(home, f"sqlite:///{(home / 'ledger.db').as_posix()}",
-                                   DEFAULT_ORIGIN))
+    workspace = Workspace(Settings(
+        home, database_url or f"sqlite:///{(home / 'ledger.db').as_posix()}", DEFAULT_ORIGIN))
     workspace.init()
     ledger = workspace.open_ledger()
+    try:
+        return _populate(out, examples, workspace, ledger)
+    finally:
+        store = ledger.store
+        if isinstance(store, SqlStore):
+            store.close()
+
+
+def _populate(out: Path, examples: Path, workspace: Workspace, ledger: Ledger
+              ) -> list[DemoToken]:
     keys: dict[str, PartyKey] = {}
     for party_id, party in PARTIES.items():
         keys[party_id] = workspace.new_party_key(dict(party))
@@ -156,4 +175,40 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> list[DemoToken]:
     lines = range(ledger.commitment(digest).count)
     write("brake-caliper-mx.customs", ledger.fresh_bundle(digest, disclose_lines=lines),
           digest, index)
+    demo_accounts(out, ledger, [d for d, _ in issued.values()])
     return results
+
+
+#: The demo's API accounts besides the SMEs': (role, party id, name).
+SERVICE_ACCOUNTS = (
+    ("registrar", "registrar", "T-MEC ledger registrar"),
+    ("broker", "laredo-brokers", "Agencia Aduanal Laredo Norte"),
+    ("customs", "cbp", "U.S. Customs and Border Protection"),
+    ("customs", "cbsa", "Canada Border Services Agency"),
+    ("customs", "anam", "Agencia Nacional de Aduanas de México"),
+    ("auditor", "norte-audit", "Norte Trade Compliance Auditors"),
+)
+
+
+def demo_accounts(out: Path, ledger: Ledger, tokens: list[str]) -> Path:
+    """One API account per role with its key, written to ``out/api-keys.json`` (0600)."""
+    from ledger.api.accounts import AccountStore, Role
+
+    assert isinstance(ledger.store, SqlStore)
+    store = AccountStore(ledger.store.engine)
+    keys: list[dict[str, str]] = []
+    wanted = [("producer", party_id, party["name"]) for party_id, party in PARTIES.items()]
+    for role, party_id, name in [*wanted, *SERVICE_ACCOUNTS]:
+        account = store.create_account(Role(role), party_id, name)
+        issued = store.issue_key(account.account_id, "demo")
+        keys.append({"account": account.account_id, "role": role, "party": party_id,
+                     "name": name, "apiKey": issued.key})
+    for digest in tokens:
+        store.grant(digest, "laredo-brokers", "registrar.registrar")
+    path = out / "api-keys.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"note": "demo API keys: send as 'Authorization: Bearer "
+                                "KEY'; never use these outside the demo",
+                                "keys": keys}, indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    return path

@@ -24,6 +24,7 @@ bundles follow the spec's static layout, for `tmec log tiles` and the HTTP route
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,11 +37,13 @@ __all__ = [
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "Tile",
+    "TileAddress",
     "TileSource",
     "TiledTree",
     "completed_tiles",
     "entry_bundle",
     "parse_entry_bundle",
+    "parse_tile_path",
     "tile_path",
     "tile_width",
 ]
@@ -206,6 +209,55 @@ def tile_path(level: int, index: int, width: int = TILE_WIDTH, *,
     if width < TILE_WIDTH:
         name += f".p/{width}"
     return f"tile/{'entries' if entries else level}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TileAddress:
+    """A parsed tlog-tiles path: a tile (`level`) or an entry bundle (`level` None)."""
+
+    level: int | None
+    index: int
+    width: int
+
+
+_GROUP = re.compile(r"x[0-9]{3}\Z")
+_LAST = re.compile(r"[0-9]{3}\Z")
+
+
+def parse_tile_path(path: str) -> TileAddress:
+    """The inverse of `tile_path`, strict: only the spelling `tile_path` produces.
+
+    `path` is what follows ``tile/`` (``0/x001/234``, ``entries/005.p/17``). Anything
+    else (leading zeros elsewhere, a width of 0 or 256 after ``.p/``, a level over 63)
+    is an `OutOfRangeError`, so one tile never has two names.
+    """
+    parts = path.split("/")
+    if len(parts) < 2:
+        raise OutOfRangeError(f"not a tile path: {path[:80]!r}")
+    kind, rest = parts[0], parts[1:]
+    width = TILE_WIDTH
+    if len(rest) >= 2 and rest[-2].endswith(".p"):
+        if not rest[-1].isdigit() or rest[-1] != str(int(rest[-1])):
+            raise OutOfRangeError(f"not a partial tile width: {rest[-1][:20]!r}")
+        width = int(rest[-1])
+        if not 0 < width < TILE_WIDTH:
+            raise OutOfRangeError(f"a partial tile has 1 to {TILE_WIDTH - 1} entries")
+        rest = [*rest[:-2], rest[-2][:-2]]
+    if not rest or any(_GROUP.match(g) is None for g in rest[:-1]) or \
+            _LAST.match(rest[-1]) is None or len(rest) > 7:
+        raise OutOfRangeError(f"not a tile index: {'/'.join(rest)[:80]!r}")
+    index = int("".join(g.removeprefix("x") for g in rest))
+    if kind == "entries":
+        level = None
+    elif kind.isdigit() and kind == str(int(kind)) and int(kind) <= 63:
+        level = int(kind)
+    else:
+        raise OutOfRangeError(f"not a tile level: {kind[:20]!r}")
+    address = TileAddress(level, index, width)
+    canonical = tile_path(level or 0, index, width, entries=level is None)
+    if canonical != f"tile/{path}":
+        raise OutOfRangeError(f"tile {path[:80]!r} is spelled {canonical!r}")
+    return address
 
 
 def entry_bundle(bodies: Iterable[bytes]) -> bytes:

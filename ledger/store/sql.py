@@ -109,6 +109,7 @@ from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, TokenEvent, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
+from ledger.store.sql_accounts import account_tables
 from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
 from ledger.tiles import Tile
 
@@ -119,6 +120,7 @@ if TYPE_CHECKING:  # Alembic is imported only when a migration has to run (`migr
     from alembic.config import Config
 
 __all__ = [
+    "ACCOUNT_TABLES",
     "APPEND_ONLY_TABLES",
     "METADATA",
     "VERSION_TABLE",
@@ -130,6 +132,7 @@ __all__ = [
     "create_ledger_engine",
     "find_tampered",
     "lock_for_migration",
+    "store_errors",
 ]
 
 # Advisory lock keys (64-bit, fixed): ASCII "tmec_log" and "tmec_mig". Fixed so that every
@@ -143,8 +146,11 @@ _SQLITE_BEGIN: Final = "ledger_sqlite_begin"
 VERSION_TABLE: Final = "ledger_alembic_version"
 """Alembic's bookkeeping table, named for the ledger so it can share a database."""
 
+ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api_grants")
+"""The HTTP API's accounts, keys and grants (migration 0004, `ledger.api.accounts`)."""
+
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
-                             *DERIVED_TABLES)
+                             *DERIVED_TABLES, *ACCOUNT_TABLES)
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -209,6 +215,7 @@ DisclosureRow: Final = sa.Table(
 
 
 index_tables(METADATA)  # the derived tables (ledger.store.sql_index) join the schema
+account_tables(METADATA)  # and the API's accounts (ledger.store.sql_accounts)
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
 _DISCLOSURES: Final = METADATA.tables["log_disclosures"]
@@ -378,7 +385,7 @@ def _reason(error: sa_exc.SQLAlchemyError) -> str:
 
 
 @contextmanager
-def _mapped(action: str) -> Iterator[None]:
+def store_errors(action: str) -> Iterator[None]:
     """Turn driver errors into the ledger's error tree (the only place this happens)."""
     try:
         yield
@@ -496,7 +503,7 @@ class SqlStore:
         database = self._engine.url.database
         if not self._postgres and database and not Path(database).is_file():
             raise NotFoundError(f"no ledger database {database}")
-        with _mapped("open the ledger"), self._engine.connect() as connection:
+        with store_errors("open the ledger"), self._engine.connect() as connection:
             present = sa.inspect(connection).has_table(VERSION_TABLE)
         if not present:
             raise NotFoundError(f"the database {self._engine.url.render_as_string()} holds "
@@ -513,7 +520,7 @@ class SqlStore:
             return
         from alembic import command
 
-        with _MIGRATING, _mapped("migrate the ledger schema"), \
+        with _MIGRATING, store_errors("migrate the ledger schema"), \
                 self._engine.connect() as connection, _immediate(connection).begin():
             command.upgrade(_alembic_config(connection), "head")
 
@@ -522,7 +529,7 @@ class SqlStore:
         head = _head_revision()
         if head is None:
             return False
-        with _mapped("read the ledger schema version"), self._engine.connect() as connection:
+        with store_errors("read the ledger schema version"), self._engine.connect() as connection:
             if not sa.inspect(connection).has_table(VERSION_TABLE):
                 return False
             versions = connection.execute(
@@ -588,7 +595,7 @@ class SqlStore:
 
     def size(self) -> int:
         """Number of entries in the log."""
-        with _mapped("read the log size"), self._read() as connection:
+        with store_errors("read the log size"), self._read() as connection:
             return self._size(connection)
 
     def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
@@ -600,7 +607,7 @@ class SqlStore:
         `require_blobs` are checked in the same transaction (`NotFoundError` for the first
         missing one): one query, no second round trip.
         """
-        with _mapped("append to the log"), self._append_transaction() as connection:
+        with store_errors("append to the log"), self._append_transaction() as connection:
             if require_blobs:
                 missing = set(require_blobs) - set(self._existing_blobs(
                     connection, list(dict.fromkeys(require_blobs)), data=False))
@@ -621,47 +628,47 @@ class SqlStore:
     @contextmanager
     def snapshot(self) -> Iterator[_SqlView]:
         """One read transaction for many look-ups (a consistent view of committed rows)."""
-        with _mapped("read the ledger"), self._read() as connection:
+        with store_errors("read the ledger"), self._read() as connection:
             yield _SqlView(self._index, connection, _ENTRIES)
 
     def key(self, kid: str) -> KeyRecord | None:
         """The key `kid` with its retirements, if the log added it."""
-        with _mapped("read a key"), self._read() as connection:
+        with store_errors("read a key"), self._read() as connection:
             return self._index.key(connection, kid)
 
     def party_keys(self, party_id: str) -> list[KeyRecord]:
         """Every key of a party, oldest first."""
-        with _mapped("read a party's keys"), self._read() as connection:
+        with store_errors("read a party's keys"), self._read() as connection:
             return self._index.party_keys(connection, party_id)
 
     def all_keys(self) -> list[KeyRecord]:
         """Every key, oldest first."""
-        with _mapped("list the keys"), self._read() as connection:
+        with store_errors("list the keys"), self._read() as connection:
             return self._index.all_keys(connection)
 
     def token_row(self, digest: str) -> TokenRow | None:
         """Where and by whom token `digest` was logged."""
-        with _mapped("read a token"), self._read() as connection:
+        with store_errors("read a token"), self._read() as connection:
             return self._index.token_row(connection, digest)
 
     def token_events(self, digest: str) -> list[TokenEvent]:
         """The revocations and supersessions of a token, in log order."""
-        with _mapped("read a token's events"), self._read() as connection:
+        with store_errors("read a token's events"), self._read() as connection:
             return self._index.token_events(connection, digest)
 
     def shipment_token(self, party_id: str, shipment: str) -> str | None:
         """The token a party logged last for a shipment."""
-        with _mapped("read a shipment"), self._read() as connection:
+        with store_errors("read a shipment"), self._read() as connection:
             return self._index.shipment_token(connection, party_id, shipment)
 
     def tokens_with_prefix(self, prefix: str, limit: int) -> list[str]:
         """Up to `limit` token digests starting with `prefix`."""
-        with _mapped("look up a token prefix"), self._read() as connection:
+        with store_errors("look up a token prefix"), self._read() as connection:
             return self._index.tokens_with_prefix(connection, prefix, limit)
 
     def derived_rows(self, start: int, end: int) -> DerivedRows:
         """The derived rows of entries start <= index < end, in index order."""
-        with _mapped("read derived rows"), self._read() as connection:
+        with store_errors("read derived rows"), self._read() as connection:
             return self._index.derived_rows(connection, start, end)
 
     def latest_status(self, digest: str, below: int) -> EntryRecord | None:
@@ -671,12 +678,12 @@ class SqlStore:
 
     def tile(self, level: int, index: int) -> bytes | None:
         """A full tile's 8,192 bytes, if complete."""
-        with _mapped("read a tile"), self._read() as connection:
+        with store_errors("read a tile"), self._read() as connection:
             return self._index.tile(connection, level, index)
 
     def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
         """Roots of the full tiles in [start, end) at `level`."""
-        with _mapped("read tile roots"), self._read() as connection:
+        with store_errors("read tile roots"), self._read() as connection:
             return self._index.tile_roots(connection, level, start, end)
 
     def _check_range(self, start: int, end: int) -> None:
@@ -698,7 +705,7 @@ class SqlStore:
             query = (sa.select(_ENTRIES.c.leaf_index, *columns)
                      .where(_ENTRIES.c.leaf_index >= position, _ENTRIES.c.leaf_index < end)
                      .order_by(_ENTRIES.c.leaf_index).limit(batch))
-            with _mapped("read log entries"), self._read() as connection:
+            with store_errors("read log entries"), self._read() as connection:
                 rows = connection.execute(query).all()
             if not rows:
                 break
@@ -734,7 +741,7 @@ class SqlStore:
             (_ENTRIES.c.token_digest, token_digest), (_ENTRIES.c.key_id, key_id),
             (_ENTRIES.c.kind, kind)) if value is not None]
         query = sa.select(*_ENTRY_COLUMNS).where(*criteria).order_by(_ENTRIES.c.leaf_index)
-        with _mapped("search the log"), self._read() as connection:
+        with store_errors("search the log"), self._read() as connection:
             return [_record(row) for row in connection.execute(query)]
 
     def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
@@ -757,7 +764,7 @@ class SqlStore:
     def put_blob(self, digest: str, data: bytes) -> None:
         """Store a blob once; the same bytes again are fine, other bytes a `ConflictError`."""
         data = bytes(data)
-        with _mapped(f"store blob {digest}"):
+        with store_errors(f"store blob {digest}"):
             try:
                 with self._write() as connection:
                     existing = self._blob(connection, digest)
@@ -775,12 +782,12 @@ class SqlStore:
 
     def get_blob(self, digest: str) -> bytes | None:
         """The blob stored under `digest`, if any."""
-        with _mapped(f"read blob {digest}"), self._read() as connection:
+        with store_errors(f"read blob {digest}"), self._read() as connection:
             return self._blob(connection, digest)
 
     def get_blobs(self, digests: Sequence[str]) -> dict[str, bytes]:
         """The blobs stored under any of `digests` (one query per 500)."""
-        with _mapped("read blobs"), self._read() as connection:
+        with store_errors("read blobs"), self._read() as connection:
             return self._existing_blobs(connection, list(dict.fromkeys(digests)))
 
     def put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
@@ -788,7 +795,7 @@ class SqlStore:
         wanted = {digest: bytes(data) for digest, data in blobs}
         if not wanted:
             return
-        with _mapped("store blobs"), self._write() as connection:
+        with store_errors("store blobs"), self._write() as connection:
             existing = self._existing_blobs(connection, list(wanted))
             for digest, data in existing.items():
                 if data != wanted[digest]:
@@ -815,7 +822,7 @@ class SqlStore:
         """Store a token's disclosure records once (same bytes again: fine; others: conflict)."""
         data = bytes(data)
         known = sa.select(_DISCLOSURES.c.data).where(_DISCLOSURES.c.token_digest == digest)
-        with _mapped(f"store the disclosure records of {digest}"):
+        with store_errors(f"store the disclosure records of {digest}"):
             try:
                 with self._write() as connection:
                     existing = connection.execute(known).scalar_one_or_none()
@@ -834,7 +841,7 @@ class SqlStore:
     def get_disclosures(self, digest: str) -> bytes | None:
         """The disclosure records stored for token `digest`, if any."""
         query = sa.select(_DISCLOSURES.c.data).where(_DISCLOSURES.c.token_digest == digest)
-        with _mapped(f"read the disclosure records of {digest}"), self._read() as connection:
+        with store_errors(f"read the disclosure records of {digest}"), self._read() as connection:
             data = connection.execute(query).scalar_one_or_none()
         return None if data is None else bytes(data)
 
@@ -846,7 +853,7 @@ class SqlStore:
                                _CHECKPOINTS.c.text)
                      .where(_CHECKPOINTS.c.seq > position).order_by(_CHECKPOINTS.c.seq)
                      .limit(batch))
-            with _mapped("read checkpoints"), self._read() as connection:
+            with store_errors("read checkpoints"), self._read() as connection:
                 rows = connection.execute(query).all()
             if not rows:
                 return
@@ -859,7 +866,7 @@ class SqlStore:
         digest = hashlib.sha256(text.encode("utf-8")).digest()
         known = (sa.select(_CHECKPOINTS.c.seq)
                  .where(_CHECKPOINTS.c.tree_size == size, _CHECKPOINTS.c.text_sha256 == digest))
-        with _mapped(f"record the checkpoint for size {size}"):
+        with store_errors(f"record the checkpoint for size {size}"):
             try:
                 with self._write() as connection:
                     if connection.execute(known).first() is None:
@@ -876,7 +883,7 @@ class SqlStore:
         query = (sa.select(_CHECKPOINTS.c.tree_size, _CHECKPOINTS.c.text)
                  .order_by(_CHECKPOINTS.c.tree_size.desc(), _CHECKPOINTS.c.seq.desc())
                  .limit(1))
-        with _mapped("read the latest checkpoint"), self._read() as connection:
+        with store_errors("read the latest checkpoint"), self._read() as connection:
             row = connection.execute(query).first()
         return None if row is None else (int(row[0]), str(row[1]))
 
@@ -905,7 +912,7 @@ class SqlStore:
             finally:
                 local.depth -= 1
             return
-        with _mapped("take the sequencer lock"):
+        with store_errors("take the sequencer lock"):
             connection = self._engine.connect()
             try:
                 connection.execute(sa.select(sa.func.pg_advisory_lock(_SEQUENCER_LOCK)))

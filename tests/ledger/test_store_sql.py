@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from ledger.api.accounts import AccountStore, Role
 from ledger.errors import ConflictError, InputError, StoreUnavailableError, TamperedError
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
@@ -55,6 +56,11 @@ def seeded(store: SqlStore) -> SqlStore:
     store.put_blob("sha256:aa", b"token bytes")
     store.add_checkpoint(3, "checkpoint 3\n")
     store.put_disclosures("sha256:aa", b"salts and records")
+    accounts = AccountStore(store.engine)
+    account = accounts.create_account(Role.BROKER, "laredo-brokers", "Laredo")
+    key = accounts.issue_key(account.account_id)
+    accounts.revoke_key(key.key_id, "lost")
+    accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
     return store
 
 
@@ -69,6 +75,10 @@ UPDATES = {
     "log_tokens": "UPDATE log_tokens SET parents = ''",
     "log_token_events": "UPDATE log_token_events SET event = 'superseded'",
     "log_tiles": "UPDATE log_tiles SET root = hashes",
+    "api_accounts": "UPDATE api_accounts SET role = 'registrar'",
+    "api_keys": "UPDATE api_keys SET account_id = 'registrar.registrar'",
+    "api_key_revocations": "UPDATE api_key_revocations SET revoked_at = '2099-01-01'",
+    "api_grants": "UPDATE api_grants SET grantee_party = 'someone-else'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -199,7 +209,7 @@ class TestPostgresRefusesChanges:
         seeded(pg_store)
         before = raw_pg.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
         sql = {"update": UPDATES[table], "delete": f"DELETE FROM {table}",
-               "truncate": f"TRUNCATE {table}"}[statement]
+               "truncate": f"TRUNCATE {table} CASCADE"}[statement]
         with pytest.raises(psycopg.errors.RestrictViolation,
                            match=f"{table} is append-only: {statement.upper()} refused"):
             raw_pg.execute(sql)
@@ -332,7 +342,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0003"]
+    assert version == ["0004"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -362,7 +372,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0003"]
+        assert _schema(stores[0])[0] == ["0004"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

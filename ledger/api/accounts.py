@@ -1,0 +1,275 @@
+"""Who may call the API: accounts, their roles, API keys, and the shipments shown to brokers.
+
+Every caller of a non-public route is an *account*: one party of the ledger acting in one
+role (an SME as exporter, producer, importer or supplier; a customs broker; a customs
+authority, CBP, CBSA or ANAM; an auditor; the registrar who admits parties). The account
+is opened by an API key sent as ``Authorization: Bearer KEY``.
+
+API keys are 256-bit random secrets (``tmec_<key id>_<secret>``), shown once when issued
+and stored only as their SHA-256: with that much entropy a fast hash is the usual choice
+(GitHub and Stripe do the same) and a memory-hard one would only slow every request; a
+stolen table gives nothing to replay. The public key id names a key in lists and in
+revocations. A revoked key gets a row in ``api_key_revocations``; no row ever changes
+(migration 0004 guards the tables like the log).
+
+Brokers see "the shipments they are given": an issuer grants one of its tokens to a
+broker's party (``api_grants``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ledger.errors import ConflictError, InputError, NotFoundError
+from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql_accounts import account_tables
+
+__all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "KeyListing", "Role",
+           "hash_api_key"]
+
+
+class Role(StrEnum):
+    """The roles of USMCA Chapter 5 and of the people around a shipment."""
+
+    EXPORTER = "exporter"
+    PRODUCER = "producer"
+    IMPORTER = "importer"
+    SUPPLIER = "supplier"
+    BROKER = "broker"
+    CUSTOMS = "customs"
+    AUDITOR = "auditor"
+    REGISTRAR = "registrar"
+
+
+SME_ROLES = frozenset({Role.EXPORTER, Role.PRODUCER, Role.IMPORTER, Role.SUPPLIER})
+SMES = (Role.EXPORTER, Role.PRODUCER, Role.IMPORTER, Role.SUPPLIER)
+"""The roles of a party that issues or holds origin tokens for its own goods."""
+
+CUSTOMS_AUTHORITIES = ("cbp", "cbsa", "anam")
+"""The party ids of the customs authorities (US CBP, Canada CBSA, Mexico ANAM)."""
+
+_PARTY_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+_KEY = re.compile(r"tmec_([0-9a-f]{12})_[A-Za-z0-9_-]{43}\Z")
+_NAME_MAX = 200
+
+_TABLES = account_tables(METADATA)
+_ACCOUNTS = _TABLES["api_accounts"]
+_KEYS = _TABLES["api_keys"]
+_REVOCATIONS = _TABLES["api_key_revocations"]
+_GRANTS = _TABLES["api_grants"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def hash_api_key(key: str) -> bytes:
+    """The stored form of an API key: its SHA-256."""
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One party acting in one role."""
+
+    account_id: str
+    role: Role
+    party_id: str
+    name: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form: accountId, role, party, name, createdAt."""
+        return {"accountId": self.account_id, "role": self.role.value, "party": self.party_id,
+                "name": self.name, "createdAt": self.created_at}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new API key: `key` is shown this once and never stored."""
+
+    key: str
+    key_id: str
+    account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class KeyListing:
+    """What is kept of a key: its id, label, dates, never the key."""
+
+    key_id: str
+    account_id: str
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON form: keyId, accountId, label, createdAt, revokedAt."""
+        return {"keyId": self.key_id, "accountId": self.account_id, "label": self.label,
+                "createdAt": self.created_at, "revokedAt": self.revoked_at}
+
+
+def _account(row: sa.Row[tuple[str, str, str, str, str]]) -> Account:
+    return Account(row.account_id, Role(row.role), row.party_id, row.name, row.created_at)
+
+
+class AccountStore:
+    """The account tables of the ledger's database (created by migration 0004).
+
+    Thread-safe and shareable between processes: every call is its own short transaction
+    on `engine` and nothing is cached, so a key revoked by one worker is refused by every
+    other at its next request.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _connection(self, action: str) -> Iterator[Connection]:
+        with store_errors(action), self._engine.connect() as connection, connection.begin():
+            yield connection
+
+    def create_account(self, role: Role, party_id: str, name: str) -> Account:
+        """A new account for `party_id` in `role` (`ConflictError` if it exists)."""
+        if _PARTY_ID.match(party_id) is None:
+            raise InputError(f"party id {party_id[:80]!r} must be 1 to 64 lowercase letters, "
+                             "digits and inner hyphens")
+        if not name.strip() or len(name) > _NAME_MAX or not name.isprintable():
+            raise InputError(f"an account name is 1 to {_NAME_MAX} printable characters")
+        if role is Role.CUSTOMS and party_id not in CUSTOMS_AUTHORITIES:
+            raise InputError(f"a customs account is one of the authorities "
+                             f"{', '.join(CUSTOMS_AUTHORITIES)}, not {party_id!r}")
+        account = Account(f"{party_id}.{role.value}", role, party_id, name, _now())
+        with self._connection("create an account") as connection:
+            if connection.execute(sa.select(_ACCOUNTS.c.account_id).where(
+                    _ACCOUNTS.c.account_id == account.account_id)).first() is not None:
+                raise ConflictError(f"account {account.account_id} already exists")
+            connection.execute(sa.insert(_ACCOUNTS).values(
+                account_id=account.account_id, role=role.value, party_id=party_id, name=name,
+                created_at=account.created_at))
+        return account
+
+    def account(self, account_id: str) -> Account:
+        """The account `account_id` (`NotFoundError` if there is none)."""
+        with self._connection("read an account") as connection:
+            row = connection.execute(sa.select(_ACCOUNTS).where(
+                _ACCOUNTS.c.account_id == account_id)).first()
+        if row is None:
+            raise NotFoundError(f"there is no account {account_id[:80]!r}")
+        return _account(row)
+
+    def has_account(self, party_id: str, role: Role) -> bool:
+        """Whether `party_id` has an account in `role`."""
+        with self._connection("read an account") as connection:
+            return connection.execute(sa.select(_ACCOUNTS.c.account_id).where(
+                _ACCOUNTS.c.account_id == f"{party_id}.{role.value}")).first() is not None
+
+    def accounts(self) -> list[Account]:
+        """Every account, in id order."""
+        with self._connection("list the accounts") as connection:
+            rows = connection.execute(sa.select(_ACCOUNTS).order_by(_ACCOUNTS.c.account_id))
+            return [_account(row) for row in rows]
+
+    def issue_key(self, account_id: str, label: str = "") -> IssuedKey:
+        """A new random API key for the account; only its hash is stored."""
+        account = self.account(account_id)
+        if len(label) > _NAME_MAX or not label.isprintable():
+            raise InputError(f"a key label is at most {_NAME_MAX} printable characters")
+        key_id = secrets.token_hex(6)
+        key = f"tmec_{key_id}_{secrets.token_urlsafe(32)}"
+        with self._connection("issue an API key") as connection:
+            connection.execute(sa.insert(_KEYS).values(
+                key_hash=hash_api_key(key), key_id=key_id, account_id=account_id,
+                label=label, created_at=_now()))
+        return IssuedKey(key, key_id, account)
+
+    def keys(self, account_id: str) -> list[KeyListing]:
+        """The keys of an account (never the keys themselves), oldest first."""
+        query = (sa.select(_KEYS.c.key_id, _KEYS.c.account_id, _KEYS.c.label,
+                           _KEYS.c.created_at, _REVOCATIONS.c.revoked_at)
+                 .join_from(_KEYS, _REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id,
+                            isouter=True)
+                 .where(_KEYS.c.account_id == account_id)
+                 .order_by(_KEYS.c.created_at, _KEYS.c.key_id))
+        with self._connection("list API keys") as connection:
+            return [KeyListing(*row) for row in connection.execute(query)]
+
+    def key_owner(self, key_id: str) -> str:
+        """The account a key id belongs to (`NotFoundError` if none)."""
+        with self._connection("read an API key") as connection:
+            owner = connection.execute(sa.select(_KEYS.c.account_id).where(
+                _KEYS.c.key_id == key_id)).scalar()
+        if owner is None:
+            raise NotFoundError(f"there is no API key {key_id[:40]!r}")
+        return str(owner)
+
+    def revoke_key(self, key_id: str, reason: str) -> str:
+        """Revoke a key from now on; return the revocation time (`ConflictError` if done)."""
+        self.key_owner(key_id)
+        if not reason.strip() or len(reason) > _NAME_MAX or not reason.isprintable():
+            raise InputError(f"a revocation reason is 1 to {_NAME_MAX} printable characters")
+        at = _now()
+        with self._connection("revoke an API key") as connection:
+            if connection.execute(sa.select(_REVOCATIONS.c.key_id).where(
+                    _REVOCATIONS.c.key_id == key_id)).first() is not None:
+                raise ConflictError(f"API key {key_id} is already revoked")
+            connection.execute(sa.insert(_REVOCATIONS).values(key_id=key_id, revoked_at=at,
+                                                              reason=reason))
+        return at
+
+    def authenticate(self, key: str) -> Account | None:
+        """The account a presented key opens, or None (unknown, malformed or revoked).
+
+        The look-up is by the key's hash, so no comparison ever runs on the secret itself.
+        """
+        if _KEY.match(key) is None:
+            return None
+        query = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
+                 .join_from(_KEYS, _ACCOUNTS, _KEYS.c.account_id == _ACCOUNTS.c.account_id)
+                 .join(_REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id, isouter=True)
+                 .where(_KEYS.c.key_hash == hash_api_key(key)))
+        with self._connection("check an API key") as connection:
+            row = connection.execute(query).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return Account(row.account_id, Role(row.role), row.party_id, row.name, row.created_at)
+
+    # -- grants: the shipments a broker is given
+
+    def grant(self, token_digest: str, grantee_party: str, granted_by: str) -> bool:
+        """Show a token to a party; False when it was already shown to it."""
+        with self._connection("grant a token") as connection:
+            exists = connection.execute(sa.select(_GRANTS.c.token_digest).where(
+                _GRANTS.c.token_digest == token_digest,
+                _GRANTS.c.grantee_party == grantee_party)).first()
+            if exists is not None:
+                return False
+            connection.execute(sa.insert(_GRANTS).values(
+                token_digest=token_digest, grantee_party=grantee_party, granted_by=granted_by,
+                granted_at=_now()))
+        return True
+
+    def granted(self, token_digest: str, party_id: str) -> bool:
+        """Whether the token was shown to the party."""
+        with self._connection("read a grant") as connection:
+            return connection.execute(sa.select(_GRANTS.c.token_digest).where(
+                _GRANTS.c.token_digest == token_digest,
+                _GRANTS.c.grantee_party == party_id)).first() is not None
+
+    def grants_to(self, party_id: str, *, after: str = "", limit: int = 100) -> list[str]:
+        """Token digests shown to a party, in digest order, after `after` (pagination)."""
+        query = (sa.select(_GRANTS.c.token_digest)
+                 .where(_GRANTS.c.grantee_party == party_id, _GRANTS.c.token_digest > after)
+                 .order_by(_GRANTS.c.token_digest).limit(limit))
+        with self._connection("list grants") as connection:
+            return [str(d) for d in connection.execute(query).scalars()]

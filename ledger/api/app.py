@@ -1,0 +1,190 @@
+"""The app factory: `create_app(settings)` builds the FastAPI app over one ledger.
+
+What every request goes through, outermost first:
+
+1. `BodyLimit` — a body longer than ``TMEC_API_MAX_BODY_BYTES`` is answered 413
+   (problem+json) as soon as its ``Content-Length`` says so, or as soon as the bytes read
+   pass the limit when it does not: memory stays bounded whatever is sent.
+2. The route's `ledger.api.access` declaration: public, or the roles that may call it with
+   an API key. `create_app` refuses to build an app with an undeclared route.
+3. `ledger.api.problems`: every error, ours or the framework's, as RFC 9457 problem+json.
+
+Start-up (the lifespan) opens the ledger from the settings, migrating its database, and
+starts the checkpointer (`ledger.sequencer.Sequencer`): a checkpoint every
+``TMEC_CHECKPOINT_EVERY`` seconds while there are new entries, witnesses asked outside the
+writer lock. Several workers may serve one database: state is in the store, and one
+checkpoint at a time is signed under the store's writer section.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api.access import declared_access
+from ledger.api.context import Service
+from ledger.api.problems import install_problem_handlers, problem_response
+from ledger.api.routes import accounts, determinations, health, log, precheck, tokens, verify
+from ledger.api.settings import ApiSettings
+from ledger.sequencer import Sequencer
+
+__all__ = ["ROUTERS", "UndeclaredRouteError", "api_routes", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The T-MEC / USMCA / CUSMA origin ledger over HTTP: SMEs qualify a bill of materials and
+issue signed origin tokens; brokers get a go / no-go per shipment; customs verify a token
+in one call, with the same decision and checks as the offline `tmec verify`; monitors and
+witnesses read the log as C2SP tlog-tiles.
+
+Authentication: `Authorization: Bearer KEY` with an API key of an account (a party in a
+role). Each route says who may call it; errors are RFC 9457 problem+json with a stable
+`code`.
+"""
+
+
+class UndeclaredRouteError(RuntimeError):
+    """A route that says neither who may call it nor that it is public."""
+
+
+class BodyLimit:
+    """Refuse request bodies over `maximum` bytes with 413, reading at most that much."""
+
+    def __init__(self, app: ASGIApp, maximum: int) -> None:
+        self.app = app
+        self.maximum = maximum
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.maximum):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.maximum:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:  # pragma: no cover - no route answers before reading its body
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response("api.too_large", f"the request body is larger than "
+                                    f"{self.maximum} bytes (TMEC_API_MAX_BODY_BYTES)",
+                                    headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two halves
+    pass
+
+
+ROUTERS = (health.router, verify.router, tokens.router, determinations.router,
+           precheck.router, accounts.router, log.router)
+"""Every router of the API, in the order they are mounted."""
+
+
+def api_routes() -> list[APIRoute]:
+    """Every route of the API (what the access matrix and the OpenAPI notes walk)."""
+    return [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+
+
+def _check_declarations() -> None:
+    undeclared = [f"{sorted(r.methods or ())} {r.path}" for r in api_routes()
+                  if declared_access(r) is None]
+    if undeclared:
+        raise UndeclaredRouteError("routes without an access declaration (allow() or "
+                                   f"public()): {', '.join(undeclared)}")
+
+
+def _describe_access(schema: dict[str, Any]) -> None:
+    """Write each route's access declaration into its OpenAPI operation."""
+    for route in api_routes():
+        access = declared_access(route)
+        assert access is not None  # _check_declarations ran first
+        for method in route.methods or ():
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # {path:path} -> {path}
+            operation = schema["paths"].get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            text = operation.get("description", "")
+            operation["description"] = f"{text}\n\n**Access.** {access.describe()}".strip()
+            if not access.public:
+                operation["security"] = [{"apiKey": []}]
+
+
+def create_app(settings: ApiSettings | None = None, *, service: Service | None = None,
+               checkpointer: bool = True) -> FastAPI:
+    """The API over the ledger of `settings` (default: from the environment).
+
+    `service` (tests) is an already-open `Service`, left open at shutdown; without it the
+    lifespan opens one and closes it. `checkpointer` False leaves checkpoints to another
+    process.
+    """
+    settings = settings or (service.settings if service else ApiSettings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = service or Service.open(settings)
+        app.state.service = opened
+        app.state.accounts = opened.accounts
+        sequencer = (Sequencer(opened.ledger, checkpoint_every=settings.checkpoint_every)
+                     if checkpointer else None)
+        try:
+            yield
+        finally:
+            if sequencer is not None:
+                sequencer.close()
+            if service is None:
+                opened.close()
+
+    app = FastAPI(title="T-MEC origin ledger", version="1", description=DESCRIPTION,
+                  lifespan=lifespan, openapi_url="/v1/openapi.json", docs_url="/v1/docs",
+                  redoc_url=None)
+    install_problem_handlers(app)
+    _check_declarations()
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, maximum=settings.max_body_bytes)
+
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            _describe_access(schema)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {"type": "http", "scheme": "bearer",
+                           "description": "An account's API key (tmec_<id>_<secret>)."}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,150 @@
+"""What every route works with: the ledger, the accounts, the trust policy, and who sees what.
+
+One `Service` per worker process, built at start-up from `ApiSettings` and shared by every
+request thread: `Ledger` and `AccountStore` are safe to share (their state is in the
+database, each call its own transaction), and the trust file is read once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ledger.api.access import Caller
+from ledger.api.accounts import SME_ROLES, AccountStore, Role
+from ledger.api.problems import ApiProblem
+from ledger.api.settings import ApiSettings
+from ledger.errors import ConflictError, NotFoundError
+from ledger.installation import Workspace
+from ledger.service import Ledger
+from ledger.store.sql import SqlStore
+from ledger.token import supplier_token_digests
+from ledger.verify import TrustFile, Verification, verify
+
+__all__ = ["CERTIFICATE_ELEMENTS", "Service", "certificate"]
+
+#: The subject fields a certification of origin prints (Annex 5-A's nine data elements):
+#: 1 certifier role, 2 certifier, 3 exporter, 4 producer, 5 importer, 6 the good
+#: (description, HS subheading, invoice), 7 origin criterion, 8 blanket period,
+#: 9 authorised signature and date. Nothing else of a token is public.
+CERTIFICATE_ELEMENTS = ("certifierRole", "certifier", "exporter", "producer", "importer",
+                        "good", "originCriterion", "blanketPeriod", "authorizedSignature")
+
+#: Roles that may read any token (customs verify, auditors audit, the registrar admits).
+_READ_ANY = frozenset({Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR})
+
+
+def certificate(token: Mapping[str, Any]) -> dict[str, Any]:
+    """The nine data elements of a token, as a certificate prints them (and nothing else)."""
+    subject = token.get("credentialSubject")
+    if not isinstance(subject, Mapping):
+        return {}
+    shown = {name: subject[name] for name in CERTIFICATE_ELEMENTS if name in subject}
+    if isinstance(subject.get("shipmentId"), str):
+        shown["shipmentId"] = subject["shipmentId"]
+    return shown
+
+
+def _age_seconds(iso: object) -> float | None:
+    if not isinstance(iso, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return time.time() - moment.timestamp()
+
+
+class Service:
+    """The ledger behind the API, and the rules of who may see which token."""
+
+    def __init__(self, settings: ApiSettings, workspace: Workspace, ledger: Ledger,
+                 accounts: AccountStore, trust: TrustFile) -> None:
+        self.settings = settings
+        self.workspace = workspace
+        self.ledger = ledger
+        self.accounts = accounts
+        self.trust = trust
+
+    @classmethod
+    def open(cls, settings: ApiSettings) -> Service:
+        """Open the workspace's ledger (migrating its database) and the account tables."""
+        workspace = Workspace(settings.ledger)
+        ledger = workspace.open_ledger()
+        store = ledger.store
+        if not isinstance(store, SqlStore):  # pragma: no cover - open_ledger opens SQL
+            raise NotFoundError("the HTTP service needs a SQL ledger")
+        return cls(settings, workspace, ledger, AccountStore(store.engine), workspace.trust())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        store = self.ledger.store
+        if isinstance(store, SqlStore):
+            store.close()
+
+    # -- who sees a token
+
+    def issuer_party(self, digest: str) -> str:
+        """The party that logged token `digest` (`NotFoundError` if it is not logged)."""
+        row = self.ledger.store.token_row(digest)
+        if row is None:
+            raise NotFoundError(f"token {digest} is not in the ledger")
+        return row.party_id
+
+    def may_read(self, caller: Caller, digest: str) -> bool:
+        """The issuer's own accounts, brokers it was given to, customs, auditors, registrar."""
+        account = caller.require()
+        party = self.issuer_party(digest)
+        if account.role in _READ_ANY:
+            return True
+        if account.role in SME_ROLES:
+            return account.party_id == party
+        if account.role is Role.BROKER:
+            return self.accounts.granted(digest, account.party_id)
+        return False  # pragma: no cover - every role is named above
+
+    def require_read(self, caller: Caller, digest: str) -> None:
+        """Raise 403 unless `caller` may read token `digest` (404 if it is not logged)."""
+        if not self.may_read(caller, digest):
+            raise ApiProblem("api.forbidden", f"token {digest[:16]}... is not yours and was "
+                             "not given to your account")
+
+    def require_issuer(self, caller: Caller, digest: str) -> None:
+        """Raise 403 unless `caller` acts for the party that issued token `digest`."""
+        account = caller.require()
+        if account.role not in SME_ROLES or self.issuer_party(digest) != account.party_id:
+            raise ApiProblem("api.forbidden", f"only the party that issued token "
+                             f"{digest[:16]}... may do this")
+
+    # -- bundles and verification
+
+    def bundle(self, digest: str, *, with_suppliers: bool = True) -> dict[str, Any]:
+        """The token's bundle under its latest status, written afresh when needed.
+
+        A pure read while the latest status statement still says what the log says and is
+        younger than `status_refresh`; otherwise the sequencer's on-demand step
+        (`Ledger.refresh_status`) logs a fresh status and checkpoint first. Supplier
+        bundles are nested the same way, recursively.
+        """
+        suppliers = None
+        if with_suppliers:
+            cited = supplier_token_digests(self.ledger.token(digest))
+            suppliers = {d: self.bundle(d) for d in cited} or None
+        try:
+            made = self.ledger.bundle(digest, suppliers=suppliers)
+        except (NotFoundError, ConflictError):
+            self.issuer_party(digest)  # a token that is not logged stays "not found"
+            self.ledger.refresh_status(digest)
+            return self.ledger.bundle(digest, suppliers=suppliers)
+        age = _age_seconds(made["log"]["status"]["statement"].get("time"))
+        if age is None or age > self.settings.status_refresh:
+            self.ledger.refresh_status(digest)
+            return self.ledger.bundle(digest, suppliers=suppliers)
+        return made
+
+    def verify(self, bundle: bytes | Mapping[str, Any], *, at: int | None = None
+               ) -> Verification:
+        """The offline `verify()` under the service's trust file, as of `at` (default now)."""
+        return verify(bundle, self.trust, now=int(time.time()) if at is None else at)

@@ -1,0 +1,89 @@
+"""Tokens over HTTP: the token, its bundle, its status, and showing it to a broker.
+
+Who sees a token (`ledger.api.context.Service.may_read`): the accounts of the party that
+issued it, the brokers it was given to, customs authorities, auditors and the registrar.
+The bundle carries no line disclosures (no prices): those go to customs through the
+disclosure routes. `{digest}` is the full token digest or a unique prefix of 8+ hex digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.access import Caller, allow
+from ledger.api.accounts import SMES, Role
+from ledger.api.problems import ApiProblem
+from ledger.api.routes.common import service_of
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
+
+READERS = (*SMES, Role.BROKER, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
+_DIGEST_EXAMPLE = "3f1c9a" + "0" * 58
+
+
+@router.get("/{digest}", summary="The origin token (a W3C verifiable credential)",
+            responses={200: {"content": {"application/json": {"example": {
+                "type": ["VerifiableCredential", "UsmcaOriginToken"],
+                "issuer": "did:key:z6Mk...", "credentialSubject": {"originCriterion": "B"}}}}}})
+def get_token(digest: str, request: Request, caller: Caller = allow(*READERS)
+              ) -> dict[str, Any]:
+    """The stored token, checked against its digest."""
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_read(caller, full)
+    return service.ledger.token(full)
+
+
+@router.get("/{digest}/bundle", summary="The token's offline verification bundle",
+            responses={200: {"content": {"application/json": {"example": {
+                "format": "tmec-bundle/1", "token": {}, "log": {"checkpoint": "..."}}}}}})
+def get_bundle(digest: str, request: Request, caller: Caller = allow(*READERS)
+               ) -> dict[str, Any]:
+    """Token, log proofs under a checkpoint ending at a fresh status, supplier bundles."""
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_read(caller, full)
+    return service.bundle(full)
+
+
+@router.get("/{digest}/status", summary="Active, revoked or superseded; key; evidence",
+            responses={200: {"content": {"application/json": {"example": {
+                "token": "active", "key": "valid", "kid": "did:key:z6Mk...#z6Mk...",
+                "index": 7, "evidence": "active"}}}}})
+def get_status(digest: str, request: Request, caller: Caller = allow(*READERS)
+               ) -> dict[str, Any]:
+    """The token's standing in the log now (ledger.status.TokenStatus)."""
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_read(caller, full)
+    return service.ledger.status(full).to_dict()
+
+
+class GrantRequest(BaseModel):
+    """Show a token to a customs broker (the party that clears the shipment)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"party": "laredo-brokers"}]})
+    party: str = Field(min_length=1, max_length=64, description="The broker's party id.")
+
+
+@router.post("/{digest}/grants", summary="Give a shipment's token to a broker",
+             status_code=201, responses={201: {"content": {"application/json": {"example": {
+                                             "token": _DIGEST_EXAMPLE,
+                                             "party": "laredo-brokers", "granted": True}}}}})
+def grant(digest: str, body: GrantRequest, request: Request,
+          caller: Caller = allow(*SMES)) -> dict[str, Any]:
+    """The issuer lets a broker see the token's determination and status."""
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_issuer(caller, full)
+    if not service.accounts.has_account(body.party, Role.BROKER):
+        raise ApiProblem("api.request_invalid", f"no customs broker account has party id "
+                         f"{body.party[:64]!r}")
+    granted = service.accounts.grant(full, body.party, caller.require().account_id)
+    return {"token": full, "party": body.party, "granted": granted}

@@ -1,0 +1,111 @@
+"""Customs verification: a bundle in, the decision and every check out, as offline.
+
+``POST /v1/verify`` runs exactly the offline `ledger.verify.verify` on the bundle sent,
+under the service's trust file; ``GET /v1/trust`` returns that trust file, so that
+``tmec verify BUNDLE --trust trust.json`` on any machine gives the same decision and checks.
+``GET /v1/verify/{digest}`` (what a certificate's QR code opens) builds the token's bundle
+from the ledger, with its supplier bundles, and verifies it the same way; besides the
+checks it shows what the certificate prints (Annex 5-A's nine data elements) and nothing
+else of the token. All three are public: the officer at the bridge has no account.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from ledger.api.access import Caller, public
+from ledger.api.context import certificate
+from ledger.api.problems import ApiProblem
+from ledger.api.routes.common import JSON_MEDIA, media_type, service_of
+from ledger.verify import Decision, Outcome
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["verification"])
+
+_CHECK = {"type": "object", "required": ["name", "outcome", "detail"], "properties": {
+    "name": {"type": "string"}, "outcome": {"enum": [o.value for o in Outcome]},
+    "detail": {"type": "string"}}}
+VERIFICATION_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["decision", "tokenDigest", "shipmentId", "checks"],
+    "properties": {"decision": {"enum": [d.value for d in Decision]},
+                   "tokenDigest": {"type": ["string", "null"]},
+                   "shipmentId": {"type": ["string", "null"]},
+                   "checks": {"type": "array", "items": _CHECK}},
+}
+_EXAMPLE = {"decision": "clear", "tokenDigest": "3f1c" + "0" * 60,
+            "shipmentId": "FBA-PED-26-3807-6001842",
+            "checks": [{"name": "token.signature", "outcome": "pass",
+                        "detail": "eddsa-jcs-2022 signature by did:key:z6Mk..."}]}
+_BUNDLE_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "description": "A tmec-bundle/1 document (ledger design "
+               "s.7): token, log proofs under a checkpoint, optional disclosures and "
+               "supplier bundles."},
+    "example": {"format": "tmec-bundle/1", "token": {"...": "the origin token"},
+                "log": {"checkpoint": "tmec.example/ledger\n42\n...", "token": {},
+                        "key": {}, "status": {}}}}}}
+
+
+def _moment(at: str | None) -> int | None:
+    if at is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiProblem("api.request_invalid", f"at must be an ISO 8601 time, got "
+                         f"{at[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+AT = Query(None, description="Verify as of this time (ISO 8601; default now).",
+           examples=["2026-12-01T15:00:00Z"])
+
+
+@router.post("/verify", summary="Verify a bundle (as tmec verify does offline)",
+             openapi_extra={"requestBody": _BUNDLE_BODY},
+             responses={200: {"content": {"application/json": {
+                 "schema": VERIFICATION_SCHEMA, "example": _EXAMPLE}}}})
+async def verify_bundle(request: Request, at: str | None = AT,
+                        caller: Caller = public()) -> dict[str, Any]:
+    """The decision (clear / review / reject) and every check, in the order they ran."""
+    del caller
+    if media_type(request) not in JSON_MEDIA:
+        raise ApiProblem("api.unsupported_media_type", "send the bundle as application/json")
+    data = await request.body()
+    moment = _moment(at)
+    result = await run_in_threadpool(service_of(request).verify, data, at=moment)
+    return result.to_dict()
+
+
+@router.get("/verify/{digest}", summary="Verify a logged token (what the QR code opens)",
+            responses={200: {"content": {"application/json": {"example": {
+                **_EXAMPLE, "certificate": {"certifierRole": "producer",
+                                            "originCriterion": "B"}}}}}})
+def verify_digest(digest: str, request: Request, at: str | None = AT,
+                  caller: Caller = public()) -> dict[str, Any]:
+    """Build the token's bundle from the ledger and verify it under the trust file.
+
+    `digest` is the token digest (64 hex digits) or a unique prefix of at least 8.
+    """
+    del caller
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    bundle = service.bundle(full)
+    result = service.verify(bundle, at=_moment(at))
+    return {**result.to_dict(), "certificate": certificate(bundle["token"])}
+
+
+@router.get("/trust", summary="The trust file the service verifies under",
+            responses={200: {"content": {"application/json": {"example": {
+                "log": {"origin": "tmec.example/ledger", "key": "tmec.example/ledger+..."},
+                "witnesses": [], "quorum": 2, "maxAgeSeconds": 86400}}}}})
+def trust(request: Request, caller: Caller = public()) -> dict[str, Any]:
+    """The trust file: log key, witnesses, quorum and maximum checkpoint age."""
+    del caller
+    return service_of(request).trust.to_json()

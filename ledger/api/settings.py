@@ -1,0 +1,64 @@
+"""Settings of the HTTP service, from the environment (read once, at start-up).
+
+Besides the ledger's own (`ledger.config.Settings`: ``TMEC_HOME``, ``TMEC_DATABASE_URL``,
+``TMEC_LOG_ORIGIN``):
+
+* ``TMEC_API_MAX_BODY_BYTES`` — the largest request body accepted (413 beyond); default
+  16 MiB, enough for a large Excel BOM or a bundle with its supplier bundles.
+* ``TMEC_CHECKPOINT_EVERY`` — seconds between checkpoints while there are new entries
+  (the sequencer's schedule); default 1.
+* ``TMEC_STATUS_REFRESH`` — a bundle is served under the token's latest status statement
+  while that statement is younger than this many seconds; older, a fresh status and
+  checkpoint are written first; default 3600 (the trust file's maximum age is 24 h).
+* ``TMEC_PUBLIC_URL`` — the service's public base URL (links in responses); default
+  ``http://127.0.0.1:8000``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ledger.config import Settings
+from ledger.errors import InputError
+
+__all__ = ["ApiSettings"]
+
+_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?\Z")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if _NUMBER.match(text) is None or float(text) < minimum:
+        raise InputError(f"environment variable {name} must be a number of at least "
+                         f"{minimum:g}, got {text[:40]!r}")
+    return float(text)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Everything the app factory needs; `from_env` is the only reader of the environment."""
+
+    ledger: Settings
+    max_body_bytes: int = 16 * 1024 * 1024
+    checkpoint_every: float = 1.0
+    status_refresh: float = 3600.0
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **ledger: str | None
+                 ) -> ApiSettings:
+        """Explicit ledger arguments (home, database_url, origin) win over the environment."""
+        env = os.environ if env is None else env
+        return cls(
+            ledger=Settings.from_env(env, **ledger),
+            max_body_bytes=int(_number(env, "TMEC_API_MAX_BODY_BYTES", 16 * 1024 * 1024,
+                                       minimum=1024)),
+            checkpoint_every=_number(env, "TMEC_CHECKPOINT_EVERY", 1.0, minimum=0.05),
+            status_refresh=_number(env, "TMEC_STATUS_REFRESH", 3600.0, minimum=1),
+            public_url=(env.get("TMEC_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        )

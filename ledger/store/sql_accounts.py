@@ -1,0 +1,53 @@
+"""The tables of the HTTP API's accounts, on the store's schema (migration 0004).
+
+Defined here, beside the ledger's own tables, so the models and the migrations are
+compared as one schema (tests/ledger/test_store_sql.py); read and written only by
+`ledger.api.accounts`, which says what they mean.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["account_tables"]
+
+
+def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """Define (once) and return the four account tables on `metadata`."""
+    names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants")
+    if names[0] in metadata.tables:
+        return {name: metadata.tables[name] for name in names}
+    accounts = sa.Table(
+        "api_accounts", metadata,
+        sa.Column("account_id", sa.String, primary_key=True),
+        sa.Column("role", sa.String, nullable=False),
+        sa.Column("party_id", sa.String, nullable=False, index=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("created_at", sa.String, nullable=False),
+    )
+    keys = sa.Table(
+        "api_keys", metadata,
+        sa.Column("key_hash", sa.LargeBinary, primary_key=True),
+        sa.Column("key_id", sa.String, nullable=False, unique=True),
+        sa.Column("account_id", sa.String, sa.ForeignKey("api_accounts.account_id",
+                                                         name="fk_api_keys_account"),
+                  nullable=False),
+        sa.Column("label", sa.Text, nullable=False),
+        sa.Column("created_at", sa.String, nullable=False),
+    )
+    revocations = sa.Table(
+        "api_key_revocations", metadata,
+        sa.Column("key_id", sa.String, sa.ForeignKey("api_keys.key_id",
+                                                     name="fk_api_key_revocations_key"),
+                  primary_key=True),
+        sa.Column("revoked_at", sa.String, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+    )
+    grants = sa.Table(
+        "api_grants", metadata,
+        sa.Column("token_digest", sa.String, primary_key=True),
+        sa.Column("grantee_party", sa.String, primary_key=True, index=True),
+        sa.Column("granted_by", sa.String, nullable=False),
+        sa.Column("granted_at", sa.String, nullable=False),
+    )
+    return {t.name: t for t in (accounts, keys, revocations, grants)}

@@ -1,0 +1,89 @@
+"""Accounts of the HTTP API: who may call it, with which keys, and what they were given.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01
+
+The service's own records, beside the log (`ledger.api.accounts`):
+
+* ``api_accounts`` — one per party using the API: its role (exporter, producer, importer,
+  supplier, customs broker, customs authority, auditor, registrar) and the ledger party it
+  acts for.
+* ``api_keys`` — the SHA-256 of each API key (the key itself is shown once and never
+  stored), the account it opens, and a short public id to name it by.
+* ``api_key_revocations`` — a revoked key gets a row here; the key row never changes.
+* ``api_grants`` — an issuer shows a token to a customs broker (the shipments it is given).
+
+Append-only like the ledger (same guards): a revocation is a new row, never an update, so
+who could do what, and when, stays auditable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from ledger.errors import ConflictError
+from ledger.store.sql_migrations.guards import guard_table
+
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Create the four account tables and their append-only guards."""
+    op.create_table(
+        "api_accounts",
+        sa.Column("account_id", sa.String(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("party_id", sa.String(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name="pk_api_accounts"),
+    )
+    op.create_index("ix_api_accounts_party_id", "api_accounts", ["party_id"])
+    op.create_table(
+        "api_keys",
+        sa.Column("key_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("key_id", sa.String(), nullable=False),
+        sa.Column("account_id", sa.String(), nullable=False),
+        sa.Column("label", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("key_hash", name="pk_api_keys"),
+        sa.UniqueConstraint("key_id", name="uq_api_keys_key_id"),
+        sa.ForeignKeyConstraint(["account_id"], ["api_accounts.account_id"],
+                                name="fk_api_keys_account"),
+    )
+    op.create_table(
+        "api_key_revocations",
+        sa.Column("key_id", sa.String(), nullable=False),
+        sa.Column("revoked_at", sa.String(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key_id", name="pk_api_key_revocations"),
+        sa.ForeignKeyConstraint(["key_id"], ["api_keys.key_id"],
+                                name="fk_api_key_revocations_key"),
+    )
+    op.create_table(
+        "api_grants",
+        sa.Column("token_digest", sa.String(), nullable=False),
+        sa.Column("grantee_party", sa.String(), nullable=False),
+        sa.Column("granted_by", sa.String(), nullable=False),
+        sa.Column("granted_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("token_digest", "grantee_party", name="pk_api_grants"),
+    )
+    op.create_index("ix_api_grants_grantee_party", "api_grants", ["grantee_party"])
+    guard_table("api_accounts", "account_id = NEW.account_id")
+    guard_table("api_keys", "key_hash = NEW.key_hash OR key_id = NEW.key_id")
+    guard_table("api_key_revocations", "key_id = NEW.key_id")
+    guard_table("api_grants",
+                "token_digest = NEW.token_digest AND grantee_party = NEW.grantee_party")
+
+
+def downgrade() -> None:
+    """Refuse: the account records are the audit trail of who could act on the ledger."""
+    raise ConflictError("the API account tables cannot be downgraded away: they record who "
+                        "could act on the ledger (restore a backup instead)")

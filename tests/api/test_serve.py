@@ -1,0 +1,109 @@
+"""`tmec serve` for real: the demo ledger behind uvicorn with two worker processes.
+
+What `make run` does, on a free port: `tmec demo` builds the ledger and the API keys,
+`tmec serve --workers 2` serves it; requests go over TCP with keep-alive. Both workers
+share the SQLite ledger: a key revoked through one is refused by the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, run_tmec
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    out = tmp_path_factory.mktemp("serve") / "demo"
+    assert run_tmec("demo", "--out", str(out)).exit_code == 0
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--home", str(out / "ledger"), "--port",
+         str(port), "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "TMEC_CHECKPOINT_EVERY": "0.5"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"tmec serve did not start: {process.stdout.read()}")
+            time.sleep(0.2)
+        yield url, out
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _key(out: Path, account: str) -> str:
+    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
+    return next(k["apiKey"] for k in keys if k["account"] == account)
+
+
+def test_make_run_s_server_verifies_and_prechecks(served: tuple[str, Path]) -> None:
+    url, out = served
+    with httpx.Client(base_url=url, timeout=30) as client:  # one keep-alive connection
+        for name in ("brake-caliper-mx", "cylinder-head-us", "steel-wheel-ca"):
+            data = (out / "bundles" / f"{name}.json").read_bytes()
+            result = client.post("/v1/verify", content=data,
+                                 headers={"content-type": "application/json"}).json()
+            assert result["decision"] == "clear", name
+            again = client.get(f"/v1/verify/{result['tokenDigest']}").json()
+            assert again["decision"] == "clear", name
+        digest = result["tokenDigest"]
+        broker = {"Authorization": f"Bearer {_key(out, 'laredo-brokers.broker')}"}
+        answer = client.post("/v1/precheck", headers=broker,
+                             json={"shipments": [{"token": digest}]}).json()
+        assert answer["go"] == 1
+        assert client.get("/checkpoint").status_code == 200
+        docs = client.get("/v1/openapi.json").json()
+        assert "/v1/verify/{digest}" in docs["paths"]
+
+
+def test_a_key_revoked_through_one_worker_is_refused_by_all(served: tuple[str, Path]) -> None:
+    url, out = served
+    auth = {"Authorization": f"Bearer {_key(out, 'huron-powertrain.producer')}"}
+    fresh = httpx.post(f"{url}/v1/accounts/huron-powertrain.producer/keys", headers=auth,
+                       json={"label": "temp"}).json()
+    temp = {"Authorization": f"Bearer {fresh['apiKey']}"}
+    assert httpx.get(f"{url}/v1/me", headers=temp).status_code == 200
+    assert httpx.post(f"{url}/v1/keys/{fresh['keyId']}/revoke", headers=auth,
+                      json={"reason": "done"}).status_code == 200
+    # New connections land on either worker: every one refuses the key.
+    for _ in range(8):
+        assert httpx.get(f"{url}/v1/me", headers=temp).status_code == 401
+
+
+def test_serve_without_a_workspace_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run_tmec("serve", "--home", str(tmp_path / "nowhere"), "--port", "1")
+    assert result.exit_code == 6
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,86 @@
+"""Who sees which token: its issuer, the brokers it was given to, customs, auditors."""
+
+from __future__ import annotations
+
+from ledger.bundle import Bundle
+from tests.api.conftest import World, problem
+
+CALIPER = "brake-caliper-mx"
+
+
+def test_the_issuer_reads_its_token_bundle_and_status(world: World) -> None:
+    digest = world.tokens[CALIPER]
+    me = world.auth("frenos-bajio.producer")
+    token = world.client.get(f"/v1/tokens/{digest}", headers=me)
+    assert token.status_code == 200
+    assert token.json() == world.service.ledger.token(digest)
+    bundle = world.client.get(f"/v1/tokens/{digest[:10]}/bundle", headers=me).json()
+    assert Bundle.from_dict(bundle).token == token.json()
+    assert "disclosures" not in bundle  # no prices travel
+    status = world.client.get(f"/v1/tokens/{digest}/status", headers=me).json()
+    assert status == world.service.ledger.status(digest).to_dict()
+    assert status["token"] == "active"
+
+
+def test_another_sme_may_not_read_it(world: World) -> None:
+    digest = world.tokens[CALIPER]
+    other = world.auth("huron-powertrain.producer")
+    for tail in ("", "/bundle", "/status"):
+        problem(world.client.get(f"/v1/tokens/{digest}{tail}", headers=other), 403,
+                "api.forbidden")
+
+
+def test_customs_auditors_and_the_registrar_read_any_token(sqlite_world: World) -> None:
+    digest = sqlite_world.tokens[CALIPER]
+    for account in ("cbp.customs", "anam.customs", "norte-audit.auditor",
+                    "registrar.registrar"):
+        response = sqlite_world.client.get(f"/v1/tokens/{digest}/status",
+                                           headers=sqlite_world.auth(account))
+        assert response.status_code == 200, account
+
+
+def test_a_broker_sees_only_the_shipments_it_was_given(sqlite_world: World) -> None:
+    world = sqlite_world
+    broker = world.auth("laredo-brokers.broker")
+    digest = world.tokens[CALIPER]
+    assert world.client.get(f"/v1/tokens/{digest}/status", headers=broker).status_code == 200
+    # A new broker account was given nothing.
+    created = world.client.post("/v1/accounts", headers=world.auth("registrar.registrar"),
+                                json={"role": "broker", "party": "bridge-brokers",
+                                      "name": "Bridge Brokers"}).json()
+    newcomer = {"Authorization": f"Bearer {created['apiKey']}"}
+    problem(world.client.get(f"/v1/tokens/{digest}/status", headers=newcomer), 403,
+            "api.forbidden")
+    # The issuer gives it the shipment; then it sees it, and giving twice changes nothing.
+    issuer = world.auth("frenos-bajio.producer")
+    given = world.client.post(f"/v1/tokens/{digest}/grants", headers=issuer,
+                              json={"party": "bridge-brokers"})
+    assert given.status_code == 201
+    assert given.json()["granted"] is True
+    again = world.client.post(f"/v1/tokens/{digest}/grants", headers=issuer,
+                              json={"party": "bridge-brokers"})
+    assert again.json()["granted"] is False
+    assert world.client.get(f"/v1/tokens/{digest}/status", headers=newcomer).status_code == 200
+
+
+def test_only_the_issuer_gives_a_token_and_only_to_a_broker(sqlite_world: World) -> None:
+    world = sqlite_world
+    digest = world.tokens[CALIPER]
+    problem(world.client.post(f"/v1/tokens/{digest}/grants",
+                              headers=world.auth("huron-powertrain.producer"),
+                              json={"party": "laredo-brokers"}), 403, "api.forbidden")
+    problem(world.client.post(f"/v1/tokens/{digest}/grants",
+                              headers=world.auth("frenos-bajio.producer"),
+                              json={"party": "norte-audit"}), 422, "api.request_invalid")
+    problem(world.client.post(f"/v1/tokens/{digest}/grants",
+                              headers=world.auth("frenos-bajio.producer"),
+                              json={"party": "laredo-brokers", "extra": 1}), 422,
+            "api.request_invalid")
+
+
+def test_unknown_and_ambiguous_tokens(sqlite_world: World) -> None:
+    me = sqlite_world.auth("cbp.customs")
+    problem(sqlite_world.client.get("/v1/tokens/" + "0" * 64, headers=me), 404,
+            "ledger.not_found")
+    problem(sqlite_world.client.get("/v1/tokens/abc", headers=me), 422,
+            "ledger.input_invalid")

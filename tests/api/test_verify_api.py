@@ -1,0 +1,118 @@
+"""Customs verification over HTTP gives exactly what `tmec verify` gives offline.
+
+`POST /v1/verify` and the offline `verify()` are run on the same bytes, under the trust
+file `GET /v1/trust` returns, at the same moment: the decision and every check agree, on
+every demo bundle and on tampered ones. `GET /v1/verify/{digest}` builds the bundle itself
+and shows the nine data elements of the certificate, and nothing else of the token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from ledger.api.context import CERTIFICATE_ELEMENTS
+from ledger.verify import TrustFile, verify
+from tests.api.conftest import World, problem
+
+BUNDLES = ("brake-caliper-mx", "steel-wheel-ca", "cylinder-head-us", "lash-adjusters-us",
+           "brake-caliper-mx.customs")
+
+
+def _at(moment: int) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _tampered(data: bytes, how: str) -> bytes:
+    bundle = json.loads(data)
+    if how == "origin criterion":
+        bundle["token"]["credentialSubject"]["originCriterion"] = "A"
+    elif how == "checkpoint":
+        lines = bundle["log"]["checkpoint"].split("\n")
+        lines[1] = str(int(lines[1]) + 1)
+        bundle["log"]["checkpoint"] = "\n".join(lines)
+    elif how == "proof":
+        proof = bundle["log"]["token"]["proof"]
+        proof[0] = proof[0][::-1] if proof else "AAAA"
+    elif how == "status":
+        bundle["log"]["status"]["statement"]["token"] = "revoked"
+    return json.dumps(bundle).encode()
+
+
+def test_the_endpoint_agrees_with_offline_verify_on_every_demo_bundle(world: World) -> None:
+    trust = TrustFile.from_json(world.client.get("/v1/trust").content)
+    moment = int(time.time())
+    for name in BUNDLES:
+        data = world.bundle_bytes(name)
+        online = world.client.post(f"/v1/verify?at={_at(moment)}", content=data,
+                                   headers={"content-type": "application/json"})
+        assert online.status_code == 200, online.text
+        offline = verify(data, trust, now=moment).to_dict()
+        assert online.json() == offline, name
+        assert online.json()["decision"] == "clear", name
+
+
+@pytest.mark.parametrize("how", ["origin criterion", "checkpoint", "proof", "status"])
+def test_a_tampered_bundle_is_rejected_the_same_way(sqlite_world: World, how: str) -> None:
+    world = sqlite_world
+    trust = TrustFile.from_json(world.client.get("/v1/trust").content)
+    moment = int(time.time())
+    data = _tampered(world.bundle_bytes("cylinder-head-us"), how)
+    online = world.client.post(f"/v1/verify?at={_at(moment)}", content=data,
+                               headers={"content-type": "application/json"}).json()
+    assert online == verify(data, trust, now=moment).to_dict()
+    assert online["decision"] == "reject"
+    assert any(c["outcome"] == "fail" for c in online["checks"])
+
+
+def test_malformed_bundles_are_a_reject_not_an_error(sqlite_world: World) -> None:
+    for body in (b"", b"{", b"[]", b'{"format": 1}', b"\xff\xfe", b"[" * 100_000):
+        response = sqlite_world.client.post("/v1/verify", content=body,
+                                            headers={"content-type": "application/json"})
+        assert response.status_code == 200, body[:20]
+        assert response.json()["decision"] == "reject"
+
+
+def test_a_bundle_must_be_sent_as_json(sqlite_world: World) -> None:
+    response = sqlite_world.client.post("/v1/verify", content=b"{}",
+                                        headers={"content-type": "text/plain"})
+    problem(response, 415, "api.unsupported_media_type")
+
+
+def test_verify_by_digest_builds_the_bundle_and_shows_only_the_certificate(world: World
+                                                                            ) -> None:
+    for name, digest in world.tokens.items():
+        response = world.client.get(f"/v1/verify/{digest[:12]}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["decision"] == "clear", (name, body["checks"])
+        assert body["tokenDigest"] == digest
+        shown = body["certificate"]
+        assert set(shown) <= {*CERTIFICATE_ELEMENTS, "shipmentId"}
+        assert {"certifierRole", "certifier", "good", "originCriterion",
+                "authorizedSignature"} <= set(shown)
+        assert "determination" not in json.dumps(shown)
+        assert "partsRoot" not in json.dumps(shown)
+
+
+def test_verify_by_digest_of_an_unknown_token_is_not_found(sqlite_world: World) -> None:
+    problem(sqlite_world.client.get("/v1/verify/" + "ab" * 32), 404, "ledger.not_found")
+    problem(sqlite_world.client.get("/v1/verify/zz"), 422, "ledger.input_invalid")
+
+
+def test_a_revoked_token_verifies_as_reject_from_the_next_request(world: World) -> None:
+    digest = world.tokens["brake-caliper-mx"]
+    assert world.client.get(f"/v1/verify/{digest}").json()["decision"] == "clear"
+    world.service.ledger.revoke_token(digest, signer=None, reason="wrong BOM")
+    after = world.client.get(f"/v1/verify/{digest}").json()
+    assert after["decision"] == "reject"
+    assert any(c["outcome"] == "fail" and "revoked" in c["detail"] for c in after["checks"])
+
+
+def test_the_trust_file_is_the_workspaces(sqlite_world: World) -> None:
+    served = sqlite_world.client.get("/v1/trust").json()
+    assert served == sqlite_world.service.workspace.trust().to_json()
+    assert served == json.loads((sqlite_world.out / "trust.json").read_text("utf-8"))
