@@ -29,7 +29,8 @@ run: $(STAMP)
 	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
 	@echo "API keys, one per role: var/demo/api-keys.json"
 	@echo "Serving http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
-	$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
+	TMEC_KEY_ENCRYPTION_KEY_FILE=var/demo/key-encryption.key \
+		$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check and run the whole suite
 test: lint typecheck unit

@@ -175,7 +175,7 @@ def _populate(out: Path, examples: Path, workspace: Workspace, ledger: Ledger
     lines = range(ledger.commitment(digest).count)
     write("brake-caliper-mx.customs", ledger.fresh_bundle(digest, disclose_lines=lines),
           digest, index)
-    demo_accounts(out, ledger, [d for d, _ in issued.values()])
+    demo_accounts(out, ledger, [d for d, _ in issued.values()], keys)
     return results
 
 
@@ -190,9 +190,18 @@ SERVICE_ACCOUNTS = (
 )
 
 
-def demo_accounts(out: Path, ledger: Ledger, tokens: list[str]) -> Path:
-    """One API account per role with its key, written to ``out/api-keys.json`` (0600)."""
+def demo_accounts(out: Path, ledger: Ledger, tokens: list[str],
+                  party_keys: dict[str, PartyKey]) -> Path:
+    """One API account per role with its key, written to ``out/api-keys.json`` (0600).
+
+    The SMEs' signing keys are also handed to the service (sealed under a new
+    key-encryption key in ``out/key-encryption.key``, 0600), so the demo can issue over
+    HTTP; `make run` points ``TMEC_KEY_ENCRYPTION_KEY_FILE`` at it.
+    """
+    import secrets
+
     from ledger.api.accounts import AccountStore, Role
+    from ledger.api.signing_keys import KeyVault
 
     assert isinstance(ledger.store, SqlStore)
     store = AccountStore(ledger.store.engine)
@@ -205,6 +214,13 @@ def demo_accounts(out: Path, ledger: Ledger, tokens: list[str]) -> Path:
                      "name": name, "apiKey": issued.key})
     for digest in tokens:
         store.grant(digest, "laredo-brokers", "registrar.registrar")
+    kek = secrets.token_bytes(32)
+    kek_path = out / "key-encryption.key"
+    kek_path.touch(mode=0o600)
+    kek_path.write_text(kek.hex() + "\n", encoding="ascii")
+    vault = KeyVault(ledger.store.engine, kek)
+    for party_key in party_keys.values():
+        vault.hold(party_key.key, party_key.party)
     path = out / "api-keys.json"
     path.touch(mode=0o600)
     path.write_text(json.dumps({"note": "demo API keys: send as 'Authorization: Bearer "

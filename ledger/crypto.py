@@ -1,4 +1,4 @@
-"""Ed25519 and hashing: the only module that imports PyNaCl.
+"""Ed25519, hashing and sealing secrets at rest: the only module that imports PyNaCl.
 
 Everything that signs or verifies in the ledger goes through `SigningKey.sign` and
 `verify_signature`; `verify_signature` raises `SignatureError` and returns None, so a
@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import hashlib
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
+import nacl.utils
 
 from ledger.errors import EncodingError, SignatureError
 
-__all__ = ["PUBLIC_KEY_SIZE", "SIGNATURE_SIZE", "SigningKey", "sha256", "verify_signature"]
+__all__ = ["PUBLIC_KEY_SIZE", "SEAL_KEY_SIZE", "SIGNATURE_SIZE", "SigningKey", "seal", "sha256",
+           "unseal", "verify_signature"]
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 SEED_SIZE = 32
+SEAL_KEY_SIZE = 32
+_NONCE_SIZE = 24  # XChaCha20: random nonces never collide in practice
 
 
 def sha256(*parts: bytes) -> bytes:
@@ -77,3 +82,30 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> Non
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
             nacl.exceptions.TypeError) as exc:
         raise SignatureError("the Ed25519 signature does not verify") from exc
+
+
+def seal(key: bytes, secret: bytes, context: bytes) -> bytes:
+    """Encrypt `secret` under `key` (XChaCha20-Poly1305, RFC 8439 with a 24-byte nonce).
+
+    `context` is authenticated, not encrypted (what the secret belongs to, e.g. a key id):
+    a sealed value moved to another context does not open. The result is nonce + ciphertext.
+    """
+    if len(key) != SEAL_KEY_SIZE:
+        raise EncodingError(f"a sealing key has {SEAL_KEY_SIZE} bytes, got {len(key)}")
+    nonce = nacl.utils.random(_NONCE_SIZE)
+    return nonce + bytes(nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        secret, context, nonce, key))
+
+
+def unseal(key: bytes, sealed: bytes, context: bytes) -> bytes:
+    """The secret `seal` sealed; `SignatureError` when key, context or bytes are wrong."""
+    if len(key) != SEAL_KEY_SIZE:
+        raise EncodingError(f"a sealing key has {SEAL_KEY_SIZE} bytes, got {len(key)}")
+    try:
+        return bytes(nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            sealed[_NONCE_SIZE:], context, sealed[:_NONCE_SIZE], key))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError,
+            nacl.exceptions.TypeError) as exc:
+        raise SignatureError("the sealed secret does not open under this key and context "
+                             "(wrong key-encryption key, or the value was tampered with)"
+                             ) from exc

@@ -56,8 +56,8 @@ from ledger.token import (
 from ledger.verify import TrustFile, VerifyOptions
 from ledger.witness import Witness, WitnessState
 
-__all__ = ["DEFAULT_WITNESSES", "FileWitness", "PartyKey", "Workspace", "max_bundle_bytes",
-           "read_small_file"]
+__all__ = ["DEFAULT_WITNESSES", "FileWitness", "PartyKey", "Workspace",
+           "certification_from_profile", "max_bundle_bytes", "read_small_file"]
 
 DEFAULT_WITNESSES = ("cbp", "cbsa", "anam")
 DEFAULT_MAX_AGE = 24 * 3600
@@ -185,6 +185,38 @@ def max_bundle_bytes(env: Mapping[str, str] | None = None) -> int:
     return int(text)
 
 
+def certification_from_profile(party: Mapping[str, Any], role: CertifierRole,
+                               bom_producer: Any = None, *,
+                               blanket: BlanketPeriod | None = None, invoice: str | None = None,
+                               importer: Party | None = None, signed_on: date) -> Certification:
+    """The Annex 5-A certification a party signs, from its profile (key file or service).
+
+    The certifier (element 2) is the profile's contact, else the party; as producer or
+    exporter the party is the exporter (element 3); an exporter certifying another's good
+    names the BOM's producer (element 4: "Available upon request" for its address, as
+    Annex 5-A allows when the producer wishes its details confidential).
+    """
+    certifier = Certifier(name=str(party.get("contact") or party["name"]),
+                          title=str(party.get("title") or "Authorized signatory"),
+                          address=str(party["address"]), country=str(party["country"]),
+                          phone=str(party["phone"]), email=str(party["email"]))
+    me = Party(name=str(party["name"]), address=str(party["address"]),
+               country=str(party["country"]), email=str(party["email"]),
+               phone=str(party["phone"]), tax_id=party.get("tax_id"))
+    producer: Party | None = None
+    exporter: Party | None = None
+    if role is CertifierRole.PRODUCER:
+        exporter = me
+    elif role is CertifierRole.EXPORTER:
+        exporter = me
+        if bom_producer is not None:
+            producer = Party(name=bom_producer.name, address="Available upon request",
+                             country=bom_producer.country, tax_id=bom_producer.tax_id)
+    return Certification(role=role, certifier=certifier, producer=producer,
+                         signature_date=signed_on, exporter=exporter, importer=importer,
+                         blanket_period=blanket, invoice_number=invoice)
+
+
 @dataclass(frozen=True)
 class PartyKey:
     """A party's signing key with the profile its certifications carry (Annex 5-A)."""
@@ -220,33 +252,10 @@ class PartyKey:
     def certification(self, role: CertifierRole, bom_producer: Any = None, *,
                       blanket: BlanketPeriod | None = None, invoice: str | None = None,
                       importer: Party | None = None, signed_on: date) -> Certification:
-        """The Annex 5-A certification this party signs, from its key file's profile.
-
-        The certifier (element 2) is the profile's contact, else the party; as producer or
-        exporter the party is the exporter (element 3); an exporter certifying another's
-        good names the BOM's producer (element 4: "Available upon request" for its address,
-        as Annex 5-A allows when the producer wishes its details confidential).
-        """
-        party = self.party
-        certifier = Certifier(name=str(party.get("contact") or party["name"]),
-                              title=str(party.get("title") or "Authorized signatory"),
-                              address=str(party["address"]), country=str(party["country"]),
-                              phone=str(party["phone"]), email=str(party["email"]))
-        me = Party(name=str(party["name"]), address=str(party["address"]),
-                   country=str(party["country"]), email=str(party["email"]),
-                   phone=str(party["phone"]), tax_id=party.get("tax_id"))
-        producer: Party | None = None
-        exporter: Party | None = None
-        if role is CertifierRole.PRODUCER:
-            exporter = me
-        elif role is CertifierRole.EXPORTER:
-            exporter = me
-            if bom_producer is not None:
-                producer = Party(name=bom_producer.name, address="Available upon request",
-                                 country=bom_producer.country, tax_id=bom_producer.tax_id)
-        return Certification(role=role, certifier=certifier, producer=producer,
-                             signature_date=signed_on, exporter=exporter, importer=importer,
-                             blanket_period=blanket, invoice_number=invoice)
+        """The Annex 5-A certification this party signs (`certification_from_profile`)."""
+        return certification_from_profile(self.party, role, bom_producer, blanket=blanket,
+                                          invoice=invoice, importer=importer,
+                                          signed_on=signed_on)
 
     def discard(self) -> None:
         """Remove the key file (a key the log refused to register)."""

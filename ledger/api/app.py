@@ -31,7 +31,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.api.access import declared_access
 from ledger.api.context import Service
 from ledger.api.problems import install_problem_handlers, problem_response
-from ledger.api.routes import accounts, determinations, health, log, precheck, tokens, verify
+from ledger.api.routes import (
+    accounts,
+    determinations,
+    health,
+    issue,
+    log,
+    precheck,
+    tokens,
+    verify,
+)
 from ledger.api.settings import ApiSettings
 from ledger.sequencer import Sequencer
 
@@ -106,7 +115,7 @@ class _TooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two hal
     pass
 
 
-ROUTERS = (health.router, verify.router, tokens.router, determinations.router,
+ROUTERS = (health.router, verify.router, tokens.router, issue.router, determinations.router,
            precheck.router, accounts.router, log.router)
 """Every router of the API, in the order they are mounted."""
 

@@ -16,6 +16,7 @@ from ledger.api.access import Caller
 from ledger.api.accounts import SME_ROLES, AccountStore, Role
 from ledger.api.problems import ApiProblem
 from ledger.api.settings import ApiSettings
+from ledger.api.signing_keys import HeldKey, KeyVault
 from ledger.errors import ConflictError, NotFoundError
 from ledger.installation import Workspace
 from ledger.service import Ledger
@@ -61,12 +62,13 @@ class Service:
     """The ledger behind the API, and the rules of who may see which token."""
 
     def __init__(self, settings: ApiSettings, workspace: Workspace, ledger: Ledger,
-                 accounts: AccountStore, trust: TrustFile) -> None:
+                 accounts: AccountStore, trust: TrustFile, vault: KeyVault) -> None:
         self.settings = settings
         self.workspace = workspace
         self.ledger = ledger
         self.accounts = accounts
         self.trust = trust
+        self.vault = vault
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:
@@ -76,7 +78,8 @@ class Service:
         store = ledger.store
         if not isinstance(store, SqlStore):  # pragma: no cover - open_ledger opens SQL
             raise NotFoundError("the HTTP service needs a SQL ledger")
-        return cls(settings, workspace, ledger, AccountStore(store.engine), workspace.trust())
+        return cls(settings, workspace, ledger, AccountStore(store.engine), workspace.trust(),
+                   KeyVault(store.engine, settings.key_encryption_key))
 
     def close(self) -> None:
         """Release the database connections."""
@@ -117,6 +120,11 @@ class Service:
         if account.role not in SME_ROLES or self.issuer_party(digest) != account.party_id:
             raise ApiProblem("api.forbidden", f"only the party that issued token "
                              f"{digest[:16]}... may do this")
+
+    def held_key(self, caller: Caller) -> HeldKey:
+        """The signing key the service holds for the caller's party, valid now."""
+        party = caller.require().party_id
+        return self.vault.current(party, self.ledger.store, self.ledger.size)
 
     # -- bundles and verification
 

@@ -53,6 +53,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "ledger.checkpoint_inconsistent": 500,
     "ledger.store_unavailable": 503,
     "ledger.limit_exceeded": 413,
+    "ledger.not_configured": 503,
     "api.unauthenticated": 401,
     "api.forbidden": 403,
     "api.not_found": 404,

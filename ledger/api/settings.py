@@ -12,6 +12,9 @@ Besides the ledger's own (`ledger.config.Settings`: ``TMEC_HOME``, ``TMEC_DATABA
   checkpoint are written first; default 3600 (the trust file's maximum age is 24 h).
 * ``TMEC_PUBLIC_URL`` — the service's public base URL (links in responses); default
   ``http://127.0.0.1:8000``.
+* ``TMEC_KEY_ENCRYPTION_KEY`` (64 hex digits), or ``TMEC_KEY_ENCRYPTION_KEY_FILE`` (a file
+  holding them) — the key that seals the signing keys the service holds for parties
+  (`ledger.api.signing_keys`); unset, the service holds none and parties sign locally.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ledger.config import Settings
 from ledger.errors import InputError
@@ -39,6 +43,26 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return float(text)
 
 
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}\Z")
+
+
+def _key_encryption_key(env: Mapping[str, str]) -> bytes | None:
+    text = env.get("TMEC_KEY_ENCRYPTION_KEY", "").strip()
+    name = "TMEC_KEY_ENCRYPTION_KEY"
+    path = env.get("TMEC_KEY_ENCRYPTION_KEY_FILE", "").strip()
+    if not text and path:
+        name = f"the file {path} (TMEC_KEY_ENCRYPTION_KEY_FILE)"
+        try:
+            text = Path(path).read_text("ascii")[:200].strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {name}: {exc}") from None
+    if not text:
+        return None
+    if _HEX_KEY.match(text) is None:
+        raise InputError(f"{name} must hold a key of 64 hex digits (32 random bytes)")
+    return bytes.fromhex(text)
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Everything the app factory needs; `from_env` is the only reader of the environment."""
@@ -48,6 +72,7 @@ class ApiSettings:
     checkpoint_every: float = 1.0
     status_refresh: float = 3600.0
     public_url: str = "http://127.0.0.1:8000"
+    key_encryption_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ledger: str | None
@@ -61,4 +86,5 @@ class ApiSettings:
             checkpoint_every=_number(env, "TMEC_CHECKPOINT_EVERY", 1.0, minimum=0.05),
             status_refresh=_number(env, "TMEC_STATUS_REFRESH", 3600.0, minimum=1),
             public_url=(env.get("TMEC_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            key_encryption_key=_key_encryption_key(env),
         )

@@ -146,8 +146,9 @@ _SQLITE_BEGIN: Final = "ledger_sqlite_begin"
 VERSION_TABLE: Final = "ledger_alembic_version"
 """Alembic's bookkeeping table, named for the ledger so it can share a database."""
 
-ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api_grants")
-"""The HTTP API's accounts, keys and grants (migration 0004, `ledger.api.accounts`)."""
+ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api_grants",
+                         "api_party_keys")
+"""The HTTP API's accounts, keys, grants and held signing keys (migration 0004)."""
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
                              *DERIVED_TABLES, *ACCOUNT_TABLES)

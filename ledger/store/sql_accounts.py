@@ -13,8 +13,8 @@ __all__ = ["account_tables"]
 
 
 def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
-    """Define (once) and return the four account tables on `metadata`."""
-    names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants")
+    """Define (once) and return the account tables on `metadata`."""
+    names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants", "api_party_keys")
     if names[0] in metadata.tables:
         return {name: metadata.tables[name] for name in names}
     accounts = sa.Table(
@@ -50,4 +50,12 @@ def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("granted_by", sa.String, nullable=False),
         sa.Column("granted_at", sa.String, nullable=False),
     )
-    return {t.name: t for t in (accounts, keys, revocations, grants)}
+    held = sa.Table(
+        "api_party_keys", metadata,
+        sa.Column("kid", sa.String, primary_key=True),
+        sa.Column("party_id", sa.String, nullable=False, index=True),
+        sa.Column("sealed", sa.LargeBinary, nullable=False),
+        sa.Column("profile", sa.Text, nullable=False),
+        sa.Column("created_at", sa.String, nullable=False),
+    )
+    return {t.name: t for t in (accounts, keys, revocations, grants, held)}

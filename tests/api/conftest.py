@@ -57,8 +57,10 @@ def build_world(tmp_path: Path, database_url: str) -> Iterator[World]:
     results = run_demo(out, database_url=database_url)
     keys_file = json.loads((out / "api-keys.json").read_text("utf-8"))
     keys = {k["account"]: k["apiKey"] for k in keys_file["keys"]}
+    kek = bytes.fromhex((out / "key-encryption.key").read_text("ascii").strip())
     settings = ApiSettings(ledger=Settings(out / "ledger", database_url, DEFAULT_ORIGIN),
-                           max_body_bytes=256 * 1024, checkpoint_every=0.2)
+                           max_body_bytes=256 * 1024, checkpoint_every=0.2,
+                           key_encryption_key=kek)
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         tokens = {r.bundle.stem: r.digest for r in results

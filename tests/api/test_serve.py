@@ -38,7 +38,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         [sys.executable, "-m", "cli", "serve", "--home", str(out / "ledger"), "--port",
          str(port), "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "TMEC_CHECKPOINT_EVERY": "0.5"})
+        env={**os.environ, "TMEC_CHECKPOINT_EVERY": "0.5",
+             "TMEC_KEY_ENCRYPTION_KEY_FILE": str(out / "key-encryption.key")})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -107,3 +108,24 @@ def test_serve_without_a_workspace_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 6
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_an_sme_uploads_the_excel_bom_and_customs_clears_its_token(served: tuple[str, Path]
+                                                                   ) -> None:
+    url, out = served
+    auth = {"Authorization": f"Bearer {_key(out, 'frenos-bajio.producer')}"}
+    workbook = (ROOT / "examples" / "tables" / "brake-caliper-mx.xlsx").read_bytes()
+    with httpx.Client(base_url=url, timeout=30) as client:
+        qualified = client.post("/v1/determinations", headers=auth, files={
+            "bom": ("caliper.xlsx", workbook)}).json()
+        assert qualified["originating"] is True
+        issued = client.post("/v1/tokens", headers=auth, files={
+            "bom": ("caliper.xlsx", workbook),
+            "issue": (None, json.dumps({"shipmentId": "FBA-SERVE-1"}))})
+        assert issued.status_code == 201, issued.text
+        digest = issued.json()["tokenDigest"]
+        assert client.get(f"/v1/verify/{digest}").json()["decision"] == "clear"
+        bundle = client.get(f"/v1/tokens/{digest}/bundle", headers=auth)
+        path = out / "served-bundle.json"
+        path.write_bytes(bundle.content)
+        assert run_tmec("verify", str(path), "--trust", str(out / "trust.json")).exit_code == 0

@@ -25,6 +25,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from ledger.api.accounts import AccountStore, Role
+from ledger.api.signing_keys import KeyVault
+from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, StoreUnavailableError, TamperedError
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKind, TokenRow
@@ -61,6 +63,9 @@ def seeded(store: SqlStore) -> SqlStore:
     key = accounts.issue_key(account.account_id)
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
+    KeyVault(store.engine, bytes(32)).hold(SigningKey(bytes([7]) * 32), {
+        "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
+        "email": "a@b.example", "phone": "+52 461 555 0142"})
     return store
 
 
@@ -79,6 +84,7 @@ UPDATES = {
     "api_keys": "UPDATE api_keys SET account_id = 'registrar.registrar'",
     "api_key_revocations": "UPDATE api_key_revocations SET revoked_at = '2099-01-01'",
     "api_grants": "UPDATE api_grants SET grantee_party = 'someone-else'",
+    "api_party_keys": "UPDATE api_party_keys SET party_id = 'impostor'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 

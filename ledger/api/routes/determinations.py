@@ -39,7 +39,7 @@ from origin_rules import (
 from origin_rules.errors import BomError
 from origin_rules.limits import DEFAULT_LIMITS
 
-__all__ = ["XLSX_MEDIA", "read_bom_upload", "router"]
+__all__ = ["XLSX_MEDIA", "form_files", "read_bom_upload", "router"]
 
 router = APIRouter(prefix="/v1", tags=["determinations"])
 
@@ -112,19 +112,30 @@ async def _files(request: Request) -> tuple[str, dict[str, tuple[str, bytes]]]:
     if kind != "multipart/form-data":
         raise ApiProblem("api.unsupported_media_type", "send the BOM as application/json, "
                          f"as {XLSX_MEDIA}, or as multipart/form-data")
+    return "multipart", await form_files(request)
+
+
+async def form_files(request: Request, extra: tuple[str, ...] = ()
+                     ) -> dict[str, tuple[str, bytes]]:
+    """The parts of a multipart BOM upload by field: (file name, bytes).
+
+    Fields are ``bom``, or ``items``, ``lines`` and ``document``, plus `extra` ones; each
+    at most once, at most a handful in all (the body limit bounds their size).
+    """
+    allowed = ("bom", "items", "lines", "document", *extra)
     files: dict[str, tuple[str, bytes]] = {}
     async with request.form(max_files=_MAX_PARTS, max_fields=_MAX_PARTS) as form:
         for field, value in form.multi_items():
-            if field not in ("bom", "items", "lines", "document"):
+            if field not in allowed:
                 raise ApiProblem("api.request_invalid", f"unexpected form field {field[:40]!r}"
-                                 " (expected bom, or items, lines and document)")
+                                 f" (expected {', '.join(allowed)})")
             if field in files:
                 raise ApiProblem("api.request_invalid", f"form field {field!r} given twice")
             if isinstance(value, UploadFile):
                 files[field] = (value.filename or field, await value.read())
             else:
                 files[field] = (field, value.encode("utf-8"))
-    return "multipart", files
+    return files
 
 
 def _date(text: str | None) -> date | None:

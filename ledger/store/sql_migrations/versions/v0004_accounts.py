@@ -13,6 +13,9 @@ The service's own records, beside the log (`ledger.api.accounts`):
   stored), the account it opens, and a short public id to name it by.
 * ``api_key_revocations`` — a revoked key gets a row here; the key row never changes.
 * ``api_grants`` — an issuer shows a token to a customs broker (the shipments it is given).
+* ``api_party_keys`` — the signing keys the service holds for parties that prefer it,
+  sealed under the key-encryption key of the settings (`ledger.api.signing_keys`), with
+  the party's certifier profile.
 
 Append-only like the ledger (same guards): a revocation is a new row, never an update, so
 who could do what, and when, stays auditable.
@@ -35,7 +38,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create the four account tables and their append-only guards."""
+    """Create the account tables and their append-only guards."""
     op.create_table(
         "api_accounts",
         sa.Column("account_id", sa.String(), nullable=False),
@@ -76,11 +79,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_digest", "grantee_party", name="pk_api_grants"),
     )
     op.create_index("ix_api_grants_grantee_party", "api_grants", ["grantee_party"])
+    op.create_table(
+        "api_party_keys",
+        sa.Column("kid", sa.String(), nullable=False),
+        sa.Column("party_id", sa.String(), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("profile", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("kid", name="pk_api_party_keys"),
+    )
+    op.create_index("ix_api_party_keys_party_id", "api_party_keys", ["party_id"])
     guard_table("api_accounts", "account_id = NEW.account_id")
     guard_table("api_keys", "key_hash = NEW.key_hash OR key_id = NEW.key_id")
     guard_table("api_key_revocations", "key_id = NEW.key_id")
     guard_table("api_grants",
                 "token_digest = NEW.token_digest AND grantee_party = NEW.grantee_party")
+    guard_table("api_party_keys", "kid = NEW.kid")
 
 
 def downgrade() -> None:

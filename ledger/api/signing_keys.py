@@ -1,0 +1,116 @@
+"""Signing keys the service holds for parties that prefer it, sealed at rest.
+
+A party may keep its Ed25519 key itself (the CLI signs locally) or let the service hold it.
+A held key is stored only sealed: XChaCha20-Poly1305 under the key-encryption key of the
+settings (``TMEC_KEY_ENCRYPTION_KEY``), with the key id as associated data, so a sealed
+key copied onto another key's row does not open (`ledger.crypto.seal`). No route ever
+returns key material; the profile beside it (the Annex 5-A contact details certifications
+carry) is not secret.
+
+The key a party signs with is its newest held key that the log says is valid now: a key
+the log rotated away or revoked is never used again, whatever this table holds. Rows are
+append-only (migration 0004): a new key is a new row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ledger.crypto import SigningKey, seal, unseal
+from ledger.errors import ConflictError, LedgerError, NotFoundError
+from ledger.keys import KeyLookup
+from ledger.multikey import verification_method_id
+from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql_accounts import account_tables
+from ledger.token import check_party_profile
+
+__all__ = ["HeldKey", "KeyVault", "KeysNotConfiguredError"]
+
+_HELD = account_tables(METADATA)["api_party_keys"]
+
+
+class KeysNotConfiguredError(LedgerError):
+    """The service holds no keys: no key-encryption key in its settings."""
+
+    code = "ledger.not_configured"
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """A party's key as the service holds it: the key, its id and its profile."""
+
+    key: SigningKey
+    kid: str
+    party: dict[str, Any]
+
+
+class KeyVault:
+    """The ``api_party_keys`` table, sealed under one key-encryption key.
+
+    Safe to share between threads and processes: every call is its own transaction.
+    """
+
+    def __init__(self, engine: Engine, encryption_key: bytes | None) -> None:
+        self._engine = engine
+        self._kek = encryption_key
+
+    @property
+    def configured(self) -> bool:
+        """Whether the service may hold keys (a key-encryption key is set)."""
+        return self._kek is not None
+
+    def _require_kek(self) -> bytes:
+        if self._kek is None:
+            raise KeysNotConfiguredError("the service holds no signing keys: set "
+                                         "TMEC_KEY_ENCRYPTION_KEY (32 bytes, hex) to let it")
+        return self._kek
+
+    def hold(self, key: SigningKey, party: Mapping[str, Any]) -> str:
+        """Keep `key` for `party` (its profile, checked); return the key id."""
+        kek = self._require_kek()
+        check_party_profile(party)
+        kid = verification_method_id(key.public_key)
+        sealed = seal(kek, key.seed, kid.encode("utf-8"))
+        with store_errors("hold a signing key"), self._engine.connect() as connection, \
+                connection.begin():
+            if connection.execute(sa.select(_HELD.c.kid).where(_HELD.c.kid == kid)).first():
+                raise ConflictError(f"key {kid} is already held")
+            connection.execute(sa.insert(_HELD).values(
+                kid=kid, party_id=str(party["id"]), sealed=sealed,
+                profile=json.dumps(dict(party), ensure_ascii=False, sort_keys=True),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds")))
+        return kid
+
+    def held_kids(self, party_id: str) -> list[str]:
+        """The ids of the keys held for a party, newest first."""
+        query = (sa.select(_HELD.c.kid).where(_HELD.c.party_id == party_id)
+                 .order_by(_HELD.c.created_at.desc(), _HELD.c.kid))
+        with store_errors("read held keys"), self._engine.connect() as connection:
+            return [str(k) for k in connection.execute(query).scalars()]
+
+    def current(self, party_id: str, keys: KeyLookup, position: int) -> HeldKey:
+        """The newest held key of `party_id` the log says is valid at `position`.
+
+        Raises:
+            NotFoundError: the service holds no valid key for the party.
+        """
+        kek = self._require_kek()
+        query = (sa.select(_HELD).where(_HELD.c.party_id == party_id)
+                 .order_by(_HELD.c.created_at.desc(), _HELD.c.kid.desc()))
+        with store_errors("read a held key"), self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        for row in rows:
+            record = keys.key(row.kid)
+            if record is None or record.status_at(position) != "valid":
+                continue
+            key = SigningKey(unseal(kek, bytes(row.sealed), str(row.kid).encode("utf-8")))
+            return HeldKey(key, str(row.kid), json.loads(row.profile))
+        raise NotFoundError(f"the service holds no valid signing key for party {party_id}: "
+                            "register one (POST /v1/signing-keys) or sign with the CLI")
