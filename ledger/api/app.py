@@ -133,8 +133,30 @@ def _check_declarations() -> None:
                                    f"public()): {', '.join(undeclared)}")
 
 
+BODY_MODELS = (issue.IssueRequest,)
+"""Models of request bodies a route parses itself (JSON or multipart), for OpenAPI."""
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "title", "status", "detail", "code"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                   "code": {"type": "string"}},
+    "description": "RFC 9457 problem details, with the stable error code in `code`.",
+}
+_PROBLEM_RESPONSE = {"description": "An RFC 9457 problem (any error status)", "content": {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"},
+                                 "example": {"type": "urn:tmec:problem:ledger.not_found",
+                                             "title": "Not Found", "status": 404,
+                                             "detail": "token 3f1c... is not in the ledger",
+                                             "code": "ledger.not_found"}}}}
+
+
 def _describe_access(schema: dict[str, Any]) -> None:
-    """Write each route's access declaration into its OpenAPI operation."""
+    """Write each route's access declaration and its error responses into OpenAPI.
+
+    FastAPI documents a 422 in its own validation shape; every error of this API is a
+    problem document instead, so each operation gets one ``default`` problem response.
+    """
     for route in api_routes():
         access = declared_access(route)
         assert access is not None  # _check_declarations ran first
@@ -147,6 +169,9 @@ def _describe_access(schema: dict[str, Any]) -> None:
             operation["description"] = f"{text}\n\n**Access.** {access.describe()}".strip()
             if not access.public:
                 operation["security"] = [{"apiKey": []}]
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["default"] = _PROBLEM_RESPONSE
 
 
 def create_app(settings: ApiSettings | None = None, *, service: Service | None = None,
@@ -189,7 +214,17 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
         if app.openapi_schema is None:
             schema = original()
             _describe_access(schema)
-            schema.setdefault("components", {})["securitySchemes"] = {
+            components = schema.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["Problem"] = PROBLEM_SCHEMA
+            for model in BODY_MODELS:  # bodies read by hand, documented by their model
+                found = model.model_json_schema(
+                    by_alias=True, ref_template="#/components/schemas/{model}")
+                schemas.update(found.pop("$defs", {}))
+                schemas[model.__name__] = found
+            components["securitySchemes"] = {
                 "apiKey": {"type": "http", "scheme": "bearer",
                            "description": "An account's API key (tmec_<id>_<secret>)."}}
             app.openapi_schema = schema

@@ -8,60 +8,20 @@ share the SQLite ledger: a key revoked through one is refused by the other.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.api.server import serve_demo
 from tests.conftest import ROOT, run_tmec
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    out = tmp_path_factory.mktemp("serve") / "demo"
-    assert run_tmec("demo", "--out", str(out)).exit_code == 0
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--home", str(out / "ledger"), "--port",
-         str(port), "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "TMEC_CHECKPOINT_EVERY": "0.5",
-             "TMEC_KEY_ENCRYPTION_KEY_FILE": str(out / "key-encryption.key")})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"tmec serve did not start: {process.stdout.read()}")
-            time.sleep(0.2)
-        yield url, out
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
+    with serve_demo(tmp_path_factory.mktemp("serve") / "demo") as running:
+        yield running
 
 
 def _key(out: Path, account: str) -> str:
