@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +35,7 @@ from ledger.api.problems import install_problem_handlers, problem_response
 from ledger.api.routes import (
     accounts,
     determinations,
+    export,
     health,
     issue,
     log,
@@ -41,12 +43,16 @@ from ledger.api.routes import (
     tokens,
     verify,
 )
+from ledger.api.routes.common import FastJSON
 from ledger.api.settings import ApiSettings
 from ledger.sequencer import Sequencer
 
 __all__ = ["ROUTERS", "UndeclaredRouteError", "api_routes", "create_app"]
 
 logger = logging.getLogger(__name__)
+
+THREADS = 8
+"""Request threads per worker (anyio's default is 40)."""
 
 DESCRIPTION = """\
 The T-MEC / USMCA / CUSMA origin ledger over HTTP: SMEs qualify a bill of materials and
@@ -116,7 +122,7 @@ class _TooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two hal
 
 
 ROUTERS = (health.router, verify.router, tokens.router, issue.router, determinations.router,
-           precheck.router, accounts.router, log.router)
+           precheck.router, export.router, accounts.router, log.router)
 """Every router of the API, in the order they are mounted."""
 
 
@@ -186,6 +192,9 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Request threads only wait on the database and Ed25519; more of them than a few
+        # per core only fight over the GIL.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         opened = service or Service.open(settings)
         app.state.service = opened
         app.state.accounts = opened.accounts
@@ -201,7 +210,7 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
 
     app = FastAPI(title="T-MEC origin ledger", version="1", description=DESCRIPTION,
                   lifespan=lifespan, openapi_url="/v1/openapi.json", docs_url="/v1/docs",
-                  redoc_url=None)
+                  redoc_url=None, default_response_class=FastJSON)
     install_problem_handlers(app)
     _check_declarations()
     for router in ROUTERS:

@@ -7,8 +7,11 @@ database, each call its own transaction), and the trust file is read once.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +27,7 @@ from ledger.store.sql import SqlStore
 from ledger.token import supplier_token_digests
 from ledger.verify import TrustFile, Verification, verify
 
-__all__ = ["CERTIFICATE_ELEMENTS", "Service", "certificate"]
+__all__ = ["CERTIFICATE_ELEMENTS", "Service", "Verified", "VerifiedCache", "certificate"]
 
 #: The subject fields a certification of origin prints (Annex 5-A's nine data elements):
 #: 1 certifier role, 2 certifier, 3 exporter, 4 producer, 5 importer, 6 the good
@@ -58,6 +61,54 @@ def _age_seconds(iso: object) -> float | None:
     return time.time() - moment.timestamp()
 
 
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A logged token's bundle and its verification, as of one standing of the log."""
+
+    bundle: dict[str, Any]
+    verification: Verification
+    watermark: int
+    until: float  # time.monotonic() after which it is built again
+
+
+class VerifiedCache:
+    """Verifications of logged tokens, valid while the log's standing watermark holds.
+
+    A bundle and its verification only change when some token's or key's standing does
+    (`LogStore.standing_watermark`: a revocation, supersession, key rotation, revocation
+    or compromise anywhere in the log), or with time (status age, checkpoint age). So an
+    entry is reused while the watermark is unchanged and for at most `ttl` seconds; any
+    such event anywhere invalidates every entry at the next request, in every worker.
+    Bounded (least recently used out); safe between threads.
+    """
+
+    def __init__(self, ttl: float = 60.0, capacity: int = 10_000) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self._entries: OrderedDict[str, Verified] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, watermark: int) -> Verified | None:
+        """The entry for `digest` if it still holds at `watermark`."""
+        with self._lock:
+            found = self._entries.get(digest)
+            if found is None:
+                return None
+            if found.watermark != watermark or time.monotonic() > found.until:
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return found
+
+    def put(self, digest: str, entry: Verified) -> None:
+        """Keep `entry`, dropping the least recently used beyond `capacity`."""
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
 class Service:
     """The ledger behind the API, and the rules of who may see which token."""
 
@@ -69,6 +120,7 @@ class Service:
         self.accounts = accounts
         self.trust = trust
         self.vault = vault
+        self.verified = VerifiedCache(ttl=min(60.0, settings.status_refresh))
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:
@@ -151,6 +203,23 @@ class Service:
             self.ledger.refresh_status(digest)
             return self.ledger.bundle(digest, suppliers=suppliers)
         return made
+
+    def verify_logged(self, digest: str) -> Verified:
+        """The bundle of a logged token and its verification now, reused while it holds.
+
+        One query (the standing watermark) when the cache has it; the full bundle and
+        verification otherwise. The watermark is read before the bundle is built, so a
+        revocation logged meanwhile leaves the entry stale, never the other way round.
+        """
+        watermark = self.ledger.store.standing_watermark()
+        found = self.verified.get(digest, watermark)
+        if found is not None:
+            return found
+        bundle = self.bundle(digest)
+        entry = Verified(bundle, self.verify(bundle), watermark,
+                         time.monotonic() + self.verified.ttl)
+        self.verified.put(digest, entry)
+        return entry
 
     def verify(self, bundle: bytes | Mapping[str, Any], *, at: int | None = None
                ) -> Verification:

@@ -223,6 +223,21 @@ class LogStore(Protocol):
         """(size, text) of the largest checkpoint, with the most cosignatures seen."""
         ...
 
+    def party_tokens(self, party_id: str, after: int = -1, limit: int = 1_000
+                     ) -> list[TokenRow]:
+        """A party's tokens logged after entry `after`, in log order, at most `limit`."""
+        ...
+
+    def standing_watermark(self) -> int:
+        """One past the last entry that changed any token's or key's standing, else 0.
+
+        Token events (revocations, supersessions) and key events (rotations, revocations,
+        compromise declarations) are the only entries that change what a verification of
+        an already logged token says; while this number stays the same, a verification
+        made earlier still holds (what `ledger.api` caches on). Two primary-key maxima.
+        """
+        ...
+
     def checkpoint(self, size: int) -> str | None:
         """The checkpoint text recorded for tree `size`, if any."""
         ...

@@ -155,6 +155,20 @@ class MemoryStore:
         """Digests starting with `prefix` (a scan: this store is for tests)."""
         return sorted(d for d in list(self._tokens) if d.startswith(prefix))[:limit]
 
+    def party_tokens(self, party_id: str, after: int = -1, limit: int = 1_000
+                     ) -> list[TokenRow]:
+        """A party's tokens after entry `after`, in log order (a scan: for tests)."""
+        rows = sorted((r for r in list(self._tokens.values())
+                       if r.party_id == party_id and r.index > after), key=lambda r: r.index)
+        return rows[:limit]
+
+    def standing_watermark(self) -> int:
+        """One past the last token or key event (a scan: this store is for tests)."""
+        with self._lock:
+            events = [e.index for es in self._token_events.values() for e in es]
+            events += [e.index for es in self._key_events.values() for e in es]
+        return max(events) + 1 if events else 0
+
     def derived_rows(self, start: int, end: int) -> DerivedRows:
         """The derived rows of entries in [start, end), in index order (a scan)."""
         def within(rows: list[_Row]) -> list[_Row]:

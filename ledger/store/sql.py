@@ -219,6 +219,9 @@ index_tables(METADATA)  # the derived tables (ledger.store.sql_index) join the s
 account_tables(METADATA)  # and the API's accounts (ledger.store.sql_accounts)
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
+_WATERMARK: Final = (  # {} is max (SQLite's two-argument form) or GREATEST (PostgreSQL)
+    "SELECT {}(coalesce((SELECT max(leaf_index) FROM log_token_events), -1), "
+    "coalesce((SELECT max(leaf_index) FROM log_key_events), -1))")
 _DISCLOSURES: Final = METADATA.tables["log_disclosures"]
 _BLOBS: Final = METADATA.tables["log_blobs"]
 _CHECKPOINTS: Final = METADATA.tables["log_checkpoints"]
@@ -887,6 +890,19 @@ class SqlStore:
         with store_errors("read the latest checkpoint"), self._read() as connection:
             row = connection.execute(query).first()
         return None if row is None else (int(row[0]), str(row[1]))
+
+    def party_tokens(self, party_id: str, after: int = -1, limit: int = 1_000
+                     ) -> list[TokenRow]:
+        """A party's tokens after entry `after`, in log order (index (party, entry))."""
+        with store_errors("list a party's tokens"), self._read() as connection:
+            return self._index.party_tokens(connection, party_id, after, limit)
+
+    def standing_watermark(self) -> int:
+        """One past the last token or key event, else 0 (two primary-key maxima)."""
+        with store_errors("read the standing watermark"), self._read() as connection:
+            value = connection.exec_driver_sql(
+                _WATERMARK.format("GREATEST" if self._postgres else "max")).scalar()
+        return int(value if value is not None else -1) + 1
 
     def checkpoint(self, size: int) -> str | None:
         """The most recently recorded checkpoint text for tree `size`, if any."""

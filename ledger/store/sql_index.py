@@ -72,6 +72,7 @@ def _define(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("parents", sa.Text, nullable=False),  # digests, space-separated
         sa.Index("ix_log_tokens_party_id_shipment_leaf_index",
                  "party_id", "shipment", "leaf_index"),
+        sa.Index("ix_log_tokens_party_id_leaf_index", "party_id", "leaf_index"),  # 0004
     )
     token_events = sa.Table(
         "log_token_events", metadata,
@@ -172,6 +173,15 @@ class IndexTables:
         for chunk in _chunks(kids):
             rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
         return {record.kid: record for record in self._records(connection, rows)}
+
+    def party_tokens(self, connection: Connection, party_id: str, after: int, limit: int
+                     ) -> list[TokenRow]:
+        """A party's tokens after entry `after`, in log order, at most `limit`."""
+        tokens = self.tables["log_tokens"]
+        query = (sa.select(tokens).where(tokens.c.party_id == party_id,
+                                         tokens.c.leaf_index > after)
+                 .order_by(tokens.c.leaf_index).limit(limit))
+        return [_token_row(row) for row in connection.execute(query)]
 
     def token_rows_many(self, connection: Connection,
                         digests: Sequence[str]) -> dict[str, TokenRow]:

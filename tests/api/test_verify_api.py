@@ -116,3 +116,26 @@ def test_the_trust_file_is_the_workspaces(sqlite_world: World) -> None:
     served = sqlite_world.client.get("/v1/trust").json()
     assert served == sqlite_world.service.workspace.trust().to_json()
     assert served == json.loads((sqlite_world.out / "trust.json").read_text("utf-8"))
+
+
+def test_verifications_are_reused_until_some_standing_changes(sqlite_world: World,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    world = sqlite_world
+    built: list[str] = []
+    original = world.service.bundle
+
+    def counting(digest: str, **options: object) -> dict[str, object]:
+        built.append(digest)
+        return original(digest, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.service, "bundle", counting)
+    caliper, wheel = world.tokens["brake-caliper-mx"], world.tokens["steel-wheel-ca"]
+    for _ in range(3):
+        assert world.client.get(f"/v1/verify/{caliper}").json()["decision"] == "clear"
+    assert built == [caliper]
+    # A revocation anywhere in the log (here: another token) invalidates every entry.
+    world.service.ledger.revoke_token(wheel, signer=None, reason="recalled")
+    assert world.client.get(f"/v1/verify/{caliper}").json()["decision"] == "clear"
+    assert built == [caliper, caliper]
+    assert world.client.get(f"/v1/verify/{wheel}").json()["decision"] == "reject"

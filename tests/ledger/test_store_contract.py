@@ -330,3 +330,23 @@ def test_another_handle_sees_committed_data(durable_backend: Backend) -> None:
     assert again.get_blob("sha256:aa") == b"token"
     assert again.latest_checkpoint() == (5, "checkpoint 5\n")
     assert again.append(batch(5, 1)) == 5
+
+
+class TestStandingWatermark:
+    """One past the last entry that changed a token's or key's standing."""
+
+    def test_moves_only_with_token_and_key_events(self, store: LogStore) -> None:
+        from ledger.state import DerivedRows, KeyEvent, TokenEvent, TokenEventKind, TokenRow
+
+        assert store.standing_watermark() == 0
+        token = TokenRow("sha256:" + "a" * 64, 0, "did:key:z6Mk#k", "p", "s" * 64, ())
+        store.append(batch(0, 2), derived=DerivedRows(tokens=[token]))
+        assert store.standing_watermark() == 0  # a new token changes no standing
+        store.append(batch(2, 2), derived=DerivedRows(token_events=[
+            TokenEvent(3, token.digest, TokenEventKind.REVOKED, None)]))
+        assert store.standing_watermark() == 4
+        store.append(batch(4, 3), derived=DerivedRows(key_events=[
+            KeyEvent(5, "did:key:z6Mk#k", None)]))
+        assert store.standing_watermark() == 6
+        store.append(batch(7, 1))
+        assert store.standing_watermark() == 6

@@ -72,6 +72,19 @@ def _margin(token: dict[str, Any]) -> Decimal | None:
     return max(margins) if margins else None
 
 
+def _status_reasons(status: dict[str, Any]) -> list[dict[str, str]]:
+    """Reasons from a registrar status statement: the token's and its evidence's standing."""
+    reasons = []
+    if status.get("token") != "active":
+        reasons.append({"reason": "status", "detail": f"the token is {status.get('token')} "
+                        "in the log"})
+    if status.get("evidence", "active") != "active":
+        affected = ", ".join(str(d)[:16] for d in status.get("evidenceAffected", []))
+        reasons.append({"reason": "evidence", "detail": f"supplier evidence is "
+                        f"{status.get('evidence')} ({affected})"})
+    return reasons
+
+
 def _reasons(service: Service, verification: Verification, token: dict[str, Any] | None,
              digest: str | None, tolerance: Decimal) -> list[dict[str, str]]:
     reasons = [{"reason": f"check:{c.name}", "detail": c.detail}
@@ -86,17 +99,13 @@ def _reasons(service: Service, verification: Verification, token: dict[str, Any]
     elif margin is None and criterion == "B":
         reasons.append({"reason": "margin", "detail": "no RVC method passed"})
     if digest is not None:
+        # The log's standing now, from the service's own current bundle of the token (a
+        # bundle sent in may predate a revocation): cached while no standing changes.
         try:
-            status = service.ledger.status(digest)
+            current = service.verify_logged(digest).bundle
         except LedgerError:
             return reasons
-        if status.token.value != "active":
-            reasons.append({"reason": "status", "detail": f"the token is {status.token.value}"
-                            " in the log"})
-        if status.evidence.value != "active":
-            affected = ", ".join(d[:16] for d in status.evidence_affected)
-            reasons.append({"reason": "evidence", "detail": f"supplier evidence is "
-                            f"{status.evidence.value} ({affected})"})
+        reasons += _status_reasons(current["log"]["status"]["statement"])
     return reasons
 
 
@@ -115,10 +124,11 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
                         "shipmentId": None, "reasons": [{
                             "reason": "access", "detail": "this token was not given to "
                             "your account; ask its issuer, or send its bundle"}]}
-            bundle = service.bundle(digest)
+            verified = service.verify_logged(digest)
+            bundle, verification = verified.bundle, verified.verification
         else:
             bundle = dict(shipment.bundle or {})
-        verification = service.verify(bundle)
+            verification = service.verify(bundle)
     except LedgerError as exc:
         return {"go": False, "decision": None, "tokenDigest": digest, "shipmentId": None,
                 "reasons": [{"reason": exc.code, "detail": str(exc)}]}

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from ledger.api.access import Caller, public
 from ledger.api.context import certificate
@@ -79,7 +78,9 @@ async def verify_bundle(request: Request, at: str | None = AT,
         raise ApiProblem("api.unsupported_media_type", "send the bundle as application/json")
     data = await request.body()
     moment = _moment(at)
-    result = await run_in_threadpool(service_of(request).verify, data, at=moment)
+    # CPU only (no database): run on the event loop, which is faster than a thread hop
+    # and lets no other request thread fight this one for the GIL.
+    result = service_of(request).verify(data, at=moment)
     return result.to_dict()
 
 
@@ -96,8 +97,13 @@ def verify_digest(digest: str, request: Request, at: str | None = AT,
     del caller
     service = service_of(request)
     full = service.ledger.resolve_token(digest)
-    bundle = service.bundle(full)
-    result = service.verify(bundle, at=_moment(at))
+    moment = _moment(at)
+    if moment is None:  # now: the cached verification holds while the log's standing does
+        verified = service.verify_logged(full)
+        bundle, result = verified.bundle, verified.verification
+    else:
+        bundle = service.bundle(full)
+        result = service.verify(bundle, at=moment)
     return {**result.to_dict(), "certificate": certificate(bundle["token"])}
 
 

@@ -4,7 +4,8 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 
-The service's own records, beside the log (`ledger.api.accounts`):
+The service's own records, beside the log (`ledger.api.accounts`), and an index of a
+party's tokens in log order (``log_tokens (party_id, leaf_index)``) for its exports:
 
 * ``api_accounts`` — one per party using the API: its role (exporter, producer, importer,
   supplier, customs broker, customs authority, auditor, registrar) and the ledger party it
@@ -89,6 +90,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kid", name="pk_api_party_keys"),
     )
     op.create_index("ix_api_party_keys_party_id", "api_party_keys", ["party_id"])
+    # A party's tokens in log order (the compliance export pages through them).
+    op.create_index("ix_log_tokens_party_id_leaf_index", "log_tokens",
+                    ["party_id", "leaf_index"])
     guard_table("api_accounts", "account_id = NEW.account_id")
     guard_table("api_keys", "key_hash = NEW.key_hash OR key_id = NEW.key_id")
     guard_table("api_key_revocations", "key_id = NEW.key_id")
