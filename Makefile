@@ -28,7 +28,13 @@ run: $(STAMP)
 	@echo
 	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
 	@echo "API keys, one per role: var/demo/api-keys.json"
+	@echo "Witnesses CBP, CBSA, ANAM on 127.0.0.1:8101-8103 (C2SP tlog-witness)."
 	@echo "Serving http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/tmec witness serve --home var/demo/ledger --name cbp --port 8101 & \
+	$(BIN)/tmec witness serve --home var/demo/ledger --name cbsa --port 8102 & \
+	$(BIN)/tmec witness serve --home var/demo/ledger --name anam --port 8103 & \
+	TMEC_WITNESS_URLS=cbp=http://127.0.0.1:8101,cbsa=http://127.0.0.1:8102,anam=http://127.0.0.1:8103 \
 	TMEC_KEY_ENCRYPTION_KEY_FILE=var/demo/key-encryption.key \
 		$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
 

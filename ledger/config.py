@@ -9,6 +9,9 @@ API) turn environment variables into those arguments:
   ``postgresql+psycopg://user@host/db`` for PostgreSQL.
 * ``TMEC_LOG_ORIGIN`` — the checkpoint origin line naming the log; default
   ``tmec.example/ledger``.
+* ``TMEC_WITNESS_URLS`` — witnesses reached over HTTP (C2SP tlog-witness), as
+  ``name=url`` pairs separated by commas (``cbp=https://witness.cbp.example,...``); a
+  witness not named here is the workspace's own file witness (the demo's default).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from ledger.errors import InputError
 
 __all__ = ["DEFAULT_ORIGIN", "Settings"]
 
@@ -30,6 +35,7 @@ class Settings:
     home: Path
     database_url: str
     origin: str
+    witness_urls: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, home: str | None = None,
@@ -39,4 +45,17 @@ class Settings:
         home_path = Path(home or env.get("TMEC_HOME") or "var/ledger")
         url = database_url or env.get("TMEC_DATABASE_URL") or (
             f"sqlite:///{(home_path / 'ledger.db').as_posix()}")
-        return cls(home_path, url, origin or env.get("TMEC_LOG_ORIGIN") or DEFAULT_ORIGIN)
+        return cls(home_path, url, origin or env.get("TMEC_LOG_ORIGIN") or DEFAULT_ORIGIN,
+                   _witness_urls(env.get("TMEC_WITNESS_URLS", "")))
+
+
+def _witness_urls(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, equals, url = item.partition("=")
+        if not equals or not name.strip() or not url.strip():
+            raise InputError(f"TMEC_WITNESS_URLS: {item[:80]!r} is not name=url")
+        pairs.append((name.strip(), url.strip()))
+    return tuple(pairs)

@@ -50,6 +50,7 @@ __all__ = [
     "TamperedError",
     "TokenError",
     "UnknownKeyError",
+    "WitnessSizeConflictError",
 ]
 
 
@@ -161,6 +162,18 @@ class ConflictError(LedgerError):
 
     code: ClassVar[str] = "ledger.conflict"
     title: ClassVar[str] = "Conflict"
+
+
+class WitnessSizeConflictError(ConflictError):
+    """A witness last cosigned another size than the submitter assumed (tlog-witness 409).
+
+    ``latest_size`` is the size the witness answered: the submitter retries with a
+    consistency proof from there.
+    """
+
+    def __init__(self, message: str, *, latest_size: int) -> None:
+        super().__init__(message)
+        self.latest_size = latest_size
 
 
 class TamperedError(LedgerError):

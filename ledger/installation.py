@@ -55,6 +55,7 @@ from ledger.token import (
 )
 from ledger.verify import TrustFile, VerifyOptions
 from ledger.witness import Witness, WitnessState
+from ledger.witness_http import HttpWitness
 
 __all__ = ["DEFAULT_WITNESSES", "FileWitness", "PartyKey", "Workspace",
            "certification_from_profile", "max_bundle_bytes", "read_small_file"]
@@ -352,12 +353,22 @@ class Workspace:
                              f"{signer.verifier.name!r}, not {self.settings.origin!r}")
         return signer
 
-    def witnesses(self) -> list[FileWitness]:
-        """Every witness with a key in this workspace."""
+    def witnesses(self) -> list[FileWitness | HttpWitness]:
+        """Every witness: over HTTP when ``TMEC_WITNESS_URLS`` names it, else from files."""
         folder = self.home / "witnesses"
         log = self.log_signer().verifier
-        return [FileWitness(path, path.with_suffix(".json"), log)
-                for path in sorted(folder.glob("*.key"))] if folder.exists() else []
+        remote = dict(self.settings.witness_urls)
+        found: list[FileWitness | HttpWitness] = []
+        names: set[str] = set()
+        if folder.exists():
+            for path in sorted(folder.glob("*.key")):
+                names.add(path.stem)
+                if path.stem in remote:
+                    found.append(HttpWitness(path.stem, remote[path.stem]))
+                else:
+                    found.append(FileWitness(path, path.with_suffix(".json"), log))
+        found += [HttpWitness(name, url) for name, url in remote.items() if name not in names]
+        return found
 
     def open_ledger(self, *, with_witnesses: bool = True) -> Ledger:
         """The ledger over the configured database; the workspace and database must exist."""

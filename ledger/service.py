@@ -42,6 +42,7 @@ from ledger.errors import (
     SignatureError,
     StoreUnavailableError,
     TamperedError,
+    WitnessSizeConflictError,
 )
 from ledger.evidence import check_evidence, cited_tokens
 from ledger.keys import KeyDirectory, KeyRecord, require_key, require_valid
@@ -808,7 +809,13 @@ class Ledger:
                 raise ConflictError(f"a witness has cosigned size {old}, beyond this log's "
                                     f"{size}: the log was rolled back or forked")
             proof = tree.consistency_proof(old, size) if old else []
-            return witness.add_checkpoint(signed, old, proof, now)
+            try:
+                return witness.add_checkpoint(signed, old, proof, now)
+            except WitnessSizeConflictError as exc:  # a remote witness knew better: once more
+                if not 0 <= exc.latest_size <= size:
+                    raise
+                proof = tree.consistency_proof(exc.latest_size, size) if exc.latest_size else []
+                return witness.add_checkpoint(signed, exc.latest_size, proof, now)
 
         lines: list[str] = []
         # Not a `with` block: its exit would wait for a witness that hangs past its timeout.
