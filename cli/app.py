@@ -21,7 +21,7 @@ except ModuleNotFoundError as _missing:  # installed without the `cli` extra: sa
           file=sys.stderr)
     raise SystemExit(70) from None
 
-from cli import audit_cli, ledger_cli, service_cli, witness_cli
+from cli import audit_cli, ledger_cli, remote_cli, service_cli, witness_cli
 from cli.errors import handle_errors
 from cli.files import date_option, read_bom
 from cli.render import console, render_candidates, render_determination, say
@@ -45,6 +45,7 @@ ledger_cli.register(app)
 service_cli.register(app)
 audit_cli.register(app)
 witness_cli.register(app)
+remote_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -65,6 +65,13 @@ EXIT_CODES: dict[str, int] = {
     "ledger.checkpoint_inconsistent": INTEGRITY,
     "ledger.store_unavailable": UNAVAILABLE,
     "ledger.limit_exceeded": LIMIT,
+    "ledger.not_configured": UNAVAILABLE,
+    "api": REFUSED,  # the service refused (tmec remote): no key, not your token, ...
+    "api.not_found": NOT_FOUND,
+    "api.request_invalid": INVALID_INPUT,
+    "api.unsupported_media_type": INVALID_INPUT,
+    "api.too_large": LIMIT,
+    "api.not_ready": UNAVAILABLE,
     "io": INVALID_INPUT,
     "io.not_found": NOT_FOUND,
     "resource": LIMIT,

@@ -1,0 +1,79 @@
+"""`tmec remote`: the CLI's workflows against a running service, same outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.server import free_port, serve_demo
+from tests.conftest import ROOT, run_tmec
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    with serve_demo(tmp_path_factory.mktemp("remote") / "demo") as running:
+        yield running
+
+
+def _key(out: Path, account: str) -> str:
+    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
+    return next(k["apiKey"] for k in keys if k["account"] == account)
+
+
+def test_register_issue_precheck_verify_and_export(served: tuple[str, Path],
+                                                   tmp_path: Path) -> None:
+    url, out = served
+    sme = ["--server", url, "--api-key", _key(out, "frenos-bajio.producer")]
+    workbook = str(ROOT / "examples" / "tables" / "brake-caliper-mx.xlsx")
+    qualified = run_tmec("remote", "rvc", workbook, *sme, "--json")
+    assert qualified.exit_code == 0, qualified.stderr
+    assert qualified.json()["originating"] is True
+    csv = run_tmec("remote", "rvc", str(ROOT / "examples" / "tables" /
+                                        "brake-caliper-mx.items.csv"), *sme)
+    assert "ORIGINATING" in csv.stdout
+    issued = run_tmec("remote", "issue", workbook, "--shipment", "REMOTE-1", *sme, "--json")
+    assert issued.exit_code == 0, issued.stderr
+    digest = issued.json()["tokenDigest"]
+    again = run_tmec("remote", "issue", workbook, "--shipment", "REMOTE-1", *sme)
+    assert again.exit_code == 7
+    assert "error [ledger.conflict]" in again.stderr
+    broker = ["--server", url, "--api-key", _key(out, "laredo-brokers.broker")]
+    demo_token = json.loads((out / "bundles" / "steel-wheel-ca.json").read_text("utf-8"))
+    from ledger.token import token_digest
+    wheel = token_digest(demo_token["token"])
+    assert run_tmec("remote", "precheck", wheel, *broker).exit_code == 0
+    not_given = run_tmec("remote", "precheck", wheel, digest, *broker, "--json")
+    assert not_given.exit_code == 1
+    assert [s["go"] for s in not_given.json()["shipments"]] == [True, False]
+    verified = run_tmec("remote", "verify", str(out / "bundles" / "steel-wheel-ca.json"),
+                        "--server", url)
+    assert verified.exit_code == 0
+    assert "DECISION: CLEAR" in verified.stdout
+    export = tmp_path / "frenos.jsonl"
+    auditor = ["--server", url, "--api-key", _key(out, "norte-audit.auditor")]
+    assert run_tmec("remote", "export", "--party", "frenos-bajio", "--out", str(export),
+                    *auditor).exit_code == 0
+    checked = run_tmec("audit", "verify", str(export), "--trust", str(out / "trust.json"))
+    assert checked.exit_code == 0, checked.stdout
+
+
+def test_refusals_are_one_line_errors_with_the_local_exit_codes(served: tuple[str, Path]
+                                                                ) -> None:
+    url, out = served
+    workbook = str(ROOT / "examples" / "tables" / "brake-caliper-mx.xlsx")
+    no_key = run_tmec("remote", "rvc", workbook, "--server", url)
+    assert no_key.exit_code == 7
+    assert no_key.stderr.startswith("error [api.unauthenticated]")
+    bad_bom = run_tmec("remote", "rvc", str(ROOT / "pyproject.toml"), "--server", url,
+                       "--api-key", _key(out, "frenos-bajio.producer"))
+    assert bad_bom.exit_code == 3
+    assert bad_bom.stderr.startswith("error [rules.bom_invalid]")
+    down = run_tmec("remote", "verify", str(out / "bundles" / "steel-wheel-ca.json"),
+                    "--server", f"http://127.0.0.1:{free_port()}")
+    assert down.exit_code == 4
+    for result in (no_key, bad_bom, down):
+        assert result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr
