@@ -15,7 +15,7 @@ Scenarios, as issue 8 names them:
   nested: two tokens, six inclusion proofs, two checkpoints);
 * ``GET /v1/verify/{digest}`` of that token (the service builds and verifies the bundle;
   reused while the log's standing watermark holds);
-* ``POST /v1/precheck`` of 50 shipments (the broker's four demo tokens, cycled);
+* ``POST /v1/precheck`` of 50 shipments (50 real brake-caliper tokens given to the broker);
 * registrations: ``POST /v1/tokens`` with the brake caliper's BOM as JSON, a new shipment
   id each time (determination, signing, three writes, one log append).
 
@@ -28,10 +28,12 @@ workers): POST verify >= 1,500/s with p99 <= 50 ms, GET verify >= 4,000/s, regis
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -47,6 +49,7 @@ from load import LoadResult, request_bytes, run_load  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 BATCH = 256
+PRECHECK = 50
 
 
 def build(tokens: int) -> Path:
@@ -90,6 +93,31 @@ def build(tokens: int) -> Path:
     ledger.store.close()  # type: ignore[attr-defined]
     (target / "done").write_text(f"{tokens}\n", encoding="utf-8")
     return target
+
+
+def add_precheck_tokens(target: Path) -> None:
+    """50 real tokens of one SME, given to the broker: what a pre-check of 50 reads."""
+    if (target / "precheck-done").exists():
+        return
+    from cli.demo import _certification
+    from ledger.api.accounts import AccountStore
+    from ledger.config import DEFAULT_ORIGIN, Settings
+    from ledger.installation import PartyKey, Workspace
+    from origin_rules import parse_bom_json
+
+    home = target / "ledger"
+    ledger = Workspace(Settings(home, f"sqlite:///{home / 'ledger.db'}", DEFAULT_ORIGIN)
+                       ).open_ledger(with_witnesses=False)
+    frenos = PartyKey.load(home / "keys" / "frenos-bajio.json")
+    caliper = parse_bom_json((ROOT / "examples" / "brake-caliper-mx.json").read_bytes())
+    accounts = AccountStore(ledger.store.engine)  # type: ignore[attr-defined]
+    for n in range(PRECHECK):
+        issued = ledger.issue_token(caliper, _certification(frenos.party, caliper, None),
+                                    shipment_id=f"FBA-PRECHECK-{n}", key=frenos.key)
+        accounts.grant(issued.digest, "laredo-brokers", "registrar.registrar")
+    ledger.publish_checkpoint()
+    ledger.store.close()  # type: ignore[attr-defined]
+    (target / "precheck-done").write_text(f"{PRECHECK}\n", encoding="utf-8")
 
 
 def offline_rate(bundle: bytes, trust_path: Path, seconds: float) -> float:
@@ -142,6 +170,7 @@ def main() -> None:
 
     started = time.perf_counter()
     target = build(args.tokens)
+    add_precheck_tokens(target)
     built = time.perf_counter() - started
     keys = {k["account"]: k["apiKey"]
             for k in json.loads((target / "api-keys.json").read_text("utf-8"))["keys"]}
@@ -154,16 +183,25 @@ def main() -> None:
                       "lash-adjusters-us")]
     caliper = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
     run_id = int(time.time())
+    shipments = itertools.count()  # one counter across runs: every shipment id is new
     offline = offline_rate(bundle, target / "trust.json", 5.0)
 
     def registration(n: int) -> bytes:
-        body = json.dumps({"shipmentId": f"BENCH-{run_id}-{n}", "bom": caliper}).encode()
+        del n  # the load's counter restarts with each run
+        body = json.dumps({"shipmentId": f"BENCH-{run_id}-{next(shipments)}",
+                           "bom": caliper}).encode()
         return request_bytes("POST", "/v1/tokens", body=body, headers={
             "Content-Type": "application/json",
             "Authorization": f"Bearer {keys['frenos-bajio.producer']}"})
 
+    with sqlite3.connect(target / "ledger" / "ledger.db") as db:
+        marks = ",".join("?" * len(demo))
+        fifty = [d for (d,) in db.execute(
+            f"SELECT token_digest FROM api_grants WHERE token_digest NOT IN ({marks})",
+            demo)]
+    assert len(fifty) == PRECHECK, len(fifty)
     precheck = request_bytes("POST", "/v1/precheck", body=json.dumps({
-        "shipments": [{"token": demo[n % 4]} for n in range(50)]}).encode(), headers={
+        "shipments": [{"token": d} for d in fifty]}).encode(), headers={
         "Content-Type": "application/json",
         "Authorization": f"Bearer {keys['laredo-brokers.broker']}"})
     scenarios: list[tuple[str, Any]] = [

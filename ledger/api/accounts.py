@@ -67,6 +67,7 @@ _ACCOUNTS = _TABLES["api_accounts"]
 _KEYS = _TABLES["api_keys"]
 _REVOCATIONS = _TABLES["api_key_revocations"]
 _GRANTS = _TABLES["api_grants"]
+_DISCLOSURES = _TABLES["api_disclosures"]
 
 
 def _now() -> str:
@@ -273,3 +274,32 @@ class AccountStore:
                  .order_by(_GRANTS.c.token_digest).limit(limit))
         with self._connection("list grants") as connection:
             return [str(d) for d in connection.execute(query).scalars()]
+
+    # -- disclosures: the BOM lines an issuer showed to a customs authority
+
+    def disclose(self, token_digest: str, authority: str, lines: list[int],
+                 disclosed_by: str) -> list[int]:
+        """Record lines disclosed to `authority`; return the ones that were new."""
+        if authority not in CUSTOMS_AUTHORITIES:
+            raise InputError(f"disclosures go to a customs authority "
+                             f"({', '.join(CUSTOMS_AUTHORITIES)}), not {authority[:40]!r}")
+        at = _now()
+        with self._connection("record disclosures") as connection:
+            known = set(connection.execute(sa.select(_DISCLOSURES.c.line).where(
+                _DISCLOSURES.c.token_digest == token_digest,
+                _DISCLOSURES.c.authority == authority)).scalars())
+            new = sorted(set(lines) - known)
+            if new:
+                connection.execute(sa.insert(_DISCLOSURES), [
+                    {"token_digest": token_digest, "authority": authority, "line": line,
+                     "disclosed_by": disclosed_by, "disclosed_at": at} for line in new])
+        return new
+
+    def disclosed_lines(self, token_digest: str, authority: str) -> list[int]:
+        """The lines of a token disclosed to `authority`, in order."""
+        query = (sa.select(_DISCLOSURES.c.line)
+                 .where(_DISCLOSURES.c.token_digest == token_digest,
+                        _DISCLOSURES.c.authority == authority)
+                 .order_by(_DISCLOSURES.c.line))
+        with self._connection("read disclosures") as connection:
+            return [int(line) for line in connection.execute(query).scalars()]

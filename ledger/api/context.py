@@ -180,38 +180,44 @@ class Service:
 
     # -- bundles and verification
 
-    def bundle(self, digest: str, *, with_suppliers: bool = True) -> dict[str, Any]:
+    def bundle(self, digest: str, *, with_suppliers: bool = True,
+               disclose_lines: list[int] | None = None) -> dict[str, Any]:
         """The token's bundle under its latest status, written afresh when needed.
 
         A pure read while the latest status statement still says what the log says and is
         younger than `status_refresh`; otherwise the sequencer's on-demand step
         (`Ledger.refresh_status`) logs a fresh status and checkpoint first. Supplier
-        bundles are nested the same way, recursively.
+        bundles are nested the same way, recursively. `disclose_lines` adds those BOM
+        lines' salted records (for the customs authority they were disclosed to).
         """
         suppliers = None
         if with_suppliers:
             cited = supplier_token_digests(self.ledger.token(digest))
             suppliers = {d: self.bundle(d) for d in cited} or None
+        options: dict[str, Any] = {"suppliers": suppliers}
+        if disclose_lines:
+            options["disclose_lines"] = disclose_lines
         try:
-            made = self.ledger.bundle(digest, suppliers=suppliers)
+            made = self.ledger.bundle(digest, **options)
         except (NotFoundError, ConflictError):
             self.issuer_party(digest)  # a token that is not logged stays "not found"
             self.ledger.refresh_status(digest)
-            return self.ledger.bundle(digest, suppliers=suppliers)
+            return self.ledger.bundle(digest, **options)
         age = _age_seconds(made["log"]["status"]["statement"].get("time"))
         if age is None or age > self.settings.status_refresh:
             self.ledger.refresh_status(digest)
-            return self.ledger.bundle(digest, suppliers=suppliers)
+            return self.ledger.bundle(digest, **options)
         return made
 
-    def verify_logged(self, digest: str) -> Verified:
+    def verify_logged(self, digest: str, watermark: int | None = None) -> Verified:
         """The bundle of a logged token and its verification now, reused while it holds.
 
         One query (the standing watermark) when the cache has it; the full bundle and
         verification otherwise. The watermark is read before the bundle is built, so a
         revocation logged meanwhile leaves the entry stale, never the other way round.
         """
-        watermark = self.ledger.store.standing_watermark()
+        if watermark is None:  # a caller checking many tokens reads it once for all
+            watermark = self.ledger.store.standing_watermark()
         found = self.verified.get(digest, watermark)
         if found is not None:
             return found

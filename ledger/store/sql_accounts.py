@@ -14,7 +14,8 @@ __all__ = ["account_tables"]
 
 def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     """Define (once) and return the account tables on `metadata`."""
-    names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants", "api_party_keys")
+    names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants", "api_party_keys",
+             "api_disclosures")
     if names[0] in metadata.tables:
         return {name: metadata.tables[name] for name in names}
     accounts = sa.Table(
@@ -58,4 +59,12 @@ def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("profile", sa.Text, nullable=False),
         sa.Column("created_at", sa.String, nullable=False),
     )
-    return {t.name: t for t in (accounts, keys, revocations, grants, held)}
+    disclosures = sa.Table(
+        "api_disclosures", metadata,
+        sa.Column("token_digest", sa.String, primary_key=True),
+        sa.Column("authority", sa.String, primary_key=True),
+        sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("disclosed_by", sa.String, nullable=False),
+        sa.Column("disclosed_at", sa.String, nullable=False),
+    )
+    return {t.name: t for t in (accounts, keys, revocations, grants, held, disclosures)}

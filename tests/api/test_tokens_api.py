@@ -84,3 +84,44 @@ def test_unknown_and_ambiguous_tokens(sqlite_world: World) -> None:
             "ledger.not_found")
     problem(sqlite_world.client.get("/v1/tokens/abc", headers=me), 422,
             "ledger.input_invalid")
+
+
+def test_customs_sees_exactly_the_lines_disclosed_to_it(world: World) -> None:
+    import time as clock
+
+    from ledger.verify import TrustFile, verify
+
+    digest = world.tokens[CALIPER]
+    issuer = world.auth("frenos-bajio.producer")
+    disclosed = world.client.post(f"/v1/tokens/{digest}/disclosures", headers=issuer,
+                                  json={"authority": "cbp", "lines": [0, 1, 2]})
+    assert disclosed.status_code == 200, disclosed.text
+    assert disclosed.json()["new"] == [0, 1, 2]
+    cbp = world.client.get(f"/v1/tokens/{digest}/bundle",
+                           headers=world.auth("cbp.customs")).json()
+    assert sorted(d["line"] for d in cbp["disclosures"]) == [0, 1, 2]
+    trust = TrustFile.from_json(world.client.get("/v1/trust").content)
+    result = verify(cbp, trust, now=int(clock.time()))
+    assert result.decision.value == "clear", result.to_dict()
+    assert any(c.name.startswith("disclosure") and c.outcome.value == "pass"
+               for c in result.checks)
+    # Another authority, the broker and the issuer's own bundle carry no prices.
+    for account in ("cbsa.customs", "laredo-brokers.broker", "frenos-bajio.producer"):
+        other = world.client.get(f"/v1/tokens/{digest}/bundle",
+                                 headers=world.auth(account)).json()
+        assert "disclosures" not in other, account
+
+
+def test_only_the_issuer_discloses_real_lines_to_an_authority(sqlite_world: World) -> None:
+    world = sqlite_world
+    digest = world.tokens[CALIPER]
+    problem(world.client.post(f"/v1/tokens/{digest}/disclosures",
+                              headers=world.auth("huron-powertrain.producer"),
+                              json={"authority": "cbp", "lines": [0]}), 403, "api.forbidden")
+    issuer = world.auth("frenos-bajio.producer")
+    problem(world.client.post(f"/v1/tokens/{digest}/disclosures", headers=issuer,
+                              json={"authority": "cbp", "lines": [9999]}), 422,
+            "api.request_invalid")
+    problem(world.client.post(f"/v1/tokens/{digest}/disclosures", headers=issuer,
+                              json={"authority": "laredo-brokers", "lines": [0]}), 422,
+            "ledger.input_invalid")

@@ -63,6 +63,7 @@ def seeded(store: SqlStore) -> SqlStore:
     key = accounts.issue_key(account.account_id)
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
+    accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
     KeyVault(store.engine, bytes(32)).hold(SigningKey(bytes([7]) * 32), {
         "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
         "email": "a@b.example", "phone": "+52 461 555 0142"})
@@ -85,6 +86,7 @@ UPDATES = {
     "api_key_revocations": "UPDATE api_key_revocations SET revoked_at = '2099-01-01'",
     "api_grants": "UPDATE api_grants SET grantee_party = 'someone-else'",
     "api_party_keys": "UPDATE api_party_keys SET party_id = 'impostor'",
+    "api_disclosures": "UPDATE api_disclosures SET authority = 'cbsa'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 

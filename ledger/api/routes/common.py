@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
@@ -18,7 +18,7 @@ __all__ = ["JSON_MEDIA", "FastJSON", "json_body", "media_type", "service_of"]
 JSON_MEDIA = ("application/json", "application/ld+json", "application/problem+json")
 
 
-class FastJSON(Response):
+class FastJSON(JSONResponse):
     """A JSON response serialised once with the standard library.
 
     The routes' answers are already plain JSON values (our own `to_dict` forms); FastAPI's

@@ -86,7 +86,8 @@ def _status_reasons(status: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _reasons(service: Service, verification: Verification, token: dict[str, Any] | None,
-             digest: str | None, tolerance: Decimal) -> list[dict[str, str]]:
+             digest: str | None, tolerance: Decimal, watermark: int
+             ) -> list[dict[str, str]]:
     reasons = [{"reason": f"check:{c.name}", "detail": c.detail}
                for c in verification.checks if c.outcome in (Outcome.FAIL, Outcome.WARN)]
     if token is None:
@@ -102,15 +103,15 @@ def _reasons(service: Service, verification: Verification, token: dict[str, Any]
         # The log's standing now, from the service's own current bundle of the token (a
         # bundle sent in may predate a revocation): cached while no standing changes.
         try:
-            current = service.verify_logged(digest).bundle
+            current = service.verify_logged(digest, watermark).bundle
         except LedgerError:
             return reasons
         reasons += _status_reasons(current["log"]["status"]["statement"])
     return reasons
 
 
-def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: Decimal
-               ) -> dict[str, Any]:
+def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: Decimal,
+               watermark: int) -> dict[str, Any]:
     if (shipment.token is None) == (shipment.bundle is None):
         return {"go": False, "decision": None, "tokenDigest": None, "shipmentId": None,
                 "reasons": [{"reason": "request", "detail": "give a token digest or a "
@@ -124,7 +125,7 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
                         "shipmentId": None, "reasons": [{
                             "reason": "access", "detail": "this token was not given to "
                             "your account; ask its issuer, or send its bundle"}]}
-            verified = service.verify_logged(digest)
+            verified = service.verify_logged(digest, watermark)
             bundle, verification = verified.bundle, verified.verification
         else:
             bundle = dict(shipment.bundle or {})
@@ -136,7 +137,7 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
     logged = verification.token_digest
     if digest is None and logged is not None and service.ledger.store.token_row(logged):
         digest = logged
-    reasons = _reasons(service, verification, token, digest, tolerance)
+    reasons = _reasons(service, verification, token, digest, tolerance, watermark)
     go = verification.decision is Decision.CLEAR and not reasons
     return {"go": go, "decision": verification.decision.value,
             "tokenDigest": verification.token_digest, "shipmentId": verification.shipment_id,
@@ -154,6 +155,9 @@ def precheck(body: PrecheckRequest, request: Request,
     """Each shipment in the order given, go only when nothing stands in the way."""
     service = service_of(request)
     tolerance = Decimal(body.tolerance)
-    results = [_check_one(service, caller, s, tolerance) for s in body.shipments]
+    # One reading of the log's standing for the whole request: every shipment is judged
+    # against the same state, and the cached verifications hold for all of them.
+    watermark = service.ledger.store.standing_watermark()
+    results = [_check_one(service, caller, s, tolerance, watermark) for s in body.shipments]
     go = sum(1 for r in results if r["go"])
     return {"go": go, "noGo": len(results) - go, "shipments": results}

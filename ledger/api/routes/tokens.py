@@ -44,11 +44,16 @@ def get_token(digest: str, request: Request, caller: Caller = allow(*READERS)
                 "format": "tmec-bundle/1", "token": {}, "log": {"checkpoint": "..."}}}}}})
 def get_bundle(digest: str, request: Request, caller: Caller = allow(*READERS)
                ) -> dict[str, Any]:
-    """Token, log proofs under a checkpoint ending at a fresh status, supplier bundles."""
+    """Token, log proofs under a checkpoint ending at a fresh status, supplier bundles; for
+    a customs authority, the BOM lines the issuer disclosed to it (salted records).
+    """
     service = service_of(request)
     full = service.ledger.resolve_token(digest)
     service.require_read(caller, full)
-    return service.bundle(full)
+    account = caller.require()
+    lines = (service.accounts.disclosed_lines(full, account.party_id)
+             if account.role is Role.CUSTOMS else [])
+    return service.bundle(full, disclose_lines=lines or None)
 
 
 @router.get("/{digest}/status", summary="Active, revoked or superseded; key; evidence",
@@ -87,3 +92,35 @@ def grant(digest: str, body: GrantRequest, request: Request,
                          f"{body.party[:64]!r}")
     granted = service.accounts.grant(full, body.party, caller.require().account_id)
     return {"token": full, "party": body.party, "granted": granted}
+
+
+class Disclosure(BaseModel):
+    """BOM lines (0-based, as committed in the token) to show one customs authority."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"authority": "cbp", "lines": [0, 1, 2]}]})
+    authority: str = Field(description="cbp, cbsa or anam")
+    lines: list[int] = Field(min_length=1, max_length=100_000)
+
+
+@router.post("/{digest}/disclosures", summary="Disclose BOM lines to a customs authority",
+             responses={200: {"content": {"application/json": {"example": {
+                 "token": _DIGEST_EXAMPLE, "authority": "cbp", "lines": [0, 1, 2],
+                 "new": [0, 1, 2]}}}}})
+def disclose(digest: str, body: Disclosure, request: Request,
+             caller: Caller = allow(*SMES)) -> dict[str, Any]:
+    """The issuer shows lines to CBP, CBSA or ANAM: that authority's bundles carry them,
+    so its officers can recompute the RVC; nobody else sees them.
+    """
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_issuer(caller, full)
+    count = service.ledger.commitment(full).count
+    outside = sorted({n for n in body.lines if not 0 <= n < count})
+    if outside:
+        raise ApiProblem("api.request_invalid", f"line {outside[0]} is not a line of this "
+                         f"token (it commits to lines 0 to {count - 1})")
+    new = service.accounts.disclose(full, body.authority, body.lines,
+                                    caller.require().account_id)
+    return {"token": full, "authority": body.authority,
+            "lines": service.accounts.disclosed_lines(full, body.authority), "new": new}

@@ -17,6 +17,8 @@ party's tokens in log order (``log_tokens (party_id, leaf_index)``) for its expo
 * ``api_party_keys`` — the signing keys the service holds for parties that prefer it,
   sealed under the key-encryption key of the settings (`ledger.api.signing_keys`), with
   the party's certifier profile.
+* ``api_disclosures`` — the BOM lines an issuer disclosed to a customs authority: that
+  authority's bundles of the token carry those lines' salted records (`ledger.token`).
 
 Append-only like the ledger (same guards): a revocation is a new row, never an update, so
 who could do what, and when, stays auditable.
@@ -90,6 +92,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kid", name="pk_api_party_keys"),
     )
     op.create_index("ix_api_party_keys_party_id", "api_party_keys", ["party_id"])
+    op.create_table(
+        "api_disclosures",
+        sa.Column("token_digest", sa.String(), nullable=False),
+        sa.Column("authority", sa.String(), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("disclosed_by", sa.String(), nullable=False),
+        sa.Column("disclosed_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("token_digest", "authority", "line",
+                                name="pk_api_disclosures"),
+    )
     # A party's tokens in log order (the compliance export pages through them).
     op.create_index("ix_log_tokens_party_id_leaf_index", "log_tokens",
                     ["party_id", "leaf_index"])
@@ -99,6 +111,8 @@ def upgrade() -> None:
     guard_table("api_grants",
                 "token_digest = NEW.token_digest AND grantee_party = NEW.grantee_party")
     guard_table("api_party_keys", "kid = NEW.kid")
+    guard_table("api_disclosures", "token_digest = NEW.token_digest AND "
+                "authority = NEW.authority AND line = NEW.line")
 
 
 def downgrade() -> None:
