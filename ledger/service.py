@@ -631,7 +631,8 @@ class Ledger:
     def issue_token(self, bom: BillOfMaterials, certification: Certification, *,
                     shipment_id: str, key: SigningKey,
                     salts: Sequence[bytes] | None = None,
-                    supersedes: str | None = None) -> IssueResult:
+                    supersedes: str | None = None,
+                    credential_status: Mapping[str, Any] | None = None) -> IssueResult:
         """Determine origin, sign the token, store it with its disclosure records, log it.
 
         Before anything is written: the key must be valid, the good originating, and every
@@ -647,7 +648,7 @@ class Ledger:
         determination = determine_origin(bom)
         issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
             bom, determination, certification, shipment_id=shipment_id, key=key,
-            created=_iso(self.now()), salts=salts)
+            created=_iso(self.now()), salts=salts, credential_status=credential_status)
         check_evidence(bom, {digest: self.token(digest, what="supplier token")
                              for digest in cited_tokens(bom)})
         parents = sorted(supplier_token_digests(issued.token))

@@ -934,6 +934,7 @@ def build_origin_token(
     key: SigningKey,
     created: str,
     salts: Sequence[bytes] | None = None,
+    credential_status: Mapping[str, Any] | None = None,
 ) -> IssuedToken:
     """Assemble, commit and sign the origin token of one good.
 
@@ -955,6 +956,8 @@ def build_origin_token(
         created: The proof time, an XML Schema dateTimeStamp (no clock here).
         salts: One `SALT_SIZE`-byte salt per BOM line, for reproducible tests; None draws
             them from `os.urandom`.
+        credential_status: A W3C Bitstring Status List entry (``credentialStatus``) the
+            token carries, when its issuer publishes one (`ledger.status_list`).
 
     Returns:
         The signed token, its digest and the line commitment (keep it to disclose lines).
@@ -1000,6 +1003,9 @@ def build_origin_token(
     links = _supplier_links(bom)
     if links:
         unsigned["relatedResource"] = links
+    if credential_status is not None:  # W3C Bitstring Status List v1.0 s.2.1
+        _check_status_entry(credential_status, "credential_status")
+        unsigned["credentialStatus"] = dict(credential_status)
     token = sign_credential(unsigned, key, verification_method_id(key.public_key), created)
     return IssuedToken(token, token_digest(token), commitment)
 
@@ -1163,6 +1169,20 @@ def parse_token(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     return _validated(parsed)
 
 
+def _check_status_entry(entry: Any, where: str) -> None:
+    """A ``BitstringStatusListEntry`` (W3C Bitstring Status List v1.0 s.2.1), strictly."""
+    if not isinstance(entry, Mapping):
+        raise TokenError(f"{where}: expected an object")
+    if entry.get("type") != "BitstringStatusListEntry":
+        raise TokenError(f"{where}.type: must be 'BitstringStatusListEntry'")
+    for name in ("id", "statusPurpose", "statusListIndex", "statusListCredential"):
+        if not isinstance(entry.get(name), str) or not entry[name]:
+            raise TokenError(f"{where}.{name}: expected a non-empty string")
+    index = entry["statusListIndex"]
+    if not index.isascii() or not index.isdigit() or (len(index) > 1 and index[0] == "0"):
+        raise TokenError(f"{where}.statusListIndex: a decimal integer as a string")
+
+
 def _validated(parsed: Any) -> dict[str, Any]:
     """The shape checks of `parse_token`, in place (no copy)."""
     if not isinstance(parsed, dict):
@@ -1201,6 +1221,8 @@ def _validated(parsed: Any) -> dict[str, Any]:
         digest = _hash_from_hex(urn[len(TOKEN_URN_PREFIX):], f"{where}.id")
         if _get(link, "digestMultibase", where, str) != _digest_multibase(digest):
             raise TokenError(f"{where}.digestMultibase: does not match the digest in the id")
+    if "credentialStatus" in token:
+        _check_status_entry(token["credentialStatus"], "$.credentialStatus")
     proof = _get(token, "proof", "$", dict)
     for name in ("type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
                  "proofValue"):

@@ -20,6 +20,7 @@ from ledger.api.accounts import SME_ROLES, AccountStore, Role
 from ledger.api.problems import ApiProblem
 from ledger.api.settings import ApiSettings
 from ledger.api.signing_keys import HeldKey, KeyVault
+from ledger.api.status_lists import StatusLists
 from ledger.errors import ConflictError, NotFoundError
 from ledger.installation import Workspace
 from ledger.service import Ledger
@@ -121,6 +122,9 @@ class Service:
         self.trust = trust
         self.vault = vault
         self.verified = VerifiedCache(ttl=min(60.0, settings.status_refresh))
+        store = ledger.store
+        assert isinstance(store, SqlStore)
+        self.status_lists = StatusLists(store.engine, settings.public_url)
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:

@@ -147,7 +147,8 @@ VERSION_TABLE: Final = "ledger_alembic_version"
 """Alembic's bookkeeping table, named for the ledger so it can share a database."""
 
 ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api_grants",
-                         "api_party_keys", "api_disclosures")
+                         "api_party_keys", "api_disclosures", "api_status_indices",
+                         "api_status_tokens")
 """The HTTP API's accounts, keys, grants and held signing keys (migration 0004)."""
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",

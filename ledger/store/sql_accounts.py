@@ -15,7 +15,7 @@ __all__ = ["account_tables"]
 def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     """Define (once) and return the account tables on `metadata`."""
     names = ("api_accounts", "api_keys", "api_key_revocations", "api_grants", "api_party_keys",
-             "api_disclosures")
+             "api_disclosures", "api_status_indices", "api_status_tokens")
     if names[0] in metadata.tables:
         return {name: metadata.tables[name] for name in names}
     accounts = sa.Table(
@@ -67,4 +67,15 @@ def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("disclosed_by", sa.String, nullable=False),
         sa.Column("disclosed_at", sa.String, nullable=False),
     )
-    return {t.name: t for t in (accounts, keys, revocations, grants, held, disclosures)}
+    indices = sa.Table(
+        "api_status_indices", metadata,
+        sa.Column("status_index", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("allocated_at", sa.String, nullable=False),
+    )
+    status_tokens = sa.Table(
+        "api_status_tokens", metadata,
+        sa.Column("status_index", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("token_digest", sa.String, nullable=False, unique=True),
+    )
+    return {t.name: t for t in (accounts, keys, revocations, grants, held, disclosures,
+                                indices, status_tokens)}

@@ -232,3 +232,50 @@ def test_sealing_is_bound_to_its_key_and_context() -> None:
             unseal(wrong_key, data, context)
     with pytest.raises(EncodingError):
         seal(b"short", b"x", b"")
+
+
+def test_issued_tokens_carry_a_bitstring_status_list_entry_kept_with_the_log(
+        world: World) -> None:
+    from ledger.status_list import decode_status_list
+    from ledger.token import verify_credential
+
+    body = _issue(world, SME, "SHP-STATUS").json()
+    entry = body["token"]["credentialStatus"]
+    assert entry["type"] == "BitstringStatusListEntry"
+    assert entry["statusPurpose"] == "revocation"
+    index = int(entry["statusListIndex"])
+    url = entry["statusListCredential"]
+    path = url.removeprefix(world.service.settings.public_url)
+
+    def bit() -> int:
+        response = world.client.get(path)
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "*"
+        credential = response.json()
+        verify_credential(credential)  # eddsa-jcs-2022, issuer = the log's did:key
+        assert "BitstringStatusListCredential" in credential["type"]
+        bits = decode_status_list(credential["credentialSubject"]["encodedList"])
+        assert len(bits) * 8 >= 131_072
+        return (bits[index // 8] >> (7 - index % 8)) & 1
+
+    assert bit() == 0
+    other = _issue(world, SME, "SHP-STATUS-2").json()
+    assert int(other["token"]["credentialStatus"]["statusListIndex"]) == index + 1
+    world.client.post(f"/v1/tokens/{body['tokenDigest']}/revoke", headers=world.auth(SME),
+                      json={"reason": "withdrawn"})
+    assert bit() == 1
+    assert world.client.get(f"/v1/verify/{body['tokenDigest']}").json()["decision"] == "reject"
+
+
+def test_status_list_encoding_round_trips() -> None:
+    from ledger.status_list import decode_status_list, encode_status_list
+
+    encoded = encode_status_list([0, 7, 8, 131_071])
+    assert encoded.startswith("u")
+    assert "=" not in encoded
+    bits = decode_status_list(encoded)
+    assert len(bits) == 16_384
+    assert bits[0] == 0b1000_0001
+    assert bits[1] == 0b1000_0000
+    assert bits[-1] == 0b0000_0001
+    assert sum(bin(b).count("1") for b in bits) == 4

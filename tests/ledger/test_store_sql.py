@@ -26,6 +26,7 @@ from alembic.migration import MigrationContext
 
 from ledger.api.accounts import AccountStore, Role
 from ledger.api.signing_keys import KeyVault
+from ledger.api.status_lists import StatusLists
 from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, StoreUnavailableError, TamperedError
 from ledger.merkle import leaf_hash
@@ -64,6 +65,9 @@ def seeded(store: SqlStore) -> SqlStore:
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
     accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
+    lists = StatusLists(store.engine, "http://127.0.0.1:8000")
+    index, _ = lists.allocate()
+    lists.bind(index, "sha256:aa")
     KeyVault(store.engine, bytes(32)).hold(SigningKey(bytes([7]) * 32), {
         "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
         "email": "a@b.example", "phone": "+52 461 555 0142"})
@@ -87,6 +91,8 @@ UPDATES = {
     "api_grants": "UPDATE api_grants SET grantee_party = 'someone-else'",
     "api_party_keys": "UPDATE api_party_keys SET party_id = 'impostor'",
     "api_disclosures": "UPDATE api_disclosures SET authority = 'cbsa'",
+    "api_status_indices": "UPDATE api_status_indices SET allocated_at = 'never'",
+    "api_status_tokens": "UPDATE api_status_tokens SET token_digest = 'sha256:bb'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 

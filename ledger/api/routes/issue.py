@@ -215,8 +215,11 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
         certification = certification_from_profile(
             held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
             importer=importer, signed_on=utc_now().date())
+        index, entry = service.status_lists.allocate()  # inside the signed token
         result = service.ledger.issue_token(bom, certification, shipment_id=body.shipment_id,
-                                            key=held.key, supersedes=replaced)
+                                            key=held.key, supersedes=replaced,
+                                            credential_status=entry)
+        service.status_lists.bind(index, result.digest)
         return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
                 "token": result.token, "links": _links(service, result.digest)}
 

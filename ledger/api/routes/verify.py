@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from ledger.api.access import Caller, public
 from ledger.api.context import certificate
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import JSON_MEDIA, media_type, service_of
+from ledger.api.routes.common import JSON_MEDIA, FastJSON, media_type, service_of
 from ledger.verify import Decision, Outcome
 
 __all__ = ["router"]
@@ -115,3 +116,23 @@ def trust(request: Request, caller: Caller = public()) -> dict[str, Any]:
     """The trust file: log key, witnesses, quorum and maximum checkpoint age."""
     del caller
     return service_of(request).trust.to_json()
+
+
+@router.get("/status/{number}", summary="A W3C Bitstring Status List of revocations",
+            responses={200: {"content": {"application/json": {"example": {
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "credentialSubject": {"type": "BitstringStatusList",
+                                      "statusPurpose": "revocation",
+                                      "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwf"}}}}}})
+def status_list(number: int, request: Request, caller: Caller = public()) -> JSONResponse:
+    """List `number` (signed by the log's key), what tokens' ``credentialStatus`` names;
+    any origin may read it (``Access-Control-Allow-Origin: *``), as the spec expects.
+    """
+    del caller
+    if not 0 <= number < 2**31:
+        raise ApiProblem("api.not_found", f"there is no status list {number}")
+    service = service_of(request)
+    credential = service.status_lists.credential(
+        number, service.ledger.log_key, service.ledger.store.standing_watermark())
+    return FastJSON(credential, headers={"Access-Control-Allow-Origin": "*",
+                                         "Cache-Control": "no-cache"})

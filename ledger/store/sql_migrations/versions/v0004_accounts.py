@@ -19,6 +19,8 @@ party's tokens in log order (``log_tokens (party_id, leaf_index)``) for its expo
   the party's certifier profile.
 * ``api_disclosures`` — the BOM lines an issuer disclosed to a customs authority: that
   authority's bundles of the token carry those lines' salted records (`ledger.token`).
+* ``api_status_indices`` and ``api_status_tokens`` — the W3C Bitstring Status List index
+  each issued token carries (allocated before signing, then bound to the token's digest).
 
 Append-only like the ledger (same guards): a revocation is a new row, never an update, so
 who could do what, and when, stays auditable.
@@ -102,6 +104,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_digest", "authority", "line",
                                 name="pk_api_disclosures"),
     )
+    op.create_table(
+        "api_status_indices",
+        sa.Column("status_index", sa.Integer(), nullable=False, autoincrement=True),
+        sa.Column("allocated_at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("status_index", name="pk_api_status_indices"),
+    )
+    op.create_table(
+        "api_status_tokens",
+        sa.Column("status_index", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("token_digest", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("status_index", name="pk_api_status_tokens"),
+        sa.UniqueConstraint("token_digest", name="uq_api_status_tokens_token_digest"),
+    )
     # A party's tokens in log order (the compliance export pages through them).
     op.create_index("ix_log_tokens_party_id_leaf_index", "log_tokens",
                     ["party_id", "leaf_index"])
@@ -113,6 +128,9 @@ def upgrade() -> None:
     guard_table("api_party_keys", "kid = NEW.kid")
     guard_table("api_disclosures", "token_digest = NEW.token_digest AND "
                 "authority = NEW.authority AND line = NEW.line")
+    guard_table("api_status_indices", "status_index = NEW.status_index")
+    guard_table("api_status_tokens", "status_index = NEW.status_index OR "
+                "token_digest = NEW.token_digest")
 
 
 def downgrade() -> None:
