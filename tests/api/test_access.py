@@ -34,7 +34,8 @@ def _routes(world: World) -> list[APIRoute]:
 
 def _path(route: APIRoute, world: World) -> str:
     values = {"digest": world.tokens["brake-caliper-mx"], "account_id": "registrar.registrar",
-              "key_id": "000000000000", "path": "0/000.p/1", "party": "frenos-bajio"}
+              "key_id": "000000000000", "path": "0/000.p/1", "party": "frenos-bajio",
+              "number": "0"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], route.path)
 
 
