@@ -125,3 +125,26 @@ def test_only_the_issuer_discloses_real_lines_to_an_authority(sqlite_world: Worl
     problem(world.client.post(f"/v1/tokens/{digest}/disclosures", headers=issuer,
                               json={"authority": "laredo-brokers", "lines": [0]}), 422,
             "ledger.input_invalid")
+
+
+def test_an_sme_lists_its_shipments_page_by_page(world: World) -> None:
+    issuer = world.auth("frenos-bajio.producer")
+    listed = world.client.get("/v1/tokens", headers=issuer).json()
+    assert listed["party"] == "frenos-bajio"
+    assert [t["tokenDigest"] for t in listed["tokens"]] == [world.tokens[CALIPER]]
+    assert listed["tokens"][0]["shipmentId"] == "FBA-PED-26-3807-6001842"
+    assert listed["tokens"][0]["status"] == "active"
+    assert listed["next"] is None
+    # Paging: the wheel maker's one token, a page of one, then nothing after it.
+    auditor = world.auth("norte-audit.auditor")
+    page = world.client.get("/v1/tokens", headers=auditor,
+                            params={"party": "great-lakes-wheel", "limit": 1}).json()
+    assert len(page["tokens"]) == 1
+    rest = world.client.get("/v1/tokens", headers=auditor, params={
+        "party": "great-lakes-wheel", "after": page["next"]}).json()
+    assert rest["tokens"] == []
+    problem(world.client.get("/v1/tokens", headers=issuer, params={"party": "huron-powertrain"}),
+            403, "api.forbidden")
+    problem(world.client.get("/v1/tokens", headers=auditor), 422, "api.request_invalid")
+    problem(world.client.get("/v1/tokens", headers=world.auth("laredo-brokers.broker")), 403,
+            "api.forbidden.role")

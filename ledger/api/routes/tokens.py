@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.access import Caller, allow
-from ledger.api.accounts import SMES, Role
+from ledger.api.accounts import SME_ROLES, SMES, Role
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import service_of
+from ledger.canonical import parse_json
 
 __all__ = ["router"]
 
@@ -24,6 +25,44 @@ router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 
 READERS = (*SMES, Role.BROKER, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
 _DIGEST_EXAMPLE = "3f1c9a" + "0" * 58
+
+
+@router.get("", summary="A party's tokens, in log order (paginated)",
+            responses={200: {"content": {"application/json": {"example": {
+                "party": "frenos-bajio", "tokens": [{
+                    "tokenDigest": _DIGEST_EXAMPLE, "index": 7,
+                    "shipmentId": "FBA-PED-26-3807-6001842", "status": "active"}],
+                "next": 7}}}}})
+def list_tokens(request: Request, party: str | None = Query(
+                    None, description="Whose tokens (SMEs: always their own party)."),
+                after: int = Query(-1, ge=-1, description="The `next` of the previous page."),
+                limit: int = Query(100, ge=1, le=500),
+                caller: Caller = allow(*SMES, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
+                ) -> dict[str, Any]:
+    """Tokens of a party after log entry `after`: digest, entry, shipment id, standing.
+
+    SMEs list their own party's (a `party` naming another is refused); customs, auditors
+    and the registrar name the party.
+    """
+    service = service_of(request)
+    account = caller.require()
+    if account.role in SME_ROLES:
+        if party not in (None, account.party_id):
+            raise ApiProblem("api.forbidden", "an SME lists only its own tokens")
+        party = account.party_id
+    if party is None:
+        raise ApiProblem("api.request_invalid", "name the party: ?party=<party id>")
+    rows = service.ledger.store.party_tokens(party, after, limit)
+    blobs = service.ledger.store.get_blobs([r.digest for r in rows])
+    listed = []
+    for row in rows:
+        token = parse_json(blobs[row.digest]) if row.digest in blobs else {}
+        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
+        listed.append({"tokenDigest": row.digest, "index": row.index,
+                       "shipmentId": subject.get("shipmentId"),
+                       "status": service.ledger.status(row.digest).token.value})
+    return {"party": party, "tokens": listed,
+            "next": rows[-1].index if len(rows) == limit else None}
 
 
 @router.get("/{digest}", summary="The origin token (a W3C verifiable credential)",
