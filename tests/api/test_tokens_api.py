@@ -148,3 +148,38 @@ def test_an_sme_lists_its_shipments_page_by_page(world: World) -> None:
     problem(world.client.get("/v1/tokens", headers=auditor), 422, "api.request_invalid")
     problem(world.client.get("/v1/tokens", headers=world.auth("laredo-brokers.broker")), 403,
             "api.forbidden.role")
+
+
+def test_the_traceability_view_meets_the_vocabularys_strict_schema(sqlite_world: World
+                                                                   ) -> None:
+    import json as jsonlib
+
+    import jsonschema_rs
+
+    from tests.conftest import asset
+
+    world = sqlite_world
+    schema = jsonlib.loads(asset("traceability", "USMCACertificationOfOrigin.schema.json")
+                           .read_text("utf-8"))
+    validator = jsonschema_rs.validator_for(schema)
+    for name, digest in world.tokens.items():
+        view = world.client.get(f"/v1/tokens/{digest}/traceability",
+                                headers=world.auth("cbp.customs")).json()
+        errors = [e.message for e in validator.iter_errors(view)]
+        assert errors == [], (name, errors)
+        token = world.service.ledger.token(digest)
+        good = view["credentialSubject"]["goods"][0]
+        assert good["commodityCode"] == token["credentialSubject"]["good"]["hsCode"]
+        assert good["originCriterion"] == token["credentialSubject"]["originCriterion"]
+        assert view["id"] == f"urn:tmec:token:{digest}"
+        assert view["issuer"]["id"] == token["issuer"]
+    wheel = world.client.get(f"/v1/tokens/{world.tokens['steel-wheel-ca']}/traceability",
+                             headers=world.auth("cbp.customs")).json()
+    token = world.service.ledger.token(world.tokens["steel-wheel-ca"])
+    assert (wheel["validFrom"], wheel["validUntil"]) == (token["validFrom"],
+                                                         token["validUntil"])
+    caliper = world.client.get(f"/v1/tokens/{world.tokens[CALIPER]}/traceability",
+                               headers=world.auth("cbp.customs")).json()
+    assert caliper["validUntil"][:4] == str(int(caliper["validFrom"][:4]) + 4)
+    problem(world.client.get(f"/v1/tokens/{world.tokens[CALIPER]}/traceability"), 401,
+            "api.unauthenticated")

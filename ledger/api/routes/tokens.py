@@ -18,6 +18,7 @@ from ledger.api.accounts import SME_ROLES, SMES, Role
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import service_of
 from ledger.canonical import parse_json
+from ledger.traceability import traceability_view
 
 __all__ = ["router"]
 
@@ -93,6 +94,26 @@ def get_bundle(digest: str, request: Request, caller: Caller = allow(*READERS)
     lines = (service.accounts.disclosed_lines(full, account.party_id)
              if account.role is Role.CUSTOMS else [])
     return service.bundle(full, disclose_lines=lines or None)
+
+
+@router.get("/{digest}/traceability",
+            summary="The token as a W3C traceability USMCACertificationOfOrigin",
+            responses={200: {"content": {"application/json": {"example": {
+                "type": ["VerifiableCredential", "USMCACertificationOfOrigin"],
+                "id": "urn:tmec:token:" + _DIGEST_EXAMPLE,
+                "credentialSubject": {"type": ["USMCAClaims"], "goods": [{
+                    "type": ["USMCAProduct"], "commodityCode": "870830",
+                    "commodityCodeType": "HS", "originCriterion": "B",
+                    "countryOfOrigin": "MX", "description": "Brake caliper"}]}}}}}})
+def get_traceability(digest: str, request: Request, caller: Caller = allow(*READERS)
+                     ) -> dict[str, Any]:
+    """The view customs pilots' tools read (strict traceability-vocab schema); the
+    token, signed and logged, stays the evidence (the view's id is its URN).
+    """
+    service = service_of(request)
+    full = service.ledger.resolve_token(digest)
+    service.require_read(caller, full)
+    return traceability_view(service.ledger.token(full), full)
 
 
 @router.get("/{digest}/status", summary="Active, revoked or superseded; key; evidence",
