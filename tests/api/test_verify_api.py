@@ -139,3 +139,33 @@ def test_verifications_are_reused_until_some_standing_changes(sqlite_world: Worl
     assert world.client.get(f"/v1/verify/{caliper}").json()["decision"] == "clear"
     assert built == [caliper, caliper]
     assert world.client.get(f"/v1/verify/{wheel}").json()["decision"] == "reject"
+
+
+def test_the_tokens_context_is_served_at_its_path_and_defines_every_term(sqlite_world: World
+                                                                         ) -> None:
+    from urllib.parse import urlsplit
+
+    from ledger.token import TOKEN_CONTEXT
+
+    world = sqlite_world
+    response = world.client.get(urlsplit(TOKEN_CONTEXT).path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/ld+json"
+    assert response.headers["access-control-allow-origin"] == "*"
+    context = response.json()["@context"]
+    assert context["@protected"] is True
+    assert "@vocab" not in context
+    vc_terms = {"id", "type", "name", "description"}  # defined by the VC 2.0 context
+
+    def terms(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {t for v in value.values() for t in terms(v)}
+        if isinstance(value, list):
+            return {t for v in value for t in terms(v)}
+        return set()
+
+    for digest in world.tokens.values():
+        token = world.service.ledger.token(digest)
+        used = terms(token["credentialSubject"])
+        assert used - vc_terms <= set(context), sorted(used - vc_terms - set(context))
+        assert "UsmcaOriginToken" in context

@@ -12,10 +12,11 @@ else of the token. All three are public: the officer at the bridge has no accoun
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ledger.api.access import Caller, public
 from ledger.api.context import certificate
@@ -23,9 +24,10 @@ from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import JSON_MEDIA, FastJSON, media_type, service_of
 from ledger.verify import Decision, Outcome
 
-__all__ = ["router"]
+__all__ = ["contexts", "router"]
 
 router = APIRouter(prefix="/v1", tags=["verification"])
+contexts = APIRouter(tags=["verification"])
 
 _CHECK = {"type": "object", "required": ["name", "outcome", "detail"], "properties": {
     "name": {"type": "string"}, "outcome": {"enum": [o.value for o in Outcome]},
@@ -136,3 +138,21 @@ def status_list(number: int, request: Request, caller: Caller = public()) -> JSO
         number, service.ledger.log_key, service.ledger.store.standing_watermark())
     return FastJSON(credential, headers={"Access-Control-Allow-Origin": "*",
                                          "Cache-Control": "no-cache"})
+
+
+_CONTEXT = (files("ledger.contexts") / "origin-token-v1.jsonld").read_bytes()
+
+
+@contexts.get("/ns/origin-token/v1", include_in_schema=True, response_class=Response,
+            summary="The JSON-LD context origin tokens name in @context",
+            responses={200: {"content": {"application/ld+json": {"example": {
+                "@context": {"@version": 1.1, "@protected": True,
+                             "shipmentId": {"@id": "https://tmec-ledger.example/ns/"
+                                                   "origin-token#shipmentId"}}}}}}})
+def origin_token_context(caller: Caller = public()) -> Response:
+    """Every term of a token's ``credentialSubject`` (protected, no ``@vocab``); any
+    origin may fetch it, and a version never changes (cacheable for a year).
+    """
+    del caller
+    return Response(_CONTEXT, media_type="application/ld+json", headers={
+        "Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=31536000"})

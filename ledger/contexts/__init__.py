@@ -1,0 +1,1 @@
+"""JSON-LD context documents the ledger's credentials name in ``@context``."""
