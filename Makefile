@@ -36,6 +36,7 @@ run: $(STAMP)
 	$(BIN)/tmec witness serve --home var/demo/ledger --name anam --port 8103 & \
 	TMEC_WITNESS_URLS=cbp=http://127.0.0.1:8101,cbsa=http://127.0.0.1:8102,anam=http://127.0.0.1:8103 \
 	TMEC_KEY_ENCRYPTION_KEY_FILE=var/demo/key-encryption.key \
+	TMEC_TOKEN_CONTEXT=http://127.0.0.1:8000/ns/origin-token/v1 \
 		$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check and run the whole suite

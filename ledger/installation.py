@@ -379,7 +379,7 @@ class Workspace:
         witnesses = self.witnesses() if with_witnesses else []
         store = SqlStore.open(self.settings.database_url, create=False)
         return Ledger(store, signer.signing_key, origin=signer.verifier.name, now=utc_now,
-                      witnesses=witnesses)
+                      witnesses=witnesses, token_context=self.settings.token_context)
 
     def trust(self, path: Path | None = None) -> TrustFile:
         """The trust file at `path` (default: this workspace's)."""

@@ -83,6 +83,7 @@ from ledger.tiles import (
     completed_tiles,
 )
 from ledger.token import (
+    TOKEN_CONTEXT,
     Certification,
     IssuedToken,
     PartsCommitment,
@@ -263,8 +264,9 @@ class Ledger:
     def __init__(self, store: LogStore, log_key: SigningKey, *, origin: str,
                  now: Callable[[], datetime] = utc_now,
                  witnesses: Sequence[WitnessClient] = (),
-                 witness_timeout: float = 10.0) -> None:
+                 witness_timeout: float = 10.0, token_context: str = TOKEN_CONTEXT) -> None:
         self.store = store
+        self.token_context = token_context
         self.origin = origin
         self.log_key = log_key
         self.signer = Signer(origin, log_key)
@@ -648,7 +650,8 @@ class Ledger:
         determination = determine_origin(bom)
         issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
             bom, determination, certification, shipment_id=shipment_id, key=key,
-            created=_iso(self.now()), salts=salts, credential_status=credential_status)
+            created=_iso(self.now()), salts=salts, credential_status=credential_status,
+            context=self.token_context)
         check_evidence(bom, {digest: self.token(digest, what="supplier token")
                              for digest in cited_tokens(bom)})
         parents = sorted(supplier_token_digests(issued.token))

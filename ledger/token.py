@@ -87,6 +87,7 @@ __all__ = [
     "SALT_SIZE",
     "SHIPMENT_DIGEST_PREFIX",
     "TOKEN_CONTEXT",
+    "TOKEN_CONTEXT_PATH",
     "TOKEN_TYPE",
     "TOKEN_URN_PREFIX",
     "USMCA_COUNTRIES",
@@ -105,6 +106,7 @@ __all__ = [
     "disclose",
     "document_from_records",
     "encode_commitment",
+    "is_token_context",
     "line_records",
     "parse_token",
     "shipment_digest",
@@ -123,6 +125,22 @@ VC_CONTEXT_V2: Final = "https://www.w3.org/ns/credentials/v2"
 #: eddsa-jcs-2022 never dereferences it, but JSON-LD processors would, and the URL is part
 #: of every signature, so it must be fixed before the first production token.
 TOKEN_CONTEXT: Final = "https://tmec-ledger.example/ns/origin-token/v1"
+"""The default ``@context`` of our terms; an operator serves the same document at its own
+host (``TMEC_TOKEN_CONTEXT``), so any ``http(s)://<host>`` + `TOKEN_CONTEXT_PATH` names it."""
+
+TOKEN_CONTEXT_PATH: Final = "/ns/origin-token/v1"
+
+
+def is_token_context(url: object) -> bool:
+    """Whether `url` names version 1 of our context, at our default host or an operator's."""
+    if not isinstance(url, str) or not url.endswith(TOKEN_CONTEXT_PATH):
+        return False
+    host = url.removesuffix(TOKEN_CONTEXT_PATH)
+    for scheme in ("https://", "http://"):
+        if host.startswith(scheme):
+            name = host[len(scheme):]
+            return bool(name) and all(c.isalnum() or c in ".-:[]" for c in name)
+    return False
 #: First member of ``type`` (VCDM 2.0 "Types").
 CREDENTIAL_TYPE: Final = "VerifiableCredential"
 #: Our credential type.
@@ -935,6 +953,7 @@ def build_origin_token(
     created: str,
     salts: Sequence[bytes] | None = None,
     credential_status: Mapping[str, Any] | None = None,
+    context: str = TOKEN_CONTEXT,
 ) -> IssuedToken:
     """Assemble, commit and sign the origin token of one good.
 
@@ -958,6 +977,7 @@ def build_origin_token(
             them from `os.urandom`.
         credential_status: A W3C Bitstring Status List entry (``credentialStatus``) the
             token carries, when its issuer publishes one (`ledger.status_list`).
+        context: The URL of our terms' context (`is_token_context`), the operator's.
 
     Returns:
         The signed token, its digest and the line commitment (keep it to disclose lines).
@@ -992,7 +1012,7 @@ def build_origin_token(
     subject["partsCount"] = commitment.count
     period = certification.blanket_period
     unsigned: dict[str, Any] = {
-        "@context": [VC_CONTEXT_V2, TOKEN_CONTEXT],
+        "@context": [VC_CONTEXT_V2, context],
         "type": [CREDENTIAL_TYPE, TOKEN_TYPE],
         "issuer": did_key(key.public_key),
         "validFrom": created if period is None else f"{period.start.isoformat()}T00:00:00Z",
@@ -1003,6 +1023,9 @@ def build_origin_token(
     links = _supplier_links(bom)
     if links:
         unsigned["relatedResource"] = links
+    if not is_token_context(context):
+        raise TokenError(f"context: {context[:80]!r} is not http(s)://<host>"
+                         f"{TOKEN_CONTEXT_PATH}")
     if credential_status is not None:  # W3C Bitstring Status List v1.0 s.2.1
         _check_status_entry(credential_status, "credential_status")
         unsigned["credentialStatus"] = dict(credential_status)
@@ -1191,8 +1214,9 @@ def _validated(parsed: Any) -> dict[str, Any]:
     contexts = _get(token, "@context", "$", list)
     if not contexts or contexts[0] != VC_CONTEXT_V2:
         raise TokenError(f"$.@context: must start with {VC_CONTEXT_V2!r}")
-    if TOKEN_CONTEXT not in contexts:
-        raise TokenError(f"$.@context: must include {TOKEN_CONTEXT!r}")
+    if not any(is_token_context(c) for c in contexts):
+        raise TokenError(f"$.@context: must include {TOKEN_CONTEXT!r} (or the same path, "
+                         f"{TOKEN_CONTEXT_PATH}, at an operator's host)")
     types = _get(token, "type", "$", list)
     for needed in (CREDENTIAL_TYPE, TOKEN_TYPE):
         if needed not in types:

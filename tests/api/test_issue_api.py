@@ -279,3 +279,17 @@ def test_status_list_encoding_round_trips() -> None:
     assert bits[1] == 0b1000_0000
     assert bits[-1] == 0b0000_0001
     assert sum(bin(b).count("1") for b in bits) == 4
+
+
+def test_tokens_name_the_context_the_operator_configured(sqlite_world: World,
+                                                         tmp_path: Path) -> None:
+    from ledger.token import verify_token
+
+    world = sqlite_world
+    world.service.ledger.token_context = "http://127.0.0.1:8000/ns/origin-token/v1"
+    issued = _issue(world, SME, "SHP-CONTEXT").json()
+    assert issued["token"]["@context"][1] == "http://127.0.0.1:8000/ns/origin-token/v1"
+    verify_token(issued["token"])  # an operator's host is as good as the default
+    verified = world.client.get(f"/v1/verify/{issued['tokenDigest']}").json()
+    assert verified["decision"] == "clear"
+    del tmp_path

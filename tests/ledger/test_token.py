@@ -792,3 +792,14 @@ def test_parse_token_does_not_alias_its_input(issued):
     parsed = parse_token(issued.token)
     parsed["credentialSubject"]["shipmentId"] = "changed"
     assert issued.token["credentialSubject"]["shipmentId"] == "SHP-2023-0042"
+
+
+def test_an_operators_context_host_is_our_context() -> None:
+    from ledger.token import is_token_context
+
+    assert is_token_context(TOKEN_CONTEXT)
+    assert is_token_context("https://ledger.aduana.example/ns/origin-token/v1")
+    assert is_token_context("http://127.0.0.1:8000/ns/origin-token/v1")
+    for other in ("https://evil.example/ns/origin-token/v2", "ftp://x/ns/origin-token/v1",
+                  "https:///ns/origin-token/v1", "https://a b/ns/origin-token/v1", 7, None):
+        assert not is_token_context(other)
