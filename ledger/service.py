@@ -524,7 +524,9 @@ class Ledger:
 
     # ------------------------------------------------------------------------ append
 
-    def append(self, statements: Sequence[Mapping[str, Any]]) -> list[int]:
+    def append(self, statements: Sequence[Mapping[str, Any]], *,
+               blobs: Sequence[tuple[str, bytes]] = (),
+               disclosures: Sequence[tuple[str, bytes]] = ()) -> list[int]:
         """Check and durably append signed statements as one batch; return their indices.
 
         Inside the writer section: read the size, authorise each statement against the
@@ -564,7 +566,7 @@ class Ledger:
                 for s, (body, leaf) in zip(parsed, encoded, strict=True)
             ]
             start = self.store.append(entries, require_blobs=tokens, derived=batch.rows,
-                                      tiles=tiles)
+                                      tiles=tiles, blobs=blobs, disclosures=disclosures)
             if start != first:  # pragma: no cover - the writer section forbids this
                 raise ConflictError(f"log grew under the writer lock ({start} != {first})")
         return list(range(first, first + len(parsed)))
@@ -639,11 +641,11 @@ class Ledger:
 
         Before anything is written: the key must be valid, the good originating, and every
         supplier token the BOM cites must be in the ledger and back the material citing it
-        (`ledger.evidence`). Then, in this order, each step durable before the next: the
-        disclosure records (salts and line records), the token, its log statement. A crash
-        anywhere leaves at most unlogged records, never a logged token that cannot be
-        disclosed; a retry after a crash is refused while the first token is the active
-        one of the shipment (`supersedes` names it to correct it instead).
+        (`ledger.evidence`). Then the disclosure records (salts and line records), the token
+        and its log statement are written in one transaction (one fsync): a crash leaves
+        all three or none, never a logged token that cannot be disclosed; a retry after a
+        crash is refused while the first token is the active one of the shipment
+        (`supersedes` names it to correct it instead).
         """
         kid = verification_method_id(key.public_key)
         self.keys().require_valid(kid, self.size)
@@ -663,9 +665,11 @@ class Ledger:
         if supersedes is not None:
             statement["supersedes"] = supersedes
         signed = sign_statement(statement, key, kid)
-        self.store.put_disclosures(issued.digest, encode_commitment(issued.commitment))
-        self.store.put_blob(issued.digest, canonicalize(issued.token))
-        (index,) = self.append([signed])
+        # One transaction, one fsync: the disclosure records, the token and its statement
+        # land together or not at all (never a logged token that cannot be disclosed).
+        (index,) = self.append(
+            [signed], blobs=[(issued.digest, canonicalize(issued.token))],
+            disclosures=[(issued.digest, encode_commitment(issued.commitment))])
         return IssueResult(issued.token, issued.digest, index, issued.commitment)
 
     def token(self, digest: str, *, what: str = "token") -> dict[str, Any]:

@@ -107,14 +107,18 @@ class LogStore(Protocol):
         ...
 
     def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
-               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = (),
+               blobs: Sequence[tuple[str, bytes]] = (),
+               disclosures: Sequence[tuple[str, bytes]] = ()) -> int:
         """Append `entries` atomically and durably; return the index of the first one.
 
         Every digest in `require_blobs` must have a blob stored, checked in the same
         transaction (`NotFoundError` otherwise, and nothing is written). The `derived`
         rows (`ledger.state`) and the full `tiles` the entries complete (`ledger.tiles`)
         are written in that same transaction: the index and the tree are never behind or
-        ahead of the log.
+        ahead of the log. `blobs` (digest, bytes) and `disclosures` (token digest,
+        records) are stored in it too (same rules as `put_blobs` / `put_disclosures`), so
+        a token, its disclosure records and its statement land together or not at all.
         """
         ...
 

@@ -46,11 +46,23 @@ class MemoryStore:
         return len(self._entries)
 
     def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
-               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
-        """Append atomically (all or nothing under the lock), `require_blobs` stored."""
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = (),
+               blobs: Sequence[tuple[str, bytes]] = (),
+               disclosures: Sequence[tuple[str, bytes]] = ()) -> int:
+        """Append atomically (all or nothing under the lock), `require_blobs` stored;
+        `blobs` and `disclosures` are stored in the same step.
+        """
         derived = derived or DerivedRows()
         with self._lock:
-            missing = sorted(set(require_blobs) - set(self._blobs))
+            for digest, data in blobs:
+                if self._blobs.get(digest, data) != data:
+                    raise ConflictError(f"a different document is already stored as {digest}")
+            for digest, data in disclosures:
+                if self._disclosures.get(digest, data) != data:
+                    raise ConflictError(f"other disclosure records are already stored for "
+                                        f"{digest}")
+            stored = set(self._blobs) | {digest for digest, _ in blobs}
+            missing = sorted(set(require_blobs) - stored)
             if missing:
                 raise NotFoundError(f"token {missing[0]} is not stored in the ledger: an "
                                     "entry is logged only after its token")
@@ -60,6 +72,10 @@ class MemoryStore:
             taken += [f"token {t.digest}" for t in derived.tokens if t.digest in self._tokens]
             if taken:
                 raise ConflictError(f"{taken[0]} is already recorded")
+            for digest, data in blobs:
+                self._blobs[digest] = bytes(data)
+            for digest, data in disclosures:
+                self._disclosures[digest] = bytes(data)
             first = len(self._entries)
             records = [
                 EntryRecord(first + n, e.leaf_hash, e.body, e.kind, e.token_digest, e.key_id)

@@ -604,7 +604,9 @@ class SqlStore:
             return self._size(connection)
 
     def append(self, entries: Sequence[NewEntry], *, require_blobs: Sequence[str] = (),
-               derived: DerivedRows | None = None, tiles: Sequence[Tile] = ()) -> int:
+               derived: DerivedRows | None = None, tiles: Sequence[Tile] = (),
+               blobs: Sequence[tuple[str, bytes]] = (),
+               disclosures: Sequence[tuple[str, bytes]] = ()) -> int:
         """Append `entries` in one transaction, durably; return the index of the first.
 
         The indices are the log size read under the writer lock, so they are dense; the
@@ -613,6 +615,10 @@ class SqlStore:
         missing one): one query, no second round trip.
         """
         with store_errors("append to the log"), self._append_transaction() as connection:
+            if blobs:
+                self._insert_blobs(connection, blobs)
+            for digest, records in disclosures:
+                self._insert_disclosures(connection, digest, records)
             if require_blobs:
                 missing = set(require_blobs) - set(self._existing_blobs(
                     connection, list(dict.fromkeys(require_blobs)), data=False))
@@ -801,14 +807,27 @@ class SqlStore:
         if not wanted:
             return
         with store_errors("store blobs"), self._write() as connection:
-            existing = self._existing_blobs(connection, list(wanted))
-            for digest, data in existing.items():
-                if data != wanted[digest]:
-                    raise ConflictError(f"a different document is already stored as {digest}")
-            new = [{"digest": d, "data": data} for d, data in wanted.items()
-                   if d not in existing]
-            if new:
-                connection.execute(_BLOBS.insert(), new)
+            self._insert_blobs(connection, blobs)
+
+    def _insert_blobs(self, connection: Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
+        wanted = {digest: bytes(data) for digest, data in blobs}
+        existing = self._existing_blobs(connection, list(wanted))
+        for digest, data in existing.items():
+            if data != wanted[digest]:
+                raise ConflictError(f"a different document is already stored as {digest}")
+        new = [{"digest": d, "data": data} for d, data in wanted.items() if d not in existing]
+        if new:
+            connection.execute(_BLOBS.insert(), new)
+
+    @staticmethod
+    def _insert_disclosures(connection: Connection, digest: str, data: bytes) -> None:
+        known = sa.select(_DISCLOSURES.c.data).where(_DISCLOSURES.c.token_digest == digest)
+        existing = connection.execute(known).scalar_one_or_none()
+        if existing is None:
+            connection.execute(_DISCLOSURES.insert(), {"token_digest": digest,
+                                                       "data": bytes(data)})
+        elif bytes(existing) != bytes(data):
+            raise ConflictError(f"other disclosure records are already stored for {digest}")
 
     @staticmethod
     def _existing_blobs(connection: Connection, digests: list[str], *,

@@ -350,3 +350,25 @@ class TestStandingWatermark:
         assert store.standing_watermark() == 6
         store.append(batch(7, 1))
         assert store.standing_watermark() == 6
+
+
+class TestAppendWithDocuments:
+    """A token, its disclosure records and its statement: one step, all or nothing."""
+
+    def test_blobs_and_disclosures_land_with_the_entries(self, store: LogStore) -> None:
+        digest = "sha256:" + "c" * 64
+        store.append([entry(0, token_digest=digest)], require_blobs=[digest],
+                     blobs=[(digest, b"token")], disclosures=[(digest, b"records")])
+        assert store.get_blob(digest) == b"token"
+        assert store.get_disclosures(digest) == b"records"
+        assert store.size() == 1
+
+    def test_a_conflict_writes_none_of_them(self, store: LogStore) -> None:
+        digest = "sha256:" + "d" * 64
+        store.put_disclosures(digest, b"first records")
+        with pytest.raises(ConflictError):
+            store.append([entry(0, token_digest=digest)], require_blobs=[digest],
+                         blobs=[(digest, b"token")], disclosures=[(digest, b"other")])
+        assert store.size() == 0
+        assert store.get_blob(digest) is None
+        assert store.get_disclosures(digest) == b"first records"
