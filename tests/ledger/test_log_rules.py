@@ -5,7 +5,7 @@ one only by rotation or registrar admission. Supplier evidence: active at the ci
 token's position, for the material it backs, and its later revocation visible in every
 dependent token's status. One active token per issuer and shipment, corrections by
 `supersedes`. Supersede only within the issuer's party, active to active, forward. The
-disclosure records are durable before the token is logged. The audit reads every
+disclosure records land with the token and its statement, or not at all. The audit reads every
 checkpoint. The world is tests/ledger/world.py, the store fixtures conftest.py.
 """
 
@@ -260,7 +260,7 @@ def test_supersede_rules(ledger: Ledger) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Disclosure records: durable before the token is logged
+# Disclosure records: stored with the token and its statement, in one step
 
 
 class CrashOnAppend(MemoryStore):
@@ -272,15 +272,19 @@ class CrashOnAppend(MemoryStore):
         return super().append(entries, **options)
 
 
-def test_the_records_are_stored_before_the_token_is_logged() -> None:
+def test_a_crash_at_the_append_leaves_neither_token_nor_records() -> None:
     store = CrashOnAppend()
     ledger = Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
     ledger.register_key(FRENOS_KEY, FRENOS)
     with pytest.raises(KeyboardInterrupt):
         issue(ledger, FRENOS_KEY, FRENOS)
-    assert store.size() == 1  # only the key: the token was not logged
-    (digest,) = store._disclosures  # ... but its records and blob were already stored
-    assert store.get_blob(digest) is not None
+    assert store.size() == 1  # only the key: the token was not logged...
+    assert store._disclosures == {}  # ... nor its records, nor the token itself
+    assert store._blobs == {}
+    retried = Ledger(MemoryStore(), LOG_KEY, origin=ORIGIN, now=now)
+    retried.register_key(FRENOS_KEY, FRENOS)
+    token = issue(retried, FRENOS_KEY, FRENOS)  # the same steps on a healthy store log it
+    assert retried.store.get_disclosures(token.digest) is not None
 
 
 def test_a_logged_token_always_has_its_records(ledger: Ledger) -> None:
