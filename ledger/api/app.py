@@ -121,8 +121,9 @@ class _TooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two hal
     pass
 
 
-ROUTERS = (health.router, verify.router, verify.contexts, tokens.router, issue.router,
-           determinations.router, precheck.router, export.router, accounts.router, log.router)
+ROUTERS = (health.router, verify.router, verify.contexts, tokens.router, tokens.grants_router,
+           issue.router, determinations.router, precheck.router, export.router,
+           accounts.router, log.router)
 """Every router of the API, in the order they are mounted."""
 
 

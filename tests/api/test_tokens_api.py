@@ -183,3 +183,19 @@ def test_the_traceability_view_meets_the_vocabularys_strict_schema(sqlite_world:
     assert caliper["validUntil"][:4] == str(int(caliper["validFrom"][:4]) + 4)
     problem(world.client.get(f"/v1/tokens/{world.tokens[CALIPER]}/traceability"), 401,
             "api.unauthenticated")
+
+
+def test_a_broker_lists_the_shipments_given_to_it(sqlite_world: World) -> None:
+    world = sqlite_world
+    broker = world.auth("laredo-brokers.broker")
+    listed = world.client.get("/v1/grants", headers=broker).json()
+    assert listed["party"] == "laredo-brokers"
+    assert {t["tokenDigest"] for t in listed["tokens"]} == set(world.tokens.values())
+    assert all(t["status"] == "active" for t in listed["tokens"])
+    first = world.client.get("/v1/grants", headers=broker, params={"limit": 2}).json()
+    rest = world.client.get("/v1/grants", headers=broker,
+                            params={"after": first["next"]}).json()
+    assert [t["tokenDigest"] for t in first["tokens"] + rest["tokens"]] == sorted(
+        world.tokens.values())
+    problem(world.client.get("/v1/grants", headers=world.auth("frenos-bajio.producer")), 403,
+            "api.forbidden.role")

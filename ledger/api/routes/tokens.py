@@ -20,7 +20,7 @@ from ledger.api.routes.common import service_of
 from ledger.canonical import parse_json
 from ledger.traceability import traceability_view
 
-__all__ = ["router"]
+__all__ = ["grants_router", "router"]
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 
@@ -184,3 +184,31 @@ def disclose(digest: str, body: Disclosure, request: Request,
                                     caller.require().account_id)
     return {"token": full, "authority": body.authority,
             "lines": service.accounts.disclosed_lines(full, body.authority), "new": new}
+
+
+grants_router = APIRouter(prefix="/v1", tags=["tokens"])
+
+
+@grants_router.get("/grants", summary="The shipments given to you (brokers)",
+                   responses={200: {"content": {"application/json": {"example": {
+                       "party": "laredo-brokers", "tokens": [{
+                           "tokenDigest": _DIGEST_EXAMPLE, "shipmentId": "FBA-77",
+                           "status": "active"}], "next": None}}}}})
+def given_to_me(request: Request,
+                after: str = Query("", max_length=64, description="The `next` of the "
+                                   "previous page (a token digest)."),
+                limit: int = Query(100, ge=1, le=500),
+                caller: Caller = allow(Role.BROKER)) -> dict[str, Any]:
+    """Tokens the issuers gave to your broker party, in digest order, with their standing."""
+    service = service_of(request)
+    party = caller.require().party_id
+    digests = service.accounts.grants_to(party, after=after, limit=limit)
+    blobs = service.ledger.store.get_blobs(digests)
+    listed = []
+    for digest in digests:
+        token = parse_json(blobs[digest]) if digest in blobs else {}
+        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
+        listed.append({"tokenDigest": digest, "shipmentId": subject.get("shipmentId"),
+                       "status": service.ledger.status(digest).token.value})
+    return {"party": party, "tokens": listed,
+            "next": digests[-1] if len(digests) == limit else None}
