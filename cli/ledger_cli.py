@@ -11,7 +11,6 @@ import base64
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +37,7 @@ from ledger.token import (
     supplier_token_digests,
     token_digest,
 )
-from ledger.verify import Decision, Outcome, Verification, verify
+from ledger.verify import Decision, Outcome, Verification, verification_time, verify
 
 __all__ = ["keys_app", "log_app", "register", "token_app"]
 
@@ -593,16 +592,10 @@ def verify_command(
 ) -> None:
     """Verify a bundle offline: exit 0 clear, 5 review, 1 reject."""
     trust_file = _workspace(home).trust(trust)
-    moment = utc_now()
-    if at is not None:
-        try:
-            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(f"--at must be an ISO 8601 time, got {at[:40]!r}") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+    now = (int(utc_now().timestamp()) if at is None
+           else verification_time(at, "--at"))
     data = read_small_file(bundle, max_bundle_bytes(), "the bundle file", "max_bundle_bytes")
-    result = verify(data, trust_file, now=int(moment.timestamp()))
+    result = verify(data, trust_file, now=now)
     if as_json:
         _print_json(result.to_dict())
     else:

@@ -81,6 +81,7 @@ __all__ = [
     "TrustFile",
     "Verification",
     "VerifyOptions",
+    "verification_time",
     "verify",
 ]
 
@@ -321,6 +322,20 @@ class _Checks:
 
 T = TypeVar("T")
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError)
+def verification_time(text: str, what: str = "the verification time") -> int:
+    """POSIX seconds of an ISO 8601 time (``Z`` or an offset; none is read as UTC).
+
+    What ``tmec verify --at`` and the API's ``?at=`` take; `InputError` names `what`.
+    """
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{what} must be an ISO 8601 time, got {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
 def verify(bundle: bytes | str | Mapping[str, Any] | Bundle, trust: TrustFile, *,
            now: int | None = None) -> Verification:
     """Verify a bundle offline under `trust`; `now` is POSIX seconds (None: no freshness).

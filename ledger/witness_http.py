@@ -73,7 +73,8 @@ class HttpWitness:
         del now  # the witness's own clock timestamps its cosignature
         text = (signed_checkpoint.decode("utf-8") if isinstance(signed_checkpoint, bytes)
                 else signed_checkpoint)
-        origin = Checkpoint.parse(Note.parse(text).text).origin
+        checkpoint = Checkpoint.parse(Note.parse(text).text)
+        origin = checkpoint.origin
         body = AddCheckpointRequest(old_size, tuple(consistency_proof), text).format()
         connection_type = (http.client.HTTPSConnection if self._parsed.scheme == "https"
                            else http.client.HTTPConnection)
@@ -89,7 +90,7 @@ class HttpWitness:
         finally:
             connection.close()
         if status == 200:
-            self._sizes[origin] = Checkpoint.parse(Note.parse(text).text).size
+            self._sizes[origin] = checkpoint.size
             return answer if answer.endswith("\n") else answer + "\n"
         detail = answer.strip()[:200]
         if status == 409:

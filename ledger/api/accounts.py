@@ -35,7 +35,7 @@ from ledger.store.sql import METADATA, store_errors
 from ledger.store.sql_accounts import account_tables
 
 __all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "KeyListing", "Role",
-           "hash_api_key"]
+           "hash_api_key", "utc_timestamp"]
 
 
 class Role(StrEnum):
@@ -70,8 +70,10 @@ _GRANTS = _TABLES["api_grants"]
 _DISCLOSURES = _TABLES["api_disclosures"]
 
 
-def _now() -> str:
+def utc_timestamp() -> str:
+    """Now, as the account tables record times: ISO 8601 UTC to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
 
 
 def hash_api_key(key: str) -> bytes:
@@ -150,7 +152,7 @@ class AccountStore:
         if role is Role.CUSTOMS and party_id not in CUSTOMS_AUTHORITIES:
             raise InputError(f"a customs account is one of the authorities "
                              f"{', '.join(CUSTOMS_AUTHORITIES)}, not {party_id!r}")
-        account = Account(f"{party_id}.{role.value}", role, party_id, name, _now())
+        account = Account(f"{party_id}.{role.value}", role, party_id, name, utc_timestamp())
         with self._connection("create an account") as connection:
             if connection.execute(sa.select(_ACCOUNTS.c.account_id).where(
                     _ACCOUNTS.c.account_id == account.account_id)).first() is not None:
@@ -191,7 +193,7 @@ class AccountStore:
         with self._connection("issue an API key") as connection:
             connection.execute(sa.insert(_KEYS).values(
                 key_hash=hash_api_key(key), key_id=key_id, account_id=account_id,
-                label=label, created_at=_now()))
+                label=label, created_at=utc_timestamp()))
         return IssuedKey(key, key_id, account)
 
     def keys(self, account_id: str) -> list[KeyListing]:
@@ -219,7 +221,7 @@ class AccountStore:
         self.key_owner(key_id)
         if not reason.strip() or len(reason) > _NAME_MAX or not reason.isprintable():
             raise InputError(f"a revocation reason is 1 to {_NAME_MAX} printable characters")
-        at = _now()
+        at = utc_timestamp()
         with self._connection("revoke an API key") as connection:
             if connection.execute(sa.select(_REVOCATIONS.c.key_id).where(
                     _REVOCATIONS.c.key_id == key_id)).first() is not None:
@@ -257,7 +259,7 @@ class AccountStore:
                 return False
             connection.execute(sa.insert(_GRANTS).values(
                 token_digest=token_digest, grantee_party=grantee_party, granted_by=granted_by,
-                granted_at=_now()))
+                granted_at=utc_timestamp()))
         return True
 
     def granted(self, token_digest: str, party_id: str) -> bool:
@@ -283,7 +285,7 @@ class AccountStore:
         if authority not in CUSTOMS_AUTHORITIES:
             raise InputError(f"disclosures go to a customs authority "
                              f"({', '.join(CUSTOMS_AUTHORITIES)}), not {authority[:40]!r}")
-        at = _now()
+        at = utc_timestamp()
         with self._connection("record disclosures") as connection:
             known = set(connection.execute(sa.select(_DISCLOSURES.c.line).where(
                 _DISCLOSURES.c.token_digest == token_digest,

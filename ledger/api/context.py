@@ -7,6 +7,7 @@ database, each call its own transaction), and the trust file is read once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +26,6 @@ from ledger.errors import ConflictError, NotFoundError
 from ledger.installation import Workspace
 from ledger.service import Ledger
 from ledger.store.sql import SqlStore
-from ledger.token import supplier_token_digests
 from ledger.verify import TrustFile, Verification, verify
 
 __all__ = ["CERTIFICATE_ELEMENTS", "Service", "Verified", "VerifiedCache", "certificate"]
@@ -164,6 +164,18 @@ class Service:
             return self.accounts.granted(digest, account.party_id)
         return False  # pragma: no cover - every role is named above
 
+    def readable(self, caller: Caller, ref: str) -> str:
+        """The full digest of token `ref` (digest or prefix), if `caller` may read it."""
+        digest = self.ledger.resolve_token(ref)
+        self.require_read(caller, digest)
+        return digest
+
+    def issued_by(self, caller: Caller, ref: str) -> str:
+        """The full digest of token `ref`, if `caller` acts for the party that issued it."""
+        digest = self.ledger.resolve_token(ref)
+        self.require_issuer(caller, digest)
+        return digest
+
     def require_read(self, caller: Caller, digest: str) -> None:
         """Raise 403 unless `caller` may read token `digest` (404 if it is not logged)."""
         if not self.may_read(caller, digest):
@@ -194,24 +206,25 @@ class Service:
         bundles are nested the same way, recursively. `disclose_lines` adds those BOM
         lines' salted records (for the customs authority they were disclosed to).
         """
+        row = self.ledger.store.token_row(digest)
+        if row is None:
+            raise NotFoundError(f"token {digest} is not in the ledger")
         suppliers = None
-        if with_suppliers:
-            cited = supplier_token_digests(self.ledger.token(digest))
-            suppliers = {d: self.bundle(d) for d in cited} or None
+        if with_suppliers:  # the supplier tokens it cites, from its row: no document read
+            suppliers = {d: self.bundle(d) for d in row.parents} or None
         options: dict[str, Any] = {"suppliers": suppliers}
         if disclose_lines:
             options["disclose_lines"] = disclose_lines
-        try:
+        made: dict[str, Any] | None = None
+        # No status under a checkpoint yet, or it changed since: a fresh one is written.
+        with contextlib.suppress(NotFoundError, ConflictError):
             made = self.ledger.bundle(digest, **options)
-        except (NotFoundError, ConflictError):
-            self.issuer_party(digest)  # a token that is not logged stays "not found"
-            self.ledger.refresh_status(digest)
-            return self.ledger.bundle(digest, **options)
-        age = _age_seconds(made["log"]["status"]["statement"].get("time"))
-        if age is None or age > self.settings.status_refresh:
-            self.ledger.refresh_status(digest)
-            return self.ledger.bundle(digest, **options)
-        return made
+        if made is not None:
+            age = _age_seconds(made["log"]["status"]["statement"].get("time"))
+            if age is not None and age <= self.settings.status_refresh:
+                return made
+        self.ledger.refresh_status(digest)
+        return self.ledger.bundle(digest, **options)
 
     def verify_logged(self, digest: str, watermark: int | None = None) -> Verified:
         """The bundle of a logged token and its verification now, reused while it holds.

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ledger.api.accounts import utc_timestamp
 from ledger.crypto import SigningKey, seal, unseal
 from ledger.errors import ConflictError, LedgerError, NotFoundError
 from ledger.keys import KeyLookup
@@ -61,10 +61,9 @@ class KeyVault:
         self._engine = engine
         self._kek = encryption_key
 
-    @property
-    def configured(self) -> bool:
-        """Whether the service may hold keys (a key-encryption key is set)."""
-        return self._kek is not None
+    def require_configured(self) -> None:
+        """Raise `KeysNotConfiguredError` unless a key-encryption key is set."""
+        self._require_kek()
 
     def _require_kek(self) -> bytes:
         if self._kek is None:
@@ -85,7 +84,7 @@ class KeyVault:
             connection.execute(sa.insert(_HELD).values(
                 kid=kid, party_id=str(party["id"]), sealed=sealed,
                 profile=json.dumps(dict(party), ensure_ascii=False, sort_keys=True),
-                created_at=datetime.now(UTC).isoformat(timespec="seconds")))
+                created_at=utc_timestamp()))
         return kid
 
     def held_kids(self, party_id: str) -> list[str]:

@@ -11,12 +11,12 @@ signed with the log's key. An index whose token never got logged stays 0.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ledger.api.accounts import utc_timestamp
 from ledger.crypto import SigningKey
 from ledger.status_list import LIST_BITS, status_entry, status_list_credential
 from ledger.store.sql import METADATA, store_errors
@@ -27,10 +27,6 @@ __all__ = ["StatusLists"]
 _TABLES = account_tables(METADATA)
 _INDICES = _TABLES["api_status_indices"]
 _TOKENS = _TABLES["api_status_tokens"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class StatusLists:
@@ -51,7 +47,7 @@ class StatusLists:
         with store_errors("allocate a status index"), self._engine.connect() as connection, \
                 connection.begin():
             key = connection.execute(sa.insert(_INDICES).values(
-                allocated_at=_now())).inserted_primary_key
+                allocated_at=utc_timestamp())).inserted_primary_key
             assert key is not None
             index = int(key[0]) - 1  # the autoincrement counts from 1, indices from 0
         return index, status_entry(self.list_url(index // LIST_BITS), index)
@@ -81,7 +77,8 @@ class StatusLists:
             cached = self._cache.get(number)
             if cached is not None and cached[0] == watermark:
                 return cached[1]
-        made = status_list_credential(self.list_url(number), self.revoked(number), key, _now())
+        made = status_list_credential(self.list_url(number), self.revoked(number), key,
+                                      utc_timestamp())
         with self._lock:
             self._cache[number] = (watermark, made)
         return made

@@ -91,3 +91,12 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["detail"]
     assert "Traceback" not in response.text
     return body
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`tmec demo` served by a real `tmec serve --workers 2`, for a module: (url, out)."""
+    from tests.api.server import serve_demo
+
+    with serve_demo(tmp_path_factory.mktemp("served") / "demo") as running:
+        yield running

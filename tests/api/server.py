@@ -57,3 +57,11 @@ def serve_demo(out: Path, *, workers: int = 2) -> Iterator[tuple[str, Path]]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def demo_key(out: Path, account: str) -> str:
+    """The API key `tmec demo` wrote for `account` (e.g. ``frenos-bajio.producer``)."""
+    import json
+
+    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
+    return next(k["apiKey"] for k in keys if k["account"] == account)

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.api.server import free_port, serve_demo
+from tests.api.server import demo_key, free_port
 from tests.conftest import ROOT, run_tmec
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    with serve_demo(tmp_path_factory.mktemp("remote") / "demo") as running:
-        yield running
-
-
-def _key(out: Path, account: str) -> str:
-    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
-    return next(k["apiKey"] for k in keys if k["account"] == account)
 
 
 def test_register_issue_precheck_verify_and_export(served: tuple[str, Path],
                                                    tmp_path: Path) -> None:
     url, out = served
-    sme = ["--server", url, "--api-key", _key(out, "frenos-bajio.producer")]
+    sme = ["--server", url, "--api-key", demo_key(out, "frenos-bajio.producer")]
     workbook = str(ROOT / "examples" / "tables" / "brake-caliper-mx.xlsx")
     qualified = run_tmec("remote", "rvc", workbook, *sme, "--json")
     assert qualified.exit_code == 0, qualified.stderr
@@ -40,7 +26,7 @@ def test_register_issue_precheck_verify_and_export(served: tuple[str, Path],
     again = run_tmec("remote", "issue", workbook, "--shipment", "REMOTE-1", *sme)
     assert again.exit_code == 7
     assert "error [ledger.conflict]" in again.stderr
-    broker = ["--server", url, "--api-key", _key(out, "laredo-brokers.broker")]
+    broker = ["--server", url, "--api-key", demo_key(out, "laredo-brokers.broker")]
     demo_token = json.loads((out / "bundles" / "steel-wheel-ca.json").read_text("utf-8"))
     from ledger.token import token_digest
     wheel = token_digest(demo_token["token"])
@@ -53,7 +39,7 @@ def test_register_issue_precheck_verify_and_export(served: tuple[str, Path],
     assert verified.exit_code == 0
     assert "DECISION: CLEAR" in verified.stdout
     export = tmp_path / "frenos.jsonl"
-    auditor = ["--server", url, "--api-key", _key(out, "norte-audit.auditor")]
+    auditor = ["--server", url, "--api-key", demo_key(out, "norte-audit.auditor")]
     assert run_tmec("remote", "export", "--party", "frenos-bajio", "--out", str(export),
                     *auditor).exit_code == 0
     checked = run_tmec("audit", "verify", str(export), "--trust", str(out / "trust.json"))
@@ -68,7 +54,7 @@ def test_refusals_are_one_line_errors_with_the_local_exit_codes(served: tuple[st
     assert no_key.exit_code == 7
     assert no_key.stderr.startswith("error [api.unauthenticated]")
     bad_bom = run_tmec("remote", "rvc", str(ROOT / "pyproject.toml"), "--server", url,
-                       "--api-key", _key(out, "frenos-bajio.producer"))
+                       "--api-key", demo_key(out, "frenos-bajio.producer"))
     assert bad_bom.exit_code == 3
     assert bad_bom.stderr.startswith("error [rules.bom_invalid]")
     down = run_tmec("remote", "verify", str(out / "bundles" / "steel-wheel-ca.json"),

@@ -10,7 +10,6 @@ status codes, content types and bodies conforming to the schema.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.api.server import serve_demo
-
 
 @pytest.fixture(scope="module")
-def served_api(tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[str, dict[str, str]]]:
-    with serve_demo(tmp_path_factory.mktemp("schemathesis") / "demo") as (url, out):
-        keys = json.loads((Path(out) / "api-keys.json").read_text("utf-8"))["keys"]
-        yield url, {k["role"]: k["apiKey"] for k in keys}
+def served_api(served: tuple[str, Path]) -> tuple[str, dict[str, str]]:
+    url, out = served
+    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
+    return url, {k["role"]: k["apiKey"] for k in keys}
 
 
 @pytest.fixture(scope="module")

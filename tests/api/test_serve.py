@@ -8,25 +8,12 @@ share the SQLite ledger: a key revoked through one is refused by the other.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.api.server import serve_demo
+from tests.api.server import demo_key
 from tests.conftest import ROOT, run_tmec
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    with serve_demo(tmp_path_factory.mktemp("serve") / "demo") as running:
-        yield running
-
-
-def _key(out: Path, account: str) -> str:
-    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
-    return next(k["apiKey"] for k in keys if k["account"] == account)
 
 
 def test_make_run_s_server_verifies_and_prechecks(served: tuple[str, Path]) -> None:
@@ -40,7 +27,7 @@ def test_make_run_s_server_verifies_and_prechecks(served: tuple[str, Path]) -> N
             again = client.get(f"/v1/verify/{result['tokenDigest']}").json()
             assert again["decision"] == "clear", name
         digest = result["tokenDigest"]
-        broker = {"Authorization": f"Bearer {_key(out, 'laredo-brokers.broker')}"}
+        broker = {"Authorization": f"Bearer {demo_key(out, 'laredo-brokers.broker')}"}
         answer = client.post("/v1/precheck", headers=broker,
                              json={"shipments": [{"token": digest}]}).json()
         assert answer["go"] == 1
@@ -51,7 +38,7 @@ def test_make_run_s_server_verifies_and_prechecks(served: tuple[str, Path]) -> N
 
 def test_a_key_revoked_through_one_worker_is_refused_by_all(served: tuple[str, Path]) -> None:
     url, out = served
-    auth = {"Authorization": f"Bearer {_key(out, 'huron-powertrain.producer')}"}
+    auth = {"Authorization": f"Bearer {demo_key(out, 'huron-powertrain.producer')}"}
     fresh = httpx.post(f"{url}/v1/accounts/huron-powertrain.producer/keys", headers=auth,
                        json={"label": "temp"}).json()
     temp = {"Authorization": f"Bearer {fresh['apiKey']}"}
@@ -73,7 +60,7 @@ def test_serve_without_a_workspace_is_a_one_line_error(tmp_path: Path) -> None:
 def test_an_sme_uploads_the_excel_bom_and_customs_clears_its_token(served: tuple[str, Path]
                                                                    ) -> None:
     url, out = served
-    auth = {"Authorization": f"Bearer {_key(out, 'frenos-bajio.producer')}"}
+    auth = {"Authorization": f"Bearer {demo_key(out, 'frenos-bajio.producer')}"}
     workbook = (ROOT / "examples" / "tables" / "brake-caliper-mx.xlsx").read_bytes()
     with httpx.Client(base_url=url, timeout=30) as client:
         qualified = client.post("/v1/determinations", headers=auth, files={

@@ -1,4 +1,4 @@
-"""Small pieces every router uses: the service of the request, JSON bodies read strictly."""
+"""Small pieces every router uses: the service of the request, media types, JSON answers."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ledger.api.context import Service
-from ledger.api.problems import ApiProblem
-from ledger.canonical import parse_json
-from ledger.errors import LedgerError
 
-__all__ = ["JSON_MEDIA", "FastJSON", "json_body", "media_type", "service_of"]
+__all__ = ["JSON_MEDIA", "FastJSON", "media_type", "service_of"]
 
 JSON_MEDIA = ("application/json", "application/ld+json", "application/problem+json")
 
@@ -43,17 +40,3 @@ def service_of(request: Request) -> Service:
 def media_type(request: Request) -> str:
     """The request's media type, lower case, without parameters."""
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def json_body(request: Request, what: str) -> Any:
-    """The body as JSON, read by the ledger's strict parser (depth, duplicates, numbers)."""
-    if media_type(request) not in JSON_MEDIA:
-        raise ApiProblem("api.unsupported_media_type",
-                         f"{what} must be sent as application/json")
-    data = await request.body()
-    try:
-        return parse_json(data)
-    except LedgerError as exc:
-        raise ApiProblem("api.request_invalid", f"{what} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiProblem("api.request_invalid", f"{what} is nested too deeply") from None

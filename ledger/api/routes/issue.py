@@ -74,8 +74,7 @@ def new_signing_key(body: Profile, request: Request, caller: Caller = allow(*SME
     """A new key for your party, logged and held sealed; it replaces a held current key."""
     service = service_of(request)
     account = caller.require()
-    if not service.vault.configured:
-        service.vault.held_kids(account.party_id)  # reachable database, then say why
+    service.vault.require_configured()  # before a key is made that could not be kept
     profile = {"id": account.party_id, **body.model_dump(exclude_none=True)}
     public = {k: profile[k] for k in ("id", "name", "country")}
     new = SigningKey.generate()
@@ -208,10 +207,8 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
                    if body.blanket_period else None)
         importer = (Party(body.importer.name, body.importer.address, body.importer.country)
                     if body.importer else None)
-        replaced = (service.ledger.resolve_token(body.supersedes)
+        replaced = (service.issued_by(caller, body.supersedes)
                     if body.supersedes is not None else None)
-        if replaced is not None:
-            service.require_issuer(caller, replaced)
         certification = certification_from_profile(
             held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
             importer=importer, signed_on=utc_now().date())
@@ -267,10 +264,8 @@ def supersede_token(digest: str, body: Supersede, request: Request,
                     caller: Caller = allow(*SMES)) -> dict[str, Any]:
     """Log that `newToken` replaces this token (both the caller's party's)."""
     service = service_of(request)
-    old = service.ledger.resolve_token(digest)
-    new = service.ledger.resolve_token(body.new_token)
-    service.require_issuer(caller, old)
-    service.require_issuer(caller, new)
+    old = service.issued_by(caller, digest)
+    new = service.issued_by(caller, body.new_token)
     key = service.held_key(caller).key
     index = service.ledger.supersede_token(old, new, signer=key, reason=body.reason)
     return {"tokenDigest": old, "newTokenDigest": new, "index": index}

@@ -85,9 +85,11 @@ def _status_reasons(status: dict[str, Any]) -> list[dict[str, str]]:
     return reasons
 
 
-def _reasons(service: Service, verification: Verification, token: dict[str, Any] | None,
-             digest: str | None, tolerance: Decimal, watermark: int
-             ) -> list[dict[str, str]]:
+def _reasons(verification: Verification, token: dict[str, Any] | None,
+             current: dict[str, Any] | None, tolerance: Decimal) -> list[dict[str, str]]:
+    """What stands in the way; `current` is the log's status statement of the token now
+    (from the service's own current bundle: a bundle sent in may predate a revocation).
+    """
     reasons = [{"reason": f"check:{c.name}", "detail": c.detail}
                for c in verification.checks if c.outcome in (Outcome.FAIL, Outcome.WARN)]
     if token is None:
@@ -99,14 +101,8 @@ def _reasons(service: Service, verification: Verification, token: dict[str, Any]
                         f"threshold, under the tolerance of {tolerance}"})
     elif margin is None and criterion == "B":
         reasons.append({"reason": "margin", "detail": "no RVC method passed"})
-    if digest is not None:
-        # The log's standing now, from the service's own current bundle of the token (a
-        # bundle sent in may predate a revocation): cached while no standing changes.
-        try:
-            current = service.verify_logged(digest, watermark).bundle
-        except LedgerError:
-            return reasons
-        reasons += _status_reasons(current["log"]["status"]["statement"])
+    if current is not None:
+        reasons += _status_reasons(current)
     return reasons
 
 
@@ -117,6 +113,7 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
                 "reasons": [{"reason": "request", "detail": "give a token digest or a "
                              "bundle, not both or neither"}]}
     digest: str | None = None
+    current: dict[str, Any] | None = None  # the service's own bundle of a logged token
     try:
         if shipment.token is not None:
             digest = service.ledger.resolve_token(shipment.token)
@@ -127,17 +124,19 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
                             "your account; ask its issuer, or send its bundle"}]}
             verified = service.verify_logged(digest, watermark)
             bundle, verification = verified.bundle, verified.verification
+            current = bundle
         else:
             bundle = dict(shipment.bundle or {})
             verification = service.verify(bundle)
+            logged = verification.token_digest
+            if logged is not None and service.ledger.store.token_row(logged):
+                current = service.verify_logged(logged, watermark).bundle
     except LedgerError as exc:
         return {"go": False, "decision": None, "tokenDigest": digest, "shipmentId": None,
                 "reasons": [{"reason": exc.code, "detail": str(exc)}]}
     token = bundle.get("token") if isinstance(bundle.get("token"), dict) else None
-    logged = verification.token_digest
-    if digest is None and logged is not None and service.ledger.store.token_row(logged):
-        digest = logged
-    reasons = _reasons(service, verification, token, digest, tolerance, watermark)
+    status = None if current is None else current["log"]["status"]["statement"]
+    reasons = _reasons(verification, token, status, tolerance)
     go = verification.decision is Decision.CLEAR and not reasons
     return {"go": go, "decision": verification.decision.value,
             "tokenDigest": verification.token_digest, "shipmentId": verification.shipment_id,

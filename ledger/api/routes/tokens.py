@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import SME_ROLES, SMES, Role
+from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import service_of
 from ledger.canonical import parse_json
@@ -54,16 +55,23 @@ def list_tokens(request: Request, party: str | None = Query(
     if party is None:
         raise ApiProblem("api.request_invalid", "name the party: ?party=<party id>")
     rows = service.ledger.store.party_tokens(party, after, limit)
-    blobs = service.ledger.store.get_blobs([r.digest for r in rows])
-    listed = []
-    for row in rows:
-        token = parse_json(blobs[row.digest]) if row.digest in blobs else {}
-        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
-        listed.append({"tokenDigest": row.digest, "index": row.index,
-                       "shipmentId": subject.get("shipmentId"),
-                       "status": service.ledger.status(row.digest).token.value})
+    listed = _summaries(service, [r.digest for r in rows])
+    for row, summary in zip(rows, listed, strict=True):
+        summary["index"] = row.index
     return {"party": party, "tokens": listed,
             "next": rows[-1].index if len(rows) == limit else None}
+
+
+def _summaries(service: Service, digests: list[str]) -> list[dict[str, Any]]:
+    """A line per token of a list: digest, shipment id (from the token), standing now."""
+    blobs = service.ledger.store.get_blobs(digests)
+    listed = []
+    for digest in digests:
+        token = parse_json(blobs[digest]) if digest in blobs else {}
+        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
+        listed.append({"tokenDigest": digest, "shipmentId": subject.get("shipmentId"),
+                       "status": service.ledger.status(digest).token.value})
+    return listed
 
 
 @router.get("/{digest}", summary="The origin token (a W3C verifiable credential)",
@@ -74,8 +82,7 @@ def get_token(digest: str, request: Request, caller: Caller = allow(*READERS)
               ) -> dict[str, Any]:
     """The stored token, checked against its digest."""
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_read(caller, full)
+    full = service.readable(caller, digest)
     return service.ledger.token(full)
 
 
@@ -88,8 +95,7 @@ def get_bundle(digest: str, request: Request, caller: Caller = allow(*READERS)
     a customs authority, the BOM lines the issuer disclosed to it (salted records).
     """
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_read(caller, full)
+    full = service.readable(caller, digest)
     account = caller.require()
     lines = (service.accounts.disclosed_lines(full, account.party_id)
              if account.role is Role.CUSTOMS else [])
@@ -111,8 +117,7 @@ def get_traceability(digest: str, request: Request, caller: Caller = allow(*READ
     token, signed and logged, stays the evidence (the view's id is its URN).
     """
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_read(caller, full)
+    full = service.readable(caller, digest)
     return traceability_view(service.ledger.token(full), full)
 
 
@@ -124,8 +129,7 @@ def get_status(digest: str, request: Request, caller: Caller = allow(*READERS)
                ) -> dict[str, Any]:
     """The token's standing in the log now (ledger.status.TokenStatus)."""
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_read(caller, full)
+    full = service.readable(caller, digest)
     return service.ledger.status(full).to_dict()
 
 
@@ -145,8 +149,7 @@ def grant(digest: str, body: GrantRequest, request: Request,
           caller: Caller = allow(*SMES)) -> dict[str, Any]:
     """The issuer lets a broker see the token's determination and status."""
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_issuer(caller, full)
+    full = service.issued_by(caller, digest)
     if not service.accounts.has_account(body.party, Role.BROKER):
         raise ApiProblem("api.request_invalid", f"no customs broker account has party id "
                          f"{body.party[:64]!r}")
@@ -173,8 +176,7 @@ def disclose(digest: str, body: Disclosure, request: Request,
     so its officers can recompute the RVC; nobody else sees them.
     """
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
-    service.require_issuer(caller, full)
+    full = service.issued_by(caller, digest)
     count = service.ledger.commitment(full).count
     outside = sorted({n for n in body.lines if not 0 <= n < count})
     if outside:
@@ -203,12 +205,5 @@ def given_to_me(request: Request,
     service = service_of(request)
     party = caller.require().party_id
     digests = service.accounts.grants_to(party, after=after, limit=limit)
-    blobs = service.ledger.store.get_blobs(digests)
-    listed = []
-    for digest in digests:
-        token = parse_json(blobs[digest]) if digest in blobs else {}
-        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
-        listed.append({"tokenDigest": digest, "shipmentId": subject.get("shipmentId"),
-                       "status": service.ledger.status(digest).token.value})
-    return {"party": party, "tokens": listed,
+    return {"party": party, "tokens": _summaries(service, digests),
             "next": digests[-1] if len(digests) == limit else None}

@@ -11,7 +11,6 @@ else of the token. All three are public: the officer at the bridge has no accoun
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -22,7 +21,7 @@ from ledger.api.access import Caller, public
 from ledger.api.context import certificate
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import JSON_MEDIA, FastJSON, media_type, service_of
-from ledger.verify import Decision, Outcome
+from ledger.verify import Decision, Outcome, verification_time
 
 __all__ = ["contexts", "router"]
 
@@ -53,16 +52,7 @@ _BUNDLE_BODY = {"required": True, "content": {"application/json": {
 
 
 def _moment(at: str | None) -> int | None:
-    if at is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiProblem("api.request_invalid", f"at must be an ISO 8601 time, got "
-                         f"{at[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    return None if at is None else verification_time(at, "at")
 
 
 AT = Query(None, description="Verify as of this time (ISO 8601; default now).",
