@@ -39,11 +39,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ledger.canonical import parse_json
-from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.checkpoint import Checkpoint, OpenedCheckpoint, open_checkpoint
 from ledger.errors import EncodingError, PolicyError
 from ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signature, Verifier
 
@@ -505,6 +506,33 @@ def _groups_from_json(raw: Any, witnesses: set[str]) -> tuple[Group, ...]:
     return tuple(ordered)
 
 
+#: How many distinct signed checkpoints `opened_checkpoint` remembers per process.
+OPENED_CHECKPOINTS_REMEMBERED = 64
+
+
+def opened_checkpoint(signed_note: str | bytes, logs: tuple[Verifier, ...],
+                      witnesses: tuple[Verifier, ...]) -> OpenedCheckpoint:
+    """`open_checkpoint`, remembered for the last few distinct notes.
+
+    A verifier sees few distinct checkpoints: every bundle fetched between two checkpoints
+    carries the same signed note, and a supplier's bundle usually carries its customer's.
+    Opening one costs a signature check per log and witness key (four Ed25519 checks
+    with three witnesses, most of a bundle's verification). The outcome is a pure
+    function of the note's exact bytes and the keys asked for, so it is remembered under
+    exactly those (a note that differs in one byte, or a different key set, is opened
+    afresh); only successes are kept, failures are recomputed and raised each time.
+    `OpenedCheckpoint` is immutable, so sharing one between callers and threads is safe.
+    """
+    note = signed_note.encode("utf-8") if isinstance(signed_note, str) else bytes(signed_note)
+    return _opened_checkpoint(note, logs, witnesses)
+
+
+@lru_cache(maxsize=OPENED_CHECKPOINTS_REMEMBERED)
+def _opened_checkpoint(note: bytes, logs: tuple[Verifier, ...],
+                       witnesses: tuple[Verifier, ...]) -> OpenedCheckpoint:
+    return open_checkpoint(note, logs, witnesses)
+
+
 def verify_checkpoint(policy: Policy, signed_note: str | bytes,
                       now: int | None = None) -> VerifiedCheckpoint:
     """Verify a cosigned checkpoint under `policy` (tlog-policy "What is a policy?").
@@ -526,7 +554,8 @@ def verify_checkpoint(policy: Policy, signed_note: str | bytes,
         raise PolicyError("the trust policy names no log key, so no checkpoint can be "
                           "accepted")
     by_key = {witness.verifier: witness.name for witness in policy.witnesses}
-    opened = open_checkpoint(signed_note, [log.verifier for log in policy.logs], list(by_key))
+    opened = opened_checkpoint(signed_note, tuple(log.verifier for log in policy.logs),
+                               tuple(by_key))
     cosignatures: dict[str, int] = {}
     for item in opened.cosignatures:
         if item.timestamp is not None:

@@ -379,3 +379,54 @@ def test_any_single_changed_character_fails(data: st.DataObject) -> None:
     changed = note[:position] + char + note[position + 1:]
     with pytest.raises(LedgerError):
         verify_checkpoint(ALL_POLICY, changed, now=T0)
+
+
+# -- a verifier remembers the checkpoints it opened ---------------------------------------
+
+
+def test_the_same_signed_checkpoint_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every bundle fetched between two checkpoints carries the same note: its four
+    signatures are checked the first time only."""
+    import ledger.note
+    from ledger import policy as policy_module
+
+    policy_module._opened_checkpoint.cache_clear()
+    note = cosigned("cbp", "cbsa", "anam")  # the witnesses check the log's signature too
+    checked: list[bytes] = []
+    real = ledger.note.verify_signature
+
+    def counting(public_key: bytes, message: bytes, signature: bytes) -> bool:
+        checked.append(message)
+        return real(public_key, message, signature)
+
+    monkeypatch.setattr(ledger.note, "verify_signature", counting)
+    policy = Policy.parse(CUSTOMS)
+    first = verify_checkpoint(policy, note, now=T0)
+    assert len(checked) == 4  # the log and three witnesses
+    again = verify_checkpoint(policy, note.encode(), now=T0 + 10)
+    assert len(checked) == 4
+    assert again.checkpoint == first.checkpoint
+    assert dict(again.cosignatures) == dict(first.cosignatures)
+
+
+def test_a_remembered_checkpoint_does_not_vouch_for_an_altered_one() -> None:
+    policy = Policy.parse(CUSTOMS)
+    note = cosigned("cbp", "cbsa", "anam")
+    verify_checkpoint(policy, note)
+    altered = note.replace(str(TREE.size), str(TREE.size + 1), 1)
+    with pytest.raises(LedgerError):
+        verify_checkpoint(policy, altered)
+
+
+def test_a_remembered_checkpoint_is_opened_again_under_other_keys() -> None:
+    """The memory is per key set: a policy that does not name CBSA and ANAM does not count
+    their cosignatures because another policy did."""
+    note = cosigned("cbp", "cbsa", "anam")
+    assert set(verify_checkpoint(Policy.parse(CUSTOMS), note).cosignatures) == {
+        "cbp", "cbsa", "anam"}
+    only_cbp = Policy.parse(f"log {LOG.verifier.vkey}\nwitness cbp {CBP.verifier.vkey}\n"
+                            "quorum cbp\n")
+    verified = verify_checkpoint(only_cbp, note)
+    assert set(verified.cosignatures) == {"cbp"}
+    assert {sig.name for sig in verified.unknown_signatures} == {
+        "cbsa.example/witness", "anam.example/witness"}
