@@ -72,6 +72,7 @@ EXIT_CODES: dict[str, int] = {
     "api.unsupported_media_type": INVALID_INPUT,
     "api.too_large": LIMIT,
     "api.not_ready": UNAVAILABLE,
+    "api.serve_failed": UNAVAILABLE,
     "io": INVALID_INPUT,
     "io.not_found": NOT_FOUND,
     "resource": LIMIT,

@@ -46,7 +46,7 @@ def serve(
     home: Home = None,
 ) -> None:
     """Serve the HTTP API and the log's tiles (default http://127.0.0.1:8000)."""
-    import uvicorn
+    from ledger.api.serving import serve as serve_api
 
     settings = Settings.from_env(home=home)
     Workspace(settings).require()
@@ -55,9 +55,7 @@ def serve(
     os.environ["TMEC_LOG_ORIGIN"] = settings.origin
     say(console(), f"serving {settings.home} on http://{host}:{port} "
         f"(API docs: http://{host}:{port}/v1/docs)")
-    uvicorn.run("ledger.api.asgi:app_factory", factory=True, host=host, port=port,
-                workers=workers, loop="uvloop", http="httptools", log_level="warning",
-                proxy_headers=False)
+    serve_api(host, port, workers)
 
 
 @accounts_app.command("create")

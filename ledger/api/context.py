@@ -8,6 +8,7 @@ database, each call its own transaction), and the trust file is read once.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -70,6 +71,14 @@ class Verified:
     verification: Verification
     watermark: int
     until: float  # time.monotonic() after which it is built again
+    public_answer: bytes  # what GET /v1/verify/{digest} sends: checks and certificate
+
+    @staticmethod
+    def answer_of(bundle: Mapping[str, Any], verification: Verification) -> bytes:
+        """The public answer: the verification and the certificate's nine data elements."""
+        return json.dumps({**verification.to_dict(), "certificate": certificate(
+            bundle["token"])}, ensure_ascii=False, allow_nan=False,
+            separators=(",", ":")).encode("utf-8")
 
 
 class VerifiedCache:
@@ -226,6 +235,10 @@ class Service:
         self.ledger.refresh_status(digest)
         return self.ledger.bundle(digest, **options)
 
+    def cached_verification(self, digest: str, watermark: int) -> Verified | None:
+        """The cached verification of `digest` if it holds at `watermark` (no I/O)."""
+        return self.verified.get(digest, watermark)
+
     def verify_logged(self, digest: str, watermark: int | None = None) -> Verified:
         """The bundle of a logged token and its verification now, reused while it holds.
 
@@ -239,8 +252,9 @@ class Service:
         if found is not None:
             return found
         bundle = self.bundle(digest)
-        entry = Verified(bundle, self.verify(bundle), watermark,
-                         time.monotonic() + self.verified.ttl)
+        verification = self.verify(bundle)
+        entry = Verified(bundle, verification, watermark, time.monotonic() + self.verified.ttl,
+                         Verified.answer_of(bundle, verification))
         self.verified.put(digest, entry)
         return entry
 

@@ -1,16 +1,29 @@
 """The service's Bitstring Status Lists: indices for new tokens, lists built from the log.
 
-A token issued through the API gets the next index (``api_status_indices``, allocated
-before signing: the index is inside the signed token), bound to its digest once logged
-(``api_status_tokens``). List `n` covers indices ``n * LIST_BITS`` to the next list; its
-bits are the tokens the log revoked (``log_token_events``), so the list is always the
-log's word, recomputed when some standing changed (`LogStore.standing_watermark`) and
-signed with the log's key. An index whose token never got logged stays 0.
+A token issued through the API gets an index of its own before it is signed (the index
+is inside the signed token). Indices are reserved in the store (``api_status_indices``)
+a block at a time, one transaction per `BLOCK` tokens, and handed out by the worker that
+reserved them; a block is never given out twice, by any worker. A worker that stops
+leaves the rest of its block unused: those bits stay 0 for ever, which the list format
+allows (W3C Bitstring Status List v1.0 s.3: bits no credential uses are 0; its lists are
+large, `LIST_BITS` entries, so that a few thousand lost ones cost nothing).
+
+List `n` covers indices ``n * LIST_BITS`` to the next list; its bits are the tokens the
+log revoked (``log_token_events``), each at the index its own signed token names in
+``credentialStatus`` (read from the stored token, so the list is always the log's and
+the token's word), recomputed when some standing changed
+(`LogStore.standing_watermark`) and signed with the log's key. Tokens from before
+credentialStatus, and those that name another service's list, have no bit here.
+(``api_status_tokens``, where an earlier version recorded each binding after the append,
+is no longer written: the token itself says it, and the extra transaction cost every
+registration an fsync.)
 """
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import deque
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,21 +35,27 @@ from ledger.status_list import LIST_BITS, status_entry, status_list_credential
 from ledger.store.sql import METADATA, store_errors
 from ledger.store.sql_accounts import account_tables
 
-__all__ = ["StatusLists"]
+__all__ = ["BLOCK", "StatusLists"]
 
 _TABLES = account_tables(METADATA)
 _INDICES = _TABLES["api_status_indices"]
-_TOKENS = _TABLES["api_status_tokens"]
+_BLOBS = METADATA.tables["log_blobs"]
+_EVENTS = METADATA.tables["log_token_events"]
+
+#: Indices a worker reserves in one transaction.
+BLOCK = 64
 
 
 class StatusLists:
     """Allocation and publication of revocation lists (safe between threads)."""
 
-    def __init__(self, engine: Engine, base_url: str) -> None:
+    def __init__(self, engine: Engine, base_url: str, *, block: int = BLOCK) -> None:
         self._engine = engine
         self.base_url = base_url
+        self.block = block
         self._cache: dict[int, tuple[int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._reserved: deque[int] = deque()
 
     def list_url(self, number: int) -> str:
         """Where list `number` is served."""
@@ -44,32 +63,35 @@ class StatusLists:
 
     def allocate(self) -> tuple[int, dict[str, str]]:
         """A new index and the ``credentialStatus`` entry a token carries for it."""
-        with store_errors("allocate a status index"), self._engine.connect() as connection, \
-                connection.begin():
-            key = connection.execute(sa.insert(_INDICES).values(
-                allocated_at=utc_timestamp())).inserted_primary_key
-            assert key is not None
-            index = int(key[0]) - 1  # the autoincrement counts from 1, indices from 0
+        with self._lock:
+            if not self._reserved:
+                self._reserved.extend(self._reserve(self.block))
+            index = self._reserved.popleft()
         return index, status_entry(self.list_url(index // LIST_BITS), index)
 
-    def bind(self, index: int, token_digest: str) -> None:
-        """Record that `index` belongs to the logged token `token_digest`."""
-        with store_errors("bind a status index"), self._engine.connect() as connection, \
+    def _reserve(self, count: int) -> list[int]:
+        stamp = utc_timestamp()
+        with store_errors("reserve status indices"), self._engine.connect() as connection, \
                 connection.begin():
-            connection.execute(sa.insert(_TOKENS).values(status_index=index,
-                                                         token_digest=token_digest))
+            keys = connection.execute(
+                sa.insert(_INDICES).returning(_INDICES.c.status_index),
+                [{"allocated_at": stamp}] * count).scalars().all()
+        # The autoincrement counts from 1, indices from 0.
+        return sorted(int(key) - 1 for key in keys)
 
     def revoked(self, number: int) -> list[int]:
         """The indices of list `number` whose token the log revoked."""
-        events = METADATA.tables["log_token_events"]
-        first = number * LIST_BITS
-        query = (sa.select(_TOKENS.c.status_index)
-                 .join(events, events.c.digest == _TOKENS.c.token_digest)
-                 .where(events.c.event == "revoked", _TOKENS.c.status_index >= first,
-                        _TOKENS.c.status_index < first + LIST_BITS)
-                 .distinct())
+        url, first = self.list_url(number), number * LIST_BITS
+        query = (sa.select(_BLOBS.c.data)
+                 .where(_BLOBS.c.digest.in_(sa.select(_EVENTS.c.digest)
+                                            .where(_EVENTS.c.event == "revoked"))))
+        found: set[int] = set()
         with store_errors("read revocations"), self._engine.connect() as connection:
-            return [int(i) - first for i in connection.execute(query).scalars()]
+            for data in connection.execute(query).scalars():
+                index = _status_index(bytes(data), url)
+                if index is not None and first <= index < first + LIST_BITS:
+                    found.add(index - first)
+        return sorted(found)
 
     def credential(self, number: int, key: SigningKey, watermark: int) -> dict[str, Any]:
         """List `number` as a signed credential, rebuilt when the watermark moved."""
@@ -82,3 +104,12 @@ class StatusLists:
         with self._lock:
             self._cache[number] = (watermark, made)
         return made
+
+
+def _status_index(token: bytes, list_url: str) -> int | None:
+    """The index a stored token's ``credentialStatus`` names in `list_url`, if any."""
+    entry = json.loads(token).get("credentialStatus")
+    if not isinstance(entry, dict) or entry.get("statusListCredential") != list_url:
+        return None
+    index = entry.get("statusListIndex")
+    return int(index) if isinstance(index, str) and index.isdigit() else None

@@ -542,6 +542,11 @@ class SqlStore:
         return list(versions) == [head]
 
     @property
+    def is_local(self) -> bool:
+        """True for SQLite (a file on this machine), False for a PostgreSQL server."""
+        return not self._postgres
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for health checks and administration, not for writes)."""
         return self._engine
@@ -919,9 +924,26 @@ class SqlStore:
 
     def standing_watermark(self) -> int:
         """One past the last token or key event, else 0 (two primary-key maxima)."""
-        with store_errors("read the standing watermark"), self._read() as connection:
-            value = connection.exec_driver_sql(
-                _WATERMARK.format("GREATEST" if self._postgres else "max")).scalar()
+        # Every cached verification asks this once per request, so it skips SQLAlchemy's
+        # connection and transaction wrappers (~150 us) for the pooled driver connection
+        # (~30 us on SQLite): one statement reads a consistent snapshot by itself.
+        query = _WATERMARK.format("GREATEST" if self._postgres else "max")
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        with store_errors("read the standing watermark"):
+            try:
+                raw = self._engine.raw_connection()
+            except dbapi_error as e:  # pragma: no cover - the pool wraps its own failures
+                raise sa_exc.OperationalError(query, None, e) from e
+            try:
+                cursor = raw.cursor()
+                cursor.execute(query)
+                row = cursor.fetchone()
+                cursor.close()
+            except dbapi_error as e:
+                raise sa_exc.OperationalError(query, None, e) from e
+            finally:
+                raw.close()  # back to the pool (rolled back there on PostgreSQL)
+        value = row[0] if row is not None else None
         return int(value if value is not None else -1) + 1
 
     def checkpoint(self, size: int) -> str | None:

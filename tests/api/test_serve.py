@@ -8,6 +8,11 @@ share the SQLite ledger: a key revoked through one is refused by the other.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -76,3 +81,74 @@ def test_an_sme_uploads_the_excel_bom_and_customs_clears_its_token(served: tuple
         path = out / "served-bundle.json"
         path.write_bytes(bundle.content)
         assert run_tmec("verify", str(path), "--trust", str(out / "trust.json")).exit_code == 0
+
+
+def _supervisor_and_workers(url: str) -> tuple[int, list[int]]:
+    """The `tmec serve` process listening at `url`, and its worker processes."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in argv and b"--port" in argv and argv[argv.index(b"--port") + 1] == \
+                port.encode():
+            pid = int(proc.name)
+            children = (proc / "task" / proc.name / "children").read_text().split()
+            return pid, [int(c) for c in children if _is_worker(int(c))]
+    raise AssertionError(f"no tmec serve process for port {port}")
+
+
+def _is_worker(pid: int) -> bool:
+    """A worker process, not multiprocessing's resource tracker."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"spawn_main" in argv and b"resource_tracker" not in argv
+
+
+def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_each_worker_listens_for_itself_and_a_dead_one_is_replaced(
+        served: tuple[str, Path]) -> None:
+    """Two workers, each with its own SO_REUSEPORT socket: new connections reach both,
+    and when one is killed the server keeps answering and starts another in its place."""
+    url, _ = served
+    supervisor, workers = _supervisor_and_workers(url)
+    assert len(workers) == 2
+    killed = workers[0]
+    os.kill(killed, signal.SIGKILL)
+    # The survivor answers new connections at once (the dead socket is gone with it).
+    _wait(lambda: not Path(f"/proc/{killed}").exists() or
+          (Path(f"/proc/{killed}/stat").read_text().split()[2] == "Z"), "the worker to die")
+    for _ in range(10):
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    _wait(lambda: len([w for w in _supervisor_and_workers(url)[1] if w != killed]) == 2,
+          "a replacement worker")
+    assert _supervisor_and_workers(url)[0] == supervisor
+    _wait(lambda: all(httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+                      for _ in range(10)), "every worker to be ready")
+
+
+def test_serve_on_a_taken_port_is_a_one_line_error(served: tuple[str, Path]) -> None:
+    url, out = served
+    port = url.rsplit(":", 1)[1]
+    with socket.socket() as taken:  # a listener that did not ask to share the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        result = run_tmec("serve", "--home", str(out / "ledger"), "--port", busy,
+                          "--workers", "2")
+    assert result.exit_code == 4, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{busy}" in result.stderr
+    assert port != busy

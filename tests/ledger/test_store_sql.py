@@ -65,9 +65,11 @@ def seeded(store: SqlStore) -> SqlStore:
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
     accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
-    lists = StatusLists(store.engine, "http://127.0.0.1:8000")
+    lists = StatusLists(store.engine, "http://127.0.0.1:8000", block=2)
     index, _ = lists.allocate()
-    lists.bind(index, "sha256:aa")
+    with store.engine.begin() as connection:  # no longer written, but still guarded
+        connection.execute(METADATA.tables["api_status_tokens"].insert(),
+                           {"status_index": index, "token_digest": "sha256:aa"})
     KeyVault(store.engine, bytes(32)).hold(SigningKey(bytes([7]) * 32), {
         "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
         "email": "a@b.example", "phone": "+52 461 555 0142"})

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import Role
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["accounts"])
+router = api_router(prefix="/v1", tags=["accounts"])
 
 EVERY_ROLE = tuple(Role)
 _ACCOUNT = {"accountId": "frenos-bajio.producer", "role": "producer", "party": "frenos-bajio",

@@ -19,14 +19,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import SMES
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import JSON_MEDIA, media_type
+from ledger.api.routes.common import JSON_MEDIA, api_router, media_type
 from origin_rules import (
     BillOfMaterials,
     EndUse,
@@ -41,7 +41,7 @@ from origin_rules.limits import DEFAULT_LIMITS
 
 __all__ = ["XLSX_MEDIA", "form_files", "read_bom_upload", "router"]
 
-router = APIRouter(prefix="/v1", tags=["determinations"])
+router = api_router(prefix="/v1", tags=["determinations"])
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MAX_PARTS = 8

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import SME_ROLES, SMES, Role
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 from ledger.audit_export import export_lines
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["compliance"])
+router = api_router(prefix="/v1", tags=["compliance"])
 
 
 @router.get("/parties/{party}/export", summary="A party's records, verifiable offline",

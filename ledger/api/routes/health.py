@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ledger.api.access import Caller, public
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 from ledger.errors import LedgerError
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is up",
             responses={200: {"content": {"application/json": {"example": {"ok": True}}}}})
-def healthz(caller: Caller = public()) -> dict[str, Any]:
+async def healthz(caller: Caller = public()) -> dict[str, Any]:
     """Always ok while the process answers."""
     del caller
     return {"ok": True}

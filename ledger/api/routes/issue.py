@@ -21,7 +21,7 @@ import json
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -29,7 +29,7 @@ from ledger.api.access import Caller, allow
 from ledger.api.accounts import SMES, Role
 from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import JSON_MEDIA, media_type, service_of
+from ledger.api.routes.common import JSON_MEDIA, api_router, media_type, service_of
 from ledger.api.routes.determinations import form_files, read_bom_upload
 from ledger.crypto import SigningKey
 from ledger.errors import ConflictError, InputError, NotFoundError
@@ -40,7 +40,7 @@ from ledger.token import BlanketPeriod, CertifierRole, Party
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["issuing"])
+router = api_router(prefix="/v1", tags=["issuing"])
 
 _PROFILE_EXAMPLE: dict[str, Any] = {
     "name": "Frenos del Bajío S.A. de C.V.", "country": "MX",
@@ -212,11 +212,10 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
         certification = certification_from_profile(
             held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
             importer=importer, signed_on=utc_now().date())
-        index, entry = service.status_lists.allocate()  # inside the signed token
+        _, entry = service.status_lists.allocate()  # inside the signed token
         result = service.ledger.issue_token(bom, certification, shipment_id=body.shipment_id,
                                             key=held.key, supersedes=replaced,
                                             credential_status=entry)
-        service.status_lists.bind(index, result.digest)
         return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
                 "token": result.token, "links": _links(service, result.digest)}
 

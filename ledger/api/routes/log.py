@@ -11,17 +11,17 @@ as the number of people who can check it.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from ledger.api.access import Caller, public
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 from ledger.errors import NotFoundError, OutOfRangeError
 from ledger.tiles import TILE_HEIGHT, TILE_WIDTH, TiledTree, entry_bundle, parse_tile_path
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["log (tlog-tiles)"])
+router = api_router(tags=["log (tlog-tiles)"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

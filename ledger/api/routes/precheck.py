@@ -13,19 +13,19 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import SMES, Role
 from ledger.api.context import Service
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 from ledger.errors import LedgerError
 from ledger.verify import Decision, Outcome, Verification
 
 __all__ = ["MAX_SHIPMENTS", "router"]
 
-router = APIRouter(prefix="/v1", tags=["broker pre-check"])
+router = api_router(prefix="/v1", tags=["broker pre-check"])
 
 MAX_SHIPMENTS = 200
 

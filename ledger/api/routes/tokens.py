@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.access import Caller, allow
 from ledger.api.accounts import SME_ROLES, SMES, Role
 from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import service_of
+from ledger.api.routes.common import api_router, service_of
 from ledger.canonical import parse_json
 from ledger.traceability import traceability_view
 
 __all__ = ["grants_router", "router"]
 
-router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
+router = api_router(prefix="/v1/tokens", tags=["tokens"])
 
 READERS = (*SMES, Role.BROKER, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
 _DIGEST_EXAMPLE = "3f1c9a" + "0" * 58
@@ -188,7 +188,7 @@ def disclose(digest: str, body: Disclosure, request: Request,
             "lines": service.accounts.disclosed_lines(full, body.authority), "new": new}
 
 
-grants_router = APIRouter(prefix="/v1", tags=["tokens"])
+grants_router = api_router(prefix="/v1", tags=["tokens"])
 
 
 @grants_router.get("/grants", summary="The shipments given to you (brokers)",

@@ -14,19 +14,27 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from ledger.api.access import Caller, public
-from ledger.api.context import certificate
+from ledger.api.context import Service, certificate
 from ledger.api.problems import ApiProblem
-from ledger.api.routes.common import JSON_MEDIA, FastJSON, media_type, service_of
+from ledger.api.routes.common import (
+    JSON_MEDIA,
+    FastJSON,
+    api_router,
+    media_type,
+    run_on_store,
+    service_of,
+)
 from ledger.verify import Decision, Outcome, verification_time
 
 __all__ = ["contexts", "router"]
 
-router = APIRouter(prefix="/v1", tags=["verification"])
-contexts = APIRouter(tags=["verification"])
+router = api_router(prefix="/v1", tags=["verification"])
+contexts = api_router(tags=["verification"])
 
 _CHECK = {"type": "object", "required": ["name", "outcome", "detail"], "properties": {
     "name": {"type": "string"}, "outcome": {"enum": [o.value for o in Outcome]},
@@ -81,23 +89,33 @@ async def verify_bundle(request: Request, at: str | None = AT,
             responses={200: {"content": {"application/json": {"example": {
                 **_EXAMPLE, "certificate": {"certifierRole": "producer",
                                             "originCriterion": "B"}}}}}})
-def verify_digest(digest: str, request: Request, at: str | None = AT,
-                  caller: Caller = public()) -> dict[str, Any]:
+async def verify_digest(digest: str, request: Request, at: str | None = AT,
+                        caller: Caller = public()) -> Response:
     """Build the token's bundle from the ledger and verify it under the trust file.
 
     `digest` is the token digest (64 hex digits) or a unique prefix of at least 8.
     """
     del caller
     service = service_of(request)
-    full = service.ledger.resolve_token(digest)
     moment = _moment(at)
+    if moment is None and len(digest) == 64:
+        # What a QR code opens, again and again: answered on the event loop when the
+        # cached verification still holds (one short query: the standing watermark).
+        watermark = await run_on_store(service, service.ledger.store.standing_watermark)
+        found = service.cached_verification(digest.lower(), watermark)
+        if found is not None:
+            return Response(found.public_answer, media_type="application/json")
+    return await run_in_threadpool(_verify_digest, service, digest, moment)
+
+
+def _verify_digest(service: Service, digest: str, moment: int | None) -> Response:
+    full = service.ledger.resolve_token(digest)
     if moment is None:  # now: the cached verification holds while the log's standing does
         verified = service.verify_logged(full)
-        bundle, result = verified.bundle, verified.verification
-    else:
-        bundle = service.bundle(full)
-        result = service.verify(bundle, at=moment)
-    return {**result.to_dict(), "certificate": certificate(bundle["token"])}
+        return Response(verified.public_answer, media_type="application/json")
+    bundle = service.bundle(full)
+    result = service.verify(bundle, at=moment)
+    return FastJSON({**result.to_dict(), "certificate": certificate(bundle["token"])})
 
 
 @router.get("/trust", summary="The trust file the service verifies under",
