@@ -23,8 +23,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import LedgerError
@@ -35,6 +36,14 @@ __all__ = ["Sequencer"]
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    statement: dict[str, Any]
+    blobs: tuple[tuple[str, bytes], ...]
+    disclosures: tuple[tuple[str, bytes], ...]
+    future: Future[int]
 
 
 class Sequencer:
@@ -59,10 +68,16 @@ class Sequencer:
         if checkpoint_every is not None:
             self._checkpointer.start()
 
-    def submit(self, statement: Mapping[str, Any]) -> Future[int]:
-        """Queue a signed statement; the future resolves to its index once durable."""
+    def submit(self, statement: Mapping[str, Any], *,
+               blobs: Sequence[tuple[str, bytes]] = (),
+               disclosures: Sequence[tuple[str, bytes]] = ()) -> Future[int]:
+        """Queue a signed statement; the future resolves to its index once durable.
+
+        `blobs` and `disclosures` (a token and its disclosure records, `PreparedToken`)
+        are written in the transaction of the batch that appends the statement.
+        """
         future: Future[int] = Future()
-        self._queue.put((dict(statement), future))
+        self._queue.put(_Submitted(dict(statement), tuple(blobs), tuple(disclosures), future))
         return future
 
     def checkpoint_now(self) -> None:
@@ -129,19 +144,21 @@ class Sequencer:
                 batch.append(item)
             self._integrate(batch)
 
-    def _integrate(self, batch: list[tuple[dict[str, Any], Future[int]]]) -> None:
-        statements = [statement for statement, _ in batch]
+    def _integrate(self, batch: list[_Submitted]) -> None:
         try:
-            indices = self.ledger.append(statements)
+            indices = self.ledger.append(
+                [item.statement for item in batch],
+                blobs=[blob for item in batch for blob in item.blobs],
+                disclosures=[record for item in batch for record in item.disclosures])
         except Exception as exc:  # handed to the submitters, never lost
             if len(batch) > 1 and isinstance(exc, LedgerError):
                 for item in batch:  # isolate the refused statement(s)
                     self._integrate([item])
                 return
-            for _, future in batch:
-                future.set_exception(exc)
+            for item in batch:
+                item.future.set_exception(exc)
             return
         self.batches += 1
-        for (_, future), index in zip(batch, indices, strict=True):
-            future.set_result(index)
+        for item, index in zip(batch, indices, strict=True):
+            item.future.set_result(index)
         self._wake.set()

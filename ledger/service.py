@@ -99,7 +99,7 @@ from ledger.token import (
 from ledger.verify import BUNDLE_FORMAT, MAX_SUPPLIER_DEPTH
 from origin_rules import BillOfMaterials, determine_origin
 
-__all__ = ["AuditReport", "IssueResult", "Ledger", "WitnessClient", "utc_now"]
+__all__ = ["AuditReport", "IssueResult", "Ledger", "PreparedToken", "WitnessClient", "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,26 @@ class IssueResult:
     digest: str
     index: int
     commitment: PartsCommitment
+
+
+@dataclass(frozen=True)
+class PreparedToken:
+    """A signed token and its log statement, checked and ready to append (`prepare_token`).
+
+    `blobs` and `disclosures` are what `Ledger.append` (or `Sequencer.submit`) writes in
+    the statement's own transaction: the token document and its disclosure records.
+    """
+
+    token: dict[str, Any]
+    digest: str
+    commitment: PartsCommitment
+    statement: dict[str, Any]
+    blobs: tuple[tuple[str, bytes], ...]
+    disclosures: tuple[tuple[str, bytes], ...]
+
+    def logged(self, index: int) -> IssueResult:
+        """The result once the statement is durable at `index`."""
+        return IssueResult(self.token, self.digest, index, self.commitment)
 
 
 @dataclass
@@ -647,6 +667,23 @@ class Ledger:
         crash is refused while the first token is the active one of the shipment
         (`supersedes` names it to correct it instead).
         """
+        prepared = self.prepare_token(bom, certification, shipment_id=shipment_id, key=key,
+                                      salts=salts, supersedes=supersedes,
+                                      credential_status=credential_status)
+        (index,) = self.append([prepared.statement], blobs=prepared.blobs,
+                               disclosures=prepared.disclosures)
+        return prepared.logged(index)
+
+    def prepare_token(self, bom: BillOfMaterials, certification: Certification, *,
+                      shipment_id: str, key: SigningKey,
+                      salts: Sequence[bytes] | None = None,
+                      supersedes: str | None = None,
+                      credential_status: Mapping[str, Any] | None = None) -> PreparedToken:
+        """Everything `issue_token` does before the append, so that a caller with many
+        registrations in flight can append them together (`ledger.sequencer.Sequencer`:
+        one transaction and one fsync per batch). Nothing is written; the append checks
+        the log's rules again under the writer section, against the batch before it.
+        """
         kid = verification_method_id(key.public_key)
         self.keys().require_valid(kid, self.size)
         determination = determine_origin(bom)
@@ -665,12 +702,13 @@ class Ledger:
         if supersedes is not None:
             statement["supersedes"] = supersedes
         signed = sign_statement(statement, key, kid)
-        # One transaction, one fsync: the disclosure records, the token and its statement
-        # land together or not at all (never a logged token that cannot be disclosed).
-        (index,) = self.append(
-            [signed], blobs=[(issued.digest, canonicalize(issued.token))],
-            disclosures=[(issued.digest, encode_commitment(issued.commitment))])
-        return IssueResult(issued.token, issued.digest, index, issued.commitment)
+        # Appended in one transaction, one fsync: the disclosure records, the token and its
+        # statement land together or not at all (never a logged token that cannot be
+        # disclosed).
+        return PreparedToken(
+            issued.token, issued.digest, issued.commitment, signed,
+            blobs=((issued.digest, canonicalize(issued.token)),),
+            disclosures=((issued.digest, encode_commitment(issued.commitment)),))
 
     def token(self, digest: str, *, what: str = "token") -> dict[str, Any]:
         """The stored token with this digest (checked against its digest)."""

@@ -199,11 +199,15 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
         opened = service or Service.open(settings)
         app.state.service = opened
         app.state.accounts = opened.accounts
-        sequencer = (Sequencer(opened.ledger, checkpoint_every=settings.checkpoint_every)
-                     if checkpointer else None)
+        # max_wait 0: a batch is whatever arrived while the previous one was being
+        # written (group commit with no added latency).
+        sequencer = (Sequencer(opened.ledger, checkpoint_every=settings.checkpoint_every,
+                               max_wait=0.0) if checkpointer else None)
+        opened.sequencer = sequencer
         try:
             yield
         finally:
+            opened.sequencer = None
             if sequencer is not None:
                 sequencer.close()
             if service is None:

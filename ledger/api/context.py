@@ -25,7 +25,8 @@ from ledger.api.signing_keys import HeldKey, KeyVault
 from ledger.api.status_lists import StatusLists
 from ledger.errors import ConflictError, NotFoundError
 from ledger.installation import Workspace
-from ledger.service import Ledger
+from ledger.sequencer import Sequencer
+from ledger.service import IssueResult, Ledger, PreparedToken
 from ledger.store.sql import SqlStore
 from ledger.verify import TrustFile, Verification, verify
 
@@ -131,6 +132,9 @@ class Service:
         self.trust = trust
         self.vault = vault
         self.verified = VerifiedCache(ttl=min(60.0, settings.status_refresh))
+        #: The worker's sequencer (set by the app's lifespan): registrations in flight
+        #: are appended together, one transaction and one fsync per batch.
+        self.sequencer: Sequencer | None = None
         store = ledger.store
         assert isinstance(store, SqlStore)
         self.status_lists = StatusLists(store.engine, settings.public_url)
@@ -234,6 +238,18 @@ class Service:
                 return made
         self.ledger.refresh_status(digest)
         return self.ledger.bundle(digest, **options)
+
+    def log_prepared(self, prepared: PreparedToken) -> IssueResult:
+        """Append a prepared token through the sequencer (batched with the registrations
+        in flight), or directly when there is none; returns once it is durable.
+        """
+        if self.sequencer is None:
+            (index,) = self.ledger.append([prepared.statement], blobs=prepared.blobs,
+                                          disclosures=prepared.disclosures)
+        else:
+            index = self.sequencer.submit(prepared.statement, blobs=prepared.blobs,
+                                          disclosures=prepared.disclosures).result()
+        return prepared.logged(index)
 
     def cached_verification(self, digest: str, watermark: int) -> Verified | None:
         """The cached verification of `digest` if it holds at `watermark` (no I/O)."""

@@ -293,3 +293,39 @@ def test_tokens_name_the_context_the_operator_configured(sqlite_world: World,
     verified = world.client.get(f"/v1/verify/{issued['tokenDigest']}").json()
     assert verified["decision"] == "clear"
     del tmp_path
+
+
+def test_registrations_in_flight_land_together_and_one_shipment_has_one_token(
+        world: World) -> None:
+    """Concurrent registrations are appended through the worker's sequencer: every
+    distinct shipment gets its own durable index; of three racing for one shipment, the
+    log keeps exactly one (Art. 5.2: one certification per shipment, corrections
+    supersede) and refuses the others with a problem, their tokens written nowhere."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sqlalchemy as sa
+
+    def tokens_stored() -> int:
+        with world.service.ledger.store.engine.connect() as connection:  # type: ignore[attr-defined]
+            return int(connection.execute(sa.text("SELECT count(*) FROM log_blobs")).scalar())
+
+    before = tokens_stored()
+    shipments = [f"SHP-RACE-{n}" for n in range(6)] + ["SHP-RACE-SAME"] * 3
+    with ThreadPoolExecutor(len(shipments)) as pool:
+        answers = list(pool.map(lambda s: _issue(world, SME, s), shipments))
+    distinct = answers[:6]
+    assert all(a.status_code == 201 for a in distinct), [a.text for a in distinct]
+    indices = [a.json()["index"] for a in distinct]
+    assert len(set(indices)) == 6
+    racing = answers[6:]
+    assert sorted(a.status_code for a in racing) == [201, 409, 409], [a.text for a in racing]
+    for refused in (a for a in racing if a.status_code == 409):
+        assert refused.headers["content-type"] == "application/problem+json"
+    store = world.service.ledger.store
+    for answer in distinct + [a for a in racing if a.status_code == 201]:
+        digest = answer.json()["tokenDigest"]
+        assert store.get_blob(digest) is not None
+        assert store.get_disclosures(digest) is not None
+    assert tokens_stored() == before + 7
+    assert world.service.sequencer is not None
+    assert world.service.sequencer.batches >= 1

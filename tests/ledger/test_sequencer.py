@@ -139,3 +139,27 @@ def test_a_witness_that_does_not_answer_delays_no_append(ledger) -> None:
         assert len(signatures) == 1  # the log's own: the hanging witness's is missing
     finally:
         witness.release.set()
+
+
+def test_tokens_and_their_disclosure_records_land_with_their_batch(ledger) -> None:
+    """Registrations in flight go together (`Ledger.prepare_token` + `submit`): each
+    statement is appended with its token document and disclosure records in the batch's
+    one transaction, and the one the log refuses leaves neither behind."""
+    key = SigningKey(bytes([5]) * 32)
+    stranger = SigningKey(bytes([6]) * 32)
+    ledger.register_key(key, {"id": "p", "name": "Party", "country": "MX"})
+    documents = {n: b'{"token": %d}' % n for n in (7001, 7002, 7003)}  # no placeholders
+    with Sequencer(ledger, max_batch=16, max_wait=0.2, checkpoint_every=None) as sequencer:
+        futures = {n: sequencer.submit(
+            token_statement(stranger if n == 7002 else key, n),
+            blobs=[(digest_of(n), documents[n])],
+            disclosures=[(digest_of(n), b"records %d" % n)]) for n in documents}
+        with pytest.raises(UnknownKeyError):
+            futures[7002].result(timeout=30)
+        logged = {n: futures[n].result(timeout=30) for n in (7001, 7003)}
+    assert sorted(logged.values()) == [1, 2]
+    for n in (7001, 7003):
+        assert ledger.store.get_blob(digest_of(n)) == documents[n]
+        assert ledger.store.get_disclosures(digest_of(n)) == b"records %d" % n
+    assert ledger.store.get_blob(digest_of(7002)) is None
+    assert ledger.store.get_disclosures(digest_of(7002)) is None

@@ -213,9 +213,10 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
             held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
             importer=importer, signed_on=utc_now().date())
         _, entry = service.status_lists.allocate()  # inside the signed token
-        result = service.ledger.issue_token(bom, certification, shipment_id=body.shipment_id,
-                                            key=held.key, supersedes=replaced,
-                                            credential_status=entry)
+        prepared = service.ledger.prepare_token(
+            bom, certification, shipment_id=body.shipment_id, key=held.key,
+            supersedes=replaced, credential_status=entry)
+        result = service.log_prepared(prepared)
         return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
                 "token": result.token, "links": _links(service, result.digest)}
 
