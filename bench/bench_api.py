@@ -44,8 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import wrk  # noqa: E402
 from bench_engine import machine  # noqa: E402
 from load import LoadResult, request_bytes, run_load  # noqa: E402
+from wrk import run_wrk  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 BATCH = 256
@@ -154,6 +156,27 @@ def serve(target: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("tmec serve did not start")
 
 
+def _for_wrk(make: Any, registration: Any) -> tuple[str, str, dict[str, str], bytes,
+                                                   bytes | None]:
+    """A scenario's request as wrk takes it; registrations get a counter in the id."""
+    marker = b"@@N@@" if make is registration else None
+    raw = make(0)
+    if marker is not None:  # rebuild the body with the marker where the counter goes
+        head, _, body = raw.partition(b"\r\n\r\n")
+        document = json.loads(body)
+        document["shipmentId"] = f"WRK-{time.time_ns()}-@@N@@"
+        raw = head + b"\r\n\r\n" + json.dumps(document).encode()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = request_line.split(" ")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(": ")
+        if name.lower() not in ("host", "connection", "content-length"):
+            headers[name] = value
+    return method, path, headers, body, marker
+
+
 def median(runs: list[LoadResult]) -> LoadResult:
     return sorted(runs, key=lambda r: r.per_second)[len(runs) // 2]
 
@@ -166,6 +189,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=8091)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--python-client", action="store_true",
+                        help="drive the load with bench/load.py even when wrk is installed")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -212,15 +237,23 @@ def main() -> None:
         ("POST /v1/precheck, 50 shipments", precheck),
         ("POST /v1/tokens (registration: BOM in, token out)", registration),
     ]
+    use_wrk = wrk.available() and not args.python_client
+    client = ("wrk (one thread)" if use_wrk else "bench/load.py (Python, uvloop)")
     process = serve(target, args.port)
     rows = []
     try:
         for label, request in scenarios:
             make = request if callable(request) else (lambda _n, r=request: r)
-            runs = [run_load(args.port, make, connections=args.connections,
-                             seconds=args.seconds) for _ in range(args.repeat)]
+            if use_wrk:
+                method, path, headers, body, marker = _for_wrk(make, registration)
+                runs = [run_wrk(args.port, method, path, headers=headers, body=body,
+                                counter_marker=marker, connections=args.connections,
+                                seconds=args.seconds) for _ in range(args.repeat)]
+            else:
+                runs = [run_load(args.port, make, connections=args.connections,
+                                 seconds=args.seconds) for _ in range(args.repeat)]
             chosen = median(runs)
-            bad = {s: c for r in runs for s, c in r.statuses.items() if s >= 300}
+            bad = {s: c for r in runs for s, c in r.statuses.items() if s >= 300 or s <= 0}
             rows.append((label, chosen, [r.per_second for r in runs], bad))
             print(f"{label}: {chosen.per_second:,.0f}/s p50 {chosen.p50_ms:.1f} ms p99 "
                   f"{chosen.p99_ms:.1f} ms (runs {[round(r.per_second) for r in runs]}) "
@@ -233,7 +266,7 @@ def main() -> None:
     lines = [f"Command: `{command}` on {time.strftime('%Y-%m-%d')}, {machine()}; ledger of "
              f"{args.tokens:,} filler tokens + the demo's 4 (built in {built:.0f} s, or "
              f"reused), SQLite, `tmec serve --workers 2`, {args.connections} keep-alive "
-             f"connections from a client on the same 2 cores.", "",
+             f"connections from {client} on the same 2 cores.", "",
              "| scenario | requests/s (median of runs) | p50 ms | p99 ms | runs /s |",
              "|---|---|---|---|---|",
              f"| baseline: offline `verify()` of the full bundle, 1 process | "

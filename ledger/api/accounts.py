@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -268,6 +268,18 @@ class AccountStore:
             return connection.execute(sa.select(_GRANTS.c.token_digest).where(
                 _GRANTS.c.token_digest == token_digest,
                 _GRANTS.c.grantee_party == party_id)).first() is not None
+
+    def granted_among(self, token_digests: Sequence[str], party_id: str) -> set[str]:
+        """Which of `token_digests` were shown to the party (one query per 500)."""
+        found: set[str] = set()
+        with self._connection("read grants") as connection:
+            for start in range(0, len(token_digests), 500):
+                chunk = token_digests[start:start + 500]
+                found.update(str(d) for d in connection.execute(
+                    sa.select(_GRANTS.c.token_digest).where(
+                        _GRANTS.c.token_digest.in_(chunk),
+                        _GRANTS.c.grantee_party == party_id)).scalars())
+        return found
 
     def grants_to(self, party_id: str, *, after: str = "", limit: int = 100) -> list[str]:
         """Token digests shown to a party, in digest order, after `after` (pagination)."""
