@@ -44,11 +44,13 @@ def signin_form(next: str = "", visitor: Visitor = anyone()) -> Response:
 async def signin(request: Request, account: str = Form(""), password: str = Form(""),
                  next: str = Form(""), visitor: Visitor = anyone()
                  ) -> Response:
-    """Open a session when the password is the account's, else say so (401)."""
+    """Open a session when the password is the account's, else show the form again, saying
+    so (200: a page, not an HTTP authentication challenge).
+    """
     credentials = credentials_of(request)
     found = await run_in_threadpool(credentials.check_password, account.strip(), password)
     if found is None:
-        return render(visitor, "signin.html", status=401, next=_safe_next(next) or "",
+        return render(visitor, "signin.html", next=_safe_next(next) or "",
                       failed=True, account_id=account.strip()[:200])
     session = await run_in_threadpool(credentials.start_session, found)
     response = RedirectResponse(_safe_next(next) or home_of(found.role), 303)
