@@ -251,3 +251,20 @@ def test_bad_precheck_input_is_a_message_on_the_form(pages: Pages, data: dict[st
     first = catalogue("en")[key].split("{")[0].strip()
     assert first in html.replace("&#39;", "'")
     assert 'id="precheck-form"' in html  # the form is still there, with what was typed
+
+
+def test_cookies_are_secure_when_the_public_url_is_https() -> None:
+    from fastapi import Response
+
+    from ledger.web.access import Visitor
+    from ledger.web.i18n import translator
+    from ledger.web.rendering import set_cookie
+
+    for secure in (True, False):
+        response = Response()
+        set_cookie(response, Visitor(None, translator("es"), "", "/", secure), "tmec_session",
+                   "x" * 43)
+        header = response.headers["set-cookie"]
+        assert "HttpOnly" in header
+        assert "samesite=lax" in header.lower()
+        assert ("Secure" in header) is secure
