@@ -27,16 +27,16 @@ run: $(STAMP)
 	$(BIN)/tmec verify var/demo/bundles/cylinder-head-us.json --trust var/demo/trust.json
 	@echo
 	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
-	@echo "API keys, one per role: var/demo/api-keys.json"
+	@echo "API keys and web sign-in passwords, one account per role: var/demo/api-keys.json"
 	@echo "Witnesses CBP, CBSA, ANAM on 127.0.0.1:8101-8103 (C2SP tlog-witness)."
-	@echo "Serving http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
+	@echo "Serving http://127.0.0.1:8000 (web pages; API docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
 	@trap 'kill 0' EXIT INT TERM; \
 	$(BIN)/tmec witness serve --home var/demo/ledger --name cbp --port 8101 & \
 	$(BIN)/tmec witness serve --home var/demo/ledger --name cbsa --port 8102 & \
 	$(BIN)/tmec witness serve --home var/demo/ledger --name anam --port 8103 & \
 	TMEC_WITNESS_URLS=cbp=http://127.0.0.1:8101,cbsa=http://127.0.0.1:8102,anam=http://127.0.0.1:8103 \
 	TMEC_KEY_ENCRYPTION_KEY_FILE=var/demo/key-encryption.key \
-	TMEC_TOKEN_CONTEXT=http://127.0.0.1:8000/ns/origin-token/v1 \
+	TMEC_TOKEN_CONTEXT=http://127.0.0.1:8000/ns/origin-token/v1 TMEC_WEB_EXAMPLES=1 \
 		$(BIN)/tmec serve --home var/demo/ledger --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check and run the whole suite

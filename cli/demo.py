@@ -13,7 +13,8 @@ What it sets up, in ``DIR/ledger`` (a normal workspace, usable with ``--home``):
   discloses every BOM line of the brake caliper so the RVC can be recomputed offline;
 * ``DIR/trust.json``, so that ``tmec verify DIR/bundles/X.json --trust DIR/trust.json`` is
   ``clear``;
-* one API account per role, with its key, in ``DIR/api-keys.json`` (mode 0600): each SME
+* one API account per role, with its key and a web sign-in password, in
+  ``DIR/api-keys.json`` (mode 0600): each SME
   as producer, a customs broker given every demo token, the three customs authorities, an
   auditor and the registrar, so that every role of the HTTP API can be tried at once.
 """
@@ -192,7 +193,7 @@ SERVICE_ACCOUNTS = (
 
 def demo_accounts(out: Path, ledger: Ledger, tokens: list[str],
                   party_keys: dict[str, PartyKey]) -> Path:
-    """One API account per role with its key, written to ``out/api-keys.json`` (0600).
+    """One API account per role with its key and password, in ``out/api-keys.json`` (0600).
 
     The SMEs' signing keys are also handed to the service (sealed under a new
     key-encryption key in ``out/key-encryption.key``, 0600), so the demo can issue over
@@ -202,16 +203,20 @@ def demo_accounts(out: Path, ledger: Ledger, tokens: list[str],
 
     from ledger.api.accounts import AccountStore, Role
     from ledger.api.signing_keys import KeyVault
+    from ledger.web.credentials import CredentialStore
 
     assert isinstance(ledger.store, SqlStore)
     store = AccountStore(ledger.store.engine)
+    credentials = CredentialStore(ledger.store.engine)
     keys: list[dict[str, str]] = []
     wanted = [("producer", party_id, party["name"]) for party_id, party in PARTIES.items()]
     for role, party_id, name in [*wanted, *SERVICE_ACCOUNTS]:
         account = store.create_account(Role(role), party_id, name)
         issued = store.issue_key(account.account_id, "demo")
+        password = secrets.token_urlsafe(12)  # 16 characters, for the web pages' sign-in
+        credentials.set_password(account.account_id, password)
         keys.append({"account": account.account_id, "role": role, "party": party_id,
-                     "name": name, "apiKey": issued.key})
+                     "name": name, "apiKey": issued.key, "password": password})
     for digest in tokens:
         store.grant(digest, "laredo-brokers", "registrar.registrar")
     kek = secrets.token_bytes(32)
@@ -224,7 +229,8 @@ def demo_accounts(out: Path, ledger: Ledger, tokens: list[str],
     path = out / "api-keys.json"
     path.touch(mode=0o600)
     path.write_text(json.dumps({"note": "demo API keys: send as 'Authorization: Bearer "
-                                "KEY'; never use these outside the demo",
+                                "KEY'; sign in to the web pages with the account and its "
+                                "password; never use these outside the demo",
                                 "keys": keys}, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")
     return path

@@ -176,6 +176,20 @@ class WitnessSizeConflictError(ConflictError):
         self.latest_size = latest_size
 
 
+class CheckpointSupersededError(ConflictError):
+    """A witness has already cosigned a later checkpoint of this same log.
+
+    Checkpoints are signed in log order but cosigned outside the writer section, so two
+    publishers (a worker's checkpointer, another's on-demand status) can reach a witness
+    out of order; the witness then holds the later one and cannot cosign the earlier
+    (tlog-witness: sizes only grow). Not a fork: the later size is one the log has. The
+    publisher of the earlier checkpoint writes a newer one instead (`refresh_status`)
+    or leaves it (the scheduled checkpoint).
+    """
+
+    code: ClassVar[str] = "ledger.conflict.checkpoint_superseded"
+
+
 class TamperedError(LedgerError):
     """Stored data that no longer matches what the log committed to."""
 

@@ -34,6 +34,7 @@ from ledger.canonical import canonicalize, parse_json, values_checked
 from ledger.checkpoint import Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint
 from ledger.crypto import SigningKey, sha256, verify_signature
 from ledger.errors import (
+    CheckpointSupersededError,
     ConflictError,
     InputError,
     LedgerError,
@@ -104,6 +105,10 @@ __all__ = ["AuditReport", "IssueResult", "Ledger", "PreparedToken", "WitnessClie
 log = logging.getLogger(__name__)
 
 
+
+#: How often `refresh_status` writes a newer status when other publishers' checkpoints
+#: keep reaching the witnesses first.
+_REFRESH_ATTEMPTS = 8
 
 #: Shortest token digest prefix accepted for a token (32 bits: unique in any real log,
 #: and an ambiguous prefix is refused, never guessed).
@@ -849,16 +854,27 @@ class Ledger:
         now = int(self.now().timestamp())
         tree = self.tree(size)
 
+        def beyond(cosigned: int) -> LedgerError:
+            # A later checkpoint of ours reached the witness first (another publisher),
+            # unless the log no longer has that many entries: then it was rolled back.
+            if cosigned <= self.store.size():
+                return CheckpointSupersededError(
+                    f"a witness has already cosigned size {cosigned} of this log, after "
+                    f"checkpoint {size} was signed: a newer checkpoint supersedes it")
+            return ConflictError(f"a witness has cosigned size {cosigned}, beyond this log's "
+                                 f"{size}: the log was rolled back or forked")
+
         def ask(witness: WitnessClient) -> str:
             old = witness.latest_size(self.origin)
             if old > size:
-                raise ConflictError(f"a witness has cosigned size {old}, beyond this log's "
-                                    f"{size}: the log was rolled back or forked")
+                raise beyond(old)
             proof = tree.consistency_proof(old, size) if old else []
             try:
                 return witness.add_checkpoint(signed, old, proof, now)
-            except WitnessSizeConflictError as exc:  # a remote witness knew better: once more
-                if not 0 <= exc.latest_size <= size:
+            except WitnessSizeConflictError as exc:  # the witness moved on: once more
+                if exc.latest_size > size:
+                    raise beyond(exc.latest_size) from None
+                if exc.latest_size < 0:
                     raise
                 proof = tree.consistency_proof(exc.latest_size, size) if exc.latest_size else []
                 return witness.add_checkpoint(signed, exc.latest_size, proof, now)
@@ -939,10 +955,20 @@ class Ledger:
         the log up to and including it; then, outside the section, gather the witnesses'
         cosignatures and record the checkpoint. Returns (status index, checkpoint text).
         """
-        with self.store.writer():
-            index = self.status_statement(digest)
-            signed_at = self._sign_checkpoint(index + 1)
-        return index, self._record_checkpoint(signed_at)
+        for _ in range(_REFRESH_ATTEMPTS):
+            with self.store.writer():
+                index = self.status_statement(digest)
+                signed_at = self._sign_checkpoint(index + 1)
+            try:
+                return index, self._record_checkpoint(signed_at)
+            except CheckpointSupersededError:
+                # Another publisher's later checkpoint reached a witness first; the
+                # verifier needs the status to be the last entry under its checkpoint,
+                # so a new status at the log's end, and its own checkpoint.
+                continue
+        raise CheckpointSupersededError(
+            f"token {digest[:16]}...: {_REFRESH_ATTEMPTS} fresh statuses in a row were "
+            "overtaken by other checkpoints; retry")
 
     def bundle(self, digest: str, *, commitment: PartsCommitment | None = None,
                disclose_lines: Iterable[int] | None = None,

@@ -15,7 +15,7 @@ and the error each raises (with the tlog-witness HTTP status the edge should ans
 2. origin known - else `UnknownKeyError` (404);
 3. a trusted log key signed it - else `SignatureError` (403);
 4. ``old`` not above the new size - else `InconsistentCheckpointError` (400: a rollback);
-5. ``old`` equals the size last cosigned - else `ConflictError` (409; answer
+5. ``old`` equals the size last cosigned - else `WitnessSizeConflictError` (409; answer
    `Witness.latest_size(origin)` as ``text/x.tlog.size``);
 6. the proof shows the new tree extends the cosigned one; for equal sizes the roots must
    match - else `InconsistentCheckpointError` (422, or 409 for a same-size fork).
@@ -36,13 +36,13 @@ from typing import Any
 
 from ledger.checkpoint import Checkpoint, cosign, is_hash, is_integer, open_checkpoint
 from ledger.errors import (
-    ConflictError,
     EncodingError,
     InconsistentCheckpointError,
     InputError,
     ProofError,
     SignatureError,
     UnknownKeyError,
+    WitnessSizeConflictError,
 )
 from ledger.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Note, Signer, Verifier, decode_base64
@@ -244,8 +244,9 @@ class Witness:
                 f"log {origin}: checkpoint size {checkpoint.size} is below old size "
                 f"{old_size} (rollback)")
         if old_size != latest.size:
-            raise ConflictError(f"log {origin}: old size {old_size} does not match the size "
-                                f"last cosigned, {latest.size}")
+            raise WitnessSizeConflictError(
+                f"log {origin}: old size {old_size} does not match the size last cosigned, "
+                f"{latest.size}", latest_size=latest.size)
         try:
             verify_consistency(latest.size, checkpoint.size, proof, latest.root_hash,
                                checkpoint.root_hash)

@@ -8,7 +8,9 @@
   store) loads no web, database or terminal framework and not the CLI.
 * `ledger/crypto.py` is the only importer of PyNaCl.
 * Nothing imports `cli` or `ledger.api`, except `cli` itself (and a package its own
-  modules).
+  modules) and the web pages: `ledger.web` is mounted in the API's app and calls the API's
+  `Service` and access layer, so it may import `ledger.api` (never `ledger.api.app`, which
+  mounts it); in `ledger.api` only `app.py` imports `ledger.web`.
 * ``import ledger, origin_rules`` loads neither FastAPI, SQLModel, Typer nor Rich.
 
 Files are discovered, not listed: a new module is checked as soon as it exists. Imports
@@ -210,8 +212,24 @@ def test_ledger_crypto_is_where_pynacl_is_used() -> None:
 
 @pytest.mark.parametrize("module", modules(where=lambda m: not m.is_in("cli")))
 def test_nothing_imports_cli_or_the_api_except_cli(module: Module) -> None:
-    forbidden = ("cli",) if module.is_in("ledger.api") else ("cli", "ledger.api")
+    if module.is_in("ledger.api"):
+        forbidden: tuple[str, ...] = ("cli",)
+    elif module.is_in("ledger.web"):  # the pages run on the API's Service and access rules
+        forbidden = ("cli", "ledger.api.app")
+    else:
+        forbidden = ("cli", "ledger.api")
     assert violations(module, forbidden) == []
+
+
+@pytest.mark.parametrize("module", modules(where=lambda m: m.is_in("ledger.api")
+                                           and m.relative != "ledger/api/app.py"))
+def test_only_the_app_factory_mounts_the_web_pages(module: Module) -> None:
+    assert violations(module, ("ledger.web",)) == []
+
+
+def test_the_web_pages_are_checked_by_these_rules() -> None:
+    names = {m.name for m in ALL}
+    assert {"ledger.web.access", "ledger.web.credentials", "ledger.web.pages"} <= names
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ What every request goes through, outermost first:
    (problem+json) as soon as its ``Content-Length`` says so, or as soon as the bytes read
    pass the limit when it does not: memory stays bounded whatever is sent.
 2. The route's `ledger.api.access` declaration: public, or the roles that may call it with
-   an API key. `create_app` refuses to build an app with an undeclared route.
+   an API key. `create_app` refuses to build an app with an undeclared route. The web
+   pages (`ledger.web`, mounted in the same app) declare theirs the same way
+   (`ledger.web.access`: signed in with a session cookie instead of a key).
 3. `ledger.api.problems`: every error, ours or the framework's, as RFC 9457 problem+json.
 
 Start-up (the lifespan) opens the ledger from the settings, migrating its database, and
@@ -31,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.access import declared_access
 from ledger.api.context import Service
-from ledger.api.problems import install_problem_handlers, problem_response
+from ledger.api.problems import BodyTooLarge, install_problem_handlers, problem_response
 from ledger.api.routes import (
     accounts,
     determinations,
@@ -46,6 +48,7 @@ from ledger.api.routes import (
 from ledger.api.routes.common import FastJSON
 from ledger.api.settings import ApiSettings
 from ledger.sequencer import Sequencer
+from ledger.web import pages
 
 __all__ = ["ROUTERS", "UndeclaredRouteError", "api_routes", "create_app"]
 
@@ -94,7 +97,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.maximum:
-                    raise _TooLarge
+                    raise BodyTooLarge
             return message
 
         async def watched(message: Message) -> None:
@@ -105,7 +108,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, watched)
-        except _TooLarge:
+        except BodyTooLarge:
             if started:  # pragma: no cover - no route answers before reading its body
                 raise
             await self._refuse(scope, receive, send)
@@ -115,10 +118,6 @@ class BodyLimit:
                                     f"{self.maximum} bytes (TMEC_API_MAX_BODY_BYTES)",
                                     headers={"Connection": "close"})
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two halves
-    pass
 
 
 ROUTERS = (health.router, verify.router, verify.contexts, tokens.router, tokens.grants_router,
@@ -133,11 +132,12 @@ def api_routes() -> list[APIRoute]:
 
 
 def _check_declarations() -> None:
-    undeclared = [f"{sorted(r.methods or ())} {r.path}" for r in api_routes()
-                  if declared_access(r) is None]
+    undeclared = [f"{sorted(r.methods or ())} {r.path}"
+                  for r in [*api_routes(), *pages.page_routes()] if declared_access(r) is None]
     if undeclared:
         raise UndeclaredRouteError("routes without an access declaration (allow() or "
-                                   f"public()): {', '.join(undeclared)}")
+                                   f"public(); pages: page() or anyone()): "
+                                   f"{', '.join(undeclared)}")
 
 
 BODY_MODELS = (issue.IssueRequest,)
@@ -219,6 +219,8 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
     install_problem_handlers(app)
     _check_declarations()
     for router in ROUTERS:
+        app.include_router(router)
+    for router in pages.ROUTERS:  # the web pages, over the same service (ledger.web)
         app.include_router(router)
     app.add_middleware(BodyLimit, maximum=settings.max_body_bytes)
 

@@ -24,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.errors import LedgerError
 from origin_rules.errors import OriginRulesError
 
-__all__ = ["PROBLEM_JSON", "STATUS_BY_CODE", "ApiProblem", "install_problem_handlers",
+__all__ = ["PROBLEM_JSON", "STATUS_BY_CODE", "ApiProblem", "BodyTooLarge",
+           "install_problem_handlers",
            "problem_response", "status_for"]
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,12 @@ class ApiProblem(Exception):  # noqa: N818 - it is a problem document, not an "E
         self.detail = detail
         self.headers = dict(headers or {})
         self.extensions = extensions
+
+
+class BodyTooLarge(Exception):  # noqa: N818 - a signal between BodyLimit's two halves
+    """Raised inside a request by the app's body limit when the bytes read pass it; the app
+    answers 413 (`ledger.api.app.BodyLimit`), and the pages let it through to it.
+    """
 
 
 def _one_line(text: str) -> str:

@@ -15,6 +15,9 @@ Besides the ledger's own (`ledger.config.Settings`: ``TMEC_HOME``, ``TMEC_DATABA
 * ``TMEC_KEY_ENCRYPTION_KEY`` (64 hex digits), or ``TMEC_KEY_ENCRYPTION_KEY_FILE`` (a file
   holding them) — the key that seals the signing keys the service holds for parties
   (`ledger.api.signing_keys`); unset, the service holds none and parties sign locally.
+* ``TMEC_WEB_EXAMPLES`` — ``1``: the landing page lists the ledger's latest shipments with
+  links to their verification pages (the demo); default off, since a public list would
+  tell anyone who ships what.
 """
 
 from __future__ import annotations
@@ -41,6 +44,15 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
         raise InputError(f"environment variable {name} must be a number of at least "
                          f"{minimum:g}, got {text[:40]!r}")
     return float(text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise InputError(f"environment variable {name} must be 1 or 0, got {text[:40]!r}")
 
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}\Z")
@@ -73,6 +85,7 @@ class ApiSettings:
     status_refresh: float = 3600.0
     public_url: str = "http://127.0.0.1:8000"
     key_encryption_key: bytes | None = field(default=None, repr=False)
+    web_examples: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ledger: str | None
@@ -87,4 +100,5 @@ class ApiSettings:
             status_refresh=_number(env, "TMEC_STATUS_REFRESH", 3600.0, minimum=1),
             public_url=(env.get("TMEC_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             key_encryption_key=_key_encryption_key(env),
+            web_examples=_flag(env, "TMEC_WEB_EXAMPLES"),
         )

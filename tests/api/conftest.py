@@ -60,7 +60,7 @@ def build_world(tmp_path: Path, database_url: str) -> Iterator[World]:
     kek = bytes.fromhex((out / "key-encryption.key").read_text("ascii").strip())
     settings = ApiSettings(ledger=Settings(out / "ledger", database_url, DEFAULT_ORIGIN),
                            max_body_bytes=256 * 1024, checkpoint_every=0.2,
-                           key_encryption_key=kek)
+                           key_encryption_key=kek, web_examples=True)
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         tokens = {r.bundle.stem: r.digest for r in results

@@ -42,8 +42,9 @@ def test_an_sme_issues_a_token_that_customs_then_clears(world: World) -> None:
     assert body["links"]["verify"].endswith(f"/v1/verify/{digest}")
     held = world.service.vault.held_kids("frenos-bajio")
     assert body["token"]["proof"]["verificationMethod"] == held[0]
-    verified = world.client.get(f"/v1/verify/{digest}").json()
-    assert verified["decision"] == "clear", verified["checks"]
+    answer = world.client.get(f"/v1/verify/{digest}")
+    verified = answer.json()
+    assert verified.get("decision") == "clear", answer.text
     status = world.client.get(f"/v1/tokens/{digest}/status", headers=world.auth(SME)).json()
     assert status["token"] == "active"
 
@@ -56,7 +57,8 @@ def test_an_excel_bom_issues_the_same_way(sqlite_world: World) -> None:
         "issue": (None, json.dumps({"shipmentId": "XLSX-1", "role": "producer"}))})
     assert response.status_code == 201, response.text
     digest = response.json()["tokenDigest"]
-    assert world.client.get(f"/v1/verify/{digest}").json()["decision"] == "clear"
+    answer = world.client.get(f"/v1/verify/{digest}")
+    assert answer.json().get("decision") == "clear", answer.text
 
 
 def test_one_active_token_per_shipment_and_corrections(world: World) -> None:

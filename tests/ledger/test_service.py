@@ -485,6 +485,67 @@ def test_witnesses_refuse_a_forked_log_of_the_same_size(
     assert all(w.latest_size(ORIGIN) == 1 for w in witnesses)
 
 
+class Overtaking:
+    """A witness another publisher reaches first: on the first request it is given, the
+    log gets one more entry and a checkpoint of it is cosigned before this one."""
+
+    def __init__(self, inner: Witness, competitor: Callable[[], None]) -> None:
+        self.inner, self.competitor, self.overtaken = inner, competitor, False
+
+    def latest_size(self, origin: str) -> int:
+        return self.inner.latest_size(origin)
+
+    def add_checkpoint(self, signed: str, old: int, proof: list[bytes], now: int) -> str:
+        if not self.overtaken:
+            self.overtaken = True
+            self.competitor()
+        return self.inner.add_checkpoint(signed, old, proof, now)
+
+
+def test_a_checkpoint_overtaken_at_a_witness_is_superseded_not_a_fork(
+        open_store: Callable[[], LogStore]) -> None:
+    """Two publishers (a checkpointer, another worker's on-demand status) sign in log
+    order but may reach a witness out of order; the later one wins there."""
+    from ledger.errors import CheckpointSupersededError
+
+    witness = Witness(COSIGNERS[0], [LOG_SIGNER.verifier])
+    ledger = witnessed(open_store(), [witness])
+    ledger.register_key(FRENOS_KEY, FRENOS)
+    token = issue(ledger, FRENOS_KEY, FRENOS)
+    behind = ledger._sign_checkpoint(ledger.size)  # signed, then held up on the way
+    ledger.register_key(HURON_KEY, HURON)
+    ledger.publish_checkpoint()  # the other publisher: the witness is now one ahead
+    with pytest.raises(CheckpointSupersededError, match="supersedes"):
+        ledger._record_checkpoint(behind)
+    assert witness.latest_size(ORIGIN) == ledger.size
+    del token
+
+
+def test_a_fresh_status_overtaken_at_a_witness_is_written_again(
+        open_store: Callable[[], LogStore]) -> None:
+    """`refresh_status` needs its status to be the last entry under its checkpoint (the
+    verifier's rule): when another checkpoint gets there first, it writes a newer one."""
+    witnesses = [Witness(c, [LOG_SIGNER.verifier]) for c in COSIGNERS]
+    holder: list[Ledger] = []
+
+    def competitor() -> None:  # another worker logs a key and publishes, meanwhile
+        holder[0].register_key(HURON_KEY, HURON)
+        holder[0].publish_checkpoint()
+
+    overtaking = Overtaking(witnesses[0], competitor)
+    ledger = witnessed(open_store(), [overtaking, *witnesses[1:]])  # type: ignore[list-item]
+    holder.append(ledger)
+    ledger.register_key(FRENOS_KEY, FRENOS)
+    token = issue(ledger, FRENOS_KEY, FRENOS)
+    index, signed = ledger.refresh_status(token.digest)
+    assert overtaking.overtaken
+    assert parse_checkpoint(signed).size == index + 1
+    assert index == ledger.size - 1  # the newer status, after the competitor's entries
+    bundle = ledger.bundle(token.digest)
+    assert bundle["log"]["status"]["index"] == index
+    assert signed.count("\u2014 ") == 1 + len(COSIGNERS)
+
+
 # ---------------------------------------------------------------------------------------
 # Audit
 

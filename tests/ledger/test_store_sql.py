@@ -34,6 +34,7 @@ from ledger.state import DerivedRows, KeyEvent, KeyRow, TokenEvent, TokenEventKi
 from ledger.store import NewEntry
 from ledger.store.sql import APPEND_ONLY_TABLES, METADATA, VERSION_TABLE, SqlStore, find_tampered
 from ledger.tiles import Tile
+from ledger.web.credentials import CredentialStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,6 +74,9 @@ def seeded(store: SqlStore) -> SqlStore:
     KeyVault(store.engine, bytes(32)).hold(SigningKey(bytes([7]) * 32), {
         "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
         "email": "a@b.example", "phone": "+52 461 555 0142"})
+    credentials = CredentialStore(store.engine)
+    credentials.set_password(account.account_id, "correct horse battery")
+    credentials.end_session(credentials.start_session(account).secret)
     return store
 
 
@@ -95,6 +99,9 @@ UPDATES = {
     "api_disclosures": "UPDATE api_disclosures SET authority = 'cbsa'",
     "api_status_indices": "UPDATE api_status_indices SET allocated_at = 'never'",
     "api_status_tokens": "UPDATE api_status_tokens SET token_digest = 'sha256:bb'",
+    "web_passwords": "UPDATE web_passwords SET password_hash = 'plain text'",
+    "web_sessions": "UPDATE web_sessions SET expires_at = '2999-01-01T00:00:00Z'",
+    "web_session_ends": "UPDATE web_session_ends SET reason = 'never happened'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -358,7 +365,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0004"]
+    assert version == ["0005"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -388,7 +395,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0004"]
+        assert _schema(stores[0])[0] == ["0005"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

@@ -23,7 +23,7 @@ from ledger.api.routes.common import api_router, service_of
 from ledger.errors import LedgerError
 from ledger.verify import Decision, Outcome, Verification
 
-__all__ = ["MAX_SHIPMENTS", "router"]
+__all__ = ["MAX_SHIPMENTS", "PrecheckRequest", "Shipment", "check_shipments", "router"]
 
 router = api_router(prefix="/v1", tags=["broker pre-check"])
 
@@ -143,6 +143,19 @@ def _check_one(service: Service, caller: Caller, shipment: Shipment, tolerance: 
             "reasons": reasons}
 
 
+def check_shipments(service: Service, caller: Caller, shipments: list[Shipment],
+                    tolerance: Decimal) -> list[dict[str, Any]]:
+    """Go / no-go for each shipment, in order: what ``POST /v1/precheck`` and the broker's
+    pre-check page (`ledger.web`) both answer.
+    """
+    # One reading of the log's standing for the whole request: every shipment is judged
+    # against the same state, and the cached verifications hold for all of them.
+    watermark = service.ledger.store.standing_watermark()
+    named = [s.token.lower() for s in shipments if s.token is not None and len(s.token) == 64]
+    readable = service.readable_of(caller, named) if named else set()
+    return [_check_one(service, caller, s, tolerance, watermark, readable) for s in shipments]
+
+
 @router.post("/precheck", summary="Go / no-go per shipment, with the reasons",
              responses={200: {"content": {"application/json": {"example": {
                  "go": 1, "noGo": 0, "shipments": [{
@@ -152,15 +165,7 @@ def precheck(body: PrecheckRequest, request: Request,
              caller: Caller = allow(Role.BROKER, Role.CUSTOMS, *SMES)
              ) -> dict[str, Any]:
     """Each shipment in the order given, go only when nothing stands in the way."""
-    service = service_of(request)
-    tolerance = Decimal(body.tolerance)
-    # One reading of the log's standing for the whole request: every shipment is judged
-    # against the same state, and the cached verifications hold for all of them.
-    watermark = service.ledger.store.standing_watermark()
-    named = [s.token.lower() for s in body.shipments
-             if s.token is not None and len(s.token) == 64]
-    readable = service.readable_of(caller, named) if named else set()
-    results = [_check_one(service, caller, s, tolerance, watermark, readable)
-               for s in body.shipments]
+    results = check_shipments(service_of(request), caller, body.shipments,
+                              Decimal(body.tolerance))
     go = sum(1 for r in results if r["go"])
     return {"go": go, "noGo": len(results) - go, "shipments": results}

@@ -1,0 +1,1 @@
+"""The pages, one module per user's task (landing, sign-in, verification, pre-check)."""

@@ -1,0 +1,71 @@
+"""Sign-in and sign-out for every role: an account id and its password, then a session."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from ledger.api.accounts import SMES, Role
+from ledger.web.access import BROWSER_COOKIE, SESSION_COOKIE, Visitor, anyone, credentials_of, page
+from ledger.web.credentials import SESSION_LIFETIME
+from ledger.web.rendering import PageRoute, render, set_cookie
+
+__all__ = ["EVERY_ROLE", "home_of", "router"]
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+EVERY_ROLE = tuple(Role)
+
+_HOME = {Role.BROKER: "/precheck", Role.CUSTOMS: "/v", **dict.fromkeys(SMES, "/precheck")}
+
+
+def home_of(role: Role) -> str:
+    """Where a role lands after signing in: its main task (the landing page otherwise)."""
+    return _HOME.get(role, "/")
+
+
+def _safe_next(target: str) -> str | None:
+    """`target` if it is a path of this site (no open redirect to another host)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and \
+            target.isprintable() and len(target) <= 500:
+        return target
+    return None
+
+
+@router.get("/signin")
+def signin_form(next: str = "", visitor: Visitor = anyone()) -> Response:
+    """The sign-in form (account id and password)."""
+    return render(visitor, "signin.html", next=_safe_next(next) or "", failed=False,
+                  account_id="")
+
+
+@router.post("/signin")
+async def signin(request: Request, account: str = Form(""), password: str = Form(""),
+                 next: str = Form(""), visitor: Visitor = anyone()
+                 ) -> Response:
+    """Open a session when the password is the account's, else show the form again, saying
+    so (200: a page, not an HTTP authentication challenge).
+    """
+    credentials = credentials_of(request)
+    found = await run_in_threadpool(credentials.check_password, account.strip(), password)
+    if found is None:
+        return render(visitor, "signin.html", next=_safe_next(next) or "",
+                      failed=True, account_id=account.strip()[:200])
+    session = await run_in_threadpool(credentials.start_session, found)
+    response = RedirectResponse(_safe_next(next) or home_of(found.role), 303)
+    set_cookie(response, visitor, SESSION_COOKIE, session.secret,
+               max_age=int(SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(BROWSER_COOKIE, path="/")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, visitor: Visitor = page(*EVERY_ROLE)) -> Response:
+    """End the session (a row in the store) and forget the cookie."""
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    await run_in_threadpool(credentials_of(request).end_session, secret)
+    response = RedirectResponse("/", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=visitor.secure)
+    return response

@@ -1,0 +1,204 @@
+"""The pages in a real headless Chromium, through a real `tmec serve` over `tmec demo`.
+
+Debian's ``chromium`` and ``chromium-driver`` (`.ci/run` installs them); nothing is
+skipped when they are missing: the test fails and says what to install. Every page is
+opened in the three languages at a phone's width (360 px: nothing may scroll sideways),
+every form field must have a label, the verdict must be said in words, not only colour.
+With ``TMEC_WEB_SCREENSHOTS=DIR`` each Spanish page is also saved as ``DIR/<page>.png``
+(``docs/screenshots`` is made that way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from ledger.web.i18n import LANGUAGES, catalogue
+from tests.api.server import serve_demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PHONE_WIDTH = 360
+BROKER = "laredo-brokers.broker"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    with serve_demo(tmp_path_factory.mktemp("browser") / "demo") as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    for program in (CHROMIUM, CHROMEDRIVER):
+        assert shutil.which(program), (f"{program} is missing: apt-get install chromium "
+                                       "chromium-driver (what .ci/run does)")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", f"--window-size={PHONE_WIDTH},800",
+                     "--lang=es-MX"):
+        options.add_argument(argument)
+    # A phone's viewport (a desktop window cannot be made narrower than about 500 px).
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {
+        "width": PHONE_WIDTH, "height": 800, "pixelRatio": 1}})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: WebDriver, css: str) -> list[WebElement]:
+    """The elements matching `css` once the page that has them has loaded (30 s at most)."""
+    try:
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
+    except Exception as exc:  # TimeoutException: say what the page is instead
+        raise AssertionError(f"no {css} on {driver.current_url}: "
+                             f"{driver.find_element(By.TAG_NAME, 'body').text[:500]}") from exc
+    return driver.find_elements(By.CSS_SELECTOR, css)
+
+
+def _demo(out: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(account -> password, example -> token digest) of the served demo."""
+    keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
+    tokens = {}
+    for path in (out / "bundles").glob("*.json"):
+        if not path.stem.endswith(".customs"):
+            bundle = json.loads(path.read_text("utf-8"))
+            tokens[path.stem] = bundle["log"]["token"]["statement"]["tokenDigest"]
+    return {k["account"]: k["password"] for k in keys}, tokens
+
+
+def _sign_in(driver: WebDriver, url: str, account: str, password: str) -> None:
+    driver.get(f"{url}/signin")
+    driver.find_element(By.ID, "account").send_keys(account)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
+    _wait(driver, "form[action='/signout']")
+
+
+def _check_basics(driver: WebDriver, lang: str, name: str) -> None:
+    """Language, labelled fields, a phone's width; a screenshot when asked for."""
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    fields = driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), textarea, "
+                                                   "select")
+    for field in fields:
+        ident = field.get_attribute("id")
+        labelled = bool(ident) and driver.find_elements(By.CSS_SELECTOR,
+                                                        f"label[for='{ident}']")
+        assert labelled or field.get_attribute("aria-label"), (name, ident)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{name} ({lang}) is {width} px wide at {PHONE_WIDTH} px"
+    shots = os.environ.get("TMEC_WEB_SCREENSHOTS")
+    if shots and lang == "es":
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(PHONE_WIDTH, min(int(height) + 120, 4000))
+        driver.save_screenshot(str(Path(shots) / f"{name}.png"))
+        driver.set_window_size(PHONE_WIDTH, 800)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_in_each_language(site: tuple[str, Path], browser: WebDriver,
+                                     lang: str) -> None:
+    url, out = site
+    passwords, tokens = _demo(out)
+    words = catalogue(lang)
+    browser.get(f"{url}/?lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["landing.title"]
+    _check_basics(browser, lang, "landing")
+    examples = browser.find_elements(By.CSS_SELECTOR, "a.example")
+    assert {e.get_attribute("data-digest") for e in examples} >= set(tokens.values())
+
+    examples[0].click()  # an example shipment opens its verification page
+    verdict = _wait(browser, "#verdict")[0]
+    assert verdict.get_attribute("data-decision") == "clear"
+    assert words["verdict.clear"] in verdict.text  # said in words, not only in colour
+    assert len(browser.find_elements(By.CSS_SELECTOR, "dl.elements dt")) == 9
+    _check_basics(browser, lang, "verification")
+
+    browser.get(f"{url}/v")  # the language stays chosen
+    field = browser.find_element(By.ID, "digest")
+    field.send_keys(tokens["steel-wheel-ca"][:16])
+    _check_basics(browser, lang, "verify-form")
+    field.submit()
+    assert _wait(browser, "#verdict")[0].get_attribute("data-decision") == "clear"
+    assert "GLWW-BLANKET-2026-LT17" in browser.page_source
+
+    browser.get(f"{url}/signin")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["signin.title"]
+    _check_basics(browser, lang, "signin")
+    _sign_in(browser, url, BROKER, passwords[BROKER])
+    _wait(browser, "#precheck-form")
+    assert browser.current_url.endswith("/precheck")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["precheck.title"]
+    browser.find_element(By.ID, "shipments").send_keys("\n".join(tokens.values()))
+    browser.find_element(By.ID, "check").click()
+    rows = _wait(browser, "#precheck-results tbody tr")
+    assert [r.get_attribute("data-go") for r in rows] == ["go"] * len(tokens)
+    assert all(words["precheck.go"] in r.text for r in rows)
+    _check_basics(browser, lang, "precheck")
+
+
+def test_a_signed_out_visitor_cannot_reach_a_signed_in_page(site: tuple[str, Path],
+                                                            browser: WebDriver) -> None:
+    url, out = site
+    passwords, _ = _demo(out)
+    browser.get(f"{url}/precheck?lang=en")
+    assert "/signin" in browser.current_url
+    assert browser.find_elements(By.ID, "precheck-form") == []
+    browser.find_element(By.ID, "account").send_keys(BROKER)
+    browser.find_element(By.ID, "password").send_keys(passwords[BROKER])
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
+    _wait(browser, "#precheck-form")
+    assert browser.current_url.endswith("/precheck?lang=en")  # back where it was going
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    _wait(browser, ".entries")
+    browser.get(f"{url}/precheck")
+    assert "/signin" in browser.current_url
+
+
+def test_a_form_without_its_csrf_token_is_refused(site: tuple[str, Path],
+                                                  browser: WebDriver) -> None:
+    url, out = site
+    passwords, tokens = _demo(out)
+    _sign_in(browser, url, BROKER, passwords[BROKER])
+    browser.get(f"{url}/precheck?lang=fr")
+    browser.execute_script(
+        "document.querySelector('#precheck-form input[name=csrf]').remove()")
+    browser.find_element(By.ID, "shipments").send_keys(tokens["brake-caliper-mx"])
+    browser.find_element(By.ID, "check").click()
+    _wait(browser, ".problem")
+    assert catalogue("fr")["error.csrf"] in browser.page_source.replace("&#39;", "'")
+    assert browser.find_elements(By.ID, "precheck-results") == []
+
+
+def test_a_tampered_bundle_pasted_into_the_precheck_says_no_go(site: tuple[str, Path],
+                                                               browser: WebDriver) -> None:
+    url, out = site
+    passwords, _ = _demo(out)
+    bundle = json.loads((out / "bundles" / "cylinder-head-us.json").read_text("utf-8"))
+    bundle["token"]["credentialSubject"]["good"]["hsCode"] = "870899"
+    _sign_in(browser, url, BROKER, passwords[BROKER])
+    browser.get(f"{url}/precheck?lang=es")
+    box = browser.find_element(By.ID, "shipments")
+    browser.execute_script("arguments[0].value = arguments[1]", box, json.dumps(bundle))
+    browser.find_element(By.ID, "check").click()
+    rows = _wait(browser, "#precheck-results tbody tr")
+    assert [r.get_attribute("data-go") for r in rows] == ["no-go"]
+    assert catalogue("es")["precheck.no_go"] in rows[0].text
+    assert catalogue("es")["check.token_signature"] in rows[0].text
