@@ -97,23 +97,58 @@ def remote_issue(
     api_key: ApiKey = None,
     invoice: Annotated[str | None, typer.Option(help="Invoice number.")] = None,
     supersedes: Annotated[str | None, typer.Option(metavar="DIGEST")] = None,
+    key_file: Annotated[Path | None, typer.Option(
+        "--key", help="Sign here with your own key file (it never leaves this machine); "
+        "without it the service signs with the key it holds for your party.")] = None,
     as_json: Json = False,
 ) -> None:
-    """Issue the shipment's token with the key the service holds for your party."""
-    request: dict[str, Any] = {"shipmentId": shipment}
-    if invoice:
-        request["invoiceNumber"] = invoice
-    if supersedes:
-        request["supersedes"] = supersedes
-    files: dict[str, Any] = dict(_bom_files(bom))
-    files["issue"] = (None, json.dumps(request))
-    answer = _call(server, "POST", "/v1/tokens", api_key, files=files).json()
+    """Issue the shipment's token: signed by the service's held key, or here with --key."""
+    if key_file is not None:
+        answer = _signed_here(server, api_key, bom, key_file, shipment, invoice, supersedes)
+    else:
+        request: dict[str, Any] = {"shipmentId": shipment}
+        if invoice:
+            request["invoiceNumber"] = invoice
+        if supersedes:
+            request["supersedes"] = supersedes
+        files: dict[str, Any] = dict(_bom_files(bom))
+        files["issue"] = (None, json.dumps(request))
+        answer = _call(server, "POST", "/v1/tokens", api_key, files=files).json()
     if as_json:
         _print_json({k: answer[k] for k in ("tokenDigest", "index", "supersedes", "links")})
         return
     say(console(), f"issued token {answer['tokenDigest']} (log index {answer['index']})",
         "bold green")
     say(console(), f"  verify: {answer['links']['verify']}")
+
+
+def _signed_here(server: str, api_key: str | None, bom_path: Path, key_file: Path,
+                 shipment: str, invoice: str | None, supersedes: str | None) -> Any:
+    """Determine origin and sign on this machine; the service checks and logs."""
+    import base64
+
+    from cli.files import read_bom
+    from ledger.errors import InputError
+    from ledger.installation import PartyKey
+    from ledger.service import sign_token, utc_now
+    from ledger.token import TOKEN_CONTEXT, CertifierRole
+
+    if supersedes is not None and len(supersedes) != 64:
+        raise InputError("with --key, --supersedes takes the full 64-digit token digest "
+                         "(it goes into the statement you sign)")
+    key = PartyKey.load(key_file)
+    bom = read_bom(str(bom_path))
+    now = utc_now()
+    certification = key.certification(CertifierRole.PRODUCER, bom.producer, invoice=invoice,
+                                      signed_on=now.date())
+    prepared = sign_token(bom, certification, shipment_id=shipment, key=key.key,
+                          created=now.strftime("%Y-%m-%dT%H:%M:%SZ"), supersedes=supersedes,
+                          context=TOKEN_CONTEXT)
+    ((_, records),) = prepared.disclosures
+    answer = _call(server, "POST", "/v1/tokens/signed", api_key, json={
+        "token": prepared.token, "statement": prepared.statement,
+        "disclosureRecords": base64.b64encode(records).decode("ascii")}).json()
+    return answer
 
 
 @remote_app.command("precheck")

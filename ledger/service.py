@@ -96,11 +96,13 @@ from ledger.token import (
     shipment_digest,
     supplier_token_digests,
     token_digest,
+    verify_token,
 )
 from ledger.verify import BUNDLE_FORMAT, MAX_SUPPLIER_DEPTH
 from origin_rules import BillOfMaterials, determine_origin
 
-__all__ = ["AuditReport", "IssueResult", "Ledger", "PreparedToken", "WitnessClient", "utc_now"]
+__all__ = ["AuditReport", "IssueResult", "Ledger", "PreparedToken", "WitnessClient", "sign_token",
+           "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,38 @@ class PreparedToken:
     def logged(self, index: int) -> IssueResult:
         """The result once the statement is durable at `index`."""
         return IssueResult(self.token, self.digest, index, self.commitment)
+
+
+def sign_token(bom: BillOfMaterials, certification: Certification, *, shipment_id: str,
+               key: SigningKey, created: str, salts: Sequence[bytes] | None = None,
+               supersedes: str | None = None,
+               credential_status: Mapping[str, Any] | None = None,
+               context: str = TOKEN_CONTEXT) -> PreparedToken:
+    """Determine origin, sign the token and its log statement: no ledger needed.
+
+    What a party that keeps its key does on its own machine (`tmec remote issue --key`)
+    before it submits the result (`Ledger.log_signed_token`); `Ledger.prepare_token` does
+    the same with the key checked against the log first.
+    """
+    determination = determine_origin(bom)
+    issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
+        bom, determination, certification, shipment_id=shipment_id, key=key,
+        created=created, salts=salts, credential_status=credential_status, context=context)
+    statement: dict[str, Any] = {
+        "v": 1, "type": "token", "time": created, "tokenDigest": issued.digest,
+        "issuer": did_key(key.public_key),
+        "parents": sorted(supplier_token_digests(issued.token)),
+        "blanket": "validUntil" in issued.token, "shipment": shipment_digest(shipment_id)}
+    if supersedes is not None:
+        statement["supersedes"] = supersedes
+    signed = sign_statement(statement, key, verification_method_id(key.public_key))
+    # Appended in one transaction, one fsync: the disclosure records, the token and its
+    # statement land together or not at all (never a logged token that cannot be
+    # disclosed).
+    return PreparedToken(
+        issued.token, issued.digest, issued.commitment, signed,
+        blobs=((issued.digest, canonicalize(issued.token)),),
+        disclosures=((issued.digest, encode_commitment(issued.commitment)),))
 
 
 @dataclass
@@ -689,31 +723,60 @@ class Ledger:
         one transaction and one fsync per batch). Nothing is written; the append checks
         the log's rules again under the writer section, against the batch before it.
         """
-        kid = verification_method_id(key.public_key)
-        self.keys().require_valid(kid, self.size)
-        determination = determine_origin(bom)
-        issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
-            bom, determination, certification, shipment_id=shipment_id, key=key,
-            created=_iso(self.now()), salts=salts, credential_status=credential_status,
-            context=self.token_context)
+        self.keys().require_valid(verification_method_id(key.public_key), self.size)
+        prepared = sign_token(bom, certification, shipment_id=shipment_id, key=key,
+                              created=_iso(self.now()), salts=salts, supersedes=supersedes,
+                              credential_status=credential_status,
+                              context=self.token_context)
         check_evidence(bom, {digest: self.token(digest, what="supplier token")
                              for digest in cited_tokens(bom)})
-        parents = sorted(supplier_token_digests(issued.token))
-        statement: dict[str, Any] = {
-            "v": 1, "type": "token", "time": _iso(self.now()), "tokenDigest": issued.digest,
-            "issuer": did_key(key.public_key), "parents": parents,
-            "blanket": "validUntil" in issued.token,
-            "shipment": shipment_digest(shipment_id)}
-        if supersedes is not None:
-            statement["supersedes"] = supersedes
-        signed = sign_statement(statement, key, kid)
-        # Appended in one transaction, one fsync: the disclosure records, the token and its
-        # statement land together or not at all (never a logged token that cannot be
-        # disclosed).
-        return PreparedToken(
-            issued.token, issued.digest, issued.commitment, signed,
-            blobs=((issued.digest, canonicalize(issued.token)),),
-            disclosures=((issued.digest, encode_commitment(issued.commitment)),))
+        return prepared
+
+    def log_signed_token(self, token: Mapping[str, Any], statement: Mapping[str, Any],
+                         records: bytes) -> IssueResult:
+        """Log a token its party signed itself (its key never left it), with the token's
+        statement and disclosure records (`encode_commitment`), as `issue_token` would.
+
+        Checked before anything is written: the token's shape and eddsa-jcs-2022 proof
+        by its issuer; that the statement is a token statement for exactly this token
+        (digest, issuer, shipment, signed by the key that signed the token); that the
+        records are the ones the token commits to (its ``partsRoot`` and ``partsCount``,
+        so the lines can be disclosed later). The append then checks the log's rules
+        (key valid, one active token per shipment, cited supplier tokens logged and
+        standing) as for every statement.
+
+        Raises:
+            TokenError, SignatureError, EncodingError: the token itself.
+            InputError: the statement or records do not belong to the token.
+        """
+        parsed = parse_token(dict(token))
+        verify_token(parsed)
+        digest = token_digest(parsed)
+        entry = parse_statement(dict(statement))
+        subject = parsed["credentialSubject"]
+        if entry.kind is not StatementKind.TOKEN:
+            raise InputError(f"a {entry.kind.value} statement does not log a token")
+        expected = {"tokenDigest": digest, "issuer": parsed["issuer"],
+                    "shipment": shipment_digest(subject["shipmentId"]),
+                    "blanket": "validUntil" in parsed,
+                    "parents": sorted(supplier_token_digests(parsed))}
+        wrong = [name for name, value in expected.items() if entry.data.get(name) != value]
+        if wrong:
+            raise InputError(f"the token statement does not describe this token "
+                             f"({', '.join(wrong)} differ)")
+        if entry.signer != parsed["proof"]["verificationMethod"]:
+            raise InputError("the token statement is signed by another key than the token")
+        try:
+            commitment = decode_commitment(records)
+        except LedgerError as exc:
+            raise InputError(f"the disclosure records: {exc}") from None
+        if (commitment.root_hex, commitment.count) != (subject["partsRoot"],
+                                                       subject["partsCount"]):
+            raise InputError("the disclosure records are not the ones the token commits to "
+                             "(partsRoot / partsCount)")
+        (index,) = self.append([dict(statement)], blobs=[(digest, canonicalize(parsed))],
+                               disclosures=[(digest, records)])
+        return IssueResult(parsed, digest, index, commitment)
 
     def token(self, digest: str, *, what: str = "token") -> dict[str, Any]:
         """The stored token with this digest (checked against its digest)."""

@@ -331,3 +331,63 @@ def test_registrations_in_flight_land_together_and_one_shipment_has_one_token(
     assert tokens_stored() == before + 7
     assert world.service.sequencer is not None
     assert world.service.sequencer.batches >= 1
+
+
+def _signed_here(world: World, shipment: str) -> dict[str, Any]:
+    """What `tmec remote issue --key` sends: signed with the party's own key file."""
+    import base64
+
+    from cli.files import read_bom
+    from ledger.installation import PartyKey
+    from ledger.service import sign_token, utc_now
+    from ledger.token import CertifierRole
+
+    key = PartyKey.load(world.home / "keys" / "frenos-bajio.json")
+    bom = read_bom(str(EXAMPLES / "brake-caliper-mx.json"))
+    now = utc_now()
+    prepared = sign_token(bom, key.certification(CertifierRole.PRODUCER, bom.producer,
+                                                 signed_on=now.date()),
+                          shipment_id=shipment, key=key.key,
+                          created=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ((_, records),) = prepared.disclosures
+    return {"token": prepared.token, "statement": prepared.statement,
+            "disclosureRecords": base64.b64encode(records).decode("ascii")}
+
+
+def test_a_token_signed_by_its_party_is_checked_whole_before_it_is_logged(
+        world: World) -> None:
+    """POST /v1/tokens/signed: the token, its statement and its disclosure records must
+    belong together (a mismatch is refused, nothing written); then customs sees the
+    disclosed lines of it as of a token the service signed."""
+    import base64
+
+    size = world.service.ledger.store.size()
+    good = _signed_here(world, "SIGNED-API-1")
+    other = _signed_here(world, "SIGNED-API-2")
+    mixed = {**good, "statement": other["statement"]}
+    wrong_records = {**good, "disclosureRecords": other["disclosureRecords"]}
+    junk_records = {**good, "disclosureRecords": base64.b64encode(b"not records").decode()}
+    for body, expected in ((mixed, "does not describe this token"),
+                          (wrong_records, "not the ones the token commits to"),
+                          (junk_records, "the disclosure records")):
+        refused = world.client.post("/v1/tokens/signed", headers=world.auth(SME), json=body)
+        assert refused.status_code == 422, refused.text
+        assert expected in refused.json()["detail"]
+    tampered = json.loads(json.dumps(good))
+    tampered["token"]["credentialSubject"]["shipmentId"] = "SIGNED-API-X"
+    refused = world.client.post("/v1/tokens/signed", headers=world.auth(SME), json=tampered)
+    assert refused.status_code in (403, 409, 422), refused.text
+    assert world.service.ledger.store.size() == size  # nothing was logged
+    stranger = world.client.post("/v1/tokens/signed", headers=world.auth(
+        "huron-powertrain.producer"), json=good)
+    assert stranger.status_code == 403, stranger.text
+
+    logged = world.client.post("/v1/tokens/signed", headers=world.auth(SME), json=good)
+    assert logged.status_code == 201, logged.text
+    digest = logged.json()["tokenDigest"]
+    answer = world.client.get(f"/v1/verify/{digest}")
+    assert answer.json().get("decision") == "clear", answer.text
+    disclosed = world.client.post(f"/v1/tokens/{digest}/disclosures",
+                                  headers=world.auth(SME), json={"authority": "cbp",
+                                                                 "lines": [0]})
+    assert disclosed.status_code in (200, 201), disclosed.text

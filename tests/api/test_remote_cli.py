@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from tests.api.server import demo_key, free_port
 from tests.conftest import ROOT, run_tmec
 
@@ -63,3 +65,32 @@ def test_refusals_are_one_line_errors_with_the_local_exit_codes(served: tuple[st
     for result in (no_key, bad_bom, down):
         assert result.stderr.count("\n") == 1
         assert "Traceback" not in result.stderr
+
+
+def test_a_party_that_keeps_its_key_signs_here_and_the_service_logs_it(
+        served: tuple[str, Path]) -> None:
+    """`tmec remote issue --key`: determination and signature on the party's machine,
+    the service checks token, statement and disclosure records and logs them; customs
+    then clears the token like any other."""
+    url, out = served
+    sme = ["--server", url, "--api-key", demo_key(out, "frenos-bajio.producer")]
+    bom = str(ROOT / "examples" / "brake-caliper-mx.json")
+    key = str(out / "ledger" / "keys" / "frenos-bajio.json")
+    issued = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-HERE-1", "--key", key,
+                      *sme, "--json")
+    assert issued.exit_code == 0, issued.stderr
+    digest = issued.json()["tokenDigest"]
+    verified = httpx.get(f"{url}/v1/verify/{digest}", timeout=30).json()
+    assert verified["decision"] == "clear", verified
+    assert verified["certificate"]["certifierRole"] == "producer"
+    # The same shipment again: the log's one-active-token rule, as for held keys.
+    again = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-HERE-1", "--key", key,
+                     *sme)
+    assert again.exit_code == 7
+    assert "error [ledger.conflict]" in again.stderr
+    # Another party's key under this account: refused before anything is logged.
+    other = str(out / "ledger" / "keys" / "huron-powertrain.json")
+    foreign = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-HERE-2", "--key", other,
+                       *sme)
+    assert foreign.exit_code == 7, foreign.stderr
+    assert "not signed by a key of your party" in foreign.stderr

@@ -17,6 +17,7 @@ log's rules (one active token per shipment, evidence, key validity) hold over HT
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from typing import Any
@@ -219,6 +220,65 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
         result = service.log_prepared(prepared)
         return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
                 "token": result.token, "links": _links(service, result.digest)}
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/tokens/signed", status_code=201,
+             summary="Log a token you signed yourself (your key stays with you)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {
+                     "type": "object", "required": ["token", "statement", "disclosureRecords"],
+                     "properties": {
+                         "token": {"type": "object", "description": "the signed origin token"},
+                         "statement": {"type": "object",
+                                       "description": "its signed token statement"},
+                         "disclosureRecords": {
+                             "type": "string", "description": "base64 of the salted line "
+                             "records the token commits to (tmec remote issue --key makes "
+                             "them); kept so its lines can be disclosed to customs"}}},
+                     "example": {"token": {"type": ["VerifiableCredential",
+                                                    "UsmcaOriginToken"]},
+                                 "statement": {"v": 1, "type": "token",
+                                               "tokenDigest": _DIGEST},
+                                 "disclosureRecords": "eyJ..."}}}}},
+             responses={201: {"content": {"application/json": {"example": {
+                 "tokenDigest": _DIGEST, "index": 15, "supersedes": None,
+                 "links": {"verify": f"http://127.0.0.1:8000/v1/verify/{_DIGEST}"}}}}}})
+async def submit_signed_token(request: Request, caller: Caller = allow(*SMES)
+                              ) -> dict[str, Any]:
+    """For a party that keeps its signing key: the CLI determines origin and signs on the
+    party's machine, the service checks the token, its statement and its disclosure
+    records belong together and logs them in one transaction, as for a token it signs.
+    """
+    service = service_of(request)
+    if media_type(request) not in JSON_MEDIA:
+        raise ApiProblem("api.unsupported_media_type", "send the token as application/json")
+    raw = _loads(await request.body(), "the signed token")
+    if not isinstance(raw, dict) or set(raw) != {"token", "statement", "disclosureRecords"}:
+        raise ApiProblem("api.request_invalid", "send {\"token\", \"statement\", "
+                         "\"disclosureRecords\"} and nothing else")
+    token, statement, records = raw["token"], raw["statement"], raw["disclosureRecords"]
+    if not isinstance(token, dict) or not isinstance(statement, dict) or not isinstance(
+            records, str):
+        raise ApiProblem("api.request_invalid", "token and statement are objects, "
+                         "disclosureRecords a base64 string")
+    try:
+        decoded = base64.b64decode(records, validate=True)
+    except ValueError:
+        raise ApiProblem("api.request_invalid", "disclosureRecords is not base64") from None
+    account = caller.require()
+
+    def run() -> dict[str, Any]:
+        signer = statement.get("signature", {}).get("kid") if isinstance(
+            statement.get("signature"), dict) else None
+        record = service.ledger.store.key(signer) if isinstance(signer, str) else None
+        if record is None or record.party_id != account.party_id:
+            raise ApiProblem("api.forbidden", "the token is not signed by a key of your party")
+        result = service.ledger.log_signed_token(token, statement, decoded)
+        return {"tokenDigest": result.digest, "index": result.index,
+                "supersedes": statement.get("supersedes"),
+                "links": _links(service, result.digest)}
 
     return await run_in_threadpool(run)
 
