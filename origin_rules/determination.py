@@ -98,10 +98,18 @@ class TariffShiftResult:
     failing_value: Decimal | None = None
     de_minimis: bool | None = None
     excepted_prefixes: tuple[str, ...] = ()
+    #: SOR/2020-155 s.3(8): the self-produced materials taken as the materials that
+    #: undergo the shift (the others are looked through to their inputs)
+    as_material: tuple[str, ...] = ()
+    #: who took that view: ``document`` (the producer's choices, `tariff_shift_as`) or
+    #: ``favourable`` (the document said nothing and the engine took the view that
+    #: qualifies); None when every self-produced material was looked through and the
+    #: document chose nothing
+    view_chosen_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
+        """JSON form; ``self_produced_view`` only when s.3(8) shaped the result."""
+        out: dict[str, Any] = {
             "required": self.required,
             "pass": self.passed,
             "failing_materials": list(self.failing_materials),
@@ -109,6 +117,11 @@ class TariffShiftResult:
             else format_money(self.failing_value),
             "except": list(self.excepted_prefixes),
         }
+        if self.view_chosen_by is not None:
+            out["self_produced_view"] = {"as_material": list(self.as_material),
+                                         "chosen_by": self.view_chosen_by,
+                                         "reference": "SOR/2020-155 s.3(8)"}
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ from origin_rules.bom import (
     Producer,
     ProductRule,
     RvcRequirement,
+    ShiftView,
     Statement,
     StatementType,
     SteelAluminumPurchases,
@@ -101,7 +102,8 @@ _TOP_LEVEL = frozenset(
 )
 _BOUGHT_ONLY = ("unit_value", "origin", "country", "evidence", "deductions", "statement",
                 "indirect", "packing", "retail_packaging")
-_MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule")
+_MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule",
+              "tariff_shift_as")
 _BOUGHT_ONLY_SET = frozenset(_BOUGHT_ONLY)
 _MADE_ONLY_SET = frozenset(_MADE_ONLY)
 _FLAGS = frozenset({"indirect", "packing", "retail_packaging"})
@@ -534,10 +536,14 @@ def _parse_item(raw: Any, where: _ItemWhere) -> Item:
                 where.fail("international_shipping", f"({shipping}) exceeds the "
                                                      f"transaction_value ({transaction_value})")
         rule = None if get("rule") is None else _rule(where, get("rule"))
+        view_raw = get("tariff_shift_as")
+        view = None if view_raw is None else ShiftView(
+            _choice(where, "tariff_shift_as", view_raw, [v.value for v in ShiftView]))
         return Item(
             item_id, hs, description, ItemKind.MADE, costs=costs,
             transaction_value=transaction_value, international_shipping=shipping,
             intermediate=_boolean(where, "intermediate", get("intermediate")), rule=rule,
+            tariff_shift_as=view,
         )
     if kind_raw is None:
         where.fail("kind", "is required (made or bought)")

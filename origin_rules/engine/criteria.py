@@ -65,9 +65,11 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
     if rule.tariff_shift is not None:
         if reach is None:
             reach = engine.reach(i)
-        shift, same_subheading_only = tariff_shift.evaluate_tariff_shift(
+        shift, same_subheading_only, shift_note = tariff_shift.evaluate_tariff_shift(
             engine, i, rule, reach, total_cost, tv_base)
         shift_ok = bool(shift.passed)
+        if shift_note:
+            notes.append(shift_note)
 
     # RVC per method.
     bases = {Method.NET_COST: (total_cost - own_excluded, own_nc)}

@@ -73,6 +73,13 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
                      "transaction value or total cost, so the RVC requirement need not be "
                      "met.")
     ts = evaluation.tariff_shift
+    if ts.view_chosen_by is not None:
+        taken = ", ".join(repr(m) for m in ts.as_material[:10]) or "none"
+        whose = ("as the document chooses" if ts.view_chosen_by == "document" else
+                 "the favourable view, the document stating no choice")
+        lines.append(f"Self-produced materials taken as the materials that undergo the "
+                     f"tariff shift (SOR/2020-155 s.3(8)), {whose}: {taken}; every other "
+                     "self-produced material is looked through to its inputs.")
     if ts.required is not None:
         if ts.passed and not ts.failing_materials:
             lines.append(f"Tariff shift {ts.required}: every non-originating material "
