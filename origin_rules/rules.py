@@ -277,6 +277,9 @@ class RuleSet:
     core_parts: tuple[CorePart, ...]
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    #: why Art. 4.2(d)'s RVC follows the product rule's methods (net cost only when the
+    #: rule gives no transaction value requirement)
+    criterion_d_methods_reference: str = ""
 
     def category(self, category_id: str) -> Category:
         """The category with this id."""
@@ -610,6 +613,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
                    Method.TRANSACTION_VALUE: cd.percent("transaction_value")}
     criterion_d_chapters = cd.strings("excluded_chapters")
     criterion_d_reference = cd.text("reference")
+    criterion_d_methods_reference = cd.text("methods_reference", "")
     cd.done()
 
     net_cost_only = []
@@ -666,6 +670,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         criterion_d=criterion_d,
         criterion_d_excluded_chapters=criterion_d_chapters,
         criterion_d_reference=criterion_d_reference,
+        criterion_d_methods_reference=criterion_d_methods_reference,
         net_cost_only=tuple(net_cost_only),
         categories=tuple(categories),
         labor_value_content=lvc_rules,

@@ -190,6 +190,15 @@ def build(data: dict) -> str:
         f"transaction_value = {q(format_pct(ts['transaction_value']['any']))}",
         'excluded_chapters = ["61", "62", "63"]',
         f"reference = {q('Art. 4.2(d); ' + ts['source'] + '; 19 U.S.C. 4531(c)(1)(D)')}",
+        '# The RVC of s.3(4)(a) is "determined in accordance with" s.7 (Art. 4.5; 19 U.S.C.',
+        "# 4531(d)), and s.7(6) (4531(d)(5)) allows only the net cost method when the "
+        "product-specific",
+        "# rule gives no transaction value requirement: a tariff-shift-only rule, or a "
+        "net-cost-only one,",
+        "# leaves criterion D to net cost; the 60 % of s.3(4)(a) applies where the rule names "
+        "a TV RVC.",
+        "methods_reference = " + q("SOR/2020-155 s.3(4)(a), s.7(1) and s.7(6); Art. 4.2(d), "
+                                   "Art. 4.5; 19 U.S.C. 4531(c)(1)(D), (d)(5)"),
         "",
         # GN 11 final-year rules quoted in usmca-rules.md s.2.3: these product-specific rules
         # offer no transaction value method, so the tables' TV percentages cannot be used.

@@ -110,6 +110,13 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
                 reach if contributors else None)
             for method in (methods or (Method.NET_COST,)) if method in bases
         )
+        if Method.TRANSACTION_VALUE not in rule.methods:
+            notes.append(
+                "Art. 4.2(d) by net cost only: its RVC is computed under Art. 4.5 / s.7, "
+                "and s.7(6) allows the transaction value method only where the product-"
+                "specific rule gives a transaction value requirement, which "
+                f"{'this tariff-shift-only rule' if not rule.rvc else 'this rule'} does "
+                f"not ({rule_set.criterion_d_methods_reference or 'SOR/2020-155 s.7(6)'})")
         if any(r.passed for r in d_results):
             notes.append(
                 "the tariff shift fails only for parts classified in the good's own "
@@ -118,5 +125,12 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
                 f"{criterion_d[Method.TRANSACTION_VALUE]} % (transaction value) "
                 f"({rule_set.criterion_d_reference})")
             return _Evaluation(True, "D", d_results, shift, False, True, tuple(notes))
+        # Not met either: every method evaluated is reported, the rule's and Art. 4.2(d)'s
+        # (the output's `results`, docs/bom-format.md), each with its own threshold.
+        notes.append(
+            "the tariff shift fails only for parts classified in the good's own subheading; "
+            "the Art. 4.2(d) RVC falls short too "
+            f"({rule_set.criterion_d_reference})")
+        results.extend(d_results)
     return _Evaluation(satisfied, criterion, tuple(results), shift, rvc_exempt,
                        subject_to_rvc, tuple(notes))

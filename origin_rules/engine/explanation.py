@@ -58,8 +58,11 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
                 if result.headroom >= 0 else
                 f"it needs {format_money(-result.headroom)} {engine.bom.currency} less of "
                 "non-originating materials to pass")
+        under = (f" (Art. 4.2(d) threshold, {result.reference})"
+                 if result.reference == engine.rule_set.criterion_d_reference else "")
         lines.append(
-            f"{METHOD_WORDS[result.method].capitalize()}: base {format_money(result.base)} "
+            f"{METHOD_WORDS[result.method].capitalize()}{under}: base "
+            f"{format_money(result.base)} "
             f"({base_words}), VNM {format_money(result.vnm)}, RVC "
             f"{format_percent(result.rvc)} % {verdict} {result.threshold} % "
             f"(margin {format_percent(result.margin)} points); {room}.")
