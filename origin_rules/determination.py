@@ -27,6 +27,7 @@ __all__ = [
     "MethodResult",
     "Requirement",
     "TariffShiftResult",
+    "UsContent",
 ]
 
 
@@ -145,6 +146,54 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
+class UsContent:
+    """United States content of one unit of the good, beside (not part of) its origin.
+
+    `us` is the value, in the good's total cost, of the materials the document says were
+    produced in the United States (`country` ``US``) plus the producer's own costs when
+    the producer produces in the United States; `non_us` is the rest of the total cost
+    (materials of other or unstated countries, and the producer's costs elsewhere);
+    `base` = `us` + `non_us` is the good's total cost, every material looked through to
+    its bought inputs. `statement` says what the figure is and is not, and what it
+    follows; it is data from the rule set, not the engine's.
+    """
+
+    us: Decimal
+    non_us: Decimal
+    base: Decimal
+    materials_without_country: int
+    statement: str
+    reference: str
+
+    @property
+    def share(self) -> Decimal | None:
+        """US content as a percentage of the total cost (None when the cost is zero)."""
+        if self.base <= 0:
+            return None
+        return ENGINE_CONTEXT.divide(self.us * 100, self.base)
+
+    @property
+    def non_us_share(self) -> Decimal | None:
+        """Non-US content as a percentage of the total cost."""
+        share = self.share
+        return None if share is None else ENGINE_CONTEXT.subtract(Decimal(100), share)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        share, non_us_share = self.share, self.non_us_share
+        return {
+            "us": format_money(self.us),
+            "non_us": format_money(self.non_us),
+            "base": format_money(self.base),
+            "us_share": None if share is None else format_percent(share),
+            "non_us_share": None if non_us_share is None else format_percent(non_us_share),
+            "materials_without_country": self.materials_without_country,
+            "statement": self.statement,
+            "reference": self.reference,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Determination:
     """The origin of one good on one date under one rule set, with its reasons."""
 
@@ -162,6 +211,7 @@ class Determination:
     requirements: tuple[Requirement, ...]
     explanation: tuple[str, ...]
     end_use: str | None = None
+    us_content: UsContent | None = None
 
     @property
     def rule_set(self) -> str:
@@ -198,4 +248,5 @@ class Determination:
                 "notes": list(self.rule.notes),
             },
             "requirements": [r.to_dict() for r in self.requirements],
+            "us_content": None if self.us_content is None else self.us_content.to_dict(),
         }

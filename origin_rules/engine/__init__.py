@@ -23,6 +23,8 @@ module                          what it decides
                                 (b)-(d)) for the good, an intermediate, a core part
 `engine.core`                   one determination: the arrays of the bottom-up pass and
                                 the top-down pass (`_Reach`) the others read
+`engine.us_content`             US and non-US content beside the RVC (a sourcing figure,
+                                set against Section 232's non-US content, not a rule)
 `engine.explanation`            the determination's explanation, in English
 ==============================  ==========================================================
 

@@ -17,7 +17,15 @@ from decimal import Decimal, localcontext
 
 from origin_rules.bom import BillOfMaterials, EndUse, Item, ItemKind, Method
 from origin_rules.determination import Determination, Requirement
-from origin_rules.engine import automotive, criteria, explanation, intermediate, rvc, valuation
+from origin_rules.engine import (
+    automotive,
+    criteria,
+    explanation,
+    intermediate,
+    rvc,
+    us_content,
+    valuation,
+)
 from origin_rules.engine.criteria import _Evaluation
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT
@@ -137,6 +145,7 @@ class _Engine:
             rvc_exempt=evaluation.rvc_exempt, requirements=requirements,
             explanation=tuple(lines),
             end_use=self.end_use.value if self.end_use else None,
+            us_content=us_content.us_content(self, root, reach),
         )
 
     def rule_for_good(self, good: Item) -> AppliedRule:
