@@ -7,7 +7,6 @@ as a Rich report or JSON. Errors become one line on stderr and an exit code
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from datetime import date
@@ -23,7 +22,7 @@ except ModuleNotFoundError as _missing:  # installed without the `cli` extra: sa
 
 from cli import audit_cli, ledger_cli, remote_cli, service_cli, witness_cli
 from cli.errors import handle_errors
-from cli.files import date_option, read_bom
+from cli.files import date_option, paused_gc, read_bom
 from cli.render import console, render_candidates, render_determination, say
 from cli.render import print_json as _print_json
 from origin_rules import EndUse, Method, default_rule_book, determine_origin
@@ -105,9 +104,7 @@ def rvc(
                       "end_use": end_use.value if end_use else None}
     # A command that holds a whole BOM and exits: the cyclic collector would only walk its
     # millions of objects (no cycles among them) again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         bom = read_bom(file, overrides)
         determination = determine_origin(bom, as_of=as_of_date, method=method,
                                          end_use=end_use)
@@ -116,9 +113,6 @@ def rvc(
             _print_json(determination.to_dict())
         else:
             render_determination(console(), determination)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 @rules_app.command("show")

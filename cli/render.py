@@ -86,6 +86,8 @@ def render_determination(out: Console, d: Determination) -> None:
                                 format_percent(c.share))
                 out.print(top)
                 break
+    if d.us_content is not None:
+        _render_us_content(out, d)
     if d.requirements:
         req = Table(title="Vehicle requirements", title_justify="left")
         for column in ("requirement", "status", "detail"):
@@ -99,6 +101,29 @@ def render_determination(out: Console, d: Determination) -> None:
     out.print(Text("Why", style="bold"))
     for line in d.explanation:
         say(out, f"  - {line}")
+
+
+def _render_us_content(out: Console, d: Determination) -> None:
+    """US and non-US content per unit and as shares, with what the figure is not."""
+    us = d.us_content
+    assert us is not None
+    share = us.share
+    table = Table(title="US content (a sourcing figure, not an origin rule)",
+                  title_justify="left")
+    for column, justify in (("", "left"), (f"per unit ({d.currency})", "right"),
+                            ("share of total cost %", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    non_us_share = us.non_us_share
+    table.add_row("US content", format_money(us.us),
+                  "-" if share is None else format_percent(share))
+    table.add_row("non-US content", format_money(us.non_us),
+                  "-" if non_us_share is None else format_percent(non_us_share))
+    table.add_row("total cost", format_money(us.base), "")
+    out.print(table)
+    if us.materials_without_country:
+        say(out, f"  {us.materials_without_country} material(s) without a country, counted "
+                 "as non-US content", "dim")
+    say(out, f"  {us.statement} [{us.reference}]", "dim")
 
 
 def render_candidates(out: Console, rule_set: RuleSet, hs: str, as_of_text: str,

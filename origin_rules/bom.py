@@ -43,6 +43,7 @@ __all__ = [
     "Producer",
     "ProductRule",
     "RvcRequirement",
+    "ShiftView",
     "Statement",
     "StatementType",
     "SteelAluminumPurchases",
@@ -92,6 +93,19 @@ class StatementType(StrEnum):
     NET_COST_AND_VNM = "net_cost_and_vnm"
     REGIONAL_VALUE = "regional_value"
     VNM = "vnm"
+
+
+class ShiftView(StrEnum):
+    """The producer's choice of SOR/2020-155 s.3(8) for a self-produced material.
+
+    `material`: the self-produced material is the material that must undergo the tariff
+    shift; `inputs`: the non-originating materials used to produce it are (the view the
+    engine takes of a traced material when no choice helps). An item without a choice
+    lets the engine take whichever view qualifies the good.
+    """
+
+    MATERIAL = "material"
+    INPUTS = "inputs"
 
 
 class TariffShift(StrEnum):
@@ -241,6 +255,7 @@ class Item(NamedTuple):
     international_shipping: Decimal | None = None
     intermediate: bool = False
     rule: ProductRule | None = None
+    tariff_shift_as: ShiftView | None = None  # s.3(8) choice, an extension
 
     @property
     def subheading(self) -> str:

@@ -132,6 +132,7 @@ class _Item(msgspec.Struct, forbid_unknown_fields=True):
     international_shipping: str | UnsetType = UNSET
     intermediate: bool | UnsetType = UNSET
     rule: Any = UNSET
+    tariff_shift_as: Any = UNSET
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True):
@@ -316,8 +317,8 @@ def _plain_item(struct: _Item, money: list[str], hs_codes: set[str], countries: 
     """
     (item_id, hs, description, kind, unit_value, origin, country, evidence, deductions,
      statement, indirect, packing, retail, costs, transaction_value, shipping, intermediate,
-     rule) = astuple(struct)
-    if not item_id or statement is not UNSET or rule is not UNSET:
+     rule, view) = astuple(struct)
+    if not item_id or statement is not UNSET or rule is not UNSET or view is not UNSET:
         raise _ExactRulesError
     hs_codes.add(hs)
     if kind == "bought":
@@ -369,7 +370,7 @@ def _plain_item(struct: _Item, money: list[str], hs_codes: set[str], countries: 
         return _new_item((item_id, hs, description, _BOUGHT, value, origin_value,
                           country_value, evidence_value, deductions_value, None,
                           indirect is True, packing is True, retail is True, None, None,
-                          None, False, None)), pairs
+                          None, False, None, None)), pairs
     if kind == "made":
         if not (unit_value is origin is country is evidence is deductions is indirect
                 is packing is retail is UNSET):
@@ -404,7 +405,7 @@ def _plain_item(struct: _Item, money: list[str], hs_codes: set[str], countries: 
             pairs += 1
         return _new_item((item_id, hs, description, _MADE, None, None, None, None, None,
                           None, False, False, False, costs_value, tv_value, shipping_value,
-                          intermediate is True, None)), pairs
+                          intermediate is True, None, None)), pairs
     raise _ExactRulesError
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "MethodResult",
     "Requirement",
     "TariffShiftResult",
+    "UsContent",
 ]
 
 
@@ -98,10 +99,18 @@ class TariffShiftResult:
     failing_value: Decimal | None = None
     de_minimis: bool | None = None
     excepted_prefixes: tuple[str, ...] = ()
+    #: SOR/2020-155 s.3(8): the self-produced materials taken as the materials that
+    #: undergo the shift (the others are looked through to their inputs)
+    as_material: tuple[str, ...] = ()
+    #: who took that view: ``document`` (the producer's choices, `tariff_shift_as`) or
+    #: ``favourable`` (the document said nothing and the engine took the view that
+    #: qualifies); None when every self-produced material was looked through and the
+    #: document chose nothing
+    view_chosen_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
+        """JSON form; ``self_produced_view`` only when s.3(8) shaped the result."""
+        out: dict[str, Any] = {
             "required": self.required,
             "pass": self.passed,
             "failing_materials": list(self.failing_materials),
@@ -109,6 +118,11 @@ class TariffShiftResult:
             else format_money(self.failing_value),
             "except": list(self.excepted_prefixes),
         }
+        if self.view_chosen_by is not None:
+            out["self_produced_view"] = {"as_material": list(self.as_material),
+                                         "chosen_by": self.view_chosen_by,
+                                         "reference": "SOR/2020-155 s.3(8)"}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +146,54 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
+class UsContent:
+    """United States content of one unit of the good, beside (not part of) its origin.
+
+    `us` is the value, in the good's total cost, of the materials the document says were
+    produced in the United States (`country` ``US``) plus the producer's own costs when
+    the producer produces in the United States; `non_us` is the rest of the total cost
+    (materials of other or unstated countries, and the producer's costs elsewhere);
+    `base` = `us` + `non_us` is the good's total cost, every material looked through to
+    its bought inputs. `statement` says what the figure is and is not, and what it
+    follows; it is data from the rule set, not the engine's.
+    """
+
+    us: Decimal
+    non_us: Decimal
+    base: Decimal
+    materials_without_country: int
+    statement: str
+    reference: str
+
+    @property
+    def share(self) -> Decimal | None:
+        """US content as a percentage of the total cost (None when the cost is zero)."""
+        if self.base <= 0:
+            return None
+        return ENGINE_CONTEXT.divide(self.us * 100, self.base)
+
+    @property
+    def non_us_share(self) -> Decimal | None:
+        """Non-US content as a percentage of the total cost."""
+        share = self.share
+        return None if share is None else ENGINE_CONTEXT.subtract(Decimal(100), share)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        share, non_us_share = self.share, self.non_us_share
+        return {
+            "us": format_money(self.us),
+            "non_us": format_money(self.non_us),
+            "base": format_money(self.base),
+            "us_share": None if share is None else format_percent(share),
+            "non_us_share": None if non_us_share is None else format_percent(non_us_share),
+            "materials_without_country": self.materials_without_country,
+            "statement": self.statement,
+            "reference": self.reference,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Determination:
     """The origin of one good on one date under one rule set, with its reasons."""
 
@@ -149,6 +211,7 @@ class Determination:
     requirements: tuple[Requirement, ...]
     explanation: tuple[str, ...]
     end_use: str | None = None
+    us_content: UsContent | None = None
 
     @property
     def rule_set(self) -> str:
@@ -185,4 +248,5 @@ class Determination:
                 "notes": list(self.rule.notes),
             },
             "requirements": [r.to_dict() for r in self.requirements],
+            "us_content": None if self.us_content is None else self.us_content.to_dict(),
         }

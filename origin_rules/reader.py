@@ -26,7 +26,6 @@ value, so that an error is one readable line whatever the document holds.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import itertools
 import json
@@ -56,6 +55,7 @@ from origin_rules.bom import (
     Producer,
     ProductRule,
     RvcRequirement,
+    ShiftView,
     Statement,
     StatementType,
     SteelAluminumPurchases,
@@ -102,7 +102,8 @@ _TOP_LEVEL = frozenset(
 )
 _BOUGHT_ONLY = ("unit_value", "origin", "country", "evidence", "deductions", "statement",
                 "indirect", "packing", "retail_packaging")
-_MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule")
+_MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule",
+              "tariff_shift_as")
 _BOUGHT_ONLY_SET = frozenset(_BOUGHT_ONLY)
 _MADE_ONLY_SET = frozenset(_MADE_ONLY)
 _FLAGS = frozenset({"indirect", "packing", "retail_packaging"})
@@ -535,10 +536,14 @@ def _parse_item(raw: Any, where: _ItemWhere) -> Item:
                 where.fail("international_shipping", f"({shipping}) exceeds the "
                                                      f"transaction_value ({transaction_value})")
         rule = None if get("rule") is None else _rule(where, get("rule"))
+        view_raw = get("tariff_shift_as")
+        view = None if view_raw is None else ShiftView(
+            _choice(where, "tariff_shift_as", view_raw, [v.value for v in ShiftView]))
         return Item(
             item_id, hs, description, ItemKind.MADE, costs=costs,
             transaction_value=transaction_value, international_shipping=shipping,
             intermediate=_boolean(where, "intermediate", get("intermediate")), rule=rule,
+            tariff_shift_as=view,
         )
     if kind_raw is None:
         where.fail("kind", "is required (made or bought)")
@@ -1068,26 +1073,20 @@ def parse_bom_json(text: str | bytes, *, limits: ReadLimits = DEFAULT_LIMITS) ->
     below, which words the error. Both give the same `BillOfMaterials` and apply the same
     `limits` (a document larger than `limits.max_document_bytes` is refused unread).
 
-    The cyclic garbage collector is paused while the document loads: a large BOM creates
-    millions of containers and none of them can form a cycle, so collection passes would
-    only cost time (about half the load time at a million items).
+    The library leaves the cyclic garbage collector alone (no process-wide side effects):
+    a large BOM creates millions of containers, none of which can form a cycle, so a
+    caller loading one may pause the collector around the call, as the CLI does.
     """
     # Imported here: bulk_reader builds on this module.
     from origin_rules.bulk_reader import read_plain_json
 
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        try:
-            data = text.encode() if isinstance(text, str) else text
-        except UnicodeEncodeError:  # lone surrogates: the exact reader decides
-            data = None
-        _check_size(len(text) if data is None else len(data), limits)
-        bom = None if data is None else read_plain_json(data, limits=limits)
-        return bom if bom is not None else read_json_exactly(text, limits=limits)
-    finally:
-        if enabled:
-            gc.enable()
+        data = text.encode() if isinstance(text, str) else text
+    except UnicodeEncodeError:  # lone surrogates: the exact reader decides
+        data = None
+    _check_size(len(text) if data is None else len(data), limits)
+    bom = None if data is None else read_plain_json(data, limits=limits)
+    return bom if bom is not None else read_json_exactly(text, limits=limits)
 
 
 def _check_size(size: int, limits: ReadLimits, what: str = "the document") -> None:

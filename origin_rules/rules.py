@@ -277,6 +277,12 @@ class RuleSet:
     core_parts: tuple[CorePart, ...]
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    #: why Art. 4.2(d)'s RVC follows the product rule's methods (net cost only when the
+    #: rule gives no transaction value requirement)
+    criterion_d_methods_reference: str = ""
+    #: what a determination's US content figure is and is not, and what it follows
+    us_content_statement: str = ""
+    us_content_reference: str = ""
 
     def category(self, category_id: str) -> Category:
         """The category with this id."""
@@ -610,6 +616,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
                    Method.TRANSACTION_VALUE: cd.percent("transaction_value")}
     criterion_d_chapters = cd.strings("excluded_chapters")
     criterion_d_reference = cd.text("reference")
+    criterion_d_methods_reference = cd.text("methods_reference", "")
     cd.done()
 
     net_cost_only = []
@@ -654,6 +661,11 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         if cat.labor_value_content is not None and cat.labor_value_content not in lvc_rules:
             raise RuleDataError(file, f"category[{n}].labor_value_content",
                                 f"no labor_value_content entry {cat.labor_value_content!r}")
+    us_statement = us_reference = ""
+    if root.get("us_content", None) is not None:
+        us = root.sub("us_content")
+        us_statement, us_reference = us.text("statement"), us.text("reference")
+        us.done()
     valid_from = root.day("valid_from")
     rule_set = RuleSet(
         rule_set=root.text("rule_set"),
@@ -666,6 +678,9 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         criterion_d=criterion_d,
         criterion_d_excluded_chapters=criterion_d_chapters,
         criterion_d_reference=criterion_d_reference,
+        criterion_d_methods_reference=criterion_d_methods_reference,
+        us_content_statement=us_statement,
+        us_content_reference=us_reference,
         net_cost_only=tuple(net_cost_only),
         categories=tuple(categories),
         labor_value_content=lvc_rules,

@@ -86,6 +86,8 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         out["intermediate"] = True
     if item.rule is not None:
         out["rule"] = _rule(item.rule)
+    if item.tariff_shift_as is not None:
+        out["tariff_shift_as"] = item.tariff_shift_as.value
     return out
 
 

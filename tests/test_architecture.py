@@ -180,6 +180,13 @@ def test_origin_rules_never_reads_the_environment(module: Module) -> None:
     assert environment_reads(module.tree()) == [], module.relative
 
 
+@pytest.mark.parametrize("module", modules(where=lambda m: m.is_in("origin_rules")))
+def test_origin_rules_leaves_the_garbage_collector_alone(module: Module) -> None:
+    """No process-wide side effects in the library: pausing the cyclic collector around a
+    large BOM is the caller's decision (the CLI's `paused_gc`)."""
+    assert violations(module, ("gc",)) == []
+
+
 # ---------------------------------------------------------------------------------------
 # ledger core
 

@@ -31,6 +31,29 @@ TARGET = ROOT / "origin_rules" / "data" / "usmca" / "2020-07-01.toml"
 PV_LT = ["passenger_vehicle", "light_truck"]
 
 
+
+#: What the US content figure of a determination is and is not (origin_rules.engine.us_content).
+US_CONTENT_STATEMENT = (
+    "US content here is the value, in the good's total cost, of the materials the document "
+    "says were produced in the United States (their country US) plus the producer's own "
+    "costs when the producer produces in the United States; non-US content is the rest, "
+    "materials of unstated country included. It is a sourcing indicator, not the US content "
+    "of Section 232: under Proclamation 10908 the 25 % duty on USMCA-qualifying passenger "
+    "vehicles and light trucks applies to the value of their non-US content as approved by "
+    "the Department of Commerce under its procedures (90 FR 21450), and CBP's instructions "
+    "(CSMS # 65649652, July 16, 2025) have the entry report that approved non-US content "
+    "value (HTSUS 9903.94.03) and the US content as the entered value less it (9903.94.02). "
+    "That US content is the value of parts wholly obtained, produced entirely or "
+    "substantially transformed in the United States (usmca-rules.md s.4, from secondary "
+    "summaries); a material's country of production in a BOM need not be where it was last "
+    "substantially transformed, and the share here is of total cost, not of entered value. "
+    "Not an origin criterion: USMCA origin is the RVC and the rule."
+)
+US_CONTENT_REFERENCE = (
+    "Proclamation 10908 (90 FR 14705); Commerce, 90 FR 21450 (May 20, 2025); CBP CSMS "
+    "# 65649652 (July 16, 2025)"
+)
+
 def q(text: str) -> str:
     """A TOML basic string."""
     return json.dumps(text, ensure_ascii=False)
@@ -190,6 +213,21 @@ def build(data: dict) -> str:
         f"transaction_value = {q(format_pct(ts['transaction_value']['any']))}",
         'excluded_chapters = ["61", "62", "63"]',
         f"reference = {q('Art. 4.2(d); ' + ts['source'] + '; 19 U.S.C. 4531(c)(1)(D)')}",
+        '# The RVC of s.3(4)(a) is "determined in accordance with" s.7 (Art. 4.5; 19 U.S.C.',
+        "# 4531(d)), and s.7(6) (4531(d)(5)) allows only the net cost method when the "
+        "product-specific",
+        "# rule gives no transaction value requirement: a tariff-shift-only rule, or a "
+        "net-cost-only one,",
+        "# leaves criterion D to net cost; the 60 % of s.3(4)(a) applies where the rule names "
+        "a TV RVC.",
+        "methods_reference = " + q("SOR/2020-155 s.3(4)(a), s.7(1) and s.7(6); Art. 4.2(d), "
+                                   "Art. 4.5; 19 U.S.C. 4531(c)(1)(D), (d)(5)"),
+        "",
+        # Section 232 reads "U.S. content"; the engine's figure is a sourcing indicator and
+        # says so (issue 10). CBP's and Commerce's texts as found: CSMS # 65649652.
+        "[us_content]",
+        "statement = " + q(US_CONTENT_STATEMENT),
+        "reference = " + q(US_CONTENT_REFERENCE),
         "",
         # GN 11 final-year rules quoted in usmca-rules.md s.2.3: these product-specific rules
         # offer no transaction value method, so the tables' TV percentages cannot be used.

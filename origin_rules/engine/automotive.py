@@ -1,0 +1,155 @@
+"""Automotive goods: the Appendix to Annex 4-B (Art. 4.10; SOR/2020-155 Part 6, s.13-18).
+
+A vehicle's RVC is net cost only (s.13); the thresholds by date and category are rule
+data. Beyond it, a passenger vehicle, light truck or heavy truck is originating only if:
+
+* **core parts (s.14(4)-(5), Tables A.1 and A.2):** every Table A.2 column-1 part used
+  in a passenger vehicle or light truck is originating; a bought part by its `origin`, a
+  made one by the Table A.1 RVC (the column-2 and super-core options of s.14(7)-(10) are
+  not implemented);
+* **steel and aluminum (s.17):** at least 70 % by value of the producer's Table S steel
+  and aluminum purchases are originating (two tests, the combined share reported);
+* **labor value content (s.18):** the high-wage material and manufacturing points plus
+  the technology and assembly credits, each capped, reach the minimum.
+
+The last two come from the document's `vehicle` block; when it is absent the
+requirement is "not evaluated" and the vehicle is not shown as originating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from origin_rules.bom import ItemKind, Method, Origin
+from origin_rules.determination import Requirement
+from origin_rules.engine import criteria
+from origin_rules.engine.rvc import METHOD_WORDS
+from origin_rules.rules import AppliedRule, Threshold
+from origin_rules.values import format_percent, hs_digits
+
+if TYPE_CHECKING:
+    from origin_rules.engine.core import _Engine, _Reach
+
+__all__ = ["core_parts", "labor_value_content", "steel_aluminum", "vehicle_requirements"]
+
+HUNDRED = Decimal(100)
+
+
+def vehicle_requirements(engine: _Engine, names: Sequence[str], lvc_id: str | None,
+                         reach: _Reach) -> tuple[Requirement, ...]:
+    """The requirements the vehicle's category lists, in the order of the regulations."""
+    out = []
+    if "core_parts" in names:
+        out.append(core_parts(engine, reach))
+    if "steel_aluminum" in names:
+        out.append(steel_aluminum(engine))
+    if "labor_value_content" in names and lvc_id is not None:
+        out.append(labor_value_content(engine, lvc_id))
+    return tuple(out)
+
+
+def core_parts(engine: _Engine, reach: _Reach) -> Requirement:
+    """SOR/2020-155 s.14(4): Table A.2 column-1 parts used in a PV/LT must originate."""
+    reference = "SOR/2020-155 s.14(4)-(5), Tables A.1 and A.2"
+    found: list[dict[str, object]] = []
+    rule_set = engine.rule_set
+    a1 = rule_set.category("table_A1")
+    root = engine.index.position[engine.bom.good]
+    nodes = [n for n in reach.traced if n != root] + reach.materials
+    for k in nodes:
+        item = engine.items[k]
+        digits = hs_digits(item.hs)
+        part = next((p for p in rule_set.core_parts
+                     if any(e.matches(digits) for e in p.hs)), None)
+        if part is None:
+            continue
+        if item.kind is ItemKind.BOUGHT:
+            ok = item.origin is Origin.ORIGINATING
+            how = f"bought, {item.origin.value if item.origin else 'unknown'}"
+        else:
+            rule = AppliedRule(
+                title=a1.title, reference=a1.reference, rule_set=rule_set.rule_set,
+                rvc=tuple(Threshold(t.method, t.min, t.valid_from, a1.reference)
+                          for t in a1.thresholds_on(engine.as_of).values()),
+                category=a1)
+            methods = tuple(m for m in rule.methods
+                            if m is Method.NET_COST or item.transaction_value is not None)
+            ev = criteria.evaluate(engine, k, rule, methods, reach=None, contributors=False)
+            ok = ev.originating
+            how = "made; " + ", ".join(
+                f"RVC {format_percent(r.rvc)} % by {METHOD_WORDS[r.method]} against "
+                f"{r.threshold} %" for r in ev.results) + " (Table A.1)"
+        found.append({"item": item.id, "part": part.part, "originating": ok, "how": how})
+    if not found:
+        return Requirement("core_parts", None,
+                           "no Table A.2 core part (engine, transmission, body, chassis, "
+                           "axle, suspension, steering, advanced battery) was found among "
+                           "the vehicle's materials, so the requirement was not checked",
+                           reference, {"parts": []})
+    failing = [f["item"] for f in found if not f["originating"]]
+    detail = (f"all {len(found)} core part(s) are originating" if not failing else
+              f"core part(s) not originating: {', '.join(map(str, failing))}")
+    return Requirement("core_parts", not failing, detail, reference, {"parts": found})
+
+
+def steel_aluminum(engine: _Engine) -> Requirement:
+    """SOR/2020-155 s.17: >= 70 % of Table S steel and aluminum purchases originating."""
+    reference = engine.rule_set.steel_aluminum_reference
+    minimum = engine.rule_set.steel_aluminum_minimum(engine.as_of)
+    vehicle = engine.bom.vehicle
+    data = vehicle.steel_aluminum if vehicle else None
+    if data is None:
+        return Requirement("steel_aluminum", None,
+                           "the document gives no vehicle.steel_aluminum purchases, so "
+                           f"the {minimum} % steel and aluminum requirement was not checked",
+                           reference)
+    steel = data.steel_originating * HUNDRED / data.steel_total
+    values: dict[str, object] = {"minimum": str(minimum), "steel": format_percent(steel)}
+    steel_ok = data.steel_originating * HUNDRED >= minimum * data.steel_total
+    parts = [f"steel {format_percent(steel)} % {'>=' if steel_ok else '<'} {minimum} %"]
+    aluminum_ok: bool | None = None
+    if data.aluminum_total is not None and data.aluminum_originating is not None:
+        aluminum = data.aluminum_originating * HUNDRED / data.aluminum_total
+        aluminum_ok = data.aluminum_originating * HUNDRED >= minimum * data.aluminum_total
+        values["aluminum"] = format_percent(aluminum)
+        combined_total = data.steel_total + data.aluminum_total
+        values["combined"] = format_percent(
+            (data.steel_originating + data.aluminum_originating) * HUNDRED / combined_total)
+        parts.append(f"aluminum {format_percent(aluminum)} % "
+                     f"{'>=' if aluminum_ok else '<'} {minimum} %")
+    else:
+        parts.append("aluminum purchases not given")
+    passed: bool | None = None  # steel met, aluminum not given
+    if not steel_ok or aluminum_ok is False:
+        passed = False
+    elif aluminum_ok:
+        passed = True
+    return Requirement("steel_aluminum", passed, "; ".join(parts), reference, values)
+
+
+def labor_value_content(engine: _Engine, lvc_id: str) -> Requirement:
+    """SOR/2020-155 s.18: LVC = HWMME + capped technology and assembly credits."""
+    rule = engine.rule_set.labor_value_content[lvc_id]
+    minimum, floor = rule.on(engine.as_of)
+    vehicle = engine.bom.vehicle
+    data = vehicle.labor_value_content if vehicle else None
+    if data is None:
+        return Requirement("labor_value_content", None,
+                           "the document gives no vehicle.labor_value_content, so the "
+                           f"{minimum} % LVC requirement was not checked", rule.reference)
+    technology = min(data.high_wage_technology, rule.max_technology_credit)
+    assembly = min(data.high_wage_assembly, rule.max_assembly_credit)
+    total = data.high_wage_material_and_manufacturing + technology + assembly
+    total_ok = total >= minimum
+    floor_ok = data.high_wage_material_and_manufacturing >= floor
+    detail = (f"LVC {total} % (high-wage material and manufacturing "
+              f"{data.high_wage_material_and_manufacturing} + technology credit {technology}"
+              f" + assembly credit {assembly}, credits capped at "
+              f"{rule.max_technology_credit}/{rule.max_assembly_credit}) "
+              f"{'>=' if total_ok else '<'} {minimum} %; high-wage material and "
+              f"manufacturing {'>=' if floor_ok else '<'} {floor} points")
+    return Requirement("labor_value_content", total_ok and floor_ok, detail, rule.reference,
+                       {"lvc": str(total), "minimum": str(minimum),
+                        "min_high_wage_material_and_manufacturing": str(floor)})
