@@ -14,6 +14,7 @@ keeps that count under the key 0.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -23,6 +24,10 @@ from pathlib import Path
 from load import LoadResult
 
 __all__ = ["available", "run_wrk"]
+
+#: Each wrk run's counter starts at its own multiple of 10**9: repeated runs of one
+#: scenario never send a shipment id twice.
+_RUNS = itertools.count(1)
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
@@ -95,8 +100,8 @@ def run_wrk(port: int, method: str, path: str, *, headers: dict[str, str] | None
             seconds: float = 10.0, warmup: float = 2.0) -> LoadResult:
     """Drive 127.0.0.1:`port` with one wrk thread and `connections` connections.
 
-    `counter_marker`: a byte string in `body` replaced by a request counter (the warm-up
-    counts from 1, the measured run from 10**9: put a prefix unique to this call beside it).
+    `counter_marker`: a byte string in `body` replaced by a request counter (each wrk run,
+    warm-up included, counts from its own multiple of 10**9).
     """
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "request.lua"
@@ -114,5 +119,5 @@ def run_wrk(port: int, method: str, path: str, *, headers: dict[str, str] | None
             return done.stdout
 
         if warmup:
-            run(warmup, 0)
-        return _parse(run(seconds, 10**9), seconds)
+            run(warmup, next(_RUNS) * 10**9)
+        return _parse(run(seconds, next(_RUNS) * 10**9), seconds)

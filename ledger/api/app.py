@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.api.access import declared_access
 from ledger.api.context import Service
 from ledger.api.problems import BodyTooLarge, install_problem_handlers, problem_response
+from ledger.api.qr_fast_path import QrFastPath
 from ledger.api.routes import (
     accounts,
     determinations,
@@ -223,6 +224,7 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
     for router in pages.ROUTERS:  # the web pages, over the same service (ledger.web)
         app.include_router(router)
     app.add_middleware(BodyLimit, maximum=settings.max_body_bytes)
+    app.add_middleware(QrFastPath)  # outermost: cached QR answers skip the framework
 
     original = app.openapi
 

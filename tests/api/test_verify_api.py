@@ -169,3 +169,38 @@ def test_the_tokens_context_is_served_at_its_path_and_defines_every_term(sqlite_
         used = terms(token["credentialSubject"])
         assert used - vc_terms <= set(context), sorted(used - vc_terms - set(context))
         assert "UsmcaOriginToken" in context
+
+
+def test_a_cached_qr_answer_skips_the_framework_and_is_the_same_bytes(
+        sqlite_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ledger.api.qr_fast_path`: the second GET of a QR digest is answered in front of the
+    app, byte for byte as the route answers; ``?at=``, prefixes and a changed standing
+    still go to the app."""
+    from ledger.api.qr_fast_path import QrFastPath
+
+    world = sqlite_world
+    served: list[bool] = []
+    original = QrFastPath._cached
+
+    def spying(scope: dict[str, object], digest: str) -> bytes | None:
+        answer = original(scope, digest)
+        served.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(QrFastPath, "_cached", staticmethod(spying))
+    caliper, wheel = world.tokens["brake-caliper-mx"], world.tokens["steel-wheel-ca"]
+    first = world.client.get(f"/v1/verify/{caliper}")  # the app builds and caches it
+    second = world.client.get(f"/v1/verify/{caliper}")  # the fast path answers
+    assert served == [False, True]
+    assert second.status_code == 200
+    assert second.headers["content-type"] == "application/json"
+    assert second.content == first.content
+    assert second.json()["certificate"]["originCriterion"]
+    world.client.get(f"/v1/verify/{caliper}?at=2026-12-01T12:00:00Z")
+    world.client.get(f"/v1/verify/{caliper[:16]}")
+    assert served == [False, True]  # neither went through the fast path
+    world.service.ledger.revoke_token(caliper, signer=None, reason="wrong BOM")
+    after = world.client.get(f"/v1/verify/{caliper}")
+    assert served == [False, True, False]  # the watermark moved: the app answers
+    assert after.json()["decision"] == "reject"
+    assert world.client.get(f"/v1/verify/{wheel}").json()["decision"] == "clear"
