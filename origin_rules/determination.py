@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from origin_rules.bom import Method
+from origin_rules.explain import Reason, render_all
 from origin_rules.rules import AppliedRule
 from origin_rules.values import ENGINE_CONTEXT, format_decimal, format_money, format_percent
 
@@ -212,11 +213,17 @@ class Determination:
     explanation: tuple[str, ...]
     end_use: str | None = None
     us_content: UsContent | None = None
+    #: every statement of `explanation` as data (`origin_rules.explain`)
+    reasons: tuple[Reason, ...] = ()
 
     @property
     def rule_set(self) -> str:
         """Version of the rule set that decided (e.g. ``usmca/2020-07-01``)."""
         return self.rule.rule_set
+
+    def explain(self, language: str = "en") -> list[str]:
+        """The explanation in `language` (``en``, ``es`` or ``fr``), from `reasons`."""
+        return render_all(self.reasons, language)
 
     def result(self, method: Method) -> MethodResult | None:
         """The result for one method, if it was evaluated."""
@@ -249,4 +256,5 @@ class Determination:
             },
             "requirements": [r.to_dict() for r in self.requirements],
             "us_content": None if self.us_content is None else self.us_content.to_dict(),
+            "reasons": [r.to_dict() for r in self.reasons],
         }

@@ -27,6 +27,7 @@ from origin_rules.engine import (
     valuation,
 )
 from origin_rules.engine.criteria import _Evaluation
+from origin_rules.explain import render_all
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT
 
@@ -136,16 +137,17 @@ class _Engine:
         criterion = evaluation.criterion if originating else None
         if originating and criterion == "B" and not self.has_non_originating(reach):
             criterion = "C"
-        lines = explanation.explain(self, good, rule, evaluation, requirements, originating,
-                                    criterion)
+        reasons = explanation.explain(self, good, rule, evaluation, requirements,
+                                      originating, criterion)
         return Determination(
             good=good.id, description=good.description, hs=good.hs, as_of=self.as_of,
             currency=bom.currency, rule=rule, originating=originating, criterion=criterion,
             results=evaluation.results, tariff_shift=evaluation.tariff_shift,
             rvc_exempt=evaluation.rvc_exempt, requirements=requirements,
-            explanation=tuple(lines),
+            explanation=tuple(render_all(reasons)),
             end_use=self.end_use.value if self.end_use else None,
             us_content=us_content.us_content(self, root, reach),
+            reasons=tuple(reasons),
         )
 
     def rule_for_good(self, good: Item) -> AppliedRule:

@@ -1,0 +1,73 @@
+"""Structured explanations: reasons as data, rendered in English, Spanish and French."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from origin_rules import bom_from_dict, determine_origin
+from origin_rules.explain import _TEMPLATES, _WORDS, LANGUAGES, Reason, render
+from tests.origin_rules.builders import NC50, bought, document, made
+from tests.origin_rules.test_self_produced_choice import valve
+
+
+def caliper() -> dict:
+    """A good with a designated intermediate, a packing crate, an unknown-origin bolt."""
+    return document(
+        [made("caliper", "8708.30", other_product="35", rule=NC50),
+         made("piston", "8708.30", other_product="10", intermediate=True, rule=NC50),
+         bought("housing", "30", "originating"), bought("steel", "20", hs="7208.51"),
+         bought("bolt", "5", "unknown", hs="7318.15"),
+         bought("crate", "2", packing=True, hs="4415.10")],
+        [("caliper", "piston", "1"), ("piston", "housing", "1"), ("piston", "steel", "1"),
+         ("caliper", "bolt", "1"), ("caliper", "crate", "1")])
+
+
+DOCUMENTS = {"caliper": caliper, "valve": valve}
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_the_english_rendering_is_the_explanation(name):
+    d = determine_origin(bom_from_dict(DOCUMENTS[name]()))
+    assert d.explain("en") == list(d.explanation)
+    assert len(d.reasons) == len(d.explanation)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_reason_renders_in_every_language(name, language):
+    d = determine_origin(bom_from_dict(DOCUMENTS[name]()))
+    lines = d.explain(language)
+    assert all(lines)
+    assert lines[-1].startswith({"en": "Conclusion: ", "es": "Conclusión: ",
+                                 "fr": "Conclusion : "}[language])
+
+
+def test_the_conclusion_in_spanish_and_french():
+    d = determine_origin(bom_from_dict(valve()))
+    assert d.explain("es")[-1] == ("Conclusión: 'valve' es ORIGINARIA, criterio B (producida "
+                                   "con materiales no originarios que cumplen la regla).")
+    assert d.explain("fr")[-1].startswith("Conclusion : 'valve' est ORIGINAIRE, critère B")
+
+
+def test_reasons_are_data_with_their_references_and_serialise():
+    d = determine_origin(bom_from_dict(caliper()))
+    codes = [r.code for r in d.reasons]
+    assert codes[0] == "rule"
+    assert {"rvc.result", "intermediate.qualifies", "packing", "unknown"} <= set(codes)
+    result = next(r for r in d.reasons if r.code == "rvc.result")
+    assert result.values["method"] == "net_cost"
+    assert result.reference == d.results[0].reference
+    json.dumps(d.to_dict()["reasons"])  # plain JSON: texts and lists of texts
+
+
+def test_every_catalogue_has_every_code_and_word():
+    for language in LANGUAGES:
+        assert set(_TEMPLATES[language]) == set(_TEMPLATES["en"]), language
+        assert set(_WORDS[language]) == set(_WORDS["en"]), language
+
+
+def test_a_value_that_is_data_stays_as_given():
+    note = Reason("note", {"note": "texto del productor"})
+    assert render(note, "fr") == "Note : texto del productor."
