@@ -68,6 +68,12 @@ from origin_rules.errors import (
     MethodNotAllowedError,
     NoApplicableRuleError,
 )
+from origin_rules.product_rule_engine import (
+    AlternativeOutcome,
+    alternative_summary,
+    decide_alternatives,
+    document_choice,
+)
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, Threshold, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT, format_money, format_percent, hs_digits
 
@@ -227,18 +233,20 @@ class _Engine:
         return self.rule_set.rule_for(
             good.hs, as_of=self.as_of, end_use=self.end_use, table=self.bom.automotive_table,
             vehicle_category=vehicle.category if vehicle else None,
+            provision=document_choice(self.bom, "psr_provision"),
+            goods=document_choice(self.bom, "psr_goods"),
         )
 
     def _methods(self, rule: AppliedRule, good: Item) -> tuple[Method, ...]:
         allowed = rule.methods
         if self.method is not None:
-            if rule.rvc and self.method not in allowed:
+            if allowed and self.method not in allowed:
                 words = " and ".join(_METHOD_WORDS[m] for m in allowed)
                 raise MethodNotAllowedError(
                     f"the {_METHOD_WORDS[self.method]} method is not allowed for {good.id!r} "
                     f"(HS {good.hs}): {rule.title} allows {words} only "
                     f"({rule.reference}; Art. 4.5.5)", method=self.method.value)
-            allowed = (self.method,) if rule.rvc else ()
+            allowed = (self.method,) if allowed else ()
         if Method.TRANSACTION_VALUE in allowed and good.transaction_value is None:
             if self.method is Method.TRANSACTION_VALUE:
                 raise BomError(f"the good {good.id!r} has no transaction_value, which the "
@@ -520,6 +528,9 @@ class _Engine:
     def _evaluate(self, i: int, rule: AppliedRule, methods: Sequence[Method], *,
                   reach: _Reach | None, contributors: bool) -> _Evaluation:
         """Apply `rule` to item `i` (the good, a designated intermediate, a core part)."""
+        if rule.alternatives:
+            return self._evaluate_alternatives(i, rule, methods, reach=reach,
+                                               contributors=contributors)
         item = self.items[i]
         total_cost, own_excluded, own_nc, own_tv = self._totals(i, reach)
         tv_base = None
@@ -531,7 +542,7 @@ class _Engine:
         shift = TariffShiftResult(required=None, passed=None)
         shift_ok = True
         same_subheading_only = False
-        if rule.tariff_shift is not None:
+        if rule.has_tariff_shift:
             if reach is None:
                 reach = self._reach(i)
             shift, same_subheading_only = self._tariff_shift(i, rule, reach, total_cost, tv_base)
@@ -554,15 +565,17 @@ class _Engine:
         if rule.rvc and not results:
             notes.append("no RVC method could be evaluated")
 
-        if rule.tariff_shift is not None and rule.rvc:
+        if rule.has_tariff_shift and rule.rvc:
             satisfied = (shift_ok and (rvc_ok or rvc_exempt) if rule.combine == "all"
                          else shift_ok or rvc_ok or rvc_exempt)
-        elif rule.tariff_shift is not None:
+        elif rule.has_tariff_shift:
             satisfied = shift_ok
+        elif rule.product_rule is not None and not rule.rvc:
+            satisfied = True  # "No change in tariff classification" and nothing more
         else:
             satisfied = rvc_ok or rvc_exempt
         criterion = "B" if satisfied else None
-        subject_to_rvc = bool(rule.rvc) and (rule.tariff_shift is None or rule.combine == "all"
+        subject_to_rvc = bool(rule.rvc) and (not rule.has_tariff_shift or rule.combine == "all"
                                              or not shift_ok)
 
         if not satisfied and same_subheading_only and not self._criterion_d_excluded(item):
@@ -584,6 +597,39 @@ class _Engine:
                 return _Evaluation(True, "D", d_results, shift, False, True, tuple(notes))
         return _Evaluation(satisfied, criterion, tuple(results), shift, rvc_exempt,
                            subject_to_rvc, tuple(notes))
+
+    def _evaluate_alternatives(self, i: int, rule: AppliedRule, methods: Sequence[Method], *,
+                               reach: _Reach | None, contributors: bool) -> _Evaluation:
+        """Alternatives (A), (B)...: each supported one is evaluated; meeting one suffices
+        (SOR/2020-155 s.3(6)). `decide_alternatives` says what the outcomes amount to,
+        and raises when they rest on a clause the engine cannot evaluate.
+        """
+        if reach is None and any(alt.has_tariff_shift for alt in rule.alternatives):
+            reach = self._reach(i)
+        evaluations: dict[int, _Evaluation] = {}
+        outcomes: list[AlternativeOutcome] = []
+        for n, alt in enumerate(rule.alternatives):
+            if alt.unsupported:
+                outcomes.append(AlternativeOutcome(alt, None, None))
+                continue
+            alt_methods = tuple(m for m in methods if alt.threshold(m) is not None)
+            ev = self._evaluate(i, alt, alt_methods, reach=reach, contributors=contributors)
+            evaluations[n] = ev
+            outcomes.append(AlternativeOutcome(alt, ev.originating, ev.criterion, ev.results,
+                                               ev.tariff_shift, ev.rvc_exempt))
+        decision = decide_alternatives(rule, outcomes, hs=self.items[i].hs, as_of=self.as_of)
+        shown = [evaluations[n] for n in decision.shown if n in evaluations]
+        chosen = evaluations.get(decision.chosen) if decision.chosen is not None else None
+        results = chosen.results if chosen else next((e.results for e in shown if e.results),
+                                                     ())
+        shift = chosen.tariff_shift if chosen else next(
+            (e.tariff_shift for e in shown if e.tariff_shift.required is not None),
+            TariffShiftResult(required=None, passed=None))
+        notes = (*(chosen.notes if chosen else ()), *decision.notes)
+        return _Evaluation(
+            decision.originating, chosen.criterion if chosen else None, results, shift,
+            chosen.rvc_exempt if chosen else False,
+            chosen.subject_to_rvc if chosen else any(e.subject_to_rvc for e in shown), notes)
 
     def _rvc(self, item: Item, method: Method, base: Decimal, vnm: Decimal,
              threshold: Threshold, reach: _Reach | None) -> MethodResult:
@@ -642,22 +688,19 @@ class _Engine:
         disregarded materials excepted); returns the result and whether every failing
         material is classified in the good's own subheading (Art. 4.2(d)).
         """
-        shift = rule.tariff_shift
-        assert shift is not None
+        required = rule.shift_code
+        assert required is not None
         good_digits = hs_digits(self.items[i].hs)
-        level = shift.digits
         excepted = rule.tariff_shift_except
         failing: list[int] = []
         for k in reach.materials:
             material = self.items[k]
             if material.retail_packaging or not self._is_non_originating(k):
                 continue
-            digits = hs_digits(material.hs)
-            if digits[:level] == good_digits[:level] or any(digits.startswith(p)
-                                                            for p in excepted):
+            if not rule.shift_allows(hs_digits(material.hs), good_digits):
                 failing.append(k)
         if not failing:
-            return TariffShiftResult(shift.value, True, excepted_prefixes=excepted), False
+            return TariffShiftResult(required, True, excepted_prefixes=excepted), False
         value = sum((reach.of(k) * self._material_value(k) for k in failing), ZERO)
         de_minimis = self.rule_set.de_minimis
         blocked = any(
@@ -669,7 +712,7 @@ class _Engine:
         ids = tuple(self.items[k].id for k in failing)
         same = all(hs_digits(self.items[k].hs)[:6] == good_digits[:6] for k in failing)
         passed = within and not blocked
-        return (TariffShiftResult(shift.value, passed, ids, value, passed, excepted), same)
+        return (TariffShiftResult(required, passed, ids, value, passed, excepted), same)
 
     # ------------------------------------------------------------------------- vehicles
 
@@ -795,11 +838,12 @@ class _Engine:
             f"{_METHOD_WORDS[t.method]} {t.min} %"
             + (f" (in force from {t.valid_from.isoformat()})" if t.valid_from else "")
             for t in rule.rvc)
-        shift = (f"{rule.tariff_shift.label} ({rule.tariff_shift.value})"
-                 if rule.tariff_shift else None)
+        shift = (f"{rule.shift_label} ({rule.shift_code})" if rule.has_tariff_shift else None)
         needs = " and ".join(filter(None, [shift, thresholds and f"RVC {thresholds}"]))
-        if rule.tariff_shift and rule.rvc and rule.combine == "any":
+        if rule.has_tariff_shift and rule.rvc and rule.combine == "any":
             needs = f"{shift} or RVC {thresholds}"
+        if rule.alternatives:
+            needs = "; or ".join(alternative_summary(alt) for alt in rule.alternatives)
         lines.append(f"Rule: {rule.title} [{rule.reference}], rule set {rule.rule_set}, on "
                      f"{self.as_of.isoformat()}: {needs}.")
         lines.extend(f"Note: {note}." for note in rule.notes)

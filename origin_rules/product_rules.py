@@ -50,6 +50,7 @@ __all__ = [
     "goods_key",
     "parse_provision",
     "parse_rule_text",
+    "uses_in",
 ]
 
 
@@ -296,6 +297,14 @@ _USE_WORDS = (("passenger vehicle", EndUse.PASSENGER_VEHICLE),
 
 def _uses(text: str) -> tuple[EndUse, ...]:
     return tuple(use for words, use in _USE_WORDS if words in text)
+
+
+def uses_in(text: str) -> tuple[EndUse, ...]:
+    """The end uses a "for use in a passenger vehicle, light truck or heavy truck" phrase in
+    `text` names; () when it names none.
+    """
+    use_at = re.search(r"\b(?:for use in|used for) ", text)
+    return _uses(text[use_at.start():]) if use_at else ()
 
 
 def parse_provision(provision: str) -> tuple[tuple[HsRange, ...], Use]:
