@@ -95,6 +95,10 @@ def alternative_summary(rule: AppliedRule) -> str:
     return f"{rule.name} {goods}{text}"
 
 
+def _alternative(rule: AppliedRule) -> str:
+    return f"alternative {rule.name}" if rule.label else rule.name
+
+
 def _detail(outcome: AlternativeOutcome) -> str:
     words = []
     shift = outcome.tariff_shift
@@ -121,18 +125,23 @@ def decide_alternatives(rule: AppliedRule, outcomes: Sequence[AlternativeOutcome
     notes = []
     for outcome in outcomes:
         if outcome.met is None:
-            notes.append(f"alternative {outcome.rule.name} of {rule.reference} was not "
+            notes.append(f"{_alternative(outcome.rule)} of {rule.reference} was not "
                          "evaluated: the engine cannot apply "
                          + "; ".join(outcome.rule.unsupported))
         else:
             verdict = "met" if outcome.met else "not met"
+            if outcome.met and outcome.criterion == "D":
+                verdict = "met through Art. 4.2(d)"
             detail = _detail(outcome)
-            notes.append(f"alternative {alternative_summary(outcome.rule)}: {verdict}"
+            word = "alternative " if outcome.rule.label else ""
+            notes.append(f"{word}{alternative_summary(outcome.rule)}: {verdict}"
                          + (f" ({detail})" if detail else ""))
     verdicts: list[tuple[str | None, bool | None, list[int], list[int]]] = []
     for name, alternatives in rule.goods_groups():
         members = [position[id(alt)] for alt in alternatives]
-        met = [n for n in members if outcomes[n].met]
+        # an alternative met under criterion B before one met only through Art. 4.2(d)
+        met = sorted((n for n in members if outcomes[n].met),
+                     key=lambda n: outcomes[n].criterion == "D")
         blocked = [n for n in members if outcomes[n].met is None]
         status: bool | None = True if met else (None if blocked else False)
         verdicts.append((name, status, met, blocked))
@@ -159,7 +168,7 @@ def decide_alternatives(rule: AppliedRule, outcomes: Sequence[AlternativeOutcome
     evaluated = tuple(n for n, o in enumerate(outcomes) if o.met is not None)
     if verdicts[0][1]:
         chosen = verdicts[0][2][0]
-        notes.append(f"the good qualifies under alternative {outcomes[chosen].rule.name} of "
+        notes.append(f"the good qualifies under {_alternative(outcomes[chosen].rule)} of "
                      f"{rule.reference} (meeting one alternative suffices, SOR/2020-155 s.3(6))")
         if len(verdicts) > 1:
             notes.append("whichever of the goods descriptions the good is ("

@@ -95,7 +95,9 @@ class HsRange:
         """``"8402.11-8402.20"``, ``"4016.99.30"``, ``"7208-7229"``, ``"72"``."""
         low_text, _, high_text = text.partition("-")
         low, high = low_text.replace(".", ""), (high_text or low_text).replace(".", "")
-        if (not low.isdigit() or not high.isdigit() or len(low) != len(high)
+        if not all(re.fullmatch(r"\d{2}|\d{4}(?:\.\d{2}){0,2}", part)
+                   for part in (low_text, high_text or low_text)) or (
+                not low.isdigit() or not high.isdigit() or len(low) != len(high)
                 or len(low) not in (2, 4, 6, 8) or low > high):
             raise ValueError(f"{text!r} is not an HS chapter, heading, subheading, tariff "
                              "item or a range of one of them")

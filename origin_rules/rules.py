@@ -632,11 +632,13 @@ def _choose_goods(rule: AppliedRule, goods: str, *, hs: str, as_of: date) -> App
     """
     groups = rule.goods_groups()
     wanted = goods_key(goods)
-    chosen = [(name, alts) for name, alts in groups
-              if name is not None and (
-                  wanted == goods_key(name) or wanted in goods_key(name)
-                  or any(a.label is not None and a.label.lower() == goods.strip("() ").lower()
-                         for a in alts if a.goods is not None))]
+    letter = goods.strip("() ")
+    if len(letter) == 1 and letter.isalpha():
+        chosen = [(name, alts) for name, alts in groups if name is not None and any(
+            a.label == letter.upper() for a in alts if a.goods is not None)]
+    else:
+        chosen = [(name, alts) for name, alts in groups if name is not None and (
+            wanted == goods_key(name) or wanted in goods_key(name))]
     if len(chosen) > 1:
         exact = [(n, a) for n, a in chosen if goods_key(n or "") == wanted]
         chosen = exact or chosen
