@@ -530,7 +530,9 @@ class RuleSet:
             title=f"{cat.title}: the Table's RVC or the tariff shift of the product-specific "
                   "rule",
             reference=f"{cat.reference}; {record.reference}",
-            rvc=(), alternatives=(rvc_alternative, *shifts), product_rule=record,
+            # the Table's thresholds stay on the rule (what `tmec rules show` reports); the
+            # engine decides by the alternatives
+            alternatives=(rvc_alternative, *shifts), product_rule=record,
             notes=(*table_rule.notes,
                    f"SOR/2020-155 {section}: a Table {cat.table} part satisfies the change in "
                    "tariff classification requirement of its product-specific rule or the "
