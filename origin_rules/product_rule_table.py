@@ -45,7 +45,8 @@ from origin_rules.product_rules import (
 )
 from origin_rules.values import hs_digits
 
-__all__ = ["PSR_SCHEMA", "ProductRuleTable", "ProductSpecificRule", "rule_data"]
+__all__ = ["PSR_SCHEMA", "ProductRuleSource", "ProductRuleTable", "ProductSpecificRule",
+           "load_tables", "rule_data"]
 
 PSR_SCHEMA = 1
 
@@ -197,7 +198,12 @@ class ProductRuleTable:
         root = _Fields(file, "", data)
         if root.get("schema", int) != PSR_SCHEMA:
             raise root.fail("schema", f"expected {PSR_SCHEMA}")
-        rules = tuple(_rule(entry) for entry in root.tables("rule"))
+        record_sources = root.sub("record_source")
+        if record_sources is None:
+            raise root.fail("record_source", "is required")
+        sources = {key: record_sources.get(key, str) for key in record_sources.data}
+        record_sources.done()
+        rules = tuple(_rule(entry, sources) for entry in root.tables("rule"))
         table = cls(
             title=root.get("title", str), valid_from=root.get("valid_from", date),
             reference=root.get("reference", str), source=file, rules=rules,
@@ -208,8 +214,11 @@ class ProductRuleTable:
         return table
 
 
-def rule_data(rule: ProductSpecificRule) -> dict[str, Any]:
-    """The TOML table of one rule (what `ProductRuleTable.from_text` reads back)."""
+def rule_data(rule: ProductSpecificRule, source_ids: Mapping[str, str]) -> dict[str, Any]:
+    """The TOML table of one rule (what `ProductRuleTable.from_text` reads back); its source
+    is written as its key in the file's `[record_source]` table (`source_ids`), and each
+    branch's text as its span in the rule's text when it is one.
+    """
     out: dict[str, Any] = {"chapter": rule.chapter, "provision": rule.provision,
                            "hs": [r.text for r in rule.hs]}
     if rule.use.uses:
@@ -225,7 +234,8 @@ def rule_data(rule: ProductSpecificRule) -> dict[str, Any]:
         out["valid_to"] = rule.valid_to
     if rule.gn11_number is not None:
         out["gn11_number"] = rule.gn11_number
-    out.update(status=rule.status, source=rule.source, cross_checked=rule.cross_checked)
+    out.update(status=rule.status, source=source_ids[rule.source],
+               cross_checked=rule.cross_checked)
     if rule.cross_check:
         out["cross_check"] = rule.cross_check
     if rule.notes:
@@ -235,7 +245,16 @@ def rule_data(rule: ProductSpecificRule) -> dict[str, Any]:
     if rule.unsupported:
         out["unsupported"] = list(rule.unsupported)
     out["text"] = rule.text
-    out["branch"] = [_branch_data(b) for b in rule.branches]
+    out["branch"] = []
+    at = 0
+    for branch in rule.branches:
+        data = _branch_data(branch)
+        start = rule.text.find(branch.text, at)
+        if start >= 0:
+            del data["text"]
+            data["text_span"] = [start, start + len(branch.text)]
+            at = start + len(branch.text)
+        out["branch"].append(data)
     return out
 
 
@@ -350,7 +369,7 @@ def _sources(fields: _Fields, name: str) -> tuple[Source, ...]:
     return tuple(out)
 
 
-def _branch(fields: _Fields) -> Branch:
+def _branch(fields: _Fields, rule_text: str) -> Branch:
     shift: Shift | None = None
     shift_fields = fields.sub("shift")
     no_change = fields.get("no_change", bool, False)
@@ -380,8 +399,18 @@ def _branch(fields: _Fields) -> Branch:
             raise entry.fail("min", f"{minimum} is not a percentage")
         rvc.append(RvcClause(method, minimum))
         entry.done()
+    if "text_span" not in fields.data:
+        text = fields.get("text", str)
+    else:
+        fields.used.add("text_span")
+        span = fields.data["text_span"]
+        if (not isinstance(span, list) or len(span) != 2
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in span)
+                or not 0 <= span[0] < span[1] <= len(rule_text)):
+            raise fields.fail("text_span", f"{span!r} is not a span of the rule's text")
+        text = rule_text[span[0]:span[1]]
     branch = Branch(
-        label=fields.get("label", str, None), text=fields.get("text", str),
+        label=fields.get("label", str, None), text=text,
         target=fields.ranges("target"), goods=fields.get("goods", str, None),
         scope=fields.get("scope", str, None), shift=shift, rvc=tuple(rvc),
         unsupported=tuple(fields.get("unsupported", list, [])),
@@ -390,17 +419,21 @@ def _branch(fields: _Fields) -> Branch:
     return branch
 
 
-def _rule(fields: _Fields) -> ProductSpecificRule:
+def _rule(fields: _Fields, sources: Mapping[str, str]) -> ProductSpecificRule:
     provision = fields.get("provision", str)
+    text = fields.get("text", str)
+    source_key = fields.get("source", str)
+    if source_key not in sources:
+        raise fields.fail("source", f"{source_key!r} is not a key of [record_source]")
     status = fields.get("status", str)
     if status not in _STATUSES:
         raise fields.fail("status", f"{status!r} is not one of {', '.join(_STATUSES)}")
     uses = []
-    for n, text in enumerate(fields.get("use", list, [])):
+    for n, use_text in enumerate(fields.get("use", list, [])):
         try:
-            uses.append(EndUse(text))
+            uses.append(EndUse(use_text))
         except ValueError:
-            raise fields.fail(f"use[{n}]", f"{text!r} is not an end use") from None
+            raise fields.fail(f"use[{n}]", f"{use_text!r} is not an end use") from None
     use = Use(tuple(uses), fields.get("residual", bool, False),
               fields.get("description", str, None), fields.get("ex", bool, False))
     if status != "chapter_rule":
@@ -412,12 +445,12 @@ def _rule(fields: _Fields) -> ProductSpecificRule:
             raise fields.fail("provision", "its qualifier does not match use/residual/"
                                            "description/ex")
     gn11 = fields.get("gn11_number", int, None)
-    branches = tuple(_branch(b) for b in fields.tables("branch", []))
+    branches = tuple(_branch(b, text) for b in fields.tables("branch", []))
     rule = ProductSpecificRule(
         chapter=fields.get("chapter", str), provision=provision, hs=fields.ranges("hs"),
-        use=use, text=fields.get("text", str), status=status, branches=branches,
+        use=use, text=text, status=status, branches=branches,
         valid_from=fields.get("valid_from", date), valid_to=fields.get("valid_to", date, None),
-        source=fields.get("source", str), cross_checked=fields.get("cross_checked", bool),
+        source=sources[source_key], cross_checked=fields.get("cross_checked", bool),
         gn11_number=gn11, unsupported=tuple(fields.get("unsupported", list, [])),
         preamble=fields.get("preamble", str, None),
         cross_check=fields.get("cross_check", str, None),
@@ -431,13 +464,37 @@ def _rule(fields: _Fields) -> ProductSpecificRule:
     return rule
 
 
-def load_tables(texts: Iterable[tuple[str, str]]) -> Mapping[date, ProductRuleTable]:
-    """Load PSR files by their `valid_from` (two files may not start on the same day)."""
-    out: dict[date, ProductRuleTable] = {}
+class ProductRuleSource:
+    """A PSR data file, parsed on first use: it is large (the rule texts), and vehicles and
+    original-equipment parts of Table A.1 never need it. Its header (`valid_from`) is read
+    at once, so that rule sets can be paired with it.
+    """
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.text = name, text
+        head = text.split("\n[[", 1)[0]
+        try:
+            header = tomllib.loads(head)
+        except tomllib.TOMLDecodeError as exc:
+            raise RuleDataError(name, "", f"not valid TOML: {exc}") from exc
+        self.valid_from: date = _Fields(name, "", header).get("valid_from", date)
+        self._table: ProductRuleTable | None = None
+
+    @property
+    def table(self) -> ProductRuleTable:
+        """The rules (parsed and validated once)."""
+        if self._table is None:
+            self._table = ProductRuleTable.from_text(self.name, self.text)
+        return self._table
+
+
+def load_tables(texts: Iterable[tuple[str, str]]) -> Mapping[date, ProductRuleSource]:
+    """PSR files by their `valid_from` (two files may not start on the same day)."""
+    out: dict[date, ProductRuleSource] = {}
     for name, text in texts:
-        table = ProductRuleTable.from_text(name, text)
-        if table.valid_from in out:
-            raise RuleDataError(name, "valid_from", f"{table.valid_from} is also the start of "
-                                                    f"{out[table.valid_from].source}")
-        out[table.valid_from] = table
+        source = ProductRuleSource(name, text)
+        if source.valid_from in out:
+            raise RuleDataError(name, "valid_from", f"{source.valid_from} is also the start "
+                                                    f"of {out[source.valid_from].name}")
+        out[source.valid_from] = source
     return out

@@ -47,7 +47,12 @@ from typing import Any
 
 from origin_rules.bom import EndUse, Method, ProductRule, TariffShift
 from origin_rules.errors import AmbiguousRuleError, NoApplicableRuleError, RuleDataError
-from origin_rules.product_rule_table import ProductRuleTable, ProductSpecificRule, load_tables
+from origin_rules.product_rule_table import (
+    ProductRuleSource,
+    ProductRuleTable,
+    ProductSpecificRule,
+    load_tables,
+)
 from origin_rules.product_rules import Branch, Shift, goods_key, uses_in
 from origin_rules.values import hs_digits
 
@@ -355,7 +360,12 @@ class RuleSet:
     caveats: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
     #: the product-specific rules of Annex 4-B that complete this rule set, if shipped
-    product_rules: ProductRuleTable | None = None
+    psr: ProductRuleSource | None = None
+
+    @property
+    def product_rules(self) -> ProductRuleTable | None:
+        """The product-specific rules (loaded on first use), if the rule set has them."""
+        return self.psr.table if self.psr is not None else None
 
     def category(self, category_id: str) -> Category:
         """The category with this id."""
@@ -402,7 +412,7 @@ class RuleSet:
         digits = hs_digits(hs)
         notes: list[str] = []
         chosen: tuple[Category, HsEntry] | None = None
-        if self.product_rules is not None and (table == "none" or provision is not None):
+        if self.psr is not None and (table == "none" or provision is not None):
             why = ("the document names the product-specific rule (psr_provision)"
                    if provision is not None else "the document says no automotive table "
                    "applies (automotive_table 'none'), so the product-specific rule does")
@@ -445,7 +455,7 @@ class RuleSet:
                 chosen = vehicles[0]
                 if end_use is not None:
                     notes.append(f"end_use {end_use.value!r} is ignored: HS {hs} is a vehicle")
-        if chosen is None and self.product_rules is not None:
+        if chosen is None and self.psr is not None:
             reasons: list[str] = []
             if end_use is EndUse.AFTERMARKET:
                 reasons.append("an aftermarket part is not original equipment, so the elevated "
@@ -493,7 +503,7 @@ class RuleSet:
             title=cat.title, reference=cat.reference, rule_set=self.rule_set, rvc=rvc,
             category=cat, notes=tuple(notes),
         )
-        if cat.table in ("B", "C") and self.product_rules is not None:
+        if cat.table in ("B", "C") and self.psr is not None:
             return self._table_or_tariff_shift(applied, hs, as_of=as_of, end_use=end_use,
                                                goods=goods)
         return applied
@@ -684,7 +694,7 @@ class RuleBook:
                            key=lambda rs: rs.valid_from)
         if psr:
             rule_sets = [
-                replace(rs, product_rules=psr[max(starts)])
+                replace(rs, psr=psr[max(starts)])
                 if (starts := [d for d in psr if d <= rs.valid_from]) else rs
                 for rs in rule_sets]
         if not rule_sets:

@@ -144,8 +144,13 @@ def build(records: list[dict[str, Any]]) -> str:
             "Tables A.1-E replace these rules' percentages (rule set usmca/2020-07-01)",
         ]),
     ]
+    source_ids = {source: f"s{n}" for n, source in
+                  enumerate(dict.fromkeys(rule.source for rule in rules), start=1)}
+    lines += ["", "# The source of each rule (`source` below is a key of this table).",
+              "[record_source]"]
+    lines += [f"{key} = {toml_value(source)}" for source, key in source_ids.items()]
     for rule in rules:
-        emit(lines, "rule", rule_data(rule))
+        emit(lines, "rule", rule_data(rule, source_ids))
     return "\n".join(lines) + "\n"
 
 
