@@ -691,7 +691,7 @@ class _Engine:
         required = rule.shift_code
         assert required is not None
         good_digits = hs_digits(self.items[i].hs)
-        excepted = rule.tariff_shift_except
+        excepted = rule.shift_exceptions
         failing: list[int] = []
         for k in reach.materials:
             material = self.items[k]

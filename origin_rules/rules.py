@@ -288,6 +288,15 @@ class AppliedRule:
             return self.shift.label
         return self.tariff_shift.label if self.tariff_shift is not None else None
 
+    @property
+    def shift_exceptions(self) -> tuple[str, ...]:
+        """What the shift may not come from: HS prefixes, or a product-specific shift's
+        excepted provisions (``4010-4017``).
+        """
+        if self.shift is not None:
+            return tuple(r.text for e in self.shift.exceptions for r in e.hs)
+        return self.tariff_shift_except
+
     def shift_allows(self, material: str, good: str) -> bool:
         """Whether a non-originating material (HS digits) satisfies the shift for the good."""
         if self.shift is not None:
