@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from origin_rules.bom import Item, Method
 from origin_rules.determination import Requirement
 from origin_rules.engine.rvc import METHOD_WORDS
+from origin_rules.product_rule_engine import alternative_summary
 from origin_rules.rules import AppliedRule
 from origin_rules.values import format_money, format_percent
 
@@ -38,11 +39,12 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
         f"{METHOD_WORDS[t.method]} {t.min} %"
         + (f" (in force from {t.valid_from.isoformat()})" if t.valid_from else "")
         for t in rule.rvc)
-    shift = (f"{rule.tariff_shift.label} ({rule.tariff_shift.value})"
-             if rule.tariff_shift else None)
+    shift = f"{rule.shift_label} ({rule.shift_code})" if rule.has_tariff_shift else None
     needs = " and ".join(filter(None, [shift, thresholds and f"RVC {thresholds}"]))
-    if rule.tariff_shift and rule.rvc and rule.combine == "any":
+    if rule.has_tariff_shift and rule.rvc and rule.combine == "any":
         needs = f"{shift} or RVC {thresholds}"
+    if rule.alternatives:
+        needs = "; or ".join(alternative_summary(alt) for alt in rule.alternatives)
     lines.append(f"Rule: {rule.title} [{rule.reference}], rule set {rule.rule_set}, on "
                  f"{engine.as_of.isoformat()}: {needs}.")
     lines.extend(f"Note: {note}." for note in rule.notes)
