@@ -46,6 +46,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/build_usmca_rules.py --check
 	@test ! -f ../shared/reference/usmca_automotive_thresholds.json || cmp -s ../shared/reference/usmca_automotive_thresholds.json tools/data/usmca_automotive_thresholds.json || { echo 'tools/data/usmca_automotive_thresholds.json differs from ../shared/reference: copy it and run make data'; exit 1; }
+	$(BIN)/python tools/build_usmca_psr.py --check
+	@test ! -f ../shared/reference/psr/usmca_psr.jsonl || cmp -s ../shared/reference/psr/usmca_psr.jsonl tools/data/usmca_psr.jsonl || { echo 'tools/data/usmca_psr.jsonl differs from ../shared/reference/psr: copy it and run make data'; exit 1; }
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -62,9 +64,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_ledger.py
 
-## data: rebuild the shipped rule set from ../shared/reference
+## data: rebuild the shipped rule set and product-specific rules from tools/data (copies of ../shared/reference)
 data: $(STAMP)
 	$(BIN)/python tools/build_usmca_rules.py
+	$(BIN)/python tools/build_usmca_psr.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/out var

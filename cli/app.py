@@ -124,6 +124,7 @@ def rules_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show which automotive rule applies to an HS code on a date, with legal references."""
+    from origin_rules.product_rule_engine import alternative_summary
     from origin_rules.values import HS_PATTERN
 
     if HS_PATTERN.match(hs) is None:
@@ -152,6 +153,9 @@ def rules_show(
                 "requirements": list(selected.category.requirements)
                 if selected.category else [],
                 "notes": list(selected.notes),
+                "product_specific_rule": (selected.product_rule.summary()
+                                          if selected.product_rule else None),
+                "alternatives": [alternative_summary(alt) for alt in selected.alternatives],
             },
             "candidates": [
                 {"category": cat.id, "title": cat.title, "listed_as": text,
@@ -165,8 +169,14 @@ def rules_show(
         return
     out = console()
     render_candidates(out, rule_set, hs, day.isoformat(), end_use, candidates)
-    say(out, "In force on " + day.isoformat() + ": " + ", ".join(
-        f"{t.method.value} {t.min} %" for t in selected.rvc), "bold")
+    if selected.rvc:
+        say(out, "In force on " + day.isoformat() + ": " + ", ".join(
+            f"{t.method.value} {t.min} %" for t in selected.rvc), "bold")
+    if selected.alternatives:
+        say(out, f"In force on {day.isoformat()}: {selected.title} [{selected.reference}], "
+                 "one of:", "bold")
+        for alt in selected.alternatives:
+            say(out, f"  {alternative_summary(alt)}")
     for note in selected.notes:
         say(out, f"  note: {note}")
 

@@ -253,6 +253,14 @@ class Determination:
                 "table": self.rule.category.table if self.rule.category else None,
                 "combine": self.rule.combine,
                 "notes": list(self.rule.notes),
+                "product_specific_rule": (self.rule.product_rule.summary()
+                                          if self.rule.product_rule else None),
+                "alternatives": [
+                    {"label": alt.name, "goods": alt.goods, "tariff_shift": alt.shift_code,
+                     "rvc": [{"method": t.method.value, "min": format_decimal(t.min)}
+                             for t in alt.rvc],
+                     "unsupported": list(alt.unsupported)}
+                    for alt in self.rule.alternatives],
             },
             "requirements": [r.to_dict() for r in self.requirements],
             "us_content": None if self.us_content is None else self.us_content.to_dict(),

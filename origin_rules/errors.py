@@ -9,6 +9,9 @@ OriginRulesError                     rules.error
 │   └── LimitError(limit, maximum)   rules.limit_exceeded       larger than a ReadLimits bound
 ├── RuleDataError(file, key_path)    rules.data_invalid         malformed rule table (packaging bug)
 ├── NoApplicableRuleError(hs, as_of) rules.no_applicable_rule   no rule in force for the good
+│   ├── AmbiguousRuleError           rules.rule_ambiguous       several rules may apply; choose
+│   └── UnsupportedRuleError(clauses) rules.rule_unsupported    the outcome rests on a rule
+│                                                               text the engine cannot apply
 ├── MethodNotAllowedError(method)    rules.method_not_allowed   e.g. transaction value for a vehicle
 └── DesignationError(item)           rules.designation_invalid  Art. 4.8 one-layer rule broken
 ```
@@ -23,6 +26,7 @@ from datetime import date
 from typing import ClassVar
 
 __all__ = [
+    "AmbiguousRuleError",
     "BomError",
     "DesignationError",
     "LimitError",
@@ -30,6 +34,7 @@ __all__ = [
     "NoApplicableRuleError",
     "OriginRulesError",
     "RuleDataError",
+    "UnsupportedRuleError",
 ]
 
 
@@ -100,6 +105,31 @@ class NoApplicableRuleError(OriginRulesError):
         super().__init__(message)
         self.hs = hs
         self.as_of = as_of
+
+
+class AmbiguousRuleError(NoApplicableRuleError):
+    """More than one product-specific rule (or goods description of one) may apply and the
+    outcome depends on which; the message says how the document chooses (`psr_provision`,
+    `psr_goods`).
+    """
+
+    code: ClassVar[str] = "rules.rule_ambiguous"
+    title: ClassVar[str] = "Ambiguous rule of origin"
+
+
+class UnsupportedRuleError(NoApplicableRuleError):
+    """The determination rests on a clause of a product-specific rule that the engine cannot
+    evaluate (a weight-based steel condition, "more than one of the following"...); never
+    a silent "originating" or "not originating". `clauses` are the printed clauses.
+    """
+
+    code: ClassVar[str] = "rules.rule_unsupported"
+    title: ClassVar[str] = "Rule of origin not supported"
+
+    def __init__(self, message: str, *, clauses: tuple[str, ...] = (), hs: str | None = None,
+                 as_of: date | None = None) -> None:
+        super().__init__(message, hs=hs, as_of=as_of)
+        self.clauses = clauses
 
 
 class MethodNotAllowedError(OriginRulesError):

@@ -276,13 +276,24 @@ class _Formatter(string.Formatter):
         return str(super().format_field(value, format_spec))
 
 
-def _needs(values: Mapping[str, Any], words: Mapping[str, str]) -> str:
-    """What the rule asks: its shift and its thresholds, in the language's words."""
+def _needs(values: Mapping[str, Any], words: Mapping[str, str], language: str) -> str:
+    """What the rule asks: its shift and its thresholds, in the language's words.
+
+    A product-specific rule's alternatives, and its shift's own label, are the rule's
+    text (English, as HTSUS GN 11 prints it): shown as they are, the label in English
+    only, the shift's code name in the other languages.
+    """
     thresholds = ", ".join(
         f"{words[method]} {minimum} %" + (f" ({words['in_force_from']} {start})" if start
                                            else "")
         for method, minimum, start in values["thresholds"])
-    shift = (f"{words[values['shift']]} ({values['shift']})" if values["shift"] else None)
+    if values.get("alternatives"):
+        return str(values["alternatives"])
+    code, label = values["shift"], values.get("shift_label") or ""
+    if language == "en" and label:
+        shift: str | None = f"{label} ({code})"
+    else:
+        shift = f"{words.get(code) or label or code} ({code})" if code else None
     if shift and thresholds and values["combine"] == "any":
         return f"{shift} {words['or']} RVC {thresholds}"
     return f" {words['and']} ".join(filter(None, [shift, thresholds and f"RVC {thresholds}"]))
@@ -295,7 +306,7 @@ def render(reason: Reason, language: str = "en") -> str:
     values: dict[str, Any] = dict(reason.values)
     code = reason.code
     if code == "rule":
-        values["needs"] = _needs(values, words)
+        values["needs"] = _needs(values, words, language)
         values["reference"] = reason.reference
     elif code == "rvc.result":
         values["under"] = (formatter.format(templates["rvc.under"], reference=reason.reference)

@@ -14,8 +14,18 @@ Selection (`RuleSet.rule_for`) is a pure function of HS code, end use and `as_of
    are listed strictest first, so an ``ex`` subheading shared by Tables A.1 and B resolves to
    A.1 unless the document names `automotive_table`);
 3. otherwise a vehicle category by HS (the first match, or `vehicle.category`);
-4. otherwise `NoApplicableRuleError`: the general product-specific rules of Annex 4-B are
-   not encoded, and the engine never guesses "originating".
+4. otherwise the product-specific rule of Annex 4-B for the HS code (HTSUS GN 11(o), the
+   rule set's `product_rules`, see `origin_rules.product_rule_table`): for an aftermarket
+   or other non-original-equipment part, a good outside the automotive tables, or when the
+   document chooses it (`automotive_table = "none"`, or `psr_provision`). Its alternatives
+   become `AppliedRule.alternatives`, one per printed branch; a branch the engine cannot
+   evaluate is kept with its `unsupported` clauses. No rule known for the code ->
+   `NoApplicableRuleError`: the engine never guesses "originating".
+
+A Table B or C part (principal and complementary parts for passenger vehicles and light
+trucks) "satisfies the applicable change in tariff classification requirement or the
+applicable RVC requirement" (SOR/2020-155 s.14(14), (16)): its rule is the Table's RVC
+*or* each tariff-shift-only alternative of its product-specific rule.
 
 A new treaty text (the 2026 joint review) is a new file with a later `valid_from`;
 `RuleBook.rule_set_on` picks the latest rule set in force on `as_of`. Nothing here reads the
@@ -28,7 +38,7 @@ import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -36,7 +46,14 @@ from importlib import resources
 from typing import Any
 
 from origin_rules.bom import EndUse, Method, ProductRule, TariffShift
-from origin_rules.errors import NoApplicableRuleError, RuleDataError
+from origin_rules.errors import AmbiguousRuleError, NoApplicableRuleError, RuleDataError
+from origin_rules.product_rule_table import (
+    ProductRuleSource,
+    ProductRuleTable,
+    ProductSpecificRule,
+    load_tables,
+)
+from origin_rules.product_rules import Branch, Shift, goods_key, uses_in
 from origin_rules.values import hs_digits
 
 __all__ = [
@@ -226,11 +243,83 @@ class AppliedRule:
     combine: str = "all"
     category: Category | None = None
     notes: tuple[str, ...] = ()
+    #: a product-specific rule's tariff shift (exceptions, allowed sources, groups)
+    shift: Shift | None = None
+    #: alternatives (A), (B)...: meeting one suffices (SOR/2020-155 s.3(6))
+    alternatives: tuple[AppliedRule, ...] = ()
+    #: the alternative's printed letter, or a name ("Table B RVC")
+    label: str | None = None
+    #: the goods the alternative is written for ("mounted brake linings"), if narrower
+    goods: str | None = None
+    #: clauses the engine cannot evaluate: the alternative is never applied
+    unsupported: tuple[str, ...] = ()
+    #: the Annex 4-B rule (provision, GN 11 number, source, cross_checked) it comes from
+    product_rule: ProductSpecificRule | None = None
 
     @property
     def methods(self) -> tuple[Method, ...]:
-        """RVC methods the rule allows, in a stable order (net cost first)."""
-        return tuple(m for m in Method if any(t.method is m for t in self.rvc))
+        """RVC methods the rule (or any of its alternatives) allows, net cost first."""
+        rules = self.alternatives or (self,)
+        return tuple(m for m in Method if any(t.method is m for r in rules for t in r.rvc))
+
+    @property
+    def name(self) -> str:
+        """``(A)`` for a printed letter, else the label, else ``the rule``."""
+        if self.label and len(self.label) == 1:
+            return f"({self.label})"
+        return self.label or "the rule"
+
+    @property
+    def has_tariff_shift(self) -> bool:
+        """True when the rule requires a change in tariff classification."""
+        return self.tariff_shift is not None or self.shift is not None
+
+    @property
+    def shift_code(self) -> str | None:
+        """``CTH``, or a product-specific shift's short form (``CTH except from 4001``)."""
+        if self.shift is not None:
+            return self.shift.code
+        return self.tariff_shift.value if self.tariff_shift is not None else None
+
+    @property
+    def shift_label(self) -> str | None:
+        """Words for the shift."""
+        if self.shift is not None:
+            return self.shift.label
+        return self.tariff_shift.label if self.tariff_shift is not None else None
+
+    @property
+    def shift_exceptions(self) -> tuple[str, ...]:
+        """What the shift may not come from: HS prefixes, or a product-specific shift's
+        excepted provisions (``4010-4017``).
+        """
+        if self.shift is not None:
+            return tuple(r.text for e in self.shift.exceptions for r in e.hs)
+        return self.tariff_shift_except
+
+    def shift_allows(self, material: str, good: str) -> bool:
+        """Whether a non-originating material (HS digits) satisfies the shift for the good."""
+        if self.shift is not None:
+            return self.shift.allows(material, good)
+        assert self.tariff_shift is not None
+        level = self.tariff_shift.digits
+        return material[:level] != good[:level] and not any(
+            material.startswith(p) for p in self.tariff_shift_except)
+
+    def goods_groups(self) -> list[tuple[str | None, tuple[AppliedRule, ...]]]:
+        """The alternatives per goods description: the good is one of the goods a rule
+        names, so only the alternatives for that description (and those for every good)
+        apply to it. One group, named None, when the alternatives name no goods.
+        """
+        keys: dict[str, str] = {}
+        for alt in self.alternatives:
+            if alt.goods is not None:
+                keys.setdefault(goods_key(alt.goods), alt.goods)
+        if not keys:
+            return [(None, self.alternatives)]
+        return [(text, tuple(a for a in self.alternatives
+                             if a.goods is None or goods_key(a.goods) == key))
+                for key, text in keys.items()]
 
     def threshold(self, method: Method) -> Threshold | None:
         """The threshold for `method`, if the rule allows it."""
@@ -239,7 +328,9 @@ class AppliedRule:
     @property
     def requires_rvc(self) -> bool:
         """True when the good cannot qualify without meeting an RVC requirement."""
-        return bool(self.rvc) and (self.tariff_shift is None or self.combine == "all")
+        if self.alternatives:
+            return all(alt.requires_rvc or alt.unsupported for alt in self.alternatives)
+        return bool(self.rvc) and (not self.has_tariff_shift or self.combine == "all")
 
     @classmethod
     def from_document(cls, rule: ProductRule, *, item_id: str, rule_set: str) -> AppliedRule:
@@ -283,6 +374,13 @@ class RuleSet:
     #: what a determination's US content figure is and is not, and what it follows
     us_content_statement: str = ""
     us_content_reference: str = ""
+    #: the product-specific rules of Annex 4-B that complete this rule set, if shipped
+    psr: ProductRuleSource | None = None
+
+    @property
+    def product_rules(self) -> ProductRuleTable | None:
+        """The product-specific rules (loaded on first use), if the rule set has them."""
+        return self.psr.table if self.psr is not None else None
 
     def category(self, category_id: str) -> Category:
         """The category with this id."""
@@ -317,11 +415,24 @@ class RuleSet:
         end_use: EndUse | None,
         table: str | None = None,
         vehicle_category: str | None = None,
+        provision: str | None = None,
+        goods: str | None = None,
     ) -> AppliedRule:
-        """Select the rule for a good of `hs` (see the module docstring for the order)."""
+        """Select the rule for a good of `hs` (see the module docstring for the order).
+
+        `provision` and `goods` are the document's choice of a product-specific rule
+        (`psr_provision`) and of the goods description one of its alternatives names
+        (`psr_goods`).
+        """
         digits = hs_digits(hs)
         notes: list[str] = []
         chosen: tuple[Category, HsEntry] | None = None
+        if self.psr is not None and (table == "none" or provision is not None):
+            why = ("the document names the product-specific rule (psr_provision)"
+                   if provision is not None else "the document says no automotive table "
+                   "applies (automotive_table 'none'), so the product-specific rule does")
+            return self._product_specific(hs, as_of=as_of, end_use=end_use,
+                                          provision=provision, goods=goods, notes=[why])
         if table == "none":
             raise NoApplicableRuleError(
                 f"the document says no automotive table applies to HS {hs}; the product-"
@@ -359,6 +470,17 @@ class RuleSet:
                 chosen = vehicles[0]
                 if end_use is not None:
                     notes.append(f"end_use {end_use.value!r} is ignored: HS {hs} is a vehicle")
+        if chosen is None and self.psr is not None:
+            reasons: list[str] = []
+            if end_use is EndUse.AFTERMARKET:
+                reasons.append("an aftermarket part is not original equipment, so the elevated "
+                           "percentages of the automotive tables do not apply and the "
+                           "product-specific rule does (SOR/2020-155 s.14(18))")
+            elif end_use is not None:
+                reasons.append(f"no automotive table lists HS {hs} for end use {end_use.value}, "
+                           "so the product-specific rule applies")
+            return self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
+                                          goods=goods, notes=reasons)
         if chosen is None:
             reason = ("aftermarket parts follow the product-specific rule of Annex 4-B"
                       if end_use is EndUse.AFTERMARKET else
@@ -392,10 +514,169 @@ class RuleSet:
             Threshold(t.method, t.min, t.valid_from, cat.reference)
             for t in (thresholds[m] for m in Method if m in thresholds)
         )
-        return AppliedRule(
+        applied = AppliedRule(
             title=cat.title, reference=cat.reference, rule_set=self.rule_set, rvc=rvc,
             category=cat, notes=tuple(notes),
         )
+        if cat.table in ("B", "C") and self.psr is not None:
+            return self._table_or_tariff_shift(applied, hs, as_of=as_of, end_use=end_use,
+                                               goods=goods)
+        return applied
+
+    def _table_or_tariff_shift(self, table_rule: AppliedRule, hs: str, *, as_of: date,
+                               end_use: EndUse | None, goods: str | None) -> AppliedRule:
+        """SOR/2020-155 s.14(14), (16): a Table B or C part is originating if it satisfies
+        the applicable change in tariff classification requirement *or* the Table's RVC:
+        the Table RVC, or any alternative of the product-specific rule that is a tariff
+        shift alone (an alternative with its own RVC is met, if at all, by the Table's).
+        """
+        cat = table_rule.category
+        assert cat is not None
+        assert self.product_rules is not None
+        section = "s.14(14)" if cat.table == "B" else "s.14(16)"
+        try:
+            psr = self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
+                                         goods=goods, notes=[])
+        except NoApplicableRuleError as exc:
+            return replace(table_rule, notes=(
+                *table_rule.notes, f"the tariff-shift alternative of SOR/2020-155 {section} "
+                f"was not applied: {exc.message}"))
+        shifts = tuple(alt for alt in psr.alternatives
+                       if alt.has_tariff_shift and not alt.rvc and not alt.unsupported)
+        record = psr.product_rule
+        assert record is not None
+        if not shifts:
+            return replace(table_rule, notes=(
+                *table_rule.notes, f"{record.reference} has no alternative that is a tariff "
+                f"shift alone, so only the Table's RVC applies (SOR/2020-155 {section})"))
+        rvc_alternative = replace(table_rule, label=f"Table {cat.table}", notes=())
+        return replace(
+            table_rule,
+            title=f"{cat.title}: the Table's RVC or the tariff shift of the product-specific "
+                  "rule",
+            reference=f"{cat.reference}; {record.reference}",
+            # the Table's thresholds stay on the rule (what `tmec rules show` reports); the
+            # engine decides by the alternatives
+            alternatives=(rvc_alternative, *shifts), product_rule=record,
+            notes=(*table_rule.notes,
+                   f"SOR/2020-155 {section}: a Table {cat.table} part satisfies the change in "
+                   "tariff classification requirement of its product-specific rule or the "
+                   "Table's RVC; the rule's alternatives that carry their own RVC are met, if "
+                   "at all, by the Table's RVC", *psr.notes),
+        )
+
+    def _product_specific(self, hs: str, *, as_of: date, end_use: EndUse | None,
+                          provision: str | None, goods: str | None,
+                          notes: list[str]) -> AppliedRule:
+        """The Annex 4-B rule for `hs` as an `AppliedRule` with one alternative per branch
+        that applies to the good (its end use, its HS code, the goods it names).
+        """
+        table = self.product_rules
+        assert table is not None
+        record = table.select(hs, as_of=as_of, end_use=end_use, provision=provision)
+        digits = hs_digits(hs)
+        branches = _branches_for(record, digits, end_use)
+        if not branches:
+            targets = "; ".join(", ".join(r.text for r in b.target) for b in record.branches)
+            raise NoApplicableRuleError(
+                f"{record.reference}: none of its alternatives is written for HS {hs} (they "
+                f"name {targets or 'no goods that could be read'}); give the good an explicit "
+                "'rule'", hs=hs, as_of=as_of)
+        phased = record.valid_to is not None or record.valid_from > self.valid_from
+        alternatives = tuple(
+            AppliedRule(
+                title=f"{record.reference}, alternative {branch.label or '(single)'}",
+                reference=record.reference, rule_set=self.rule_set,
+                rvc=tuple(Threshold(c.method, c.min, record.valid_from if phased else None,
+                                    record.reference) for c in branch.rvc),
+                shift=branch.shift, label=branch.label, goods=label,
+                unsupported=branch.unsupported, product_rule=record)
+            for branch, label in branches)
+        applied = AppliedRule(
+            title=f"Product-specific rule for {record.provision}", reference=record.reference,
+            rule_set=self.rule_set, rvc=(), alternatives=alternatives, product_rule=record,
+            notes=tuple(notes) + _record_notes(record, table, as_of, end_use))
+        if goods is not None:
+            applied = _choose_goods(applied, goods, hs=hs, as_of=as_of)
+        return applied
+
+
+def _branches_for(record: ProductSpecificRule, digits: str, end_use: EndUse | None
+                  ) -> list[tuple[Branch, str | None]]:
+    """The branches of `record` that may apply to a good of `digits` for `end_use`, each
+    with the goods description it is written for (a tariff-item target the code is too
+    short to confirm becomes such a description).
+    """
+    scoped = [b for b in record.branches if b.scope and uses_in(b.scope)]
+    branches = list(record.branches)
+    if scoped and len({b.scope for b in record.branches}) > 1:
+        # one printed rule with "For a good ... for use in ...:" and "For any other good:"
+        # halves (GN 11(o) ch. 87 rule 42): the half for the good's end use applies.
+        mine = [b for b in branches if b.scope and end_use in uses_in(b.scope)]
+        branches = mine or [b for b in branches if not (b.scope and uses_in(b.scope))]
+    out: list[tuple[Branch, str | None]] = []
+    for branch in branches:
+        covered = [r.matches(digits) for r in branch.target] or [True]
+        if any(c is True for c in covered):
+            out.append((branch, branch.goods))
+        elif any(c is None for c in covered):
+            items = ", ".join(r.text for r in branch.target)
+            out.append((branch, f"{branch.goods + ' of ' if branch.goods else ''}tariff "
+                                f"item(s) {items}"))
+    return out
+
+
+def _record_notes(record: ProductSpecificRule, table: ProductRuleTable, as_of: date,
+                  end_use: EndUse | None) -> tuple[str, ...]:
+    """What a determination under `record` must say: which rule, from where, how sure."""
+    number = (f"GN 11(o) chapter {record.chapter} rule {record.gn11_number}"
+              if record.gn11_number is not None else
+              f"GN 11(o) chapter {record.chapter}, running number not shown by the source")
+    notes = [f"product-specific rule of Annex 4-B applied: {number}, provision "
+             f"{record.provision!r}, in force from {record.valid_from.isoformat()}"
+             + (f" to {record.valid_to.isoformat()}" if record.valid_to else "")
+             + f"; source: {record.source}"]
+    if not record.cross_checked:
+        notes.append("this rule's text was NOT cross-checked against a copy of HTSUS General "
+                     "Note 11: it comes from one third-party transcription known to contain "
+                     "errors" + (f" ({record.cross_check})" if record.cross_check else ""))
+    if record.use.residual and end_use is None:
+        notes.append("no end_use given: the rule for 'any other good' (not original "
+                     "equipment for the vehicles its sibling rules name) applies")
+    notes.extend(f"doubt recorded with the rule: {n}" for n in record.notes
+                 if n.startswith("DOUBTFUL"))
+    for chapter_rule in table.chapter_rules(record.chapter, as_of):
+        notes.append(f"chapter {record.chapter} {chapter_rule.text.split(':')[0].lower()} "
+                     f"is not applied by the engine: {chapter_rule.text[:160]}"
+                     + ("..." if len(chapter_rule.text) > 160 else ""))
+    notes.extend(f"rule clause not evaluated: {clause}" for clause in record.unsupported)
+    return tuple(notes)
+
+
+def _choose_goods(rule: AppliedRule, goods: str, *, hs: str, as_of: date) -> AppliedRule:
+    """The alternatives for the goods description the document chose (`psr_goods`): a
+    branch letter ("C") or words of the description ("mounted brake linings").
+    """
+    groups = rule.goods_groups()
+    wanted = goods_key(goods)
+    letter = goods.strip("() ")
+    if len(letter) == 1 and letter.isalpha():
+        chosen = [(name, alts) for name, alts in groups if name is not None and any(
+            a.label == letter.upper() for a in alts if a.goods is not None)]
+    else:
+        chosen = [(name, alts) for name, alts in groups if name is not None and (
+            wanted == goods_key(name) or wanted in goods_key(name))]
+    if len(chosen) > 1:
+        exact = [(n, a) for n, a in chosen if goods_key(n or "") == wanted]
+        chosen = exact or chosen
+    if len(chosen) != 1:
+        names = "; ".join(repr(name) for name, _ in groups if name is not None) or "none"
+        raise AmbiguousRuleError(
+            f"psr_goods {goods!r} does not name exactly one of the goods descriptions of "
+            f"{rule.reference}: {names}", hs=hs, as_of=as_of)
+    name, alternatives = chosen[0]
+    return replace(rule, alternatives=alternatives,
+                   notes=(*rule.notes, f"the document says the good is {name!r} (psr_goods)"))
 
 
 @dataclass(frozen=True)
@@ -416,10 +697,21 @@ class RuleBook:
         return max(in_force, key=lambda rs: rs.valid_from)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[tuple[str, str]]) -> RuleBook:
-        """Load rule sets from ``(file name, TOML text)`` pairs; validates strictly."""
+    def from_texts(cls, texts: Iterable[tuple[str, str]], *,
+                   product_rules: Iterable[tuple[str, str]] = ()) -> RuleBook:
+        """Load rule sets from ``(file name, TOML text)`` pairs; validates strictly.
+
+        `product_rules` are the PSR files (`origin_rules.product_rule_table`); each rule
+        set gets the latest one that starts on or before it does.
+        """
+        psr = load_tables(product_rules)
         rule_sets = sorted((_load_rule_set(name, text) for name, text in texts),
                            key=lambda rs: rs.valid_from)
+        if psr:
+            rule_sets = [
+                replace(rs, psr=psr[max(starts)])
+                if (starts := [d for d in psr if d <= rs.valid_from]) else rs
+                for rs in rule_sets]
         if not rule_sets:
             raise RuleDataError("<rule book>", "", "no rule set given")
         for earlier, later in itertools.pairwise(rule_sets):
@@ -434,13 +726,18 @@ def default_rule_book() -> RuleBook:
     """The rule sets shipped in `origin_rules/data` (loaded once per process)."""
     root = resources.files("origin_rules.data")
     texts: list[tuple[str, str]] = []
+    psr_texts: list[tuple[str, str]] = []
     for agreement in sorted(root.iterdir(), key=lambda p: p.name):
         if not agreement.is_dir() or agreement.name.startswith("__"):
             continue
         for entry in sorted(agreement.iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".toml"):
                 texts.append((f"{agreement.name}/{entry.name}", entry.read_text("utf-8")))
-    return RuleBook.from_texts(texts)
+            elif entry.name == "psr" and entry.is_dir():
+                psr_texts.extend((f"{agreement.name}/psr/{psr.name}", psr.read_text("utf-8"))
+                                 for psr in sorted(entry.iterdir(), key=lambda p: p.name)
+                                 if psr.name.endswith(".toml"))
+    return RuleBook.from_texts(texts, product_rules=psr_texts)
 
 
 # ---------------------------------------------------------------------------------------

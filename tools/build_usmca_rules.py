@@ -381,15 +381,15 @@ def build(data: dict) -> str:
              title="Table B - principal parts for passenger vehicles and light trucks",
              hs=normalise_hs(hs_rows(tables["B"])), reference=b["source"] + "; s.14(14)",
              net_cost=series(b["net_cost"]), transaction_value=series(b["transaction_value"]),
-             note="the product-specific rule's tariff-shift alternative still applies "
-             "(s.14(14)) but is not encoded; give it as an explicit rule when you rely on it")
+             note="the product-specific rule's tariff-shift alternative also applies "
+             "(s.14(14)): the Table's RVC or a tariff-shift-only alternative of the rule")
     c = th["table_C_complementary_parts_for_PV_LT"]
     category(lines, id="table_C", kind="part", table="C", end_use=PV_LT,
              title="Table C - complementary parts for passenger vehicles and light trucks",
              hs=normalise_hs(hs_rows(tables["C"])), reference=c["source"] + "; s.14(16)",
              net_cost=series(c["net_cost"]), transaction_value=series(c["transaction_value"]),
-             note="the product-specific rule's tariff-shift alternative still applies "
-             "(s.14(16)) but is not encoded; give it as an explicit rule when you rely on it")
+             note="the product-specific rule's tariff-shift alternative also applies "
+             "(s.14(16)): the Table's RVC or a tariff-shift-only alternative of the rule")
     d = th["table_D_principal_parts_for_heavy_truck"]
     category(lines, id="table_D", kind="part", table="D", end_use=["heavy_truck"],
              title="Table D - principal parts for heavy trucks",

@@ -28,8 +28,13 @@ module                          what it decides
 `engine.explanation`            the determination's explanation, in English
 ==============================  ==========================================================
 
+The product-specific rules of Annex 4-B come as data (`origin_rules.product_rules`,
+`product_rule_table`); `engine.criteria` evaluates their alternatives and
+`origin_rules.product_rule_engine` decides what the outcomes amount to.
+
 What it does not do (each stated in the determination when it matters): the product-
-specific rules of Annex 4-B outside the automotive tables, the Table A.2 column-2 and
+specific rules of Annex 4-B outside the chapters the rule data covers and the clauses
+the engine cannot evaluate (README, "Product-specific rules"), the Table A.2 column-2 and
 super-core VNM options, averaging, fungible-goods inventory methods, and wholly obtained
 goods (criterion A).
 

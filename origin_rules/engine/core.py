@@ -28,6 +28,7 @@ from origin_rules.engine import (
 )
 from origin_rules.engine.criteria import _Evaluation
 from origin_rules.explain import render_all
+from origin_rules.product_rule_engine import document_choice
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT
 
@@ -159,6 +160,8 @@ class _Engine:
         return self.rule_set.rule_for(
             good.hs, as_of=self.as_of, end_use=self.end_use, table=self.bom.automotive_table,
             vehicle_category=vehicle.category if vehicle else None,
+            provision=document_choice(self.bom, "psr_provision"),
+            goods=document_choice(self.bom, "psr_goods"),
         )
 
     # ------------------------------------------------------------------------- top-down

@@ -10,6 +10,16 @@ alternatives (``any``, s.3(6): meeting one suffices). `evaluate` combines
   subheading, and the RVC meets the rule set's criterion-D thresholds;
 * the RVC de minimis of s.5(4) exempting the good from the RVC requirement.
 
+A product-specific rule of Annex 4-B may print alternatives (A), (B)... (a Table B or C
+rule adds the product-specific rule's tariff-shift alternative beside the Table's RVC):
+each one the engine can evaluate is evaluated as a rule of its own, and
+`origin_rules.product_rule_engine.decide_alternatives` decides what their outcomes amount
+to (s.3(6); goods descriptions; clauses the engine cannot evaluate). Each alternative is
+one of the "alternative rules" of s.3(6): Art. 4.2(d) under it follows its own methods
+(s.7(6)), and an alternative met under criterion B is preferred to one met only through
+Art. 4.2(d). When none is met, `results` lists every method evaluated, the alternatives'
+own RVC results before the Art. 4.2(d) ones.
+
 It is used for the good, a designated intermediate material (Art. 4.8) and a core part
 (Table A.1).
 """
@@ -25,6 +35,7 @@ from origin_rules.bom import Method
 from origin_rules.determination import MethodResult, TariffShiftResult
 from origin_rules.engine import rvc as rvc_module
 from origin_rules.engine import tariff_shift
+from origin_rules.product_rule_engine import AlternativeOutcome, decide_alternatives
 from origin_rules.rules import AppliedRule, Threshold
 
 if TYPE_CHECKING:
@@ -51,6 +62,9 @@ class _Evaluation:
 def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Method], *,
              reach: _Reach | None, contributors: bool) -> _Evaluation:
     """Apply `rule` to item `i` (the good, a designated intermediate, a core part)."""
+    if rule.alternatives:
+        return _evaluate_alternatives(engine, i, rule, methods, reach=reach,
+                                      contributors=contributors)
     item = engine.items[i]
     total_cost, own_excluded, own_nc, own_tv = engine.totals(i, reach)
     tv_base = None
@@ -62,7 +76,7 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
     shift = TariffShiftResult(required=None, passed=None)
     shift_ok = True
     same_subheading_only = False
-    if rule.tariff_shift is not None:
+    if rule.has_tariff_shift:
         if reach is None:
             reach = engine.reach(i)
         shift, same_subheading_only, shift_note = tariff_shift.evaluate_tariff_shift(
@@ -88,15 +102,17 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
     if rule.rvc and not results:
         notes.append("no RVC method could be evaluated")
 
-    if rule.tariff_shift is not None and rule.rvc:
+    if rule.has_tariff_shift and rule.rvc:
         satisfied = (shift_ok and (rvc_ok or rvc_exempt) if rule.combine == "all"
                      else shift_ok or rvc_ok or rvc_exempt)
-    elif rule.tariff_shift is not None:
+    elif rule.has_tariff_shift:
         satisfied = shift_ok
+    elif rule.product_rule is not None and not rule.rvc:
+        satisfied = True  # "No change in tariff classification" and nothing more
     else:
         satisfied = rvc_ok or rvc_exempt
     criterion = "B" if satisfied else None
-    subject_to_rvc = bool(rule.rvc) and (rule.tariff_shift is None or rule.combine == "all"
+    subject_to_rvc = bool(rule.rvc) and (not rule.has_tariff_shift or rule.combine == "all"
                                          or not shift_ok)
 
     if (not satisfied and same_subheading_only
@@ -111,11 +127,13 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
             for method in (methods or (Method.NET_COST,)) if method in bases
         )
         if Method.TRANSACTION_VALUE not in rule.methods:
+            which = "this tariff-shift-only rule" if not rule.rvc else "this rule"
+            if rule.label:  # one alternative of a product-specific rule (s.3(6))
+                which = f"its alternative {rule.name}"
             notes.append(
                 "Art. 4.2(d) by net cost only: its RVC is computed under Art. 4.5 / s.7, "
                 "and s.7(6) allows the transaction value method only where the product-"
-                "specific rule gives a transaction value requirement, which "
-                f"{'this tariff-shift-only rule' if not rule.rvc else 'this rule'} does "
+                f"specific rule gives a transaction value requirement, which {which} does "
                 f"not ({rule_set.criterion_d_methods_reference or 'SOR/2020-155 s.7(6)'})")
         if any(r.passed for r in d_results):
             notes.append(
@@ -134,3 +152,51 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
         results.extend(d_results)
     return _Evaluation(satisfied, criterion, tuple(results), shift, rvc_exempt,
                        subject_to_rvc, tuple(notes))
+
+
+def _evaluate_alternatives(engine: _Engine, i: int, rule: AppliedRule,
+                           methods: Sequence[Method], *, reach: _Reach | None,
+                           contributors: bool) -> _Evaluation:
+    """Alternatives (A), (B)...: each supported one is evaluated; meeting one suffices
+    (SOR/2020-155 s.3(6)). `decide_alternatives` says what the outcomes amount to, and
+    raises when they rest on a clause the engine cannot evaluate.
+
+    Each alternative is evaluated with the methods it allows among `methods`.
+    """
+    if reach is None and any(alt.has_tariff_shift for alt in rule.alternatives):
+        reach = engine.reach(i)
+    evaluations: dict[int, _Evaluation] = {}
+    outcomes: list[AlternativeOutcome] = []
+    for n, alt in enumerate(rule.alternatives):
+        if alt.unsupported:
+            outcomes.append(AlternativeOutcome(alt, None, None))
+            continue
+        alt_methods = tuple(m for m in methods if alt.threshold(m) is not None)
+        ev = evaluate(engine, i, alt, alt_methods, reach=reach, contributors=contributors)
+        evaluations[n] = ev
+        outcomes.append(AlternativeOutcome(alt, ev.originating, ev.criterion, ev.results,
+                                           ev.tariff_shift, ev.rvc_exempt))
+    d_reference = engine.rule_set.criterion_d_reference
+    decision = decide_alternatives(rule, outcomes, hs=engine.items[i].hs, as_of=engine.as_of,
+                                   criterion_d_reference=d_reference)
+    shown = [evaluations[n] for n in decision.shown if n in evaluations]
+    chosen = evaluations.get(decision.chosen) if decision.chosen is not None else None
+    if chosen is not None:
+        results = chosen.results
+    else:
+        # Not met: every method evaluated is reported (docs/bom-format.md), the
+        # alternatives' own RVC results first, then Art. 4.2(d)'s, each once.
+        every = [r for e in shown for r in e.results]
+        results = tuple(dict.fromkeys([*(r for r in every if r.reference != d_reference),
+                                       *(r for r in every if r.reference == d_reference)]))
+    shift = chosen.tariff_shift if chosen else next(
+        (e.tariff_shift for e in shown if e.tariff_shift.required is not None),
+        TariffShiftResult(required=None, passed=None))
+    # the notes of the evaluation that qualifies the good, else of every one evaluated
+    # (the Art. 4.2(d) and s.3(8) notes), each once
+    notes = (*dict.fromkeys(chosen.notes if chosen else (n for e in shown for n in e.notes)),
+             *decision.notes)
+    return _Evaluation(
+        decision.originating, chosen.criterion if chosen else None, results, shift,
+        chosen.rvc_exempt if chosen else False,
+        chosen.subject_to_rvc if chosen else any(e.subject_to_rvc for e in shown), notes)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from origin_rules.bom import Item
 from origin_rules.determination import Requirement
 from origin_rules.explain import Reason
+from origin_rules.product_rule_engine import alternative_summary
 from origin_rules.rules import AppliedRule
 from origin_rules.values import format_money, format_percent
 
@@ -38,7 +39,12 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
     rule_set = engine.rule_set
     reasons = [Reason("rule", {
         "title": rule.title, "rule_set": rule.rule_set, "as_of": engine.as_of.isoformat(),
-        "shift": rule.tariff_shift.value if rule.tariff_shift else "",
+        "shift": (rule.shift_code or "") if rule.has_tariff_shift else "",
+        # The product-specific rule's own words for its shift and its alternatives are
+        # the rule text (English, as GN 11 prints it), carried as data.
+        "shift_label": (rule.shift_label or "") if rule.has_tariff_shift else "",
+        "alternatives": ("; or ".join(alternative_summary(alt) for alt in rule.alternatives)
+                         if rule.alternatives else ""),
         "combine": rule.combine,
         "thresholds": tuple((t.method.value, str(t.min),
                              t.valid_from.isoformat() if t.valid_from else "")

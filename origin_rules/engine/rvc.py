@@ -38,19 +38,19 @@ METHOD_WORDS = {Method.NET_COST: "net cost", Method.TRANSACTION_VALUE: "transact
 
 
 def methods_for_good(engine: _Engine, rule: AppliedRule, good: Item) -> tuple[Method, ...]:
-    """The RVC methods to evaluate for the good: those the rule allows (s.7(6)), narrowed
-    to the one the caller chose, less the transaction value method when the document
-    gives no transaction value.
+    """The RVC methods to evaluate for the good: those the rule (or any of its
+    alternatives) allows (s.7(6)), narrowed to the one the caller chose, less the
+    transaction value method when the document gives no transaction value.
     """
     allowed = rule.methods
     if engine.method is not None:
-        if rule.rvc and engine.method not in allowed:
+        if allowed and engine.method not in allowed:
             words = " and ".join(METHOD_WORDS[m] for m in allowed)
             raise MethodNotAllowedError(
                 f"the {METHOD_WORDS[engine.method]} method is not allowed for {good.id!r} "
                 f"(HS {good.hs}): {rule.title} allows {words} only "
                 f"({rule.reference}; Art. 4.5.5)", method=engine.method.value)
-        allowed = (engine.method,) if rule.rvc else ()
+        allowed = (engine.method,) if allowed else ()
     if Method.TRANSACTION_VALUE in allowed and good.transaction_value is None:
         if engine.method is Method.TRANSACTION_VALUE:
             raise BomError(f"the good {good.id!r} has no transaction_value, which the "

@@ -1,8 +1,10 @@
 """The tariff shift and de minimis: Art. 4.2(b), Art. 4.12 and Annex 4-A (SOR/2020-155 s.5).
 
 * **Tariff shift (Art. 4.2(b); s.3(2)).** Each non-originating material used in the good
-  must change classification as the rule says: chapter (CC), heading (CTH) or subheading
-  (CTSH), and come from none of the excepted HS prefixes. Retail packaging (Art. 4.15) is
+  must change classification as the rule says (`AppliedRule.shift_allows`): chapter (CC),
+  heading (CTH) or subheading (CTSH), and come from none of the excepted HS prefixes; or,
+  for a product-specific rule of Annex 4-B, its shift with excepted provisions, allowed
+  sources (tariff items, ranges) and groups. Retail packaging (Art. 4.15) is
   not examined; traced self-produced materials are looked through to their inputs.
 * **De minimis for the shift (Art. 4.12.1; s.5(1)).** Materials that do not shift pass
   when their value is at most 10 % of the transaction value or of the total cost, unless
@@ -38,17 +40,18 @@ HUNDRED = Decimal(100)
 
 @dataclass(slots=True)
 class _Test:
-    """What the tariff shift is applied to: the good's digits, the level, the exceptions."""
+    """What the tariff shift is applied to: the rule (its shift, level and exceptions, or
+    a product-specific shift with excepted provisions, allowed sources or groups), the
+    good's digits, and the exceptions as the result reports them.
+    """
 
+    rule: AppliedRule
     good_digits: str
-    level: int
     excepted: tuple[str, ...]
 
     def fails(self, hs: str) -> bool:
         """Whether a non-originating material of `hs` does not make the required change."""
-        digits = hs_digits(hs)
-        return digits[:self.level] == self.good_digits[:self.level] or any(
-            digits.startswith(p) for p in self.excepted)
+        return not self.rule.shift_allows(hs_digits(hs), self.good_digits)
 
 
 class _Traced:
@@ -108,9 +111,9 @@ def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Re
     VNM, and so the RVC, is the same in every view (s.7(5)(a) traces a material that is
     not designated, whatever the choice).
     """
-    shift = rule.tariff_shift
-    assert shift is not None
-    test = _Test(hs_digits(engine.items[i].hs), shift.digits, rule.tariff_shift_except)
+    required = rule.shift_code
+    assert required is not None
+    test = _Test(rule, hs_digits(engine.items[i].hs), rule.shift_exceptions)
     chooser = [k for k in reach.traced if k != i]
     items = engine.items
     traced = _Traced(engine, i, reach)
@@ -119,10 +122,10 @@ def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Re
     stated = len(chooser) > len(undecided)
     if not chosen:  # the ordinary view: the materials at the ends of the traced paths
         frontier: list[tuple[int, Decimal]] | None = None
-        first = _shift_result(engine, traced, test, shift.value, reach, None, total_cost, tv_base)
+        first = _shift_result(engine, traced, test, required, reach, None, total_cost, tv_base)
     else:
         frontier = _frontier(engine, i, reach, chosen)
-        first = _shift_result(engine, traced, test, shift.value, reach, frontier, total_cost,
+        first = _shift_result(engine, traced, test, required, reach, frontier, total_cost,
                               tv_base)
     by = "document" if stated else None
     if first[0].passed or not undecided:
@@ -130,12 +133,12 @@ def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Re
     views = [first]
     choices = [chosen]
     everything = chosen | set(undecided)
-    views.append(_shift_result(engine, traced, test, shift.value, reach,
+    views.append(_shift_result(engine, traced, test, required, reach,
                                _frontier(engine, i, reach, everything), total_cost, tv_base))
     choices.append(everything)
     mixed = _favourable_choice(engine, traced, test)
     if mixed not in choices:
-        views.append(_shift_result(engine, traced, test, shift.value, reach,
+        views.append(_shift_result(engine, traced, test, required, reach,
                                    _frontier(engine, i, reach, mixed), total_cost, tv_base))
         choices.append(mixed)
     pick = next((n for n, v in enumerate(views) if v[0].passed),

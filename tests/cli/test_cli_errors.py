@@ -411,18 +411,21 @@ def test_rules_show_as_a_table_for_people(tmec: Tmec) -> None:
     assert "In force on 2024-01-01: net_cost 70 %, transaction_value 80 %" in outcome.stdout
 
 
-def test_rules_show_without_end_use_says_what_is_missing(tmec: Tmec) -> None:
-    outcome = tmec("rules", "show", "8708.30", "--as-of", "2024-01-01")
+def test_rules_show_without_end_use_gives_the_product_specific_rule(tmec: Tmec) -> None:
+    # no end use: not original equipment, so the Annex 4-B rule for "any other good"
+    output = tmec("rules", "show", "8708.30", "--as-of", "2024-01-01", "--json").json()
+    selected = output["selected"]
+    assert selected["category"] is None
+    assert selected["product_specific_rule"]["gn11_number"] == 28
+    assert selected["alternatives"][0].startswith("(A) for mounted brake linings")
+    assert any("no end_use given" in note for note in selected["notes"])
+
+
+def test_rules_show_for_a_code_without_any_rule_says_so(tmec: Tmec) -> None:
+    outcome = tmec("rules", "show", "9506.91", "--as-of", "2024-01-01")
     line = outcome.error_line()
     assert line.startswith("error [rules.no_applicable_rule]: ")
-    assert "8708.30" in line
-    assert "end_use" in line
-    assert outcome.code == INPUT_ERROR
-
-
-def test_rules_show_without_end_use_or_date(tmec: Tmec) -> None:
-    outcome = tmec("rules", "show", "8708.30")
-    assert "8708.30" in outcome.error_line()
+    assert "9506.91" in line
     assert outcome.code == INPUT_ERROR
 
 

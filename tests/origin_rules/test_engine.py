@@ -275,9 +275,10 @@ class TestIntermediateMaterials:
         assert any("does not qualify" in line for line in d.explanation)
 
     def test_designated_intermediate_without_a_rule_is_an_error(self):
+        # 9506.91 (sports equipment): chapter 95 is outside the product-specific rule data
         doc = document(
             [made("g", "8712.00", other_product="100", rule=NC50),
-             made("sub", "8714.99", intermediate=True), bought("steel", "40")],
+             made("sub", "9506.91", intermediate=True), bought("steel", "40")],
             [("g", "sub", "1"), ("sub", "steel", "1")])
         with pytest.raises(NoApplicableRuleError, match="intermediate material 'sub'"):
             determine(doc)
@@ -394,11 +395,14 @@ class TestRulesInForce:
         with pytest.raises(NoApplicableRuleError, match="2020-07-01"):
             determine(doc)
 
-    def test_aftermarket_parts_need_an_explicit_rule(self):
+    def test_aftermarket_parts_take_the_product_specific_rule_not_a_table(self):
         doc = document([made("g", "8708.30", other_product="80"), bought("a", "20")],
                        [("g", "a", "1")], end_use="aftermarket")
-        with pytest.raises(NoApplicableRuleError, match="aftermarket"):
-            determine(doc)
+        d = determine(doc)
+        assert d.rule.category is None
+        assert d.rule.product_rule is not None
+        assert d.rule.product_rule.provision == "8708.30 (any other good)"
+        assert any("s.14(18)" in note for note in d.rule.notes)
 
     def test_explicit_rule_overrides_the_tables(self):
         doc = document([made("g", "8708.30", other_product="55", rule=NC50), bought("a", "45")],
