@@ -70,6 +70,7 @@ from ledger.token import (
     verify_token,
 )
 from origin_rules import OriginRulesError, bom_from_dict, determine_origin
+from origin_rules.rules import RuleBook, default_rule_book
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -619,11 +620,20 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
                    f"{count - len(lines)} line(s) not disclosed: the RVC cannot be recomputed")
         return
 
+    claimed = subject["determination"]
+    rules = rule_book_of(claimed["ruleSet"])
+    if rules is None:
+        checks.add("determination.recompute", Outcome.WARN,
+                   f"the token was determined under rule set {claimed['ruleSet']!r}, which "
+                   "this verifier does not have: the RVC cannot be recomputed")
+        return
+
     def recompute() -> str:
         by_line = sorted(disclosures, key=lambda d: d["line"])
         document = document_from_records([d["record"] for d in by_line])
-        claimed = subject["determination"]
-        determination = determine_origin(bom_from_dict(document))
+        # Under the rule set the token names, never a later one: a token is judged by
+        # the rules in force when it was issued (a new treaty text is a new rule set).
+        determination = determine_origin(bom_from_dict(document), rules=rules)
         got = determination.to_dict()
         if got["originating"] != claimed["originating"] or got["criterion"] != claimed[
                 "criterion"]:
@@ -640,7 +650,8 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
                                   "token's determination")
         if set(claimed_results) != {r["method"] for r in got["results"]}:
             raise BundleError("the token reports other methods than the recomputation")
-        return f"RVC recomputed from the disclosed BOM: {got['results'][0]['rvc']} %"
+        return (f"RVC recomputed from the disclosed BOM under rule set "
+                f"{claimed['ruleSet']}: {got['results'][0]['rvc']} %")
 
     checks.run("determination.recompute", recompute)
 
@@ -717,6 +728,16 @@ def _origin_of(checkpoint: Any) -> str | None:
     if not isinstance(checkpoint, str):
         return None
     return checkpoint.split("\n", 1)[0]
+
+
+def rule_book_of(rule_set: str, book: RuleBook | None = None) -> RuleBook | None:
+    """The rule book holding only `rule_set` (by name), or None if `book` lacks it.
+
+    A recomputation under it cannot fall through to another rule set: a good whose
+    document date precedes the named set's start is an error, not a different verdict.
+    """
+    found = [rs for rs in (book or default_rule_book()).rule_sets if rs.rule_set == rule_set]
+    return RuleBook(tuple(found)) if found else None
 
 
 def _margin(checks: _Checks, token: Mapping[str, Any], trust: TrustFile) -> None:

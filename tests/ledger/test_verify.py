@@ -812,6 +812,68 @@ def test_full_disclosure_matches_parts_root_and_recomputes_the_determination(
     assert result.decision is Decision.CLEAR
 
 
+#: The module (``ledger.verify`` the attribute is the function `verify`).
+VERIFY_MODULE = importlib.import_module("ledger.verify")
+
+
+def _with_a_later_rule_set(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The shipped rule book plus a hypothetical later text (every RVC threshold 20 points
+    higher, in force from the day after the shipped one): what a rule book looks like once
+    a review's new text ships. Returns the shipped set's name."""
+    import dataclasses
+    from datetime import timedelta
+
+    from origin_rules.rules import RuleBook, default_rule_book
+
+    shipped = default_rule_book()
+    current = shipped.rule_sets[-1]
+    later = dataclasses.replace(
+        current, rule_set=f"{current.rule_set}-hypothetical",
+        valid_from=current.valid_from + timedelta(days=1),
+        categories=tuple(dataclasses.replace(c, thresholds=tuple(
+            dataclasses.replace(t, min=t.min + 20) for t in c.thresholds))
+            for c in current.categories))
+    book = RuleBook((*shipped.rule_sets, later))
+    monkeypatch.setattr(VERIFY_MODULE, "default_rule_book", lambda: book)
+    # determine_origin's own default too: without `rules=` it would take the later text.
+    monkeypatch.setattr(importlib.import_module("origin_rules.engine.core"),
+                        "default_rule_book", lambda: book)
+    return current.rule_set
+
+
+def test_a_token_is_recomputed_under_the_rule_set_it_names(
+        scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: once a second rule set ships, an older token is still judged by the rules
+    in force when it was issued, not by the newest rule book."""
+    from ledger.token import document_from_records
+    from origin_rules import bom_from_dict, determine_origin
+    from origin_rules.rules import RuleBook
+
+    named = _with_a_later_rule_set(monkeypatch)
+    bundle = scenario.disclosed()
+    assert bundle["token"]["credentialSubject"]["determination"]["ruleSet"] == named
+    result = run(bundle, scenario.trust)
+    assert outcome(result, "determination.recompute") is Outcome.PASS, detail(
+        result, "determination.recompute")
+    assert f"under rule set {named}" in detail(result, "determination.recompute")
+    # The newest book would have judged otherwise: the check would then have failed.
+    newest: RuleBook = VERIFY_MODULE.default_rule_book()
+    records = [d["record"] for d in sorted(bundle["disclosures"], key=lambda d: d["line"])]
+    later = determine_origin(bom_from_dict(document_from_records(records)), rules=newest)
+    assert later.rule_set != named
+
+
+def test_a_rule_set_the_verifier_lacks_cannot_be_recomputed(
+        scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    from origin_rules.rules import RuleBook
+
+    monkeypatch.setattr(VERIFY_MODULE, "default_rule_book", lambda: RuleBook(()))
+    result = run(scenario.disclosed(), scenario.trust)
+    assert outcome(result, "determination.recompute") is Outcome.WARN
+    assert "does not have" in detail(result, "determination.recompute")
+    assert result.decision is Decision.REVIEW
+
+
 def test_no_disclosure_is_skipped_unless_the_trust_file_requires_it(
         scenario: Scenario) -> None:
     bundle = scenario.plain()
