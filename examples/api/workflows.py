@@ -72,7 +72,10 @@ def main() -> int:
     print(f"   QR code link: {issued.json()['links']['verify']}")
     granted = client.post(f"/v1/tokens/{digest}/grants", headers=sme,
                           json={"party": "laredo-brokers"})
-    print(f"   given to the broker laredo-brokers: {granted.status_code == 201}")
+    if granted.status_code != 201:
+        return fail(f"giving the token to the broker answered {granted.status_code}: "
+                    f"{granted.text[:300]}")
+    print("   given to the broker laredo-brokers")
 
     step("2. Broker: pre-check before the truck leaves")
     checked = client.post("/v1/precheck", headers=auth("laredo-brokers.broker"),

@@ -6,7 +6,8 @@ the same tokens. Its answer is cached per worker while the log's standing waterm
 (`ledger.api.context.VerifiedCache`); a cached answer needs one short query and a lookup.
 Going through FastAPI's routing, dependency solving and middleware for that costs several
 times the work itself, so this ASGI layer, in front of the app, answers exactly the cached
-case: a public route (no key, no account, nothing personal in the answer), a full
+case: a public route asked without a key (a request with an ``Authorization`` header goes
+to the app, which checks the key), nothing personal in the answer, a full
 64-hex digest, no query string (``?at=`` goes to the app), a cached verification still
 valid at the watermark just read. Anything else, and any failure reading the watermark,
 goes on to the app unchanged, which answers as it always does (and fills the cache).
@@ -30,6 +31,13 @@ _PATH = re.compile(r"/v1/verify/([0-9a-f]{64})")
 _HEADERS = [(b"content-type", b"application/json")]
 
 
+def _has_authorization(scope: Scope) -> bool:
+    """A request that sends a key goes to the app, which checks it (a bad key is a 401
+    on public routes too, `ledger.api.access`).
+    """
+    return any(name == b"authorization" for name, _ in scope.get("headers", ()))
+
+
 class QrFastPath:
     """ASGI middleware: cached ``GET /v1/verify/{digest}`` answers, nothing else."""
 
@@ -39,7 +47,7 @@ class QrFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a cached QR verification; hand everything else to the app."""
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get(
-                "query_string"):
+                "query_string") and not _has_authorization(scope):
             match = _PATH.fullmatch(scope["path"])
             if match is not None:
                 body = self._cached(scope, match[1])
