@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,7 @@ class VerifiedCache:
         self.capacity = capacity
         self._entries: OrderedDict[str, Verified] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[str, tuple[threading.Lock, int]] = {}
 
     def get(self, digest: str, watermark: int) -> Verified | None:
         """The entry for `digest` if it still holds at `watermark`."""
@@ -110,6 +111,23 @@ class VerifiedCache:
                 return None
             self._entries.move_to_end(digest)
             return found
+
+    @contextlib.contextmanager
+    def building(self, digest: str) -> Iterator[None]:
+        """Hold the build of `digest`'s entry (single flight per token in a worker)."""
+        with self._lock:
+            lock, users = self._building.get(digest, (threading.Lock(), 0))
+            self._building[digest] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._building[digest]
+                if users == 1:
+                    del self._building[digest]
+                else:
+                    self._building[digest] = (lock, users - 1)
 
     def put(self, digest: str, entry: Verified) -> None:
         """Keep `entry`, dropping the least recently used beyond `capacity`."""
@@ -282,12 +300,20 @@ class Service:
         found = self.verified.get(digest, watermark)
         if found is not None:
             return found
-        bundle = self.bundle(digest)
-        verification = self.verify(bundle)
-        entry = Verified(bundle, verification, watermark, time.monotonic() + self.verified.ttl,
-                         Verified.answer_of(bundle, verification))
-        self.verified.put(digest, entry)
-        return entry
+        # One build per token at a time in this worker: the request threads asking for
+        # the same token (a broker's pre-check, a QR code scanned twice) wait for the
+        # first one's answer instead of each writing a fresh status and checkpoint.
+        with self.verified.building(digest):
+            found = self.verified.get(digest, watermark)
+            if found is not None:
+                return found
+            bundle = self.bundle(digest)
+            verification = self.verify(bundle)
+            entry = Verified(bundle, verification, watermark,
+                             time.monotonic() + self.verified.ttl,
+                             Verified.answer_of(bundle, verification))
+            self.verified.put(digest, entry)
+            return entry
 
     def verify(self, bundle: bytes | Mapping[str, Any], *, at: int | None = None
                ) -> Verification:

@@ -204,3 +204,32 @@ def test_a_cached_qr_answer_skips_the_framework_and_is_the_same_bytes(
     assert served == [False, True, False]  # the watermark moved: the app answers
     assert after.json()["decision"] == "reject"
     assert world.client.get(f"/v1/verify/{wheel}").json()["decision"] == "clear"
+
+
+def test_requests_for_one_token_at_once_build_its_bundle_once(
+        sqlite_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single flight per token in a worker: a pre-check's threads asking for the same
+    token wait for the first build (a fresh status and checkpoint), not one each."""
+    import threading
+    import time as clock
+
+    world = sqlite_world
+    built: list[str] = []
+    original = world.service.bundle
+
+    def slow(digest: str, **options: object) -> dict[str, object]:
+        built.append(digest)
+        clock.sleep(0.2)  # long enough for every thread to arrive meanwhile
+        return original(digest, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.service, "bundle", slow)
+    caliper = world.tokens["brake-caliper-mx"]
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        world.service.verify_logged(caliper).verification.decision.value)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["clear"] * 6
+    assert built == [caliper]
