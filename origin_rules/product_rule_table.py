@@ -43,6 +43,7 @@ from origin_rules.product_rules import (
     Use,
     parse_provision,
 )
+from origin_rules.rule_data import TomlTable
 from origin_rules.values import hs_digits
 
 __all__ = ["PSR_SCHEMA", "ProductRuleSource", "ProductRuleTable", "ProductSpecificRule",
@@ -299,28 +300,13 @@ def _branch_data(branch: Branch) -> dict[str, Any]:
 # Strict loading
 
 
-class _Fields:
+class _Fields(TomlTable):
     """A TOML table being read: typed access, and unknown keys rejected at `done`."""
 
-    def __init__(self, file: str, path: str, data: Any) -> None:
-        if not isinstance(data, dict):
-            raise RuleDataError(file, path or "<root>", "expected a table")
-        self.file, self.path, self.data = file, path, data
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, message: str) -> RuleDataError:
-        return RuleDataError(self.file, self.key(name), message)
-
     def get(self, name: str, kind: type, default: Any = ...) -> Any:
-        self.used.add(name)
         if name not in self.data:
-            if default is ...:
-                raise self.fail(name, "is required")
-            return default
-        value = self.data[name]
+            return self.take(name, default)
+        value = self.take(name)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
                 kind is date and hasattr(value, "hour")):
             raise self.fail(name, f"expected {kind.__name__}, got {value!r}")
@@ -351,11 +337,6 @@ class _Fields:
         if name not in self.data:
             return None
         return _Fields(self.file, self.key(name), self.data[name])
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise RuleDataError(self.file, self.key(unknown[0]), "unknown key")
 
 
 _STATUSES = ("structured", "partial", "unsupported", "chapter_rule")

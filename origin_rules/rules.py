@@ -54,6 +54,7 @@ from origin_rules.product_rule_table import (
     load_tables,
 )
 from origin_rules.product_rules import Branch, Shift, goods_key, uses_in
+from origin_rules.rule_data import TomlTable
 from origin_rules.values import hs_digits
 
 __all__ = [
@@ -744,28 +745,12 @@ def default_rule_book() -> RuleBook:
 # Strict loader: every error names the file and the key path.
 
 
-class _Table:
+class _Table(TomlTable):
     """A TOML table being read: tracks used keys so unknown keys can be rejected."""
 
-    def __init__(self, file: str, path: str, data: Any) -> None:
-        if not isinstance(data, dict):
-            raise RuleDataError(file, path or "<root>", "expected a table")
-        self.file, self.path, self.data = file, path, data
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, message: str) -> RuleDataError:
-        return RuleDataError(self.file, self.key(name), message)
-
     def get(self, name: str, default: Any = ...) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if default is ...:
-                raise self.fail(name, "is required")
-            return default
-        return self.data[name]
+        """The raw value of `name` (required unless a default is given)."""
+        return self.take(name, default)
 
     def text(self, name: str, default: Any = ...) -> Any:
         value = self.get(name, default)
@@ -819,10 +804,6 @@ class _Table:
     def sub(self, name: str) -> _Table:
         return _Table(self.file, self.key(name), self.get(name))
 
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise RuleDataError(self.file, self.key(unknown[0]), "unknown key")
 
 
 def _thresholds(table: _Table, reference: str) -> tuple[Threshold, ...]:
