@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import ConflictError, InputError, NotFoundError
-from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql import METADATA, transaction
 from ledger.store.sql_accounts import account_tables
 
 __all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "KeyListing", "Role",
@@ -138,8 +138,8 @@ class AccountStore:
         self._engine = engine
 
     @contextmanager
-    def _connection(self, action: str) -> Iterator[Connection]:
-        with store_errors(action), self._engine.connect() as connection, connection.begin():
+    def _connection(self, action: str, *, write: bool = False) -> Iterator[Connection]:
+        with transaction(self._engine, action, write=write) as connection:
             yield connection
 
     def create_account(self, role: Role, party_id: str, name: str) -> Account:
@@ -153,7 +153,7 @@ class AccountStore:
             raise InputError(f"a customs account is one of the authorities "
                              f"{', '.join(CUSTOMS_AUTHORITIES)}, not {party_id!r}")
         account = Account(f"{party_id}.{role.value}", role, party_id, name, utc_timestamp())
-        with self._connection("create an account") as connection:
+        with self._connection("create an account", write=True) as connection:
             if connection.execute(sa.select(_ACCOUNTS.c.account_id).where(
                     _ACCOUNTS.c.account_id == account.account_id)).first() is not None:
                 raise ConflictError(f"account {account.account_id} already exists")
@@ -190,7 +190,7 @@ class AccountStore:
             raise InputError(f"a key label is at most {_NAME_MAX} printable characters")
         key_id = secrets.token_hex(6)
         key = f"tmec_{key_id}_{secrets.token_urlsafe(32)}"
-        with self._connection("issue an API key") as connection:
+        with self._connection("issue an API key", write=True) as connection:
             connection.execute(sa.insert(_KEYS).values(
                 key_hash=hash_api_key(key), key_id=key_id, account_id=account_id,
                 label=label, created_at=utc_timestamp()))
@@ -222,7 +222,7 @@ class AccountStore:
         if not reason.strip() or len(reason) > _NAME_MAX or not reason.isprintable():
             raise InputError(f"a revocation reason is 1 to {_NAME_MAX} printable characters")
         at = utc_timestamp()
-        with self._connection("revoke an API key") as connection:
+        with self._connection("revoke an API key", write=True) as connection:
             if connection.execute(sa.select(_REVOCATIONS.c.key_id).where(
                     _REVOCATIONS.c.key_id == key_id)).first() is not None:
                 raise ConflictError(f"API key {key_id} is already revoked")
@@ -251,7 +251,7 @@ class AccountStore:
 
     def grant(self, token_digest: str, grantee_party: str, granted_by: str) -> bool:
         """Show a token to a party; False when it was already shown to it."""
-        with self._connection("grant a token") as connection:
+        with self._connection("grant a token", write=True) as connection:
             exists = connection.execute(sa.select(_GRANTS.c.token_digest).where(
                 _GRANTS.c.token_digest == token_digest,
                 _GRANTS.c.grantee_party == grantee_party)).first()
@@ -298,7 +298,7 @@ class AccountStore:
             raise InputError(f"disclosures go to a customs authority "
                              f"({', '.join(CUSTOMS_AUTHORITIES)}), not {authority[:40]!r}")
         at = utc_timestamp()
-        with self._connection("record disclosures") as connection:
+        with self._connection("record disclosures", write=True) as connection:
             known = set(connection.execute(sa.select(_DISCLOSURES.c.line).where(
                 _DISCLOSURES.c.token_digest == token_digest,
                 _DISCLOSURES.c.authority == authority)).scalars())

@@ -27,7 +27,7 @@ from ledger.crypto import SigningKey, seal, unseal
 from ledger.errors import ConflictError, LedgerError, NotFoundError
 from ledger.keys import KeyLookup
 from ledger.multikey import verification_method_id
-from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql import METADATA, transaction
 from ledger.store.sql_accounts import account_tables
 from ledger.token import check_party_profile
 
@@ -77,8 +77,7 @@ class KeyVault:
         check_party_profile(party)
         kid = verification_method_id(key.public_key)
         sealed = seal(kek, key.seed, kid.encode("utf-8"))
-        with store_errors("hold a signing key"), self._engine.connect() as connection, \
-                connection.begin():
+        with transaction(self._engine, "hold a signing key", write=True) as connection:
             if connection.execute(sa.select(_HELD.c.kid).where(_HELD.c.kid == kid)).first():
                 raise ConflictError(f"key {kid} is already held")
             connection.execute(sa.insert(_HELD).values(
@@ -91,7 +90,7 @@ class KeyVault:
         """The ids of the keys held for a party, newest first."""
         query = (sa.select(_HELD.c.kid).where(_HELD.c.party_id == party_id)
                  .order_by(_HELD.c.created_at.desc(), _HELD.c.kid))
-        with store_errors("read held keys"), self._engine.connect() as connection:
+        with transaction(self._engine, "read held keys", write=False) as connection:
             return [str(k) for k in connection.execute(query).scalars()]
 
     def current(self, party_id: str, keys: KeyLookup, position: int) -> HeldKey:
@@ -103,7 +102,7 @@ class KeyVault:
         kek = self._require_kek()
         query = (sa.select(_HELD).where(_HELD.c.party_id == party_id)
                  .order_by(_HELD.c.created_at.desc(), _HELD.c.kid.desc()))
-        with store_errors("read a held key"), self._engine.connect() as connection:
+        with transaction(self._engine, "read a held key", write=False) as connection:
             rows = connection.execute(query).all()
         for row in rows:
             record = keys.key(row.kid)

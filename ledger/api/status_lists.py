@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from ledger.api.accounts import utc_timestamp
 from ledger.crypto import SigningKey
 from ledger.status_list import LIST_BITS, status_entry, status_list_credential
-from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql import METADATA, transaction
 from ledger.store.sql_accounts import account_tables
 
 __all__ = ["BLOCK", "StatusLists"]
@@ -71,8 +71,7 @@ class StatusLists:
 
     def _reserve(self, count: int) -> list[int]:
         stamp = utc_timestamp()
-        with store_errors("reserve status indices"), self._engine.connect() as connection, \
-                connection.begin():
+        with transaction(self._engine, "reserve status indices", write=True) as connection:
             keys = connection.execute(
                 sa.insert(_INDICES).returning(_INDICES.c.status_index),
                 [{"allocated_at": stamp}] * count).scalars().all()
@@ -86,7 +85,7 @@ class StatusLists:
                  .where(_BLOBS.c.digest.in_(sa.select(_EVENTS.c.digest)
                                             .where(_EVENTS.c.event == "revoked"))))
         found: set[int] = set()
-        with store_errors("read revocations"), self._engine.connect() as connection:
+        with transaction(self._engine, "read revocations", write=False) as connection:
             for data in connection.execute(query).scalars():
                 index = _status_index(bytes(data), url)
                 if index is not None and first <= index < first + LIST_BITS:

@@ -134,6 +134,7 @@ __all__ = [
     "find_tampered",
     "lock_for_migration",
     "store_errors",
+    "transaction",
 ]
 
 # Advisory lock keys (64-bit, fixed): ASCII "tmec_log" and "tmec_mig". Fixed so that every
@@ -314,6 +315,21 @@ def lock_for_migration(connection: Connection) -> None:
 def _immediate(connection: Connection) -> Connection:
     """Mark `connection` so its next transaction begins with ``BEGIN IMMEDIATE`` (SQLite)."""
     return connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+
+
+@contextmanager
+def transaction(engine: Engine, action: str, *, write: bool) -> Iterator[Connection]:
+    """One short transaction on `engine` for the service's own tables, errors translated.
+
+    A transaction that writes begins ``IMMEDIATE`` on SQLite. A deferred one that reads
+    first and then writes fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT,
+    which the busy timeout does not wait on) whenever another connection committed between
+    its read and its write; taking the write lock up front makes it wait its turn instead.
+    Reads stay deferred: WAL readers never block and are never blocked.
+    """
+    with store_errors(action), engine.connect() as connection, \
+            (_immediate(connection) if write else connection).begin():
+        yield connection
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.api.accounts import Account, AccountStore, Role
 from ledger.errors import InputError, NotFoundError
-from ledger.store.sql import METADATA, store_errors
+from ledger.store.sql import METADATA, transaction
 from ledger.store.sql_web import web_tables
 
 __all__ = ["MIN_PASSWORD", "SESSION_LIFETIME", "CredentialStore", "Session", "csrf_token"]
@@ -95,8 +95,8 @@ class CredentialStore:
         self._accounts = AccountStore(engine)
 
     @contextmanager
-    def _connection(self, action: str) -> Iterator[Connection]:
-        with store_errors(action), self._engine.connect() as connection, connection.begin():
+    def _connection(self, action: str, *, write: bool = False) -> Iterator[Connection]:
+        with transaction(self._engine, action, write=write) as connection:
             yield connection
 
     def set_password(self, account_id: str, password: str) -> None:
@@ -105,7 +105,7 @@ class CredentialStore:
         if not MIN_PASSWORD <= len(password) <= _MAX_PASSWORD:
             raise InputError(f"a password has {MIN_PASSWORD} to {_MAX_PASSWORD} characters")
         hashed = _HASHER.hash(password)
-        with self._connection("set a password") as connection:
+        with self._connection("set a password", write=True) as connection:
             connection.execute(sa.insert(_PASSWORDS).values(
                 account_id=account_id, password_hash=hashed, set_at=_moment(datetime.now(UTC))))
 
@@ -134,7 +134,7 @@ class CredentialStore:
         started = now or datetime.now(UTC)
         secret = secrets.token_urlsafe(32)
         expires = _moment(started + SESSION_LIFETIME)
-        with self._connection("start a session") as connection:
+        with self._connection("start a session", write=True) as connection:
             connection.execute(sa.insert(_SESSIONS).values(
                 session_hash=_session_hash(secret), account_id=account.account_id,
                 started_at=_moment(started), expires_at=expires))
@@ -160,7 +160,7 @@ class CredentialStore:
     def end_session(self, secret: str, reason: str = "signed out") -> None:
         """End a session from now on (nothing happens for an unknown or ended one)."""
         digest = _session_hash(secret)
-        with self._connection("end a session") as connection:
+        with self._connection("end a session", write=True) as connection:
             known = connection.execute(sa.select(_SESSIONS.c.session_hash, _ENDS.c.ended_at)
                                        .join(_ENDS, _SESSIONS.c.session_hash
                                              == _ENDS.c.session_hash, isouter=True)

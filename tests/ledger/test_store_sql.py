@@ -200,6 +200,58 @@ def test_sqlite_busy_database_is_store_unavailable(sqlite_path: Path, sqlite_sto
         impatient.close()
 
 
+# Each write of the service's own tables that reads before it writes.
+READ_THEN_WRITE: dict[str, Callable[[SqlStore], object]] = {
+    "create an account": lambda store: AccountStore(store.engine).create_account(
+        Role.BROKER, "laredo-brokers", "Laredo"),
+    "revoke an API key": lambda store: AccountStore(store.engine).revoke_key(
+        AccountStore(store.engine).issue_key("registrar.registrar").key_id, "lost"),
+    "grant a token": lambda store: AccountStore(store.engine).grant(
+        "sha256:aa", "laredo-brokers", "registrar.registrar"),
+    "record disclosures": lambda store: AccountStore(store.engine).disclose(
+        "sha256:aa", "cbp", [0], "registrar.registrar"),
+    "hold a signing key": lambda store: KeyVault(store.engine, bytes(32)).hold(
+        SigningKey(bytes([7]) * 32), {
+            "id": "frenos-bajio", "name": "Frenos", "country": "MX", "address": "Celaya",
+            "email": "a@b.example", "phone": "+52 461 555 0142"}),
+    "end a session": lambda store: CredentialStore(store.engine).end_session("s" * 43),
+}
+
+
+@pytest.mark.parametrize("action", READ_THEN_WRITE)
+def test_sqlite_a_write_waits_for_a_writer_that_commits(sqlite_store: SqlStore,
+                                                        sqlite_path: Path, action: str) -> None:
+    """A read-then-write waits for another process's write, it does not fail on it.
+
+    A deferred transaction that has read when another connection commits cannot write
+    (SQLite answers "database is locked" at once, without its busy timeout); the service's
+    writes take the write lock first so they queue like the log's appends do.
+    """
+    AccountStore(sqlite_store.engine).create_account(Role.REGISTRAR, "registrar", "Registrar")
+    holding, done = threading.Event(), threading.Event()
+
+    def other_process_writes() -> None:
+        other = sqlite3.connect(sqlite_path, isolation_level=None, timeout=5)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO api_accounts VALUES "
+                          "('cbp.customs', 'customs', 'cbp', 'CBP', '2026-12-01T00:00:00Z')")
+            holding.set()
+            time.sleep(0.3)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+            done.set()
+
+    writer = threading.Thread(target=other_process_writes)
+    writer.start()
+    assert holding.wait(5)
+    READ_THEN_WRITE[action](sqlite_store)  # raised StoreUnavailableError before the fix
+    writer.join()
+    assert done.is_set()
+    assert AccountStore(sqlite_store.engine).account("cbp.customs").name == "CBP"
+
+
 def test_sqlite_missing_directory_is_store_unavailable(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError):
         SqlStore.open(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
