@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,6 +99,13 @@ class IndexTables:
     tables: dict[str, sa.Table]
     marker: str  # the DB-API parameter marker: "?" (sqlite3) or "%s" (psycopg)
 
+    # -- the look-ups a registration or a bundle runs many times, built once per table set
+    # (building a statement and its cache key per call costs more than running it).
+
+    @cached_property
+    def _queries(self) -> _Queries:
+        return _Queries.of(self.tables)
+
     def _insert(self, name: str) -> str:
         table = self.tables[name]
         columns = [c.name for c in table.columns]
@@ -130,8 +138,7 @@ class IndexTables:
 
     def key(self, connection: Connection, kid: str) -> KeyRecord | None:
         """A key with its retirements."""
-        keys = self.tables["log_keys"]
-        row = connection.execute(sa.select(keys).where(keys.c.kid == kid)).first()
+        row = connection.execute(self._queries.key, {"kid": kid}).first()
         if row is None:
             return None
         return key_record(_key_row(row), self._key_events(connection, [kid]).get(kid, []))
@@ -157,21 +164,18 @@ class IndexTables:
                     kids: Sequence[str]) -> dict[str, list[KeyEvent]]:
         if not kids:
             return {}
-        events = self.tables["log_key_events"]
         found: dict[str, list[KeyEvent]] = {}
         for start in range(0, len(kids), 500):  # bounded IN lists
-            query = (sa.select(events).where(events.c.kid.in_(kids[start:start + 500]))
-                     .order_by(events.c.leaf_index))
-            for row in connection.execute(query):
+            chunk = {"kids": list(kids[start:start + 500])}
+            for row in connection.execute(self._queries.key_events_in, chunk):
                 found.setdefault(row.kid, []).append(_key_event(row))
         return found
 
     def keys_many(self, connection: Connection, kids: Sequence[str]) -> dict[str, KeyRecord]:
         """The keys among `kids` that exist, with their retirements."""
-        keys = self.tables["log_keys"]
         rows: list[sa.Row[Any]] = []
         for chunk in _chunks(kids):
-            rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
+            rows += connection.execute(self._queries.keys_in, {"kids": list(chunk)}).all()
         return {record.kid: record for record in self._records(connection, rows)}
 
     def party_tokens(self, connection: Connection, party_id: str, after: int, limit: int
@@ -186,38 +190,34 @@ class IndexTables:
     def token_rows_many(self, connection: Connection,
                         digests: Sequence[str]) -> dict[str, TokenRow]:
         """The token rows among `digests` that exist."""
-        tokens = self.tables["log_tokens"]
         found: dict[str, TokenRow] = {}
         for chunk in _chunks(digests):
-            for row in connection.execute(sa.select(tokens).where(tokens.c.digest.in_(chunk))):
+            for row in connection.execute(self._queries.tokens_in, {"digests": list(chunk)}):
                 found[row.digest] = _token_row(row)
         return found
 
     def token_events_many(self, connection: Connection,
                           digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
         """The events of each of `digests`, in log order."""
-        events = self.tables["log_token_events"]
         found: dict[str, list[TokenEvent]] = {}
         for chunk in _chunks(digests):
-            query = (sa.select(events).where(events.c.digest.in_(chunk))
-                     .order_by(events.c.leaf_index))
-            for r in connection.execute(query):
+            query, values = self._queries.token_events_in, {"digests": list(chunk)}
+            for r in connection.execute(query, values):
                 found.setdefault(r.digest, []).append(_token_event(r))
         return found
 
     def shipment_tokens_many(self, connection: Connection, pairs: Sequence[tuple[str, str]]
                              ) -> dict[tuple[str, str], str]:
         """The last token of each (party, shipment) pair that has one."""
-        tokens = self.tables["log_tokens"]
         by_party: dict[str, list[str]] = {}
         for party_id, shipment in pairs:
             by_party.setdefault(party_id, []).append(shipment)
         found: dict[tuple[str, str], tuple[int, str]] = {}
         for party_id, shipments in by_party.items():  # (party, shipment) index prefix
             for chunk in _chunks(shipments):
-                query = sa.select(tokens.c.shipment, tokens.c.leaf_index, tokens.c.digest).where(
-                    tokens.c.party_id == party_id, tokens.c.shipment.in_(chunk))
-                for shipment, index, digest in connection.execute(query):
+                values = {"party": party_id, "shipments": list(chunk)}
+                for shipment, index, digest in connection.execute(
+                        self._queries.shipment_tokens_in, values):
                     best = found.get((party_id, shipment))
                     if best is None or int(index) > best[0]:
                         found[party_id, shipment] = (int(index), str(digest))
@@ -226,10 +226,9 @@ class IndexTables:
     def key_histories(self, connection: Connection, kids: Sequence[str]
                       ) -> dict[str, tuple[KeyRow, list[KeyEvent]]]:
         """Each existing key's row and raw events (for reading the state as of an entry)."""
-        keys = self.tables["log_keys"]
         rows: list[sa.Row[Any]] = []
         for chunk in _chunks(kids):
-            rows += connection.execute(sa.select(keys).where(keys.c.kid.in_(chunk))).all()
+            rows += connection.execute(self._queries.keys_in, {"kids": list(chunk)}).all()
         events = self._key_events(connection, [row.kid for row in rows])
         return {row.kid: (_key_row(row), events.get(row.kid, [])) for row in rows}
 
@@ -245,11 +244,10 @@ class IndexTables:
     def shipment_token_rows(self, connection: Connection, party_id: str,
                             shipments: Sequence[str]) -> list[TokenRow]:
         """Every token a party logged for any of `shipments`."""
-        tokens = self.tables["log_tokens"]
         found: list[TokenRow] = []
         for chunk in _chunks(shipments):
-            found += [_token_row(r) for r in connection.execute(sa.select(tokens).where(
-                tokens.c.party_id == party_id, tokens.c.shipment.in_(chunk)))]
+            found += [_token_row(r) for r in connection.execute(
+                self._queries.shipment_rows_in, {"party": party_id, "shipments": list(chunk)})]
         return found
 
     def derived_rows(self, connection: Connection, start: int, end: int) -> DerivedRows:
@@ -267,25 +265,19 @@ class IndexTables:
 
     def token_row(self, connection: Connection, digest: str) -> TokenRow | None:
         """A token's row."""
-        tokens = self.tables["log_tokens"]
-        row = connection.execute(sa.select(tokens).where(tokens.c.digest == digest)).first()
+        row = connection.execute(self._queries.token, {"digest": digest}).first()
         return None if row is None else _token_row(row)
 
     def token_events(self, connection: Connection, digest: str) -> list[TokenEvent]:
         """A token's events in log order."""
-        events = self.tables["log_token_events"]
-        rows = connection.execute(sa.select(events).where(events.c.digest == digest)
-                                  .order_by(events.c.leaf_index))
+        rows = connection.execute(self._queries.token_events, {"digest": digest})
         return [_token_event(r) for r in rows]
 
     def shipment_token(self, connection: Connection, party_id: str,
                        shipment: str) -> str | None:
         """The last token of a party for a shipment."""
-        tokens = self.tables["log_tokens"]
-        query = (sa.select(tokens.c.digest)
-                 .where(tokens.c.party_id == party_id, tokens.c.shipment == shipment)
-                 .order_by(tokens.c.leaf_index.desc()).limit(1))
-        value = connection.execute(query).scalar_one_or_none()
+        value = connection.execute(self._queries.shipment_token, {
+            "party": party_id, "shipment": shipment}).scalar_one_or_none()
         return None if value is None else str(value)
 
     def tokens_with_prefix(self, connection: Connection, prefix: str, limit: int) -> list[str]:
@@ -298,9 +290,8 @@ class IndexTables:
 
     def tile(self, connection: Connection, level: int, index: int) -> bytes | None:
         """A full tile's hashes."""
-        tiles = self.tables["log_tiles"]
-        value = connection.execute(sa.select(tiles.c.hashes).where(
-            tiles.c.level == level, tiles.c.tile_index == index)).scalar_one_or_none()
+        value = connection.execute(self._queries.tile, {
+            "level": level, "index": index}).scalar_one_or_none()
         return None if value is None else bytes(value)
 
     def tile_roots(self, connection: Connection, level: int, start: int,
@@ -312,6 +303,55 @@ class IndexTables:
                         tiles.c.tile_index < end)
                  .order_by(tiles.c.tile_index))
         return [bytes(r) for r in connection.execute(query).scalars()]
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """Prebuilt look-ups on the derived tables; values go in as bound parameters."""
+
+    key: sa.Select[Any]
+    keys_in: sa.Select[Any]
+    key_events_in: sa.Select[Any]
+    token: sa.Select[Any]
+    tokens_in: sa.Select[Any]
+    token_events: sa.Select[Any]
+    token_events_in: sa.Select[Any]
+    shipment_token: sa.Select[Any]
+    shipment_tokens_in: sa.Select[Any]
+    shipment_rows_in: sa.Select[Any]
+    tile: sa.Select[Any]
+
+    @classmethod
+    def of(cls, tables: dict[str, sa.Table]) -> _Queries:
+        keys, key_events = tables["log_keys"], tables["log_key_events"]
+        tokens, events, tiles = tables["log_tokens"], tables["log_token_events"], \
+            tables["log_tiles"]
+
+        def among(name: str) -> sa.BindParameter[Any]:
+            return sa.bindparam(name, expanding=True)
+
+        party, shipments = tokens.c.party_id == sa.bindparam("party"), among("shipments")
+        return cls(
+            key=sa.select(keys).where(keys.c.kid == sa.bindparam("kid")),
+            keys_in=sa.select(keys).where(keys.c.kid.in_(among("kids"))),
+            key_events_in=sa.select(key_events).where(key_events.c.kid.in_(among("kids")))
+            .order_by(key_events.c.leaf_index),
+            token=sa.select(tokens).where(tokens.c.digest == sa.bindparam("digest")),
+            tokens_in=sa.select(tokens).where(tokens.c.digest.in_(among("digests"))),
+            token_events=sa.select(events).where(events.c.digest == sa.bindparam("digest"))
+            .order_by(events.c.leaf_index),
+            token_events_in=sa.select(events).where(events.c.digest.in_(among("digests")))
+            .order_by(events.c.leaf_index),
+            shipment_token=sa.select(tokens.c.digest)
+            .where(party, tokens.c.shipment == sa.bindparam("shipment"))
+            .order_by(tokens.c.leaf_index.desc()).limit(1),
+            shipment_tokens_in=sa.select(tokens.c.shipment, tokens.c.leaf_index,
+                                         tokens.c.digest)
+            .where(party, tokens.c.shipment.in_(shipments)),
+            shipment_rows_in=sa.select(tokens).where(party, tokens.c.shipment.in_(shipments)),
+            tile=sa.select(tiles.c.hashes).where(tiles.c.level == sa.bindparam("level"),
+                                                 tiles.c.tile_index == sa.bindparam("index")),
+        )
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:

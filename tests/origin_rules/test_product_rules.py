@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from origin_rules.bom import EndUse, Method
 from origin_rules.product_rules import (
@@ -306,3 +308,28 @@ class TestEveryRecord:
 def test_a_code_that_is_not_one_is_refused(text):
     with pytest.raises(ValueError, match="not an HS"):
         HsRange.parse(text)
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(digits=st.text("0123456789", min_size=2, max_size=10))
+def test_a_rule_outside_the_goods_chapter_never_matches_it(digits: str) -> None:
+    """`select` reads only the rules indexed under the good's chapter: every other rule of
+    the file must be one that could not cover the code, so the answer is what reading
+    every rule would give.
+    """
+    table = default_rule_book().rule_sets[0].product_rules
+    assert table is not None
+    candidates = set(map(id, table._candidates(digits)))
+    for rule in table.rules:
+        if rule.status != "chapter_rule" and id(rule) not in candidates:
+            assert rule.match(digits)[1] is False, rule.provision
+
+
+def test_the_chapter_index_holds_every_provision_rule_once_per_chapter() -> None:
+    table = default_rule_book().rule_sets[0].product_rules
+    assert table is not None
+    indexed = {id(rule) for rules in table._by_chapter.values() for rule in rules}
+    assert indexed == {id(r) for r in table.rules if r.status != "chapter_rule"}
+    for rules in table._by_chapter.values():
+        assert len(set(map(id, rules))) == len(rules)
