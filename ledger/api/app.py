@@ -44,6 +44,7 @@ from ledger.api.routes import (
     log,
     precheck,
     tokens,
+    vc_api,
     verify,
 )
 from ledger.api.routes.common import FastJSON
@@ -123,7 +124,7 @@ class BodyLimit:
 
 ROUTERS = (health.router, verify.router, verify.contexts, tokens.router, tokens.grants_router,
            issue.router, determinations.router, precheck.router, export.router,
-           accounts.router, log.router)
+           accounts.router, log.router, vc_api.router)
 """Every router of the API, in the order they are mounted."""
 
 
