@@ -19,8 +19,12 @@ proof itself; nothing here canonicalizes or signs on its own.
   set is checked on its own (VC Data Integrity 1.0 s.4.5); proof chains
   (``previousProof``) are reported as unsupported. Keys resolve offline only: a did:key
   names its own key, and a caller-supplied resolver may know more (our own did:web
-  documents); anything else is an error, never a network fetch. The verification method
-  must belong to the issuer (its DID is the ``issuer``), as the token verifier requires.
+  documents); anything else is an error, never a network fetch. Whether the issuer
+  controls the proof's verification method is VCDM's question, not Data Integrity's:
+  an issuer that is a did:key controls exactly its own key (another key is an error); an
+  issuer that does not resolve offline (an https URL, as in vc-di-eddsa's own Appendix B
+  vector, or another DID method) is reported as a warning, so ``verified`` says the proof
+  holds and the warning says who made it is not established.
 
 Problem types are the specifications' own URLs: VCDM 2.0 s.7.2 (PARSING_ERROR,
 CRYPTOGRAPHIC_SECURITY_ERROR, MALFORMED_VALUE_ERROR, RANGE_ERROR), VC Data Integrity 1.0
@@ -335,7 +339,9 @@ def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
     if not isinstance(method, str) or not method:
         return failed(PROOF_VERIFICATION_ERROR, "proof.verificationMethod: expected a "
                       "non-empty string")
-    if issuer is not None and _controller(method) != issuer:
+    if issuer is not None and issuer.startswith(DID_KEY_PREFIX) and (
+            _controller(method) != issuer):
+        # A did:key document authorizes its own key and no other (did:key Method).
         return failed(PROOF_VERIFICATION_ERROR, f"the proof was made by "
                       f"{_controller(method)[:120]!r}, but the issuer is {issuer[:120]!r}")
     if "expires" in proof:
@@ -453,6 +459,12 @@ def verify_any_credential(credential: Any, *, now: datetime,
             outcomes.append(outcome)
             if outcome.problem is not None:
                 errors.append(outcome.problem)
+            elif issuer is not None and _controller(outcome.proof["verificationMethod"]) != (
+                    issuer):
+                warnings.append(ProblemDetail(PROOF_VERIFICATION_ERROR, (
+                    f"issuer {issuer[:120]!r} does not resolve offline, so whether it "
+                    f"controls {outcome.proof['verificationMethod'][:120]!r} (which made "
+                    f"the proof) is not known; the proof itself verifies")))
     _check_period(credential, checks, now, errors, warnings, results)
     if "credentialStatus" in checks and "credentialStatus" in credential:
         _check_status(credential, status, warnings, results)
