@@ -38,14 +38,15 @@ command -v npm >/dev/null || fail "needs npm"
 [ -x "$PYTHON" ] || fail "no Python at $PYTHON (run 'make run' or set PYTHON)"
 
 # --- the three copies ------------------------------------------------------------------
-copy() {  # copy NAME SOURCE-OR-EMPTY GITHUB-REPO
-  local name=$1 source=$2 github=$3 target=$WORK/$1
+copy() {  # copy NAME VARIABLE GITHUB-REPO
+  local name=$1 variable=$2 github=$3 target=$WORK/$1
+  local source=${!variable:-}
   if [ -d "$target" ] && [ "${INTEROP_FRESH:-0}" != 1 ]; then
     return
   fi
   rm -rf "$target"
   if [ -n "$source" ]; then
-    [ -e "$source" ] || fail "$source (for $name) does not exist"
+    [ -e "$source" ] || fail "$variable=$source does not exist"
     if git -C "$source" rev-parse --git-dir >/dev/null 2>&1; then
       git clone --quiet "$source" "$target"
     else
@@ -55,14 +56,14 @@ copy() {  # copy NAME SOURCE-OR-EMPTY GITHUB-REPO
   elif timeout 20 git ls-remote "https://github.com/$github" HEAD >/dev/null 2>&1; then
     git clone --quiet --depth 1 "https://github.com/$github" "$target"
   else
-    fail "no copy of $github: set the variable named in tools/interop.sh (GitHub is not reachable)"
+    fail "no copy of $github: set $variable to one (GitHub is not reachable)"
   fi
 }
 mkdir -p "$WORK"
-copy vc-di-eddsa-test-suite "${VC_DI_EDDSA_TEST_SUITE:-}" w3c/vc-di-eddsa-test-suite
-copy data-integrity-test-suite-assertion "${DATA_INTEGRITY_TEST_SUITE_ASSERTION:-}" \
+copy vc-di-eddsa-test-suite VC_DI_EDDSA_TEST_SUITE w3c/vc-di-eddsa-test-suite
+copy data-integrity-test-suite-assertion DATA_INTEGRITY_TEST_SUITE_ASSERTION \
   w3c-ccg/data-integrity-test-suite-assertion
-copy vc-test-suite-implementations "${VC_TEST_SUITE_IMPLEMENTATIONS:-}" \
+copy vc-test-suite-implementations VC_TEST_SUITE_IMPLEMENTATIONS \
   w3c/vc-test-suite-implementations
 for name in vc-di-eddsa-test-suite data-integrity-test-suite-assertion vc-test-suite-implementations; do
   rev=$(git -C "$WORK/$name" rev-parse --short HEAD 2>/dev/null || echo "not a git copy")
