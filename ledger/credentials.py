@@ -51,7 +51,13 @@ from ledger.errors import (
     TokenError,
     UnknownKeyError,
 )
-from ledger.multikey import DID_KEY_PREFIX, did_key, verification_method_id
+from ledger.multikey import (
+    DID_KEY_PREFIX,
+    decode_did_key,
+    decode_verification_method,
+    did_key,
+    verification_method_id,
+)
 from ledger.token import (
     CREDENTIAL_TYPE,
     CRYPTOSUITE,
@@ -73,9 +79,12 @@ __all__ = [
     "STATUS_VERIFICATION_ERROR",
     "VC_CONTEXT_V1",
     "CredentialVerification",
+    "IssuerKeys",
+    "KeyResolver",
     "ProblemDetail",
     "ProofResult",
     "StatusAnswer",
+    "StatusResolver",
     "issue_credential",
     "verify_any_credential",
 ]
@@ -310,6 +319,9 @@ def issue_credential(credential: Any, key: SigningKey, *, created: str) -> dict[
 KeyResolver = Callable[[str], bytes | None]
 """A verification method id -> its raw Ed25519 key, or None when unknown (offline only)."""
 
+IssuerKeys = Callable[[str], frozenset[bytes] | None]
+"""An issuer id -> the keys it controls for assertions now, or None when not known."""
+
 StatusResolver = Callable[[Mapping[str, Any]], StatusAnswer]
 """A ``credentialStatus`` entry -> what is known of its bit, offline."""
 
@@ -318,13 +330,30 @@ def _controller(verification_method: str) -> str:
     return verification_method.partition("#")[0]
 
 
+def _controlled_keys(issuer: str, issuer_keys: IssuerKeys | None) -> frozenset[bytes] | None:
+    """The keys `issuer` controls for assertions, or None when that is not known offline.
+
+    A did:key controls its own key and no other (did:key Method, "Document Creation
+    Algorithm"); other identifiers are asked of `issuer_keys` (our own did:web documents).
+    """
+    if issuer.startswith(DID_KEY_PREFIX):
+        try:
+            return frozenset({decode_did_key(issuer)})
+        except EncodingError:
+            return frozenset()
+    return None if issuer_keys is None else issuer_keys(issuer)
+
+
 def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
-                 now: datetime, resolve: KeyResolver | None) -> ProofResult:
-    """One proof of `credential` (the document carrying only that proof)."""
+                 now: datetime, resolve: KeyResolver | None, issuer_keys: IssuerKeys | None
+                 ) -> tuple[ProofResult, ProblemDetail | None]:
+    """One proof of `credential` (the document carrying only that proof), and a warning
+    when it verifies but its key is not known to be the issuer's.
+    """
     shown = proof if isinstance(proof, Mapping) else {}
 
-    def failed(kind: str, detail: str) -> ProofResult:
-        return ProofResult(False, shown, ProblemDetail(kind, detail))
+    def failed(kind: str, detail: str) -> tuple[ProofResult, None]:
+        return ProofResult(False, shown, ProblemDetail(kind, detail)), None
 
     if not isinstance(proof, Mapping):
         return failed(PROOF_VERIFICATION_ERROR, "a proof is an object")
@@ -339,19 +368,32 @@ def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
     if not isinstance(method, str) or not method:
         return failed(PROOF_VERIFICATION_ERROR, "proof.verificationMethod: expected a "
                       "non-empty string")
-    if issuer is not None and issuer.startswith(DID_KEY_PREFIX) and (
-            _controller(method) != issuer):
-        # A did:key document authorizes its own key and no other (did:key Method).
-        return failed(PROOF_VERIFICATION_ERROR, f"the proof was made by "
-                      f"{_controller(method)[:120]!r}, but the issuer is {issuer[:120]!r}")
+    key: bytes | None = None
+    if method.startswith(DID_KEY_PREFIX):
+        try:
+            key = decode_verification_method(method)
+        except EncodingError as exc:
+            return failed(PROOF_VERIFICATION_ERROR, f"proof.verificationMethod: "
+                          f"{exc.message}")
+    elif resolve is not None:
+        key = resolve(method)
+    binding: ProblemDetail | None = None
+    if issuer is not None and key is not None:
+        controlled = _controlled_keys(issuer, issuer_keys)
+        if controlled is not None and key not in controlled:
+            return failed(PROOF_VERIFICATION_ERROR, f"the proof was made by "
+                          f"{method[:120]!r}, a key the issuer {issuer[:120]!r} does not "
+                          f"control")
+        if controlled is None and _controller(method) != issuer:
+            binding = ProblemDetail(PROOF_VERIFICATION_ERROR, (
+                f"issuer {issuer[:120]!r} does not resolve offline, so whether it controls "
+                f"{method[:120]!r} (which made the proof) is not known; the proof itself "
+                f"verifies"))
     if "expires" in proof:
         expires = _datetime(proof["expires"])
         if expires is None or expires < now:
             return failed(PROOF_VERIFICATION_ERROR, "proof.expires: the proof has expired "
                           "or the date is not a dateTimeStamp")
-    key = None
-    if not method.startswith(DID_KEY_PREFIX) and resolve is not None:
-        key = resolve(method)
     try:
         verify_credential({**credential, "proof": proof}, key)
     except SignatureError as exc:  # the signature, its encoding or its @context binding
@@ -361,7 +403,7 @@ def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
                       f"service's own DID documents resolve offline)")
     except (TokenError, EncodingError) as exc:
         return failed(PROOF_VERIFICATION_ERROR, exc.message)
-    return ProofResult(True, shown)
+    return ProofResult(True, shown), binding
 
 
 def _check_period(credential: Mapping[str, Any], checks: frozenset[str], now: datetime,
@@ -417,6 +459,7 @@ def _check_status(credential: Mapping[str, Any], status: StatusResolver | None,
 def verify_any_credential(credential: Any, *, now: datetime,
                           checks: frozenset[str] = ALL_CHECKS,
                           resolve: KeyResolver | None = None,
+                          issuer_keys: IssuerKeys | None = None,
                           status: StatusResolver | None = None) -> CredentialVerification:
     """Verify a credential's eddsa-jcs-2022 proofs, data model, validity and status.
 
@@ -425,6 +468,7 @@ def verify_any_credential(credential: Any, *, now: datetime,
         now: The time to judge the validity period and proof expiry by (aware).
         checks: Which of `ALL_CHECKS` to run; ``proof`` and the data model always run.
         resolve: Keys of verification methods that are not did:key (our did:web).
+        issuer_keys: The keys an issuer that is not a did:key controls (our did:web).
         status: What is known of ``credentialStatus`` entries (our own lists).
 
     Returns:
@@ -455,16 +499,13 @@ def verify_any_credential(credential: Any, *, now: datetime,
         issuer = _issuer_id(credential.get("issuer"))
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
         for proof in listed:
-            outcome = _check_proof(unsecured, proof, issuer, now, resolve)
+            outcome, binding = _check_proof(unsecured, proof, issuer, now, resolve,
+                                            issuer_keys)
             outcomes.append(outcome)
             if outcome.problem is not None:
                 errors.append(outcome.problem)
-            elif issuer is not None and _controller(outcome.proof["verificationMethod"]) != (
-                    issuer):
-                warnings.append(ProblemDetail(PROOF_VERIFICATION_ERROR, (
-                    f"issuer {issuer[:120]!r} does not resolve offline, so whether it "
-                    f"controls {outcome.proof['verificationMethod'][:120]!r} (which made "
-                    f"the proof) is not known; the proof itself verifies")))
+            if binding is not None:
+                warnings.append(binding)
     _check_period(credential, checks, now, errors, warnings, results)
     if "credentialStatus" in checks and "credentialStatus" in credential:
         _check_status(credential, status, warnings, results)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger.api.access import Caller
 from ledger.api.accounts import SME_ROLES, AccountStore, Role
+from ledger.api.dids import ServiceDids
 from ledger.api.problems import ApiProblem
 from ledger.api.settings import ApiSettings
 from ledger.api.signing_keys import HeldKey, KeyVault
@@ -159,6 +160,8 @@ class Service:
         self.status_lists = StatusLists(store.engine, settings.public_url)
         self._vc_issuer = (None if settings.key_encryption_key is None
                            else ServiceIssuer.from_secret(settings.key_encryption_key))
+        #: did:web documents of the service and its parties (`ledger.api.dids`).
+        self.dids = ServiceDids(self)
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:

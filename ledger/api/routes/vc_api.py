@@ -225,6 +225,8 @@ def _status_resolver(service: Service) -> Any:
 def _verify(service: Service, credential: Any, checks: frozenset[str]
             ) -> CredentialVerification:
     return verify_any_credential(credential, now=utc_now(), checks=checks,
+                                 resolve=service.dids.resolve,
+                                 issuer_keys=service.dids.keys_of,
                                  status=_status_resolver(service))
 
 
