@@ -21,10 +21,11 @@ proof itself; nothing here canonicalizes or signs on its own.
   names its own key, and a caller-supplied resolver may know more (our own did:web
   documents); anything else is an error, never a network fetch. Whether the issuer
   controls the proof's verification method is VCDM's question, not Data Integrity's:
-  an issuer that is a did:key controls exactly its own key (another key is an error); an
-  issuer that does not resolve offline (an https URL, as in vc-di-eddsa's own Appendix B
-  vector, or another DID method) is reported as a warning, so ``verified`` says the proof
-  holds and the warning says who made it is not established.
+  an issuer that is a did:key controls exactly its own key, one the caller's
+  ``issuer_keys`` knows (our did:web) the keys its document lists, and a key outside them
+  is an error; an issuer that does not resolve offline (an https URL, as in vc-di-eddsa's
+  own Appendix B vector, or another host's DID) is reported as a warning, so ``verified``
+  says the proof holds and the warning says who made it is not established.
 
 Problem types are the specifications' own URLs: VCDM 2.0 s.7.2 (PARSING_ERROR,
 CRYPTOGRAPHIC_SECURITY_ERROR, MALFORMED_VALUE_ERROR, RANGE_ERROR), VC Data Integrity 1.0

@@ -54,8 +54,7 @@ def test_the_services_document(sqlite_world: World) -> None:
     assert document["alsoKnownAs"] == [issuer, f"did:key:{log_key}"]
 
 
-def test_a_partys_document_follows_its_key_rotation(sqlite_world: World) -> None:
-    world = sqlite_world
+def test_a_partys_document_follows_its_key_rotation(world: World) -> None:
     first = PartyKey.load(world.home / "keys" / "frenos-bajio.json")
     document = _get(world, "/parties/frenos-bajio/did.json")
     assert document["id"] == PARTY_DID

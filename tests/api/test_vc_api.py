@@ -347,8 +347,7 @@ def test_malformed_verify_requests_are_400_problems(sqlite_world: World) -> None
 
 
 def test_a_token_issued_over_the_api_is_checked_against_the_services_status_list(
-        sqlite_world: World) -> None:
-    world = sqlite_world
+        world: World) -> None:
     body = _issue(world, SME, "SHP-VC-API").json()
     token = body["token"]
     assert token["credentialStatus"]["statusListCredential"].startswith(
