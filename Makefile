@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit fuzz bench data clean
+.PHONY: run test lint typecheck unit fuzz bench data clean interop
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ run: $(STAMP)
 	@echo
 	@echo "The demo ledger is in var/demo/ledger (use --home var/demo/ledger with tmec)."
 	@echo "API keys and web sign-in passwords, one account per role: var/demo/api-keys.json"
+	@echo "VC-API issuer DID and endpoints (/credentials/issue, /credentials/verify): var/demo/vc-api.json"
 	@echo "Witnesses CBP, CBSA, ANAM on 127.0.0.1:8101-8103 (C2SP tlog-witness)."
 	@echo "Serving http://127.0.0.1:8000 (web pages; API docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
 	@trap 'kill 0' EXIT INT TERM; \
@@ -63,6 +64,11 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_ledger.py
+
+## interop: the W3C vc-di-eddsa test suite (eddsa-jcs-2022) against a served demo ledger;
+## needs Node.js >= 18 and npm, and copies of the suite's repositories (tools/interop.sh)
+interop: $(STAMP)
+	PYTHON=$(BIN)/python tools/interop.sh
 
 ## data: rebuild the shipped rule set and product-specific rules from tools/data (copies of ../shared/reference)
 data: $(STAMP)

@@ -16,7 +16,10 @@ What it sets up, in ``DIR/ledger`` (a normal workspace, usable with ``--home``):
 * one API account per role, with its key and a web sign-in password, in
   ``DIR/api-keys.json`` (mode 0600): each SME
   as producer, a customs broker given every demo token, the three customs authorities, an
-  auditor and the registrar, so that every role of the HTTP API can be tried at once.
+  auditor and the registrar, so that every role of the HTTP API can be tried at once;
+* ``DIR/vc-api.json``: the DID the service issues VC-API credentials as (derived from the
+  demo's key-encryption key, `ledger.api.vc_issuer`) and the URLs of
+  ``/credentials/issue`` and ``/credentials/verify`` at the demo's address (``url``).
 """
 
 from __future__ import annotations
@@ -98,12 +101,17 @@ def _issue(ledger: Ledger, workspace: Workspace, key: PartyKey, bom: BillOfMater
     return result.digest, result.index
 
 
+#: Where `make run` serves the demo.
+DEMO_URL = "http://127.0.0.1:8000"
+
+
 def run_demo(out: Path, examples: Path = EXAMPLES, *,
-             database_url: str | None = None) -> list[DemoToken]:
+             database_url: str | None = None, url: str = DEMO_URL) -> list[DemoToken]:
     """Build the demo ledger in `out` (which must not already hold one).
 
     The ledger is the embedded SQLite database ``out/ledger/ledger.db`` unless
-    `database_url` names another (an empty PostgreSQL database, in the tests).
+    `database_url` names another (an empty PostgreSQL database, in the tests). `url` is
+    where it will be served (the endpoints ``vc-api.json`` names).
     """
     home = out / "ledger"
     if home.exists():
@@ -117,11 +125,34 @@ def run_demo(out: Path, examples: Path = EXAMPLES, *,
     workspace.init()
     ledger = workspace.open_ledger()
     try:
-        return _populate(out, examples, workspace, ledger)
+        results = _populate(out, examples, workspace, ledger)
     finally:
         store = ledger.store
         if isinstance(store, SqlStore):
             store.close()
+    write_vc_api(out, url)
+    return results
+
+
+def write_vc_api(out: Path, url: str) -> Path:
+    """``out/vc-api.json``: the VC-API issuer's DID and the two endpoints at `url`.
+
+    The DID is the one `tmec serve` derives from ``out/key-encryption.key`` (which `make
+    run` gives it as ``TMEC_KEY_ENCRYPTION_KEY_FILE``), so the file and the service agree.
+    """
+    from ledger.api.vc_issuer import ServiceIssuer
+
+    kek = bytes.fromhex((out / "key-encryption.key").read_text("ascii").strip())
+    issuer = ServiceIssuer.from_secret(kek)
+    base = url.rstrip("/")
+    path = out / "vc-api.json"
+    path.write_text(json.dumps({
+        "issuer": issuer.did, "verificationMethod": issuer.verification_method,
+        "issue": f"{base}/credentials/issue", "verify": f"{base}/credentials/verify",
+        "cryptosuite": "eddsa-jcs-2022",
+        "note": "POST /credentials/issue needs the registrar's API key (api-keys.json); "
+                "/credentials/verify is public"}, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 def _populate(out: Path, examples: Path, workspace: Workspace, ledger: Ledger

@@ -52,6 +52,7 @@ EXIT_CODES: dict[str, int] = {
     "ledger.encoding_invalid": INVALID_INPUT,
     "ledger.input_invalid": INVALID_INPUT,
     "ledger.token_invalid": INVALID_INPUT,
+    "ledger.credential_invalid": INVALID_INPUT,
     "ledger.bundle_invalid": INVALID_INPUT,
     "ledger.policy_invalid": INVALID_INPUT,
     "ledger.out_of_range": INVALID_INPUT,

@@ -609,11 +609,15 @@ def demo(
                                       "empty).")],
     examples: Annotated[Path | None, typer.Option(help="Directory of the example BOMs "
                                                   "(default: the repository's).")] = None,
+    url: Annotated[str, typer.Option(help="Where the demo will be served (the VC-API "
+                                     "endpoints in vc-api.json).")] = "http://127.0.0.1:8000",
 ) -> None:
     """Build a demo ledger from the example BOMs, with bundles and a trust file."""
     from cli.demo import EXAMPLES, run_demo
 
-    results = run_demo(out, examples or EXAMPLES)
+    if not url.startswith(("http://", "https://")) or len(url) > 200:
+        raise InputError(f"--url must be an http(s) URL, got {url[:80]!r}")
+    results = run_demo(out, examples or EXAMPLES, url=url)
     table = Table(title=text(f"Demo ledger in {out / 'ledger'}"), title_justify="left")
     for column in ("bundle", "token", "log index", "bytes", "verify"):
         table.add_column(column)
@@ -623,6 +627,7 @@ def demo(
     report = console()
     report.print(table)
     say(report, f"trust file: {out / 'trust.json'}")
+    say(report, f"VC-API issuer and endpoints: {out / 'vc-api.json'}")
     say(report, f"try: tmec verify {results[0].bundle} --trust {out / 'trust.json'}")
     if any(r.decision is not Decision.CLEAR for r in results):
         raise typer.Exit(REJECT)

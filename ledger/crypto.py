@@ -10,6 +10,7 @@ that define those formats.
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import nacl.bindings
 import nacl.exceptions
@@ -18,8 +19,8 @@ import nacl.utils
 
 from ledger.errors import EncodingError, SignatureError
 
-__all__ = ["PUBLIC_KEY_SIZE", "SEAL_KEY_SIZE", "SIGNATURE_SIZE", "SigningKey", "seal", "sha256",
-           "unseal", "verify_signature"]
+__all__ = ["PUBLIC_KEY_SIZE", "SEAL_KEY_SIZE", "SIGNATURE_SIZE", "SigningKey", "derive_key",
+           "seal", "sha256", "unseal", "verify_signature"]
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -34,6 +35,26 @@ def sha256(*parts: bytes) -> bytes:
     for part in parts:
         digest.update(part)
     return digest.digest()
+
+
+def derive_key(secret: bytes, info: bytes, length: int = 32) -> bytes:
+    """HKDF-SHA256 (RFC 5869) of `secret`, for the purpose `info`; no salt (all zeros).
+
+    A secret the service already holds (the key-encryption key) yields further keys for
+    other purposes without storing them: each `info` (a domain-separation string such as
+    ``tmec-ledger/vc-api/issuer/v1``) gives an independent key, and none of them reveals
+    `secret` or another (HKDF's extract-then-expand, RFC 5869 s.2).
+    """
+    if not secret:
+        raise EncodingError("HKDF needs a non-empty secret")
+    if not 0 < length <= 255 * 32:
+        raise EncodingError(f"HKDF-SHA256 gives 1 to {255 * 32} bytes, not {length}")
+    pseudo_random = hmac.digest(b"\x00" * 32, secret, "sha256")  # s.2.2 extract
+    output, block = b"", b""
+    for counter in range(1, -(-length // 32) + 1):  # s.2.3 expand
+        block = hmac.digest(pseudo_random, block + info + bytes([counter]), "sha256")
+        output += block
+    return output[:length]
 
 
 class SigningKey:

@@ -17,6 +17,7 @@ LedgerError                      ledger.error
 ├── PolicyError                  ledger.policy_invalid          trust policy malformed or unmet
 │   └── StaleCheckpointError     ledger.checkpoint_stale        quorum met, but not fresh
 ├── TokenError                   ledger.token_invalid           origin token malformed
+├── CredentialError              ledger.credential_invalid      a generic VC the issuer refuses
 ├── BundleError                  ledger.bundle_invalid          bundle malformed
 ├── NotFoundError                ledger.not_found
 ├── ConflictError                ledger.conflict                duplicate entry
@@ -35,6 +36,7 @@ from typing import ClassVar
 __all__ = [
     "BundleError",
     "ConflictError",
+    "CredentialError",
     "EncodingError",
     "InconsistentCheckpointError",
     "InputError",
@@ -141,6 +143,15 @@ class TokenError(LedgerError, ValueError):
 
     code: ClassVar[str] = "ledger.token_invalid"
     title: ClassVar[str] = "Invalid origin token"
+
+
+class CredentialError(LedgerError, ValueError):
+    """A credential the VC-API issuer will not sign (`ledger.credentials.issue_credential`):
+    not an unsecured VC 2.0, another issuer named, a proof already attached.
+    """
+
+    code: ClassVar[str] = "ledger.credential_invalid"
+    title: ClassVar[str] = "Invalid credential"
 
 
 class BundleError(LedgerError, ValueError):

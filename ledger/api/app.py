@@ -38,12 +38,14 @@ from ledger.api.qr_fast_path import QrFastPath
 from ledger.api.routes import (
     accounts,
     determinations,
+    dids,
     export,
     health,
     issue,
     log,
     precheck,
     tokens,
+    vc_api,
     verify,
 )
 from ledger.api.routes.common import FastJSON
@@ -123,7 +125,7 @@ class BodyLimit:
 
 ROUTERS = (health.router, verify.router, verify.contexts, tokens.router, tokens.grants_router,
            issue.router, determinations.router, precheck.router, export.router,
-           accounts.router, log.router)
+           accounts.router, log.router, vc_api.router, dids.router)
 """Every router of the API, in the order they are mounted."""
 
 

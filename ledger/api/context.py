@@ -19,10 +19,12 @@ from typing import Any
 
 from ledger.api.access import Caller
 from ledger.api.accounts import SME_ROLES, AccountStore, Role
+from ledger.api.dids import ServiceDids
 from ledger.api.problems import ApiProblem
 from ledger.api.settings import ApiSettings
 from ledger.api.signing_keys import HeldKey, KeyVault
 from ledger.api.status_lists import StatusLists
+from ledger.api.vc_issuer import ServiceIssuer
 from ledger.errors import ConflictError, NotFoundError
 from ledger.installation import Workspace
 from ledger.sequencer import Sequencer
@@ -156,6 +158,10 @@ class Service:
         store = ledger.store
         assert isinstance(store, SqlStore)
         self.status_lists = StatusLists(store.engine, settings.public_url)
+        self._vc_issuer = (None if settings.key_encryption_key is None
+                           else ServiceIssuer.from_secret(settings.key_encryption_key))
+        #: did:web documents of the service and its parties (`ledger.api.dids`).
+        self.dids = ServiceDids(self)
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:
@@ -239,6 +245,10 @@ class Service:
         """The signing key the service holds for the caller's party, valid now."""
         party = caller.require().party_id
         return self.vault.current(party, self.ledger.store, self.ledger.size)
+
+    def vc_issuer(self) -> ServiceIssuer:
+        """The VC-API issuer (`ledger.api.vc_issuer`); 503 when no key-encryption key."""
+        return self._vc_issuer or ServiceIssuer.from_secret(None)
 
     # -- bundles and verification
 

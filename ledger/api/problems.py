@@ -41,6 +41,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "ledger.encoding_invalid": 422,
     "ledger.input_invalid": 422,
     "ledger.token_invalid": 422,
+    "ledger.credential_invalid": 400,  # VC-API's issuer answers 400 for a bad credential
     "ledger.bundle_invalid": 422,
     "ledger.policy_invalid": 422,
     "ledger.out_of_range": 422,
@@ -63,6 +64,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "api.too_large": 413,
     "api.unsupported_media_type": 415,
     "api.not_ready": 503,
+    "api.vc": 400,  # the VC-API routes (ledger.api.routes.vc_api): 400, as the spec says
     "internal": 500,
 }
 

@@ -31,7 +31,13 @@ from sqlalchemy.engine import Engine
 
 from ledger.api.accounts import utc_timestamp
 from ledger.crypto import SigningKey
-from ledger.status_list import LIST_BITS, status_entry, status_list_credential
+from ledger.errors import EncodingError
+from ledger.status_list import (
+    LIST_BITS,
+    decode_status_list,
+    status_entry,
+    status_list_credential,
+)
 from ledger.store.sql import METADATA, transaction
 from ledger.store.sql_accounts import account_tables
 
@@ -60,6 +66,32 @@ class StatusLists:
     def list_url(self, number: int) -> str:
         """Where list `number` is served."""
         return f"{self.base_url}/v1/status/{number}"
+
+    def number_of(self, url: object) -> int | None:
+        """The number of the list `url` names, if it is one of this service's lists."""
+        prefix = f"{self.base_url}/v1/status/"
+        if not isinstance(url, str) or not url.startswith(prefix):
+            return None
+        rest = url[len(prefix):]
+        if not rest.isascii() or not rest.isdigit() or len(rest) > 10 or (
+                len(rest) > 1 and rest[0] == "0") or int(rest) >= 2**31:
+            return None
+        return int(rest)
+
+    def bit(self, number: int, index: int, key: SigningKey, watermark: int) -> int:
+        """Bit `index` of list `number`, as its published credential has it (1: revoked).
+
+        `index` is the ``statusListIndex`` a token names: indices count across lists, list
+        `number` holding ``number * LIST_BITS`` onwards (`allocate`). Read from the cached
+        credential (`credential`), so a verification costs no query while no standing moved.
+        """
+        first = number * LIST_BITS
+        if not first <= index < first + LIST_BITS:
+            raise EncodingError(f"status index {index} is not in list {number}")
+        credential = self.credential(number, key, watermark)
+        bits = decode_status_list(credential["credentialSubject"]["encodedList"])
+        position = index - first
+        return (bits[position // 8] >> (7 - position % 8)) & 1
 
     def allocate(self) -> tuple[int, dict[str, str]]:
         """A new index and the ``credentialStatus`` entry a token carries for it."""
