@@ -8,10 +8,14 @@ leaves the rest of its block unused: those bits stay 0 for ever, which the list 
 allows (W3C Bitstring Status List v1.0 s.3: bits no credential uses are 0; its lists are
 large, `LIST_BITS` entries, so that a few thousand lost ones cost nothing).
 
-List `n` covers indices ``n * LIST_BITS`` to the next list; its bits are the tokens the
-log revoked (``log_token_events``), each at the index its own signed token names in
-``credentialStatus`` (read from the stored token, so the list is always the log's and
-the token's word), recomputed when some standing changed
+Service-wide, index ``i`` is bit ``i % LIST_BITS`` of list ``i // LIST_BITS``: the token's
+``credentialStatus`` names that list and, as ``statusListIndex``, the position inside it
+(W3C Bitstring Status List v1.0 s.2.1: "the zero-based index value identifies the
+position of the status of the verifiable credential" in the list it names; for list 0 the
+two numbers are equal, so tokens issued before this distinction read the same). A list's
+bits are the tokens the log revoked (``log_token_events``), each at the position its own
+signed token names in ``credentialStatus`` (read from the stored token, so the list is
+always the log's and the token's word), recomputed when some standing changed
 (`LogStore.standing_watermark`) and signed with the log's key. Tokens from before
 credentialStatus, and those that name another service's list, have no bit here.
 (``api_status_tokens``, where an earlier version recorded each binding after the append,
@@ -78,28 +82,30 @@ class StatusLists:
             return None
         return int(rest)
 
-    def bit(self, number: int, index: int, key: SigningKey, watermark: int) -> int:
-        """Bit `index` of list `number`, as its published credential has it (1: revoked).
+    def bit(self, number: int, position: int, key: SigningKey, watermark: int) -> int:
+        """Bit `position` of list `number`, as its published credential has it (1: revoked).
 
-        `index` is the ``statusListIndex`` a token names: indices count across lists, list
-        `number` holding ``number * LIST_BITS`` onwards (`allocate`). Read from the cached
-        credential (`credential`), so a verification costs no query while no standing moved.
+        `position` is the ``statusListIndex`` a token names: the place inside the list its
+        ``statusListCredential`` names. Read from the cached credential (`credential`), so a
+        verification costs no query while no standing moved.
         """
-        first = number * LIST_BITS
-        if not first <= index < first + LIST_BITS:
-            raise EncodingError(f"status index {index} is not in list {number}")
+        if not 0 <= position < LIST_BITS:
+            raise EncodingError(f"status index {position} is not in a list of {LIST_BITS} "
+                                "entries")
         credential = self.credential(number, key, watermark)
         bits = decode_status_list(credential["credentialSubject"]["encodedList"])
-        position = index - first
         return (bits[position // 8] >> (7 - position % 8)) & 1
 
     def allocate(self) -> tuple[int, dict[str, str]]:
-        """A new index and the ``credentialStatus`` entry a token carries for it."""
+        """A new service-wide index and the ``credentialStatus`` entry a token carries for
+        it: list ``index // LIST_BITS``, position ``index % LIST_BITS`` inside it.
+        """
         with self._lock:
             if not self._reserved:
                 self._reserved.extend(self._reserve(self.block))
             index = self._reserved.popleft()
-        return index, status_entry(self.list_url(index // LIST_BITS), index)
+        number, position = divmod(index, LIST_BITS)
+        return index, status_entry(self.list_url(number), position)
 
     def _reserve(self, count: int) -> list[int]:
         stamp = utc_timestamp()
@@ -111,17 +117,17 @@ class StatusLists:
         return sorted(int(key) - 1 for key in keys)
 
     def revoked(self, number: int) -> list[int]:
-        """The indices of list `number` whose token the log revoked."""
-        url, first = self.list_url(number), number * LIST_BITS
+        """The positions in list `number` whose token the log revoked."""
+        url = self.list_url(number)
         query = (sa.select(_BLOBS.c.data)
                  .where(_BLOBS.c.digest.in_(sa.select(_EVENTS.c.digest)
                                             .where(_EVENTS.c.event == "revoked"))))
         found: set[int] = set()
         with transaction(self._engine, "read revocations", write=False) as connection:
             for data in connection.execute(query).scalars():
-                index = _status_index(bytes(data), url)
-                if index is not None and first <= index < first + LIST_BITS:
-                    found.add(index - first)
+                position = _status_index(bytes(data), url)
+                if position is not None and position < LIST_BITS:
+                    found.add(position)
         return sorted(found)
 
     def credential(self, number: int, key: SigningKey, watermark: int) -> dict[str, Any]:

@@ -41,5 +41,20 @@ def test_a_worker_that_stops_leaves_its_block_unused(world: World) -> None:
     after = _lists(world, 8)
     index, entry = after.allocate()
     assert index >= kept + 8
-    assert entry["statusListIndex"] == str(index)
+    assert entry["statusListIndex"] == str(index % LIST_BITS)
     assert entry["statusListCredential"].endswith(f"/v1/status/{index // LIST_BITS}")
+
+
+def test_a_token_in_the_second_list_names_its_position_inside_that_list(
+        sqlite_world: World) -> None:
+    """Bitstring Status List v1.0 s.2.1: statusListIndex is the position in the list the
+    entry names, so a standard verifier reading list 1 finds the bit where we set it.
+    """
+    lists = _lists(sqlite_world, LIST_BITS + 3)  # one reservation reaches list 1
+    given_out = [lists.allocate() for _ in range(LIST_BITS + 2)]
+    index, entry = given_out[-1]
+    assert index >= LIST_BITS
+    assert entry["statusListCredential"].endswith("/v1/status/1")
+    assert entry["statusListIndex"] == str(index - LIST_BITS)
+    assert entry["id"] == f"{entry['statusListCredential']}#{index - LIST_BITS}"
+    assert all(0 <= int(e["statusListIndex"]) < LIST_BITS for _, e in given_out)
