@@ -13,8 +13,8 @@ Display rules, so that a figure on the page never says more than the engine deci
 * money is the engine's exact amount (``format_money``: nothing rounded away, so a headroom
   spent exactly lands on the threshold), with the locale's separators and the ISO code of
   the document's currency ("MXN 33.875", "33,875 MXN");
-* percentages are truncated, never rounded up, to two decimals (``format_percent`` truncates
-  to six): "73.50 %" cannot hide a 69.999 that fails a 70 % threshold.
+* percentages are rounded down, never up, to two decimals (``format_percent`` truncates to
+  six): "73.50 %" cannot hide a 69.999 that fails a 70 % threshold.
 
 The chart (`ledger.web.chart`) is drawn from the same figures.
 """
@@ -22,7 +22,7 @@ The chart (`ledger.web.chart`) is drawn from the same figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from babel.numbers import format_decimal
 
@@ -30,7 +30,7 @@ from ledger.web.i18n import Translator
 from origin_rules.bom import BillOfMaterials, ItemKind, Origin
 from origin_rules.determination import Determination, MethodResult
 from origin_rules.explain import render
-from origin_rules.values import format_money, format_percent
+from origin_rules.values import format_money
 
 __all__ = ["ContributorView", "DeterminationView", "EvidenceRow", "MethodView", "ReasonView",
            "RuleView", "determination_view", "evidence_rows", "money", "percent"]
@@ -62,9 +62,15 @@ def percent(t: Translator, value: Decimal, *, exact: bool = False) -> str:
     if exact:
         text = format_decimal(value, format="#,##0.##########", locale=t.locale)
     else:
-        shown = Decimal(format_percent(value)).quantize(_CENT, rounding=ROUND_DOWN)
-        text = format_decimal(shown, format="#,##0.00", locale=t.locale)
+        text = format_decimal(_floor(value), format="#,##0.00", locale=t.locale)
     return f"{text}\u00a0%"
+
+
+def _floor(value: Decimal) -> Decimal:
+    """`value` to two decimals, rounded down (a shown figure never exceeds the exact one)."""
+    with localcontext() as context:
+        context.prec = max(60, value.adjusted() + 10)
+        return value.quantize(_CENT, rounding=ROUND_FLOOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +154,7 @@ def _method(t: Translator, result: MethodResult, currency: str) -> MethodView:
     amount = money(t, abs(headroom), currency)
     sentence = t("sme.headroom.room" if headroom >= 0 else "sme.headroom.short", amount=amount)
     since = t.date(result.threshold_valid_from) if result.threshold_valid_from else ""
-    margin = Decimal(format_percent(result.margin)).quantize(_CENT, rounding=ROUND_DOWN)
+    margin = _floor(result.margin)
     contributors = tuple(
         ContributorView(c.item, c.description, _hs(c.hs), money(t, c.vnm, currency),
                         percent(t, c.share), c.vnm)
