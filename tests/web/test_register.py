@@ -106,7 +106,8 @@ def _issued(pages: Pages, browser: TestClient, shipment: str, **fields: str) -> 
     response = _issue(browser, page.text, shipment=shipment, **fields)
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    assert location.startswith("/certificates/") and location.endswith("?issued=1")
+    assert location.startswith("/certificates/")
+    assert location.endswith("?issued=1")
     return location.split("/")[2].split("?")[0]
 
 
@@ -130,8 +131,8 @@ def test_a_json_bom_reads_as_originating_with_its_headroom_in_each_language(
                  threshold=f"70{NBSP}%") in html
     assert words(lang, "sme.headroom.room", amount=HEADROOM[lang]) in html
     assert words(lang, "sme.headroom.short", amount=SHORTFALL[lang]) in html
-    assert words(lang, "sme.method.meets") in html and words(lang, "sme.method.falls_short") \
-        in html
+    assert words(lang, "sme.method.meets") in html
+    assert words(lang, "sme.method.falls_short") in html
     # Every reason of the engine, rendered in the page's language, with its reference.
     determination = determine_origin(parse_bom_json(CALIPER.read_bytes()))
     for reason in determination.reasons:
@@ -149,7 +150,8 @@ def test_the_page_says_what_the_api_determines(pages: Pages) -> None:
     api = world.client.post("/v1/determinations", headers=world.auth(PRODUCER),
                             files=_xlsx_file()).json()
     html = _upload(pages.signed_in(PRODUCER), _xlsx_file()).text
-    assert api["originating"] is True and 'data-originating="yes"' in html
+    assert api["originating"] is True
+    assert 'data-originating="yes"' in html
     for result in api["results"]:
         sentence = "sme.headroom.room" if result["pass"] else "sme.headroom.short"
         amount = result["headroom"].lstrip("-")
@@ -178,13 +180,15 @@ def test_the_chart_is_an_accessible_svg_of_the_engines_figures(pages: Pages) -> 
     assert 'aria-labelledby="chart-net_cost-title chart-net_cost-desc"' in svg
     assert '<title id="chart-net_cost-title">' in svg
     desc = svg.split('<desc id="chart-net_cost-desc">')[1].split("</desc>")[0]
-    assert f"MXN{NBSP}255.70" in desc and f"70{NBSP}%" in desc
+    assert f"MXN{NBSP}255.70" in desc
+    assert f"70{NBSP}%" in desc
     assert f"MXN{NBSP}709.55" in svg  # originating value: 965.25 - 255.70
     assert 'fill="url(#chart-net_cost-hatch)"' in svg  # not colour alone: hatched
     assert 'stroke-dasharray="5 3"' in svg  # the threshold, dashed
     for item in ("housing-casting (7325.10)", "seal-kit (4016.93)", "guide-pin (7318.15)"):
         assert item in svg
-    assert "style=" not in svg and "<script" not in svg
+    assert "style=" not in svg
+    assert "<script" not in svg
 
 
 def test_text_from_the_document_is_escaped_in_the_page_and_the_chart(pages: Pages) -> None:
@@ -198,7 +202,8 @@ def test_text_from_the_document_is_escaped_in_the_page_and_the_chart(pages: Page
         if line["child"] == "seal-kit":
             line["child"] = "seal<b>kit</b>"
     html = _upload(pages.signed_in(PRODUCER), _json_file(document)).text
-    assert "<script>alert" not in html and "<b>kit" not in html
+    assert "<script>alert" not in html
+    assert "<b>kit" not in html
     assert "&lt;script&gt;alert(&#39;casting&#39;)&lt;/script&gt;" in html
     assert "seal&lt;b&gt;kit&lt;/b&gt; (4016.93)" in html  # in the chart too
 
@@ -211,7 +216,8 @@ def test_a_good_that_is_not_originating_gets_no_issue_form(pages: Pages) -> None
     html = _upload(pages.signed_in(PRODUCER), _json_file(document), "es").text
     assert 'data-originating="no"' in html
     assert words("es", "sme.result.not_originating") in html
-    assert 'id="cannot-issue"' in html and 'id="issue-form"' not in html
+    assert 'id="cannot-issue"' in html
+    assert 'id="issue-form"' not in html
 
 
 def test_a_party_whose_key_the_service_does_not_hold_is_told_how_to_get_one(
@@ -252,7 +258,8 @@ def test_a_csv_error_stands_beside_the_items_file_with_its_line(pages: Pages) ->
     assert bad == [("unit_value", "-36.80 ")]
     assert re.search(r'<input id="items"[^>]*aria-describedby="items-hint items-error"'
                      r'[^>]*aria-invalid="true"', html)
-    assert 'id="lines-error"' not in html and 'id="bom-error"' not in html
+    assert 'id="lines-error"' not in html
+    assert 'id="bom-error"' not in html
 
 
 def test_a_json_error_names_the_line_of_the_lines_table(pages: Pages) -> None:
@@ -407,7 +414,8 @@ def test_a_supplier_token_that_does_not_back_the_material_is_shown_beside_it(
     wrong = _issue(browser, html, **{"shipment": "WEB-HEAD-2", field: wheel})
     assert wrong.status_code == 422
     beside = _field_error(wrong.text, field)
-    assert "8708.70" in beside and "8409.91" in beside
+    assert "8708.70" in beside
+    assert "8409.91" in beside
     not_hex = _issue(browser, html, **{"shipment": "WEB-HEAD-2", field: "not-a-digest"})
     assert words("en", "sme.evidence.error.digest") in _field_error(not_hex.text, field)
     unknown = _issue(browser, html, **{"shipment": "WEB-HEAD-2", field: "0" * 64})
@@ -445,10 +453,11 @@ def test_the_bundle_and_the_qr_codes_download(pages: Pages) -> None:
     url = f"{pages.world.service.settings.public_url}/v/{digest}"
     bundle = browser.get(f"/certificates/{digest}/bundle.json")
     assert bundle.status_code == 200
-    assert 'attachment; filename="WEB-DOWNLOADS.bundle.json"' == \
-        bundle.headers["content-disposition"]
+    assert bundle.headers["content-disposition"] == \
+        'attachment; filename="WEB-DOWNLOADS.bundle.json"'
     verified = pages.world.service.verify(bundle.content)
-    assert verified.decision is Decision.CLEAR and verified.token_digest == digest
+    assert verified.decision is Decision.CLEAR
+    assert verified.token_digest == digest
     png = browser.get(f"/certificates/{digest}/qr.png")
     assert png.headers["content-type"] == "image/png"
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
@@ -458,7 +467,8 @@ def test_the_bundle_and_the_qr_codes_download(pages: Pages) -> None:
     assert "attachment" in svg.headers["content-disposition"]
     root = ElementTree.fromstring(svg.content)
     title = root.find("{http://www.w3.org/2000/svg}title")
-    assert title is not None and title.text == catalogue("en")["sme.qr.title"]
+    assert title is not None
+    assert title.text == catalogue("en")["sme.qr.title"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
