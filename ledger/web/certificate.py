@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 FONT_DIRECTORIES = (Path("/usr/share/fonts/truetype/dejavu"),
                     Path("/usr/local/share/fonts/truetype/dejavu"))
 """Where DejaVu Sans is looked for (Debian's ``fonts-dejavu-core`` installs the first)."""
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"}
+#: Two faces only: parsing a face is most of a certificate's cost (~0.2 s each).
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _QR_ERROR = "m"  # ISO/IEC 18004 level M: ~15 % of the code may be damaged (a folded page)
 
 
@@ -90,15 +91,14 @@ class _Document(FPDF):
         if fonts is not None:
             self.add_font("DejaVu", "", str(fonts[""]))
             self.add_font("DejaVu", "B", str(fonts["B"]))
-            self.add_font("DejaVuMono", "", str(fonts["mono"]))
         self.set_margins(16, 14, 16)
         self.set_auto_page_break(auto=True, margin=14)
 
-    def use(self, *, bold: bool = False, size: float = 10, mono: bool = False) -> None:
+    def use(self, *, bold: bool = False, size: float = 10) -> None:
         if self.unicode:
-            self.set_font("DejaVuMono" if mono else "DejaVu", "B" if bold else "", size)
+            self.set_font("DejaVu", "B" if bold else "", size)
         else:
-            self.set_font("Courier" if mono else "Helvetica", "B" if bold else "", size)
+            self.set_font("Helvetica", "B" if bold else "", size)
 
     def clean(self, text: str) -> str:
         if self.unicode:
@@ -140,10 +140,10 @@ def certificate_pdf(token: Mapping[str, Any], digest: str, url: str, t: Translat
     pdf.paragraph(f"{t('verify.shipment')}: {shipment if isinstance(shipment, str) else ''}",
                   width=text_width, bold=True, size=11)
     pdf.paragraph(t("verify.token"), width=text_width, size=9)
-    pdf.paragraph(digest, width=text_width, size=8, mono=True)
+    pdf.paragraph(digest, width=text_width, size=8)
     pdf.ln(1)
     pdf.paragraph(t("sme.pdf.scan"), width=text_width, size=9)
-    pdf.paragraph(url, width=text_width, size=8, mono=True)
+    pdf.paragraph(url, width=text_width, size=8)
     pdf.set_y(max(pdf.get_y(), pdf.t_margin + qr_size) + 6)
     pdf.paragraph(t("verify.elements"), height=7, bold=True, size=13)
     pdf.ln(1)

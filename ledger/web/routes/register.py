@@ -47,7 +47,7 @@ from ledger.api.routes.issue import IssueRequest, issue_with_held_key
 from ledger.canonical import parse_json
 from ledger.errors import InputError, LedgerError
 from ledger.service import utc_now
-from ledger.token import CERTIFICATION_STATEMENT, CertifierRole
+from ledger.token import CertifierRole
 from ledger.web.access import SESSION_COOKIE, PageProblem, Visitor, page
 from ledger.web.bom_problems import BomProblem, bom_problem, locate
 from ledger.web.chart import method_chart
@@ -67,7 +67,6 @@ __all__ = ["IssueForm", "router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-_UPLOADS = ("bom", "items", "lines", "document")
 _DIGEST = re.compile(r"[0-9a-fA-F]{8,64}\Z")
 _DEFAULT_ROLE = {Role.EXPORTER: "exporter", Role.IMPORTER: "importer"}
 #: The issue form's text fields and the most characters each keeps when shown again.
@@ -135,8 +134,10 @@ def _result_page(visitor: Visitor, service: Service, bom: BillOfMaterials,
 
 
 def _statement(t: Translator) -> str:
-    """Element 9's statement as the token signs it, in the page's language."""
-    return t("sme.pdf.statement") if t.has("sme.pdf.statement") else CERTIFICATION_STATEMENT
+    """Element 9's statement as the token will sign it (`CERTIFICATION_STATEMENT`, Annex
+    5-A's wording), in the page's language (the English catalogue's is that very text).
+    """
+    return t("sme.pdf.statement")
 
 
 @router.get("/register")
