@@ -75,10 +75,19 @@ class EncodingError(LedgerError, ValueError):
 
 
 class InputError(LedgerError, ValueError):
-    """A request the ledger cannot act on (missing option, unknown party, bad period)."""
+    """A request the ledger cannot act on (missing option, unknown party, bad period).
+
+    `path` locates the offending field for machines when there is one, in the spelling of
+    `origin_rules.errors.BomError.path` (``items.<id>.evidence.token``): the web pages show
+    the message beside that field.
+    """
 
     code: ClassVar[str] = "ledger.input_invalid"
     title: ClassVar[str] = "Invalid input"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class SignatureError(LedgerError):

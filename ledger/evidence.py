@@ -63,16 +63,19 @@ def check_evidence(bom: BillOfMaterials,
         for item_id in item_ids:
             item = bom.items[item_id]
             where = f"item {item_id!r} cites supplier token {digest[:16]}..."
+            path = f"items.{item_id}.evidence.token"
             if item.origin is not Origin.ORIGINATING:
                 raise InputError(f"{where} as evidence but is declared "
                                  f"{item.origin.value if item.origin else 'without origin'}: "
-                                 "a supplier's origin token backs an originating material")
+                                 "a supplier's origin token backs an originating material",
+                                 path=path)
             subheading = hs_digits(item.hs)[:6]
             if certified_hs != subheading:
                 raise InputError(
                     f"{where}, which certifies a good of HS {certified_hs[:4]}.{certified_hs[4:]}"
                     f" ({subject['good']['description']!r}), not the material's subheading "
-                    f"{subheading[:4]}.{subheading[4:]}")
+                    f"{subheading[:4]}.{subheading[4:]}", path=path)
             if role not in EVIDENCE_ROLES:
                 raise InputError(f"{where}, certified by its {role}; only a producer's or "
-                                 "exporter's certification backs a supplier's material")
+                                 "exporter's certification backs a supplier's material",
+                                 path=path)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute
 
-from ledger.web.routes import home, precheck, signin, verify
+from ledger.web.routes import certificates, home, precheck, register, signin, verify
 
 __all__ = ["ROUTERS", "page_routes"]
 
-ROUTERS = (home.router, signin.router, verify.router, precheck.router)
+ROUTERS = (home.router, signin.router, verify.router, precheck.router,
+           register.router, certificates.router)
 
 
 def page_routes() -> list[APIRoute]:

@@ -34,6 +34,7 @@ def serve_demo(out: Path, *, workers: int = 2) -> Iterator[tuple[str, Path]]:
          str(port), "--workers", str(workers)], cwd=ROOT, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, "TMEC_CHECKPOINT_EVERY": "0.5", "TMEC_WEB_EXAMPLES": "1",
+             "TMEC_PUBLIC_URL": f"http://127.0.0.1:{port}",  # what the QR codes open
              "TMEC_KEY_ENCRYPTION_KEY_FILE": str(out / "key-encryption.key")})
     url = f"http://127.0.0.1:{port}"
     try:

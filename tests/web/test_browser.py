@@ -202,3 +202,78 @@ def test_a_tampered_bundle_pasted_into_the_precheck_says_no_go(site: tuple[str, 
     assert [r.get_attribute("data-go") for r in rows] == ["no-go"]
     assert catalogue("es")["precheck.no_go"] in rows[0].text
     assert catalogue("es")["check.token_signature"] in rows[0].text
+
+
+# ---------------------------------------------------------------------------------------
+# SME: register a shipment from the example Excel BOM, issue, download the PDF, scan its QR
+
+SME = "frenos-bajio.producer"
+WORKBOOK = Path(__file__).resolve().parents[2] / "examples" / "tables" / "brake-caliper-mx.xlsx"
+
+
+def _downloaded(directory: Path, suffix: str, timeout: float = 30.0) -> Path:
+    """The file the browser finished downloading into `directory`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in directory.iterdir() if p.name.endswith(suffix)]
+        if done and not any(p.name.endswith(".crdownload") for p in directory.iterdir()):
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} downloaded into {directory}: {list(directory.iterdir())}")
+
+
+def test_an_sme_registers_the_excel_bom_and_the_pdfs_qr_code_opens_clear(
+        site: tuple[str, Path], browser: WebDriver, tmp_path: Path) -> None:
+    from tests.web.pdf_reading import folded, pdf_qr_codes, pdf_text
+
+    url, out = site
+    passwords, _ = _demo(out)
+    words = catalogue("es")
+    _sign_in(browser, url, SME, passwords[SME])
+    browser.get(f"{url}/register?lang=es")
+    _wait(browser, "#upload-form")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["sme.register.title"]
+    _check_basics(browser, "es", "register")
+    browser.find_element(By.ID, "bom").send_keys(str(WORKBOOK))
+    browser.find_element(By.ID, "upload").click()
+
+    result = _wait(browser, "#result")[0]
+    assert result.get_attribute("data-originating") == "yes"
+    assert words["sme.result.originating"] in result.text  # in words, not only colour
+    headroom = browser.find_element(By.ID, "headroom-net_cost").text
+    assert headroom == words["sme.headroom.room"].format(amount="MXN 33.875")  # nbsp read as space
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
+    assert len(charts) == 2
+    assert all(c.size["width"] > 200 for c in charts)
+    # The screenshot shows the net-cost method: RVC, headroom, the start of its chart.
+    browser.execute_script("document.getElementById('method-net_cost').scrollIntoView()")
+    _check_basics(browser, "es", "determination")
+
+    browser.find_element(By.ID, "shipment").send_keys("NAV-XLSX-26-0001")
+    browser.find_element(By.ID, "invoice").send_keys("FBA-NAV-0001")
+    browser.find_element(By.ID, "issue").click()
+    _wait(browser, "#issued")
+    assert browser.find_element(By.ID, "shipment").text == "NAV-XLSX-26-0001"
+    qr = browser.find_element(By.ID, "qr")
+    assert browser.execute_script("return arguments[0].naturalWidth", qr) > 0
+    _check_basics(browser, "es", "certificate")
+
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {
+        "behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.find_element(By.ID, "download-pdf").click()
+    pdf = _downloaded(tmp_path, ".pdf").read_bytes()
+    text = pdf_text(pdf)
+    for key in ("sme.pdf.title", *(f"element.{n}" for n in range(1, 10))):
+        assert folded(words[key]) in text, key
+    assert "NAV-XLSX-26-0001" in text
+    assert "FBA-NAV-0001" in text
+    (scanned,) = pdf_qr_codes(pdf)
+    assert scanned.startswith(f"{url}/v/")
+
+    browser.get(scanned)  # what a phone at the bridge opens
+    verdict = _wait(browser, "#verdict")[0]
+    assert verdict.get_attribute("data-decision") == "clear"
+    assert words["verdict.clear"] in verdict.text
+    assert "NAV-XLSX-26-0001" in browser.page_source

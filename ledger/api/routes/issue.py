@@ -38,8 +38,9 @@ from ledger.installation import certification_from_profile
 from ledger.service import utc_now
 from ledger.statements import parse_statement
 from ledger.token import BlanketPeriod, CertifierRole, Party
+from origin_rules import BillOfMaterials
 
-__all__ = ["router"]
+__all__ = ["Blanket", "Importer", "IssueRequest", "issue_with_held_key", "router"]
 
 router = api_router(prefix="/v1", tags=["issuing"])
 
@@ -202,26 +203,38 @@ async def issue_token(request: Request, caller: Caller = allow(*SMES)) -> dict[s
         raise ApiProblem("api.request_invalid", f"the issue request: {exc}") from None
 
     def run() -> dict[str, Any]:
-        held = service.held_key(caller)
         bom = read_bom_upload("json" if kind == "json" else "multipart", files, {})
-        blanket = (BlanketPeriod(body.blanket_period.start, body.blanket_period.end)
-                   if body.blanket_period else None)
-        importer = (Party(body.importer.name, body.importer.address, body.importer.country)
-                    if body.importer else None)
-        replaced = (service.issued_by(caller, body.supersedes)
-                    if body.supersedes is not None else None)
-        certification = certification_from_profile(
-            held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
-            importer=importer, signed_on=utc_now().date())
-        _, entry = service.status_lists.allocate()  # inside the signed token
-        prepared = service.ledger.prepare_token(
-            bom, certification, shipment_id=body.shipment_id, key=held.key,
-            supersedes=replaced, credential_status=entry)
-        result = service.log_prepared(prepared)
-        return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
-                "token": result.token, "links": _links(service, result.digest)}
+        return issue_with_held_key(service, caller, body, bom)
 
     return await run_in_threadpool(run)
+
+
+def issue_with_held_key(service: Service, caller: Caller, body: IssueRequest,
+                        bom: BillOfMaterials) -> dict[str, Any]:
+    """Certify `bom` for `body`'s shipment with the key the service holds for the caller's
+    party: the Annex 5-A certification from the party's profile, a status-list entry, the
+    token signed and logged (blocking: run it in a worker thread).
+
+    What ``POST /v1/tokens`` does once it has read the request; the SME's web page calls
+    it too, so a token issued from a page is issued exactly as over the API.
+    """
+    held = service.held_key(caller)
+    blanket = (BlanketPeriod(body.blanket_period.start, body.blanket_period.end)
+               if body.blanket_period else None)
+    importer = (Party(body.importer.name, body.importer.address, body.importer.country)
+                if body.importer else None)
+    replaced = (service.issued_by(caller, body.supersedes)
+                if body.supersedes is not None else None)
+    certification = certification_from_profile(
+        held.party, body.role, bom.producer, blanket=blanket, invoice=body.invoice_number,
+        importer=importer, signed_on=utc_now().date())
+    _, entry = service.status_lists.allocate()  # inside the signed token
+    prepared = service.ledger.prepare_token(
+        bom, certification, shipment_id=body.shipment_id, key=held.key,
+        supersedes=replaced, credential_status=entry)
+    result = service.log_prepared(prepared)
+    return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
+            "token": result.token, "links": _links(service, result.digest)}
 
 
 @router.post("/tokens/signed", status_code=201,
