@@ -26,11 +26,12 @@ from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import api_router, service_of
 from ledger.canonical import parse_json
+from ledger.errors import NotFoundError
 from ledger.status import TokenState
 from ledger.traceability import traceability_view
 
 __all__ = ["SCAN_LIMIT", "TokenLine", "TokenPage", "TokenSearch", "grants_router",
-           "party_token_page", "router"]
+           "party_token_page", "router", "token_line"]
 
 router = api_router(prefix="/v1/tokens", tags=["tokens"])
 
@@ -138,6 +139,14 @@ def _line(service: Service, digest: str, index: int | None, blob: bytes | None,
                      _text(token.get("validFrom")) if isinstance(token, dict) else None,
                      standing.token if standing else TokenState.ACTIVE,
                      standing.superseded_by if standing else None)
+
+
+def token_line(service: Service, digest: str) -> TokenLine:
+    """The list line of one logged token (`NotFoundError` if it is not logged)."""
+    row = service.ledger.store.token_row(digest)
+    if row is None:
+        raise NotFoundError(f"token {digest} is not in the ledger")
+    return _line(service, digest, row.index, service.ledger.store.get_blob(digest))
 
 
 def party_token_page(service: Service, party: str, *, after: int = -1, limit: int = 100,
