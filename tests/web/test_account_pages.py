@@ -205,3 +205,25 @@ def test_the_registrar_sets_an_accounts_password(pages: Pages, lang: str) -> Non
     refused = other.post("/accounts/password", data={
         "csrf": csrf_of(other.get("/v").text), "account": BROKER, "new": new, "repeat": new})
     assert refused.status_code == 403
+
+
+def test_tmec_accounts_password_sets_one_on_the_server(pages: Pages) -> None:
+    from tests.conftest import run_tmec
+
+    home = str(pages.world.home)
+    browser = pages.signed_in(BROKER)
+    made = run_tmec("accounts", "password", BROKER, "--password-stdin", "--home", home,
+                    stdin="set on the server itself\n")
+    assert made.exit_code == 0, made.stderr
+    assert "1 session(s) ended" in made.stdout
+    assert browser.get("/precheck").status_code == 303
+    assert _signin(pages.visitor(), BROKER, "set on the server itself").status_code == 303
+    short = run_tmec("accounts", "password", BROKER, "--password-stdin", "--home", home,
+                     stdin="short\n")
+    assert short.exit_code == 3
+    assert "12 to 256 characters" in short.stderr
+    unknown = run_tmec("accounts", "password", "nobody.broker", "--password-stdin",
+                       "--home", home, stdin="long enough password\n")
+    assert unknown.exit_code != 0
+    assert "nobody.broker" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
