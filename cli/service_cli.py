@@ -134,7 +134,7 @@ def accounts_password(
     import sys
 
     # ledger.api first: it loads the pages, which load the credentials (as tmec demo does).
-    import ledger.api.accounts
+    import ledger.api.accounts  # noqa: F401
     from ledger.store.sql import SqlStore
     from ledger.web.credentials import CredentialStore
 
