@@ -28,7 +28,8 @@ Home = Annotated[str | None, typer.Option("--home", metavar="DIR", help="Ledger 
                                           "(default $TMEC_HOME or ./var/ledger).")]
 
 
-def _day(text: str | None, option: str) -> date | None:
+def parse_day(text: str | None, option: str) -> date | None:
+    """A ``--from`` / ``--to`` day (`InputError` naming the option when it is not one)."""
     if text is None:
         return None
     try:
@@ -53,7 +54,7 @@ def audit_export(
     home: Home = None,
 ) -> None:
     """Write a party's records with every proof an auditor needs (of a period, if given)."""
-    period = ExportPeriod(_day(since, "--from"), _day(until, "--to"))
+    period = ExportPeriod(parse_day(since, "--from"), parse_day(until, "--to"))
     workspace = Workspace(Settings.from_env(home=home))
     ledger = workspace.open_ledger(with_witnesses=False)
     lines = 0
