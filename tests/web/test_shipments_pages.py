@@ -186,6 +186,7 @@ def test_superseding_names_a_later_token_of_the_party(pages: Pages) -> None:
     none_left = browser.get(f"/shipments/{other}/supersede?lang=es").text
     assert words("es", "shipments.no_candidates") in none_left
     assert 'id="supersede-form"' not in none_left
+    assert 'href="/register"' in none_left  # the register-a-shipment page issues it
 
 
 def test_another_partys_shipment_is_not_shown(pages: Pages) -> None:
