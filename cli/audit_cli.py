@@ -7,6 +7,7 @@ trust file, and exits 0 when everything checks, 8 naming the first line that doe
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +16,9 @@ import typer
 from cli.errors import INTEGRITY, handle_errors
 from cli.render import console, say
 from cli.render import print_json as _print_json
-from ledger.audit_export import export_lines, verify_export
+from ledger.audit_export import ExportPeriod, export_lines, verify_export
 from ledger.config import Settings
-from ledger.errors import NotFoundError
+from ledger.errors import InputError, NotFoundError
 from ledger.installation import Workspace
 
 audit_app = typer.Typer(help="Compliance exports of a party's records, verifiable offline.",
@@ -27,20 +28,39 @@ Home = Annotated[str | None, typer.Option("--home", metavar="DIR", help="Ledger 
                                           "(default $TMEC_HOME or ./var/ledger).")]
 
 
+def parse_day(text: str | None, option: str) -> date | None:
+    """A ``--from`` / ``--to`` day (`InputError` naming the option when it is not one)."""
+    if text is None:
+        return None
+    try:
+        if len(text) != 10:  # fromisoformat also reads 20260101 and week dates
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} must be a date, YYYY-MM-DD, not {text[:40]!r}") from None
+
+
 @audit_app.command("export")
 @handle_errors
 def audit_export(
     party: Annotated[str, typer.Option(help="The party whose records to export.")],
     out: Annotated[Path, typer.Option(help="The export file to write (JSON Lines).")],
+    since: Annotated[str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="Only "
+                                              "tokens logged on or after this day (UTC).")
+                     ] = None,
+    until: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Only "
+                                              "tokens logged on or before this day (UTC).")
+                     ] = None,
     home: Home = None,
 ) -> None:
-    """Write a party's records with every proof an auditor needs."""
+    """Write a party's records with every proof an auditor needs (of a period, if given)."""
+    period = ExportPeriod(parse_day(since, "--from"), parse_day(until, "--to"))
     workspace = Workspace(Settings.from_env(home=home))
     ledger = workspace.open_ledger(with_witnesses=False)
     lines = 0
     partial = out.with_name(out.name + ".partial")
     with partial.open("w", encoding="utf-8") as handle:
-        for line in export_lines(ledger, party):
+        for line in export_lines(ledger, party, period):
             handle.write(line)
             lines += 1
     partial.replace(out)  # never a half-written export under the final name
@@ -67,7 +87,11 @@ def audit_verify(
     else:
         out = console()
         if report.ok:
-            say(out, f"export verified: party {report.party}, log size {report.size}, "
+            span = ""
+            if report.period is not None:
+                bounds = report.period.to_dict()
+                span = f", period {bounds['from'] or '…'} to {bounds['to'] or '…'}"
+            say(out, f"export verified: party {report.party}{span}, log size {report.size}, "
                 f"{report.checkpoints} checkpoints, {report.entries} entries, "
                 f"{report.tokens} tokens", "bold green")
         else:

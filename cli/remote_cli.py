@@ -199,15 +199,28 @@ def remote_export(
     party: Annotated[str, typer.Option(help="The party whose records to export.")],
     out: Annotated[Path, typer.Option(help="The export file to write (JSON Lines).")],
     server: Server, api_key: ApiKey = None,
+    since: Annotated[str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="Only "
+                                              "tokens logged on or after this day (UTC).")
+                     ] = None,
+    until: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Only "
+                                              "tokens logged on or before this day (UTC).")
+                     ] = None,
 ) -> None:
-    """Download a party's verifiable export (then `tmec audit verify` it anywhere)."""
+    """Download a party's verifiable export, of a period if given (then `tmec audit
+    verify` it anywhere).
+    """
     import httpx
 
+    from cli.audit_cli import parse_day
+    from ledger.audit_export import ExportPeriod
+
+    bounds = ExportPeriod(parse_day(since, "--from"), parse_day(until, "--to")).to_dict()
     partial = out.with_name(out.name + ".partial")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         with httpx.stream("GET", f"{server.rstrip('/')}/v1/parties/{party}/export",
-                          headers=headers, timeout=120) as response:
+                          params={k: v for k, v in bounds.items() if v}, headers=headers,
+                          timeout=120) as response:
             if response.status_code != 200:
                 response.read()
                 problem = response.json() if response.headers.get(

@@ -118,6 +118,38 @@ def accounts_revoke_key(
     say(console(), f"API key {key_id} revoked at {at}")
 
 
+@accounts_app.command("password")
+@handle_errors
+def accounts_password(
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account id, e.g. "
+                                           "registrar.registrar.")],
+    stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from "
+                                        "the first line of standard input.")] = False,
+    home: Home = None,
+) -> None:
+    """Set an account's web sign-in password (asked twice, not echoed); its sessions end.
+
+    What the registrar's page does, on the server: the first registrar's password.
+    """
+    import sys
+
+    # ledger.api first: it loads the pages, which load the credentials (as tmec demo does).
+    import ledger.api.accounts  # noqa: F401
+    from ledger.store.sql import SqlStore
+    from ledger.web.credentials import CredentialStore
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    opened = Workspace(Settings.from_env(home=home)).open_ledger(with_witnesses=False)
+    assert isinstance(opened.store, SqlStore)
+    credentials = CredentialStore(opened.store.engine)
+    credentials.set_password(account, password)
+    ended = credentials.end_other_sessions(account, None, "password set on the server")
+    say(console(), f"password of {account} set ({ended} session(s) ended)")
+
+
 def register(app: typer.Typer) -> None:
     """Attach `serve` and `accounts` to the main `tmec` app."""
     app.command("serve", help=serve_help)(serve)

@@ -4,22 +4,29 @@ The export (``tmec-audit-export/1``) is JSON Lines, one object per line, streame
 bounded memory, so a compliance team can hand a verification years later everything it
 needs and nothing it must trust us for:
 
-1. ``header`` — the party, the log's origin, and the checkpoint the export is proven under
-   (the latest, with its cosignatures);
+1. ``header`` — the party, the log's origin, the checkpoint the export is proven under
+   (the latest, with its cosignatures) and, for an export of a period, the ``period``
+   (first and last day, UTC, either open);
 2. ``checkpoint`` — every checkpoint the log recorded up to that size (one text per
    size), then ``consistency`` — a consistency proof between each two consecutive ones
    (RFC 9162 s.2.1.4): the log never rewrote what it had shown;
 3. ``entry`` — every log entry about the party: its keys' statements, its tokens'
    statements and their revocations, supersessions and status statements, each with an
    inclusion proof under the header's checkpoint (RFC 9162 s.2.1.3);
+   for a period, only the tokens logged in it (their token statement's ``time``), each
+   with its whole record up to the checkpoint (a revocation after the period is part of
+   what the auditor must see), and all the party's key statements (they sign the rest);
 4. ``token`` — each of its tokens (the W3C credential, eddsa-jcs-2022 signed);
 5. ``end`` — the counts, so a truncated export is detected.
 
 `verify_export` checks all of it offline under a trust file: the checkpoints' signatures
 and cosignatures (no freshness: an audit looks at the past), the consistency chain, every
 inclusion proof, every statement's signature (by the party's logged key, or the registrar
-for the log's own statements), every token's digest, proof and logged statement, and the
-counts; the report names the first line that fails and why. USMCA Art. 5.8 asks records to
+for the log's own statements), every token's digest, proof and logged statement, that each
+token of a period export was logged in the period the header states, and the counts; the
+report names the first line that fails and why. (That the export holds *every* token of
+the period is what the log's own `tmec log audit` and the party's records establish: an
+export proves what it holds, not what it leaves out.) USMCA Art. 5.8 asks records to
 be kept five years (CUSMA: six in Canada); the ledger deletes nothing, so an export of any
 period can be made at any time.
 """
@@ -31,11 +38,12 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ledger.canonical import canonicalize, parse_json
 from ledger.checkpoint import Checkpoint
-from ledger.errors import LedgerError, NotFoundError
+from ledger.errors import InputError, LedgerError, NotFoundError
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.multikey import decode_public_key
 from ledger.policy import verify_checkpoint
@@ -49,7 +57,7 @@ from ledger.statements import (
 from ledger.token import token_digest, verify_token
 from ledger.verify import TrustFile
 
-__all__ = ["EXPORT_FORMAT", "ExportReport", "export_lines", "verify_export"]
+__all__ = ["EXPORT_FORMAT", "ExportPeriod", "ExportReport", "export_lines", "verify_export"]
 
 EXPORT_FORMAT = "tmec-audit-export/1"
 _PAGE = 500
@@ -63,12 +71,80 @@ def _line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def export_lines(ledger: Ledger, party_id: str) -> Iterator[str]:
+@dataclass(frozen=True, slots=True)
+class ExportPeriod:
+    """The days an export covers: tokens logged from `start` to `end`, both included (UTC).
+
+    Either bound may be open (None). A token belongs to the period by the ``time`` of its
+    token statement, the moment it was logged, which the export itself carries and
+    signs, so `verify_export` can check it.
+    """
+
+    start: date | None = None
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise InputError(f"the period ends ({self.end.isoformat()}) before it starts "
+                             f"({self.start.isoformat()})")
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the period leaves anything out."""
+        return self.start is not None or self.end is not None
+
+    def contains(self, time: str) -> bool:
+        """Whether a statement ``time`` (``YYYY-MM-DDTHH:MM:SSZ``) falls in the period."""
+        day = time[:10]
+        return ((self.start is None or day >= self.start.isoformat())
+                and (self.end is None or day <= self.end.isoformat()))
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The header's ``period``: ``from`` and ``to`` as ISO dates (or null)."""
+        return {"from": None if self.start is None else self.start.isoformat(),
+                "to": None if self.end is None else self.end.isoformat()}
+
+    @classmethod
+    def from_dict(cls, value: object) -> ExportPeriod:
+        """The period of a header (`InputError` when it is not one)."""
+        if not isinstance(value, dict) or set(value) != {"from", "to"}:
+            raise InputError("the period is {\"from\": date or null, \"to\": date or null}")
+        bounds: list[date | None] = []
+        for name in ("from", "to"):
+            text = value[name]
+            if text is None:
+                bounds.append(None)
+                continue
+            try:
+                if not isinstance(text, str) or len(text) != 10:
+                    raise ValueError(text)
+                bounds.append(date.fromisoformat(text))
+            except ValueError:
+                raise InputError(f"the period's {name!r} is not a date (YYYY-MM-DD)") from None
+        return cls(bounds[0], bounds[1])
+
+
+def _token_time(entries: list[Any]) -> str:
+    """The ``time`` of a token's own token statement among its entries ("" if none)."""
+    for record in entries:
+        if record.kind == "token":
+            statement = parse_json(record.body)
+            if isinstance(statement, dict) and isinstance(statement.get("time"), str):
+                return str(statement["time"])
+    return ""
+
+
+def export_lines(ledger: Ledger, party_id: str,
+                 period: ExportPeriod | None = None) -> Iterator[str]:
     """The export of `party_id`'s records, line by line (see the module docstring).
+
+    With a bounded `period`, only the tokens logged in it (and their records), with the
+    party's key statements; the header states the period.
 
     Raises:
         NotFoundError: the party has no key in the log, or the log has no checkpoint.
     """
+    within = period if period is not None and period.bounded else None
     store = ledger.store
     keys = store.party_keys(party_id)
     if not keys:
@@ -77,8 +153,11 @@ def export_lines(ledger: Ledger, party_id: str) -> Iterator[str]:
     if latest is None:
         raise NotFoundError("the log has no checkpoint yet")
     size, text = latest
-    yield _line({"type": "header", "format": EXPORT_FORMAT, "party": party_id,
-                 "origin": ledger.origin, "size": size, "checkpoint": text})
+    header: dict[str, Any] = {"type": "header", "format": EXPORT_FORMAT, "party": party_id,
+                              "origin": ledger.origin, "size": size, "checkpoint": text}
+    if within is not None:
+        header["period"] = within.to_dict()
+    yield _line(header)
     by_size: dict[int, str] = {}
     for checkpoint_size, checkpoint_text in store.iter_checkpoints():
         if checkpoint_size <= size:
@@ -101,8 +180,11 @@ def export_lines(ledger: Ledger, party_id: str) -> Iterator[str]:
         if not page:
             break
         for row in page:
+            about = store.find(token_digest=row.digest)
+            if within is not None and not within.contains(_token_time(about)):
+                continue  # logged outside the period: neither its entries nor the token
             digests.append(row.digest)
-            indices.update(e.index for e in store.find(token_digest=row.digest))
+            indices.update(e.index for e in about)
         after = page[-1].index
     wanted = sorted(i for i in indices if i < size)
     for start in range(0, len(wanted), _PAGE):
@@ -130,6 +212,7 @@ class ExportReport:
 
     party: str | None = None
     size: int | None = None
+    period: ExportPeriod | None = None
     checkpoints: int = 0
     entries: int = 0
     tokens: int = 0
@@ -145,6 +228,7 @@ class ExportReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``tmec audit verify --json``)."""
         return {"ok": self.ok, "party": self.party, "size": self.size,
+                "period": None if self.period is None else self.period.to_dict(),
                 "checkpoints": self.checkpoints, "entries": self.entries,
                 "tokens": self.tokens, "problem": self.problem, "line": self.line}
 
@@ -176,7 +260,7 @@ class _Checker:
         self.roots: dict[int, bytes] = {}
         self.root: bytes | None = None
         self.keys: dict[str, bytes] = {}  # kid -> public key, from the party's key entries
-        self.token_entries: set[str] = set()
+        self.token_entries: dict[str, str] = {}  # token digest -> its statement's time
         self.registrar: str | None = None
         self.stage = "header"
         self.ended = False
@@ -200,6 +284,11 @@ class _Checker:
         if checkpoint.size != _int(obj, "size"):
             raise _Fail("the header's size is not its checkpoint's")
         self.report.party, self.report.size = party, checkpoint.size
+        if "period" in obj:
+            try:
+                self.report.period = ExportPeriod.from_dict(obj["period"])
+            except InputError as exc:
+                raise _Fail(f"the header's period: {exc}") from None
         self.root = checkpoint.root_hash
         self.roots[checkpoint.size] = checkpoint.root_hash
         origin = obj.get("origin")
@@ -276,7 +365,7 @@ class _Checker:
         except LedgerError as exc:
             raise _Fail(f"entry {index}: {exc}") from None
         if parsed.kind is StatementKind.TOKEN and parsed.token_digest:
-            self.token_entries.add(parsed.token_digest)
+            self.token_entries[parsed.token_digest] = str(statement.get("time", ""))
         self.report.entries += 1
 
     def on_token(self, obj: dict[str, Any]) -> None:
@@ -292,6 +381,11 @@ class _Checker:
             raise _Fail(f"token {digest[:16]}...: {exc}") from None
         if digest not in self.token_entries:
             raise _Fail(f"token {digest[:16]}... has no token statement in the export")
+        logged = self.token_entries[digest]
+        period = self.report.period
+        if period is not None and not period.contains(logged):
+            raise _Fail(f"token {digest[:16]}... was logged at {logged[:20]}, outside the "
+                        "export's period")
         self.report.tokens += 1
 
     def on_end(self, obj: dict[str, Any]) -> None:

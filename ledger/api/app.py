@@ -225,6 +225,8 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
         app.include_router(router)
     for router in pages.ROUTERS:  # the web pages, over the same service (ledger.web)
         app.include_router(router)
+    # 404 / 405 outside the API's paths: a page (ledger.web.pages)
+    pages.install_error_pages(app, [r.path for r in api_routes()] + ["/v1/openapi.json"])
     app.add_middleware(BodyLimit, maximum=settings.max_body_bytes)
     app.add_middleware(QrFastPath)  # outermost: cached QR answers skip the framework
 

@@ -111,7 +111,7 @@ from ledger.state import DerivedRows, TokenEvent, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
 from ledger.store.sql_accounts import account_tables
 from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
-from ledger.store.sql_web import WEB_TABLES, web_tables
+from ledger.store.sql_web import SIGNIN_TABLES, WEB_TABLES, signin_tables, web_tables
 from ledger.tiles import Tile
 
 if sys.platform != "win32":  # POSIX: a cross-process writer lock for SQLite files.
@@ -154,7 +154,8 @@ ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api
 """The HTTP API's accounts, keys, grants and held signing keys (migration 0004)."""
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
-                             *DERIVED_TABLES, *ACCOUNT_TABLES, *WEB_TABLES)
+                             *DERIVED_TABLES, *ACCOUNT_TABLES, *WEB_TABLES,
+                             *SIGNIN_TABLES)
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -221,6 +222,7 @@ DisclosureRow: Final = sa.Table(
 index_tables(METADATA)  # the derived tables (ledger.store.sql_index) join the schema
 account_tables(METADATA)  # and the API's accounts (ledger.store.sql_accounts)
 web_tables(METADATA)  # and the web pages' passwords and sessions (ledger.store.sql_web)
+signin_tables(METADATA)  # and their sign-in attempts (ledger.store.sql_web, migration 0006)
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
 _WATERMARK: Final = (  # {} is max (SQLite's two-argument form) or GREATEST (PostgreSQL)

@@ -14,6 +14,16 @@ in one role) and a password; a session cookie keeps them signed in.
   appends a row to ``web_session_ends``. Every worker reads the same rows: a session
   ended by one worker is refused by all from their next request, and a worker that dies
   mid-request leaves at most a whole row or none (each write is one transaction).
+* **Guessing is limited** (`SignInLimits`, OWASP Authentication Cheat Sheet, "Protect
+  against automated attacks"; NIST SP 800-63B s.5.2.2 "rate limiting"): at most 5 failed
+  attempts per account since its last success, and 20 per client address, in 15 minutes;
+  then attempts are refused without checking the password (no Argon2 work either) until
+  the oldest of those failures is 15 minutes old, and the page says how long
+  (``Retry-After``). Every attempt is a row written *before* the password is checked
+  (migration 0006), so attempts in flight in other workers already count: concurrent
+  guesses cannot slip past the limit.
+* **A new password ends the account's other sessions** (OWASP Session Management Cheat
+  Sheet, "renew the session ID after any privilege level change" and password change).
 
 Append-only by the database's own guards, like the ledger: the tables are also the record
 of who could sign in, and when.
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,14 +48,18 @@ from sqlalchemy.engine import Connection, Engine
 from ledger.api.accounts import Account, AccountStore, Role
 from ledger.errors import InputError, NotFoundError
 from ledger.store.sql import METADATA, transaction
-from ledger.store.sql_web import web_tables
+from ledger.store.sql_web import signin_tables, web_tables
 
-__all__ = ["MIN_PASSWORD", "SESSION_LIFETIME", "CredentialStore", "Session", "csrf_token"]
+__all__ = ["MIN_PASSWORD", "SESSION_LIFETIME", "Attempt", "CredentialStore", "Session",
+           "SignInLimits", "csrf_token"]
 
 _TABLES = web_tables(METADATA)
 _PASSWORDS = _TABLES["web_passwords"]
 _SESSIONS = _TABLES["web_sessions"]
 _ENDS = _TABLES["web_session_ends"]
+_SIGNIN = signin_tables(METADATA)
+_ATTEMPTS = _SIGNIN["web_signin_attempts"]
+_SUCCESSES = _SIGNIN["web_signin_successes"]
 _ACCOUNTS = METADATA.tables["api_accounts"]
 
 #: OWASP Password Storage Cheat Sheet, Argon2id: "m=19456 (19 MiB), t=2, p=1".
@@ -58,6 +73,31 @@ demo's are 16 random characters)."""
 _MAX_PASSWORD = 256
 SESSION_LIFETIME = timedelta(hours=12)
 """A session ends this long after sign-in at the latest (a working day at the bridge)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    """How many failed attempts to sign in are allowed in `window` before a pause.
+
+    Per account (counted since its last successful attempt) and per client address (all
+    its failures, whatever the account): the first stops guessing one account's password
+    from many addresses, the second guessing many accounts from one address.
+    """
+
+    account_failures: int = 5
+    client_failures: int = 20
+    window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of an attempt: the account (right password), or None; when refused by
+    a limit, the seconds to wait (`retry_after`) and which limit (``account``, ``client``).
+    """
+
+    account: Account | None
+    retry_after: int | None = None
+    limited_by: str | None = None
 
 
 def _moment(at: datetime) -> str:
@@ -90,9 +130,10 @@ class Session:
 class CredentialStore:
     """The sign-in tables of the ledger's database; thread-safe, nothing cached."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limits: SignInLimits | None = None) -> None:
         self._engine = engine
         self._accounts = AccountStore(engine)
+        self.limits = limits or SignInLimits()
 
     @contextmanager
     def _connection(self, action: str, *, write: bool = False) -> Iterator[Connection]:
@@ -169,3 +210,85 @@ class CredentialStore:
                 return
             connection.execute(sa.insert(_ENDS).values(
                 session_hash=digest, ended_at=_moment(datetime.now(UTC)), reason=reason))
+
+    def end_other_sessions(self, account_id: str, keep: str | None = None,
+                           reason: str = "password changed") -> int:
+        """End every live session of `account_id` but the one of cookie `keep`; how many."""
+        now = _moment(datetime.now(UTC))
+        kept = _session_hash(keep) if keep else None
+        live = (sa.select(_SESSIONS.c.session_hash)
+                .join(_ENDS, _SESSIONS.c.session_hash == _ENDS.c.session_hash, isouter=True)
+                .where(_SESSIONS.c.account_id == account_id, _ENDS.c.ended_at.is_(None),
+                       _SESSIONS.c.expires_at > now))
+        with self._connection("end an account's sessions", write=True) as connection:
+            ended = [row.session_hash for row in connection.execute(live)
+                     if bytes(row.session_hash) != kept]
+            if ended:
+                connection.execute(sa.insert(_ENDS), [
+                    {"session_hash": digest, "ended_at": now, "reason": reason}
+                    for digest in ended])
+        return len(ended)
+
+    # -- limits on guessing
+
+    def _wait(self, connection: Connection, column: sa.ColumnElement[str], value: str,
+              limit: int, at: datetime, *, since_success: bool) -> int | None:
+        """Seconds until `value` (an account or a client) may try again, None if it may."""
+        window = self.limits.window
+        query = (sa.select(_ATTEMPTS.c.attempted_at)
+                 .join(_SUCCESSES, _SUCCESSES.c.attempt_id == _ATTEMPTS.c.attempt_id,
+                       isouter=True)
+                 .where(column == value, _SUCCESSES.c.attempt_id.is_(None),
+                        _ATTEMPTS.c.attempted_at > _moment(at - window))
+                 .order_by(_ATTEMPTS.c.attempt_id.desc()).limit(limit))
+        if since_success:  # an account's count starts again after its last success
+            last = (sa.select(sa.func.max(_ATTEMPTS.c.attempt_id))
+                    .join(_SUCCESSES, _SUCCESSES.c.attempt_id == _ATTEMPTS.c.attempt_id)
+                    .where(column == value).scalar_subquery())
+            query = query.where(_ATTEMPTS.c.attempt_id > sa.func.coalesce(last, -1))
+        failures = [row.attempted_at for row in connection.execute(query)]
+        if len(failures) < limit:
+            return None
+        oldest = datetime.fromisoformat(failures[-1].replace("Z", "+00:00"))
+        return max(1, math.ceil((oldest + window - at).total_seconds()))
+
+    def retry_after(self, account_id: str, client: str, *, now: datetime | None = None
+                    ) -> Attempt | None:
+        """The refusal an attempt for `account_id` from `client` would get now, else None."""
+        at = now or datetime.now(UTC)
+        with self._connection("count failed sign-ins") as connection:
+            account = self._wait(connection, _ATTEMPTS.c.account_id, account_id[:200],
+                                 self.limits.account_failures, at, since_success=True)
+            client_wait = self._wait(connection, _ATTEMPTS.c.client, client[:100],
+                                     self.limits.client_failures, at, since_success=False)
+        if account is None and client_wait is None:
+            return None
+        if (client_wait or 0) > (account or 0):
+            return Attempt(None, client_wait, "client")
+        return Attempt(None, account, "account")
+
+    def attempt(self, account_id: str, password: str, client: str, *,
+                now: datetime | None = None) -> Attempt:
+        """Check `password` for `account_id` on behalf of `client`, within the limits.
+
+        Refused by a limit: no row, no password check, the seconds to wait. Otherwise the
+        attempt is written first (so it counts while the slow check runs), then checked;
+        a right password writes its success.
+        """
+        at = now or datetime.now(UTC)
+        named, client = account_id[:200], client[:100]  # as stored (a longer id never matches)
+        refused = self.retry_after(named, client, now=at)
+        if refused is not None:
+            return refused
+        with self._connection("record a sign-in attempt", write=True) as connection:
+            key = connection.execute(sa.insert(_ATTEMPTS).values(
+                account_id=named, client=client, attempted_at=_moment(at))
+            ).inserted_primary_key
+            assert key is not None  # an insert of one row has its key
+            attempt_id = key[0]
+        found = self.check_password(account_id, password)
+        if found is not None:
+            with self._connection("record a sign-in", write=True) as connection:
+                connection.execute(sa.insert(_SUCCESSES).values(
+                    attempt_id=attempt_id, succeeded_at=_moment(datetime.now(UTC))))
+        return Attempt(found)

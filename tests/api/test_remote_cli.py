@@ -46,6 +46,15 @@ def test_register_issue_precheck_verify_and_export(served: tuple[str, Path],
                     *auditor).exit_code == 0
     checked = run_tmec("audit", "verify", str(export), "--trust", str(out / "trust.json"))
     assert checked.exit_code == 0, checked.stdout
+    before = tmp_path / "frenos-2025.jsonl"  # a period before any token: keys only
+    assert run_tmec("remote", "export", "--party", "frenos-bajio", "--out", str(before),
+                    "--to", "2025-12-31", *auditor).exit_code == 0
+    lines = [json.loads(line) for line in before.read_text("utf-8").splitlines()]
+    assert lines[0]["period"] == {"from": None, "to": "2025-12-31"}
+    assert not [line for line in lines if line["type"] == "token"]
+    checked = run_tmec("audit", "verify", str(before), "--trust", str(out / "trust.json"))
+    assert checked.exit_code == 0, checked.stdout
+    assert "period … to 2025-12-31" in checked.stdout
 
 
 def test_refusals_are_one_line_errors_with_the_local_exit_codes(served: tuple[str, Path]

@@ -199,3 +199,74 @@ def test_a_broker_lists_the_shipments_given_to_it(sqlite_world: World) -> None:
         world.tokens.values())
     problem(world.client.get("/v1/grants", headers=world.auth("frenos-bajio.producer")), 403,
             "api.forbidden.role")
+
+
+def _issue(world: World, shipment: str) -> str:
+    import json
+
+    from tests.conftest import ROOT
+
+    document = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
+    issued = world.client.post("/v1/tokens", headers=world.auth("frenos-bajio.producer"),
+                               json={"shipmentId": shipment, "bom": document})
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["tokenDigest"])
+
+
+def test_an_sme_searches_its_shipments(sqlite_world: World, monkeypatch) -> None:
+    from ledger.api.routes import tokens as token_routes
+
+    world = sqlite_world
+    me = world.auth("frenos-bajio.producer")
+    first = world.tokens[CALIPER]  # FBA-PED-26-3807-6001842
+    north = _issue(world, "NORTE-2026-0001")
+    south = _issue(world, "SUR-2026-0002")
+    fixed = _issue(world, "SUR-2026-0002-B")
+    assert world.client.post(f"/v1/tokens/{north}/revoke", headers=me,
+                             json={"reason": "wrong invoice"}).status_code == 200
+    assert world.client.post(f"/v1/tokens/{south}/supersede", headers=me, json={
+        "newToken": fixed, "reason": "costs corrected"}).status_code == 200
+
+    def search(**params: object) -> dict:
+        response = world.client.get("/v1/tokens", headers=me, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def digests(**params: object) -> list[str]:
+        return [t["tokenDigest"] for t in search(**params)["tokens"]]
+
+    assert digests() == [first, north, south, fixed]
+    assert digests(q="sur-2026") == [south, fixed]  # part of a shipment id, any case
+    assert digests(q="6001842") == [first]
+    assert digests(q="8708.30") == [first, north, south, fixed]  # the HS code, dotted
+    assert digests(q="9401") == []
+    assert digests(q=fixed[:12]) == [fixed]  # a digest prefix
+    assert digests(status="revoked") == [north]
+    assert digests(status="superseded") == [south]
+    assert digests(status="active") == [first, fixed]
+    assert digests(q="SUR", status="active") == [fixed]
+    line = search(q=south[:16])["tokens"][0]
+    assert line["status"] == "superseded"
+    assert line["supersededBy"] == fixed
+    assert line["hsCode"] == "870830"
+    assert line["description"].startswith("Front brake caliper")
+    assert line["validFrom"].endswith("Z")
+    # A searched page reads a bounded number of tokens; `next` goes on from there.
+    monkeypatch.setattr(token_routes, "SCAN_LIMIT", 2)
+    page = search(q="SUR")
+    assert page["tokens"] == []
+    assert page["next"] is not None
+    rest = search(q="SUR", after=page["next"])
+    assert [t["tokenDigest"] for t in rest["tokens"]] == [south, fixed]
+    assert rest["next"] is not None  # two read: maybe more
+    assert search(q="SUR", after=rest["next"]) == {"party": "frenos-bajio", "tokens": [],
+                                                   "next": None}
+    # Paging a search by `limit` as well.
+    monkeypatch.setattr(token_routes, "SCAN_LIMIT", 2_000)
+    one = search(q="SUR", limit=1)
+    assert [t["tokenDigest"] for t in one["tokens"]] == [south]
+    assert [t["tokenDigest"] for t in search(q="SUR", after=one["next"])["tokens"]] == [fixed]
+    problem(world.client.get("/v1/tokens", headers=me, params={"status": "lost"}), 422,
+            "api.request_invalid")
+    problem(world.client.get("/v1/tokens", headers=me, params={"q": "x" * 101}), 422,
+            "api.request_invalid")

@@ -77,6 +77,7 @@ def seeded(store: SqlStore) -> SqlStore:
     credentials = CredentialStore(store.engine)
     credentials.set_password(account.account_id, "correct horse battery")
     credentials.end_session(credentials.start_session(account).secret)
+    credentials.attempt(account.account_id, "correct horse battery", "192.0.2.7")
     return store
 
 
@@ -102,6 +103,8 @@ UPDATES = {
     "web_passwords": "UPDATE web_passwords SET password_hash = 'plain text'",
     "web_sessions": "UPDATE web_sessions SET expires_at = '2999-01-01T00:00:00Z'",
     "web_session_ends": "UPDATE web_session_ends SET reason = 'never happened'",
+    "web_signin_attempts": "UPDATE web_signin_attempts SET client = '198.51.100.1'",
+    "web_signin_successes": "UPDATE web_signin_successes SET succeeded_at = 'never'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -417,7 +420,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0005"]
+    assert version == ["0006"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -447,7 +450,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0005"]
+        assert _schema(stores[0])[0] == ["0006"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

@@ -61,7 +61,8 @@ class Pages:
         return self.world.tokens[example]
 
 
-def _passwords(out: Path) -> dict[str, str]:
+def demo_passwords(out: Path) -> dict[str, str]:
+    """Account id -> password, of the demo written to `out`."""
     keys = json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]
     return {k["account"]: k["password"] for k in keys}
 
@@ -70,4 +71,4 @@ def _passwords(out: Path) -> dict[str, str]:
 def pages(tmp_path: Path) -> Iterator[Pages]:
     """The demo on SQLite behind the app (the store makes no difference to the pages)."""
     for world in build_world(tmp_path, f"sqlite:///{tmp_path / 'demo' / 'ledger' / 'ledger.db'}"):
-        yield Pages(world, _passwords(world.out))
+        yield Pages(world, demo_passwords(world.out))

@@ -3,9 +3,10 @@
 Debian's ``chromium`` and ``chromium-driver`` (`.ci/run` installs them); nothing is
 skipped when they are missing: the test fails and says what to install. Every page is
 opened in the three languages at a phone's width (360 px: nothing may scroll sideways),
-every form field must have a label, the verdict must be said in words, not only colour.
-With ``TMEC_WEB_SCREENSHOTS=DIR`` each Spanish page is also saved as ``DIR/<page>.png``
-(``docs/screenshots`` is made that way).
+every form field must have a label, the verdict must be said in words, not only colour
+(every element that colours a verdict or a standing carries its word), and nothing may
+scroll sideways. With ``TMEC_WEB_SCREENSHOTS=DIR`` each Spanish page is also saved as
+``DIR/<page>.png`` (``docs/screenshots`` is made that way).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from ledger.web.i18n import LANGUAGES, catalogue
 from tests.api.server import serve_demo
@@ -32,6 +33,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE_WIDTH = 360
 BROKER = "laredo-brokers.broker"
+PRODUCER = "frenos-bajio.producer"
+AUDITOR = "norte-audit.auditor"
+REGISTRAR = "registrar.registrar"
+#: What colours a verdict or a standing (green, amber, red): each must also say it in words.
+COLOURED = ("[data-decision], .verdict h1, .check .outcome, .standing, .status, "
+            ".report h2, .problem")
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +98,10 @@ def _sign_in(driver: WebDriver, url: str, account: str, password: str) -> None:
     _wait(driver, "form[action='/signout']")
 
 
-def _check_basics(driver: WebDriver, lang: str, name: str) -> None:
-    """Language, labelled fields, a phone's width; a screenshot when asked for."""
+def _check_basics(driver: WebDriver, lang: str, name: str, focus: str = "") -> None:
+    """Language, labelled fields, a phone's width, verdicts in words; a screenshot when
+    asked for (of the first screen, or scrolled to the `focus` element).
+    """
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
     fields = driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), textarea, "
                                                    "select")
@@ -103,11 +112,18 @@ def _check_basics(driver: WebDriver, lang: str, name: str) -> None:
         assert labelled or field.get_attribute("aria-label"), (name, ident)
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"{name} ({lang}) is {width} px wide at {PHONE_WIDTH} px"
+    assert driver.find_elements(By.TAG_NAME, "h1"), f"{name} ({lang}) has no heading"
+    for coloured in driver.find_elements(By.CSS_SELECTOR, COLOURED):
+        letters = [c for c in coloured.text if c.isalpha()]
+        assert len(letters) >= 2, (name, lang, (coloured.get_attribute("outerHTML") or "")[:200])
     shots = os.environ.get("TMEC_WEB_SCREENSHOTS")
     if shots and lang == "es":
         Path(shots).mkdir(parents=True, exist_ok=True)
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(PHONE_WIDTH, min(int(height) + 120, 4000))
+        if focus:
+            driver.execute_script("arguments[0].scrollIntoView()",
+                                  driver.find_element(By.CSS_SELECTOR, focus))
         driver.save_screenshot(str(Path(shots) / f"{name}.png"))
         driver.set_window_size(PHONE_WIDTH, 800)
 
@@ -151,7 +167,7 @@ def test_every_page_in_each_language(site: tuple[str, Path], browser: WebDriver,
     rows = _wait(browser, "#precheck-results tbody tr")
     assert [r.get_attribute("data-go") for r in rows] == ["go"] * len(tokens)
     assert all(words["precheck.go"] in r.text for r in rows)
-    _check_basics(browser, lang, "precheck")
+    _check_basics(browser, lang, "precheck", focus="#results")
 
 
 def test_a_signed_out_visitor_cannot_reach_a_signed_in_page(site: tuple[str, Path],
@@ -277,3 +293,140 @@ def test_an_sme_registers_the_excel_bom_and_the_pdfs_qr_code_opens_clear(
     assert verdict.get_attribute("data-decision") == "clear"
     assert words["verdict.clear"] in verdict.text
     assert "NAV-XLSX-26-0001" in browser.page_source
+
+def _issue(url: str, out: Path, shipment: str) -> str:
+    """A new token of the producer's party, issued over the API with its demo key."""
+    import httpx
+
+    from tests.api.server import demo_key
+    from tests.conftest import ROOT
+
+    document = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
+    issued = httpx.post(f"{url}/v1/tokens", json={"shipmentId": shipment, "bom": document},
+                        headers={"Authorization": f"Bearer {demo_key(out, PRODUCER)}"},
+                        timeout=60)
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["tokenDigest"])
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_sme_finds_revokes_and_corrects_its_shipments(site: tuple[str, Path],
+                                                          browser: WebDriver, lang: str
+                                                          ) -> None:
+    url, out = site
+    passwords, _ = _demo(out)
+    words = catalogue(lang)
+    wrong = _issue(url, out, f"FBA-WRONG-{lang}")
+    old, fixed = _issue(url, out, f"FBA-OLD-{lang}"), _issue(url, out, f"FBA-FIXED-{lang}")
+    _sign_in(browser, url, PRODUCER, passwords[PRODUCER])
+    browser.get(f"{url}/shipments?lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["shipments.title"]
+    _check_basics(browser, lang, "shipments")
+    browser.find_element(By.ID, "q").send_keys(f"FBA-WRONG-{lang}")
+    browser.find_element(By.ID, "search").click()
+    WebDriverWait(browser, 30).until(lambda d: "q=" in d.current_url)
+    found = _wait(browser, "#shipments-list li.shipment")
+    assert [f.get_attribute("data-digest") for f in found] == [wrong]
+    assert words["shipments.status.active"] in found[0].text
+    found[0].find_element(By.CSS_SELECTOR, ".name a").click()
+
+    _wait(browser, "#standing")
+    _check_basics(browser, lang, "shipment")
+    browser.find_element(By.ID, "revoke").click()
+    reason = _wait(browser, "#revoke-form #reason")[0]
+    assert words["shipments.revoke_warning"] in browser.page_source.replace("&#39;", "'")
+    _check_basics(browser, lang, "revoke")
+    reason.send_keys("wrong bill of materials revision")
+    browser.find_element(By.ID, "confirm-revoke").click()
+    _wait(browser, "#done")
+    standing = browser.find_element(By.ID, "standing")
+    assert standing.get_attribute("data-status") == "revoked"
+    assert words["shipments.status.revoked"] in standing.text  # in words, not only colour
+    _check_basics(browser, lang, "shipment-revoked", focus="#record")
+
+    browser.get(f"{url}/shipments/{old}/supersede")
+    _wait(browser, "#supersede-form")
+    _check_basics(browser, lang, "supersede")
+    Select(browser.find_element(By.ID, "new_token")).select_by_value(fixed)
+    browser.find_element(By.ID, "reason").send_keys("costs corrected")
+    browser.find_element(By.ID, "confirm-supersede").click()
+    _wait(browser, "#done")
+    assert browser.find_element(By.ID, "standing").get_attribute("data-status") == \
+        "superseded"
+    assert browser.find_elements(By.CSS_SELECTOR, f"a[href='/shipments/{fixed}']")
+
+    browser.get(f"{url}/v/{wrong}")  # customs now reject the revoked one
+    verdict = _wait(browser, "#verdict")[0]
+    assert verdict.get_attribute("data-decision") == "reject"
+    assert words["verdict.reject"] in verdict.text
+
+    browser.get(f"{url}/account/password")
+    _wait(browser, "#password-form")
+    _check_basics(browser, lang, "password")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_auditor_downloads_and_verifies_an_export(site: tuple[str, Path],
+                                                      browser: WebDriver, lang: str,
+                                                      tmp_path: Path) -> None:
+    import httpx
+
+    from tests.api.server import demo_key
+
+    url, out = site
+    passwords, _ = _demo(out)
+    words = catalogue(lang)
+    _sign_in(browser, url, AUDITOR, passwords[AUDITOR])
+    browser.get(f"{url}/audit?lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["audit.title"]
+    _check_basics(browser, lang, "audit")
+    browser.find_element(By.ID, "party").send_keys("huron-powertrain")
+    browser.find_element(By.ID, "check-export").click()
+    report = _wait(browser, "#audit-report")[0]
+    assert report.get_attribute("data-ok") == "yes"
+    assert words["audit.verified"] in report.text
+    _check_basics(browser, lang, "audit-report", focus="#audit-report")
+
+    export = httpx.get(f"{url}/v1/parties/huron-powertrain/export", timeout=60, headers={
+        "Authorization": f"Bearer {demo_key(out, AUDITOR)}"})
+    assert export.status_code == 200
+    lines = export.text.splitlines()
+    damaged = tmp_path / "huron-damaged.jsonl"
+    damaged.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")  # the end line lost
+    browser.find_element(By.ID, "export").send_keys(str(damaged))
+    browser.find_element(By.ID, "verify-file").click()
+    report = _wait(browser, "#audit-report[data-ok='no']")[0]
+    assert report.get_attribute("data-ok") == "no"
+    assert words["audit.fails"] in report.text
+    assert words["audit.problem"].format(line=len(lines)) in report.text
+    _check_basics(browser, lang, "audit-fails", focus="#audit-report")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_registrar_and_the_error_pages(site: tuple[str, Path], browser: WebDriver,
+                                           lang: str) -> None:
+    url, out = site
+    passwords, _ = _demo(out)
+    words = catalogue(lang)
+    browser.get(f"{url}/no-such-page?lang={lang}")
+    assert words["error.http.not_found"] in browser.page_source.replace("&#39;", "'")
+    _check_basics(browser, lang, "not-found")
+    _sign_in(browser, url, REGISTRAR, passwords[REGISTRAR])
+    browser.get(f"{url}/accounts/password?lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == words["password.set_title"]
+    _check_basics(browser, lang, "set-password")
+
+
+def test_repeated_failed_sign_ins_are_paused(site: tuple[str, Path], browser: WebDriver
+                                             ) -> None:
+    url, _ = site
+    words = catalogue("es")
+    for _ in range(6):  # an account nobody has: five failures, then the pause
+        browser.get(f"{url}/signin?lang=es")
+        browser.find_element(By.ID, "account").send_keys("nadie.broker")
+        browser.find_element(By.ID, "password").send_keys("not a password at all")
+        browser.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
+        _wait(browser, ".problem")
+    locked = browser.find_element(By.ID, "signin-locked")
+    assert locked.text == words["signin.limit.locked"].format(minutes=15)
+    _check_basics(browser, "es", "signin-locked")

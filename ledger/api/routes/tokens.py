@@ -4,10 +4,17 @@ Who sees a token (`ledger.api.context.Service.may_read`): the accounts of the pa
 issued it, the brokers it was given to, customs authorities, auditors and the registrar.
 The bundle carries no line disclosures (no prices): those go to customs through the
 disclosure routes. `{digest}` is the full token digest or a unique prefix of 8+ hex digits.
+
+A party's list (``GET /v1/tokens``) is read page by page in log order, and may be searched
+(`TokenSearch`: a shipment id, an HS code or a digest prefix, and a standing); the SME's
+"my shipments" page (`ledger.web.routes.shipments`) lists through the same
+`party_token_page`, so the page and the API always agree.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Query, Request
@@ -19,9 +26,12 @@ from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import api_router, service_of
 from ledger.canonical import parse_json
+from ledger.errors import NotFoundError
+from ledger.status import TokenState
 from ledger.traceability import traceability_view
 
-__all__ = ["grants_router", "router"]
+__all__ = ["SCAN_LIMIT", "TokenLine", "TokenPage", "TokenSearch", "grants_router",
+           "party_token_page", "router", "token_line"]
 
 router = api_router(prefix="/v1/tokens", tags=["tokens"])
 
@@ -29,22 +39,176 @@ READERS = (*SMES, Role.BROKER, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
 _DIGEST_EXAMPLE = "3f1c9a" + "0" * 58
 
 
-@router.get("", summary="A party's tokens, in log order (paginated)",
+SCAN_LIMIT = 2_000
+"""Most tokens one searched page reads (then `next` says where to go on): a search costs
+bounded work per request however many tokens a party has."""
+_HEX = re.compile(r"[0-9a-f]+\Z")
+_HS = re.compile(r"[0-9]{2,10}\Z")
+_SEARCH_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSearch:
+    """What a party's list is narrowed to: some `text`, a `status`, both or neither.
+
+    `text` matches a token whose shipment id contains it (case ignored), whose HS code
+    starts with it (dots and spaces ignored: ``8708.30`` finds 870830), or whose digest
+    starts with it (hex).
+    """
+
+    text: str = ""
+    status: TokenState | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", self.text.strip()[:_SEARCH_MAX])
+
+    @property
+    def active(self) -> bool:
+        """Whether the search leaves anything out."""
+        return bool(self.text) or self.status is not None
+
+    def matches_text(self, line: TokenLine) -> bool:
+        """Whether `line` matches `text` (every line does when there is none)."""
+        if not self.text:
+            return True
+        wanted = self.text.casefold()
+        if wanted in (line.shipment_id or "").casefold():
+            return True
+        code = re.sub(r"[.\s]", "", wanted)
+        if _HS.match(code) and (line.hs_code or "").startswith(code):
+            return True
+        return bool(_HEX.match(wanted)) and line.digest.startswith(wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLine:
+    """A line of a list of tokens: which shipment, which good, its standing now."""
+
+    digest: str
+    index: int | None
+    shipment_id: str | None
+    hs_code: str | None
+    description: str | None
+    valid_from: str | None
+    status: TokenState
+    superseded_by: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of the API's lists (``index`` only in a party's list)."""
+        out: dict[str, Any] = {"tokenDigest": self.digest, "shipmentId": self.shipment_id,
+                               "status": self.status.value, "hsCode": self.hs_code,
+                               "description": self.description, "validFrom": self.valid_from}
+        if self.index is not None:
+            out["index"] = self.index
+        if self.superseded_by is not None:
+            out["supersededBy"] = self.superseded_by
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    """One page of a party's tokens: the lines, and where the next page starts (or None)."""
+
+    party: str
+    lines: list[TokenLine]
+    next: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of ``GET /v1/tokens``."""
+        return {"party": self.party, "tokens": [line.to_dict() for line in self.lines],
+                "next": self.next}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _line(service: Service, digest: str, index: int | None, blob: bytes | None,
+          status: bool = True) -> TokenLine:
+    """The line of a token from its stored document; its standing unless `status` is
+    False (then `ACTIVE` until the caller reads the standing).
+    """
+    token = parse_json(blob) if blob is not None else {}
+    subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
+    subject = subject if isinstance(subject, dict) else {}
+    good = subject.get("good") if isinstance(subject.get("good"), dict) else {}
+    assert isinstance(good, dict)
+    standing = service.ledger.status(digest) if status else None
+    return TokenLine(digest, index, _text(subject.get("shipmentId")), _text(good.get("hsCode")),
+                     _text(good.get("description")),
+                     _text(token.get("validFrom")) if isinstance(token, dict) else None,
+                     standing.token if standing else TokenState.ACTIVE,
+                     standing.superseded_by if standing else None)
+
+
+def token_line(service: Service, digest: str) -> TokenLine:
+    """The list line of one logged token (`NotFoundError` if it is not logged)."""
+    row = service.ledger.store.token_row(digest)
+    if row is None:
+        raise NotFoundError(f"token {digest} is not in the ledger")
+    return _line(service, digest, row.index, service.ledger.store.get_blob(digest))
+
+
+def party_token_page(service: Service, party: str, *, after: int = -1, limit: int = 100,
+                     search: TokenSearch | None = None) -> TokenPage:
+    """The party's tokens logged after entry `after`, in log order, at most `limit`.
+
+    Without a search, a page is the next `limit` tokens (`next` is the last one's entry
+    when the page is full). With one, tokens are read in log order until `limit` match or
+    `SCAN_LIMIT` have been read; `next` is then the last entry read, so a page may hold
+    fewer than `limit` lines and still have a next one.
+    """
+    store = service.ledger.store
+    wanted = search if search is not None and search.active else None
+    if wanted is None:
+        rows = store.party_tokens(party, after, limit)
+        blobs = store.get_blobs([r.digest for r in rows])
+        lines = [_line(service, r.digest, r.index, blobs.get(r.digest)) for r in rows]
+        return TokenPage(party, lines, rows[-1].index if len(rows) == limit else None)
+    found: list[TokenLine] = []
+    cursor, read = after, 0
+    batch = min(500, SCAN_LIMIT)
+    while True:
+        rows = store.party_tokens(party, cursor, batch)
+        blobs = store.get_blobs([r.digest for r in rows])
+        for row in rows:
+            cursor, read = row.index, read + 1
+            line = _line(service, row.digest, row.index, blobs.get(row.digest), status=False)
+            if wanted.matches_text(line):  # the standing only for the lines that match
+                standing = service.ledger.status(row.digest)
+                if wanted.status is None or standing.token is wanted.status:
+                    found.append(replace(line, status=standing.token,
+                                         superseded_by=standing.superseded_by))
+            if len(found) == limit or read >= SCAN_LIMIT:
+                return TokenPage(party, found, cursor)
+        if len(rows) < batch:
+            return TokenPage(party, found, None)
+
+
+@router.get("", summary="A party's tokens, in log order (paginated, searchable)",
             responses={200: {"content": {"application/json": {"example": {
                 "party": "frenos-bajio", "tokens": [{
                     "tokenDigest": _DIGEST_EXAMPLE, "index": 7,
-                    "shipmentId": "FBA-PED-26-3807-6001842", "status": "active"}],
+                    "shipmentId": "FBA-PED-26-3807-6001842", "status": "active",
+                    "hsCode": "870830", "description": "Front brake caliper assembly",
+                    "validFrom": "2026-12-01T20:27:00Z"}],
                 "next": 7}}}}})
 def list_tokens(request: Request, party: str | None = Query(
                     None, description="Whose tokens (SMEs: always their own party)."),
                 after: int = Query(-1, ge=-1, description="The `next` of the previous page."),
                 limit: int = Query(100, ge=1, le=500),
+                q: str = Query("", max_length=_SEARCH_MAX, description="Only tokens whose "
+                               "shipment id contains this, whose HS code starts with it, or "
+                               "whose digest starts with it."),
+                status: TokenState | None = Query(None, description="Only tokens that are "
+                                                  "active, revoked or superseded now."),
                 caller: Caller = allow(*SMES, Role.CUSTOMS, Role.AUDITOR, Role.REGISTRAR)
                 ) -> dict[str, Any]:
-    """Tokens of a party after log entry `after`: digest, entry, shipment id, standing.
+    """Tokens of a party after log entry `after`: digest, entry, shipment id, good, standing.
 
     SMEs list their own party's (a `party` naming another is refused); customs, auditors
-    and the registrar name the party.
+    and the registrar name the party. With `q` or `status`, at most 2,000 tokens are read
+    per page: a page may then hold fewer than `limit` lines and still name a `next`.
     """
     service = service_of(request)
     account = caller.require()
@@ -54,23 +218,16 @@ def list_tokens(request: Request, party: str | None = Query(
         party = account.party_id
     if party is None:
         raise ApiProblem("api.request_invalid", "name the party: ?party=<party id>")
-    rows = service.ledger.store.party_tokens(party, after, limit)
-    listed = _summaries(service, [r.digest for r in rows])
-    for row, summary in zip(rows, listed, strict=True):
-        summary["index"] = row.index
-    return {"party": party, "tokens": listed,
-            "next": rows[-1].index if len(rows) == limit else None}
+    return party_token_page(service, party, after=after, limit=limit,
+                            search=TokenSearch(q, status)).to_dict()
 
 
 def _summaries(service: Service, digests: list[str]) -> list[dict[str, Any]]:
-    """A line per token of a list: digest, shipment id (from the token), standing now."""
+    """A line per token of a list: digest, shipment id and good (from the token), standing."""
     blobs = service.ledger.store.get_blobs(digests)
     listed = []
     for digest in digests:
-        token = parse_json(blobs[digest]) if digest in blobs else {}
-        subject = token.get("credentialSubject", {}) if isinstance(token, dict) else {}
-        listed.append({"tokenDigest": digest, "shipmentId": subject.get("shipmentId"),
-                       "status": service.ledger.status(digest).token.value})
+        listed.append(_line(service, digest, None, blobs.get(digest)).to_dict())
     return listed
 
 

@@ -1,4 +1,9 @@
-"""Sign-in and sign-out for every role: an account id and its password, then a session."""
+"""Sign-in and sign-out for every role: an account id and its password, then a session.
+
+Repeated failures are limited per account and per client address
+(`ledger.web.credentials.SignInLimits`): past the limit the form says how long to wait,
+with status 429 and ``Retry-After`` (RFC 6585 s.4), and the password is not even checked.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from ledger.web.access import BROWSER_COOKIE, SESSION_COOKIE, Visitor, anyone, c
 from ledger.web.credentials import SESSION_LIFETIME
 from ledger.web.rendering import PageRoute, render, set_cookie
 
-__all__ = ["EVERY_ROLE", "home_of", "router"]
+__all__ = ["EVERY_ROLE", "client_of", "home_of", "refused", "router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -23,6 +28,22 @@ _HOME = {Role.BROKER: "/precheck", Role.CUSTOMS: "/v", **dict.fromkeys(SMES, "/p
 def home_of(role: Role) -> str:
     """Where a role lands after signing in: its main task (the landing page otherwise)."""
     return _HOME.get(role, "/")
+
+
+_HOME[Role.AUDITOR] = "/audit"
+
+
+def client_of(request: Request) -> str:
+    """The client's address, as the server saw it (uvicorn applies ``--proxy-headers``
+    from trusted proxies only), for the per-address limit on failed sign-ins.
+    """
+    return request.client.host if request.client else "unknown"
+
+
+def refused(response: Response, retry_after: int) -> Response:
+    """`response` (a 429 page) with the seconds to wait in ``Retry-After``."""
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _safe_next(target: str) -> str | None:
@@ -37,7 +58,7 @@ def _safe_next(target: str) -> str | None:
 def signin_form(next: str = "", visitor: Visitor = anyone()) -> Response:
     """The sign-in form (account id and password)."""
     return render(visitor, "signin.html", next=_safe_next(next) or "", failed=False,
-                  account_id="")
+                  locked="", account_id="")
 
 
 @router.post("/signin")
@@ -48,10 +69,18 @@ async def signin(request: Request, account: str = Form(""), password: str = Form
     so (200: a page, not an HTTP authentication challenge).
     """
     credentials = credentials_of(request)
-    found = await run_in_threadpool(credentials.check_password, account.strip(), password)
+    outcome = await run_in_threadpool(credentials.attempt, account.strip(), password,
+                                      client_of(request))
+    found = outcome.account
+    if outcome.retry_after is not None:
+        minutes = -(-outcome.retry_after // 60)
+        return refused(render(visitor, "signin.html", status=429, next=_safe_next(next) or "",
+                              failed=False, account_id=account.strip()[:200],
+                              locked=visitor.t("signin.limit.locked", minutes=minutes)),
+                       outcome.retry_after)
     if found is None:
         return render(visitor, "signin.html", next=_safe_next(next) or "",
-                      failed=True, account_id=account.strip()[:200])
+                      failed=True, locked="", account_id=account.strip()[:200])
     session = await run_in_threadpool(credentials.start_session, found)
     response = RedirectResponse(_safe_next(next) or home_of(found.role), 303)
     set_cookie(response, visitor, SESSION_COOKIE, session.secret,
