@@ -66,6 +66,11 @@ _TABLES = account_tables(METADATA)
 _ACCOUNTS = _TABLES["api_accounts"]
 _KEYS = _TABLES["api_keys"]
 _REVOCATIONS = _TABLES["api_key_revocations"]
+# Built once: every request with a key runs it (see ledger.store.sql on prebuilt statements).
+_KEY_OWNER = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
+              .join_from(_KEYS, _ACCOUNTS, _KEYS.c.account_id == _ACCOUNTS.c.account_id)
+              .join(_REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id, isouter=True)
+              .where(_KEYS.c.key_hash == sa.bindparam("key_hash")))
 _GRANTS = _TABLES["api_grants"]
 _DISCLOSURES = _TABLES["api_disclosures"]
 
@@ -237,12 +242,8 @@ class AccountStore:
         """
         if _KEY.match(key) is None:
             return None
-        query = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
-                 .join_from(_KEYS, _ACCOUNTS, _KEYS.c.account_id == _ACCOUNTS.c.account_id)
-                 .join(_REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id, isouter=True)
-                 .where(_KEYS.c.key_hash == hash_api_key(key)))
         with self._connection("check an API key") as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_KEY_OWNER, {"key_hash": hash_api_key(key)}).first()
         if row is None or row.revoked_at is not None:
             return None
         return Account(row.account_id, Role(row.role), row.party_id, row.name, row.created_at)

@@ -244,7 +244,8 @@ class Service:
     def held_key(self, caller: Caller) -> HeldKey:
         """The signing key the service holds for the caller's party, valid now."""
         party = caller.require().party_id
-        return self.vault.current(party, self.ledger.store, self.ledger.size)
+        with self.ledger.store.snapshot() as view:  # the size and the key records in one read
+            return self.vault.current(party, view, view.size())
 
     def vc_issuer(self) -> ServiceIssuer:
         """The VC-API issuer (`ledger.api.vc_issuer`); 503 when no key-encryption key."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,6 +34,9 @@ from ledger.token import check_party_profile
 __all__ = ["HeldKey", "KeyVault", "KeysNotConfiguredError"]
 
 _HELD = account_tables(METADATA)["api_party_keys"]
+# Built once: every registration reads its party's held keys (see ledger.store.sql).
+_PARTY_HELD_KEYS: Final = (sa.select(_HELD).where(_HELD.c.party_id == sa.bindparam("party"))
+                           .order_by(_HELD.c.created_at.desc(), _HELD.c.kid.desc()))
 
 
 class KeysNotConfiguredError(LedgerError):
@@ -100,10 +103,8 @@ class KeyVault:
             NotFoundError: the service holds no valid key for the party.
         """
         kek = self._require_kek()
-        query = (sa.select(_HELD).where(_HELD.c.party_id == party_id)
-                 .order_by(_HELD.c.created_at.desc(), _HELD.c.kid.desc()))
         with transaction(self._engine, "read a held key", write=False) as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(_PARTY_HELD_KEYS, {"party": party_id}).all()
         for row in rows:
             record = keys.key(row.kid)
             if record is None or record.status_at(position) != "valid":
