@@ -56,5 +56,11 @@ def test_tiles_beyond_the_checkpoint_and_bad_paths_are_not_found(sqlite_world: W
     problem(sqlite_world.client.get(f"/tile/0/000.p/{size + 1}"), 404, "ledger.not_found")
     problem(sqlite_world.client.get("/tile/1/000.p/1"), 404, "ledger.not_found")
     for bad in ("0/1", "0/000.p/0", "0/000.p/256", "00/000", "x/000", "0/x000/000",
-                "entries/000.p/01", "../../etc/passwd"):
+                "entries/000.p/01"):
         problem(sqlite_world.client.get(f"/tile/{bad}"), 404, "api.not_found")
+    # Dot segments are resolved before routing: this asks for /etc/passwd, a web address,
+    # so it is the HTML "no such page" (and never a file of the machine).
+    escaped = sqlite_world.client.get("/tile/../../etc/passwd")
+    assert escaped.status_code == 404
+    assert escaped.headers["content-type"].startswith("text/html")
+    assert "root:" not in escaped.text
