@@ -21,6 +21,7 @@ except ModuleNotFoundError as _missing:  # installed without the `cli` extra: sa
     raise SystemExit(70) from None
 
 from cli import audit_cli, ledger_cli, remote_cli, service_cli, witness_cli
+from cli.bom_cli import register as register_bom_cli  # tmec bom schema
 from cli.errors import handle_errors
 from cli.files import date_option, paused_gc, read_bom
 from cli.render import console, render_candidates, render_determination, say
@@ -45,6 +46,7 @@ service_cli.register(app)
 audit_cli.register(app)
 witness_cli.register(app)
 remote_cli.register(app)
+register_bom_cli(app)
 
 
 def _version(value: bool) -> None:

@@ -108,6 +108,8 @@ class TariffShiftResult:
     #: qualifies); None when every self-produced material was looked through and the
     #: document chose nothing
     view_chosen_by: str | None = None
+    #: the provision of that choice, from the rule set (its ``self_produced_choice``)
+    view_reference: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; ``self_produced_view`` only when s.3(8) shaped the result."""
@@ -122,7 +124,7 @@ class TariffShiftResult:
         if self.view_chosen_by is not None:
             out["self_produced_view"] = {"as_material": list(self.as_material),
                                          "chosen_by": self.view_chosen_by,
-                                         "reference": "SOR/2020-155 s.3(8)"}
+                                         "reference": self.view_reference}
         return out
 
 
@@ -139,6 +141,9 @@ class Requirement:
     detail: str
     reference: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: the finding behind `detail` as data (code ``detail.*``), rendered in every language
+    #: of `origin_rules.explain`; `detail` is its English rendering
+    finding: Reason | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

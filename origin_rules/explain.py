@@ -7,11 +7,17 @@ message catalogue of that language (``en``, ``es``, ``fr``: the three languages 
 certification of origin); the English rendering is the determination's `explanation`, so
 the web pages and the API can speak the user's language from the same data.
 
+No citation is written here or in the engine: a reason's `reference`, and any further
+provision its sentence names (a value whose name ends in ``_reference``), come from the
+rule set in force for the determination (its rules, categories and thresholds, and its
+``[references]`` table for the engine's own statements: `origin_rules.rules.REFERENCE_KEYS`).
+
 What stays in the language it came in: texts that are data rather than the engine's
-words — a rule's title and notes, a category's scope, a vehicle requirement's detail and
-the free-form notes some mechanisms still return (code ``note``) — are values, rendered as
-given. The catalogues' sentences name the provisions they state (e.g. "Art. 4.16"); each
-reason also carries its reference as data.
+words — a rule's title, the notes of its selection (code ``rule.note``), a category's
+scope, a product-specific rule's alternatives as printed, a citation, free-form notes
+(code ``note``) — are values, rendered as given. The engine's own notes (criterion D, the
+s.3(8) views, the alternatives weighed, accumulation statements) and a vehicle
+requirement's finding (``detail.*``) have templates in every language.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ class Reason:
     values: Mapping[str, Value] = field(default_factory=dict)
     reference: str | None = None
 
+    def __hash__(self) -> int:
+        """By content, like the dataclass's equality (the values are a mapping): a
+        determination says each thing once.
+        """
+        return hash((self.code, tuple(sorted(self.values.items())), self.reference))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"code": self.code, "values": {k: _json(v) for k, v in self.values.items()},
@@ -66,12 +78,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "rule_not_met": "the product-specific requirement is not met",
         "criterion.B": "produced from non-originating materials that satisfy the rule",
         "criterion.C": "produced exclusively from originating materials",
-        "criterion.D": "Art. 4.2(d)",
         "view.document": "as the document chooses",
         "view.favourable": "the favourable view, the document stating no choice",
         "none": "none",
         "core_parts": "core parts", "steel_aluminum": "steel aluminum",
         "labor_value_content": "labor value content",
+        "which.shift_only": "this tariff-shift-only rule", "which.rule": "this rule",
+        "the_rule": "the rule", "alternative_prefix": "alternative ", "separator": "; ",
+        "alt.met": "met", "alt.not_met": "not met", "alt.shift_met": "tariff shift met",
+        "alt.shift_met_de_minimis": "tariff shift met within the de minimis",
     },
     "es": {
         "net_cost": "costo neto", "transaction_value": "valor de transacción",
@@ -86,12 +101,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "rule_not_met": "no se cumple la regla específica de origen",
         "criterion.B": "producida con materiales no originarios que cumplen la regla",
         "criterion.C": "producida exclusivamente con materiales originarios",
-        "criterion.D": "Art. 4.2(d)",
         "view.document": "según lo elige el documento",
         "view.favourable": "la opción favorable, pues el documento no elige",
         "none": "ninguno",
         "core_parts": "partes esenciales", "steel_aluminum": "acero y aluminio",
         "labor_value_content": "valor de contenido laboral",
+        "which.shift_only": "esta regla de solo cambio de clasificación",
+        "which.rule": "esta regla", "the_rule": "la regla", "alternative_prefix": "alternativa ",
+        "separator": "; ", "alt.met": "cumplida", "alt.not_met": "no cumplida",
+        "alt.shift_met": "cambio de clasificación cumplido",
+        "alt.shift_met_de_minimis": "cambio de clasificación cumplido dentro del de minimis",
     },
     "fr": {
         "net_cost": "coût net", "transaction_value": "valeur transactionnelle",
@@ -107,12 +126,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "criterion.B": "produite à partir de matières non originaires qui satisfont à la "
                        "règle",
         "criterion.C": "produite exclusivement à partir de matières originaires",
-        "criterion.D": "art. 4.2d)",
         "view.document": "selon le choix du document",
         "view.favourable": "l'option favorable, le document ne choisissant pas",
         "none": "aucune",
         "core_parts": "pièces essentielles", "steel_aluminum": "acier et aluminium",
         "labor_value_content": "teneur en valeur-travail",
+        "which.shift_only": "cette règle de seul changement de classification",
+        "which.rule": "cette règle", "the_rule": "la règle",
+        "alternative_prefix": "alternative ", "separator": " ; ", "alt.met": "respectée",
+        "alt.not_met": "non respectée", "alt.shift_met": "changement de classification respecté",
+        "alt.shift_met_de_minimis": "changement de classification respecté dans le de minimis",
     },
 }
 
@@ -123,39 +146,94 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "rule.scope": "Scope: {note}.",
         "rvc.result": "{method:W}{under}: base {base} ({method:base}), VNM {vnm}, RVC {rvc} % "
                       "{verdict:w} {threshold} % (margin {margin} points); {room}.",
-        "rvc.under": " (Art. 4.2(d) threshold, {reference})",
+        "rvc.under": " ({criterion_d_reference} threshold, {reference})",
         "rvc.absorb": "it can absorb {amount} {currency} more of non-originating materials "
                       "before failing",
         "rvc.needs": "it needs {amount} {currency} less of non-originating materials to pass",
         "rvc.contributors": "Largest VNM under {method:w}: {shown}.",
         "rvc.contributor": "{item} ({hs}) {vnm} = {share} %",
-        "rvc.de_minimis": "RVC de minimis (Art. 4.12; SOR/2020-155 s.5(4)): all "
-                          "non-originating materials are at most {percent} % of the "
-                          "transaction value or total cost, so the RVC requirement need not "
-                          "be met.",
+        "rvc.de_minimis": "RVC de minimis ({de_minimis_reference}): all non-originating "
+                          "materials are at most {percent} % of the transaction value or "
+                          "total cost, so the RVC requirement need not be met.",
+        "rvc.not_evaluated": "Note: no RVC method could be evaluated.",
         "shift.view": "Self-produced materials taken as the materials that undergo the tariff "
-                      "shift (SOR/2020-155 s.3(8)), {chosen_by:w}: {taken}; every other "
-                      "self-produced material is looked through to its inputs.",
+                      "shift ({reference}), {chosen_by:w}: {taken}; every other self-produced "
+                      "material is looked through to its inputs.",
+        "shift.views_fail": "Note: {reference}: taking the self-produced materials as the "
+                            "materials that undergo the tariff shift, in whole or in part, "
+                            "does not meet it either.",
         "shift.met": "Tariff shift {required}: every non-originating material changes "
                      "classification as required.",
         "shift.de_minimis": "Tariff shift {required}: {failing} do not shift, but their value "
-                            "{value} is within the de minimis of {percent} % (Art. 4.12); "
-                            "their value stays in VNM.",
+                            "{value} is within the de minimis of {percent} % "
+                            "({de_minimis_reference}); their value stays in VNM.",
         "shift.not_met": "Tariff shift {required}: not met by {failing} (value {value}, above "
-                         "the de minimis or excluded from it by Annex 4-A).",
+                         "the de minimis or excluded from it by {exclusions_reference}).",
+        "criterion_d.net_cost_only": "Note: {criterion_d_reference} by net cost only: the "
+                                     "transaction value method is allowed only where the "
+                                     "product-specific rule gives a transaction value "
+                                     "requirement, which {which} does not ({reference}).",
+        "criterion_d.applies": "Note: the tariff shift fails only for parts classified in the "
+                               "good's own subheading, so {criterion_d_reference} applies with "
+                               "RVC thresholds of {net_cost} % (net cost) / "
+                               "{transaction_value} % (transaction value) ({reference}).",
+        "criterion_d.falls_short": "Note: the tariff shift fails only for parts classified in "
+                                   "the good's own subheading; the {criterion_d_reference} RVC "
+                                   "falls short too ({reference}).",
+        "which.alternative": "its alternative {alternative}",
+        "alternative.not_evaluated": "Note: {alternative} of {reference} was not evaluated: "
+                                     "the engine cannot apply {clauses}.",
+        "alternative.outcome": "Note: {summary}: {verdict}{detail}.",
+        "alternative.named": "alternative {name}",
+        "alternative.met_d": "met through {criterion_d_reference}",
+        "alternative.shift_not_met": "tariff shift not met by {failing} (value {value})",
+        "alternative.rvc": "RVC {rvc} % by {method:w} {comparison} {threshold} %",
+        "alternative.rvc_d": "{criterion_d_reference} RVC {rvc} % by {method:w} {comparison} "
+                             "{threshold} %",
+        "alternative.rvc_exempt": "RVC not required (de minimis, {de_minimis_reference})",
+        "alternative.qualifies": "Note: the good qualifies under {alternative} of "
+                                 "{rule_reference} (meeting one alternative suffices, "
+                                 "{reference}).",
+        "alternative.whichever": "Note: whichever of the goods descriptions the good is "
+                                 "({goods}), one of its alternatives is met.",
         "note": "Note: {note}.",
-        "intermediate.qualifies": "Intermediate material {item!r} (designated, Art. 4.8) "
-                                  "qualifies under {rule} and enters at its total cost "
-                                  "{cost} as originating.",
-        "intermediate.fails": "Intermediate material {item!r} (designated, Art. 4.8) does not "
-                              "qualify under {rule}: its whole total cost {cost} is "
-                              "non-originating; without the designation it would be traced "
-                              "instead.",
-        "statement": "{note}",
-        "packing": "{count} packing material(s) for shipment disregarded (Art. 4.16).",
-        "indirect": "{count} indirect material(s) treated as originating (Art. 4.9).",
+        "intermediate.qualifies": "Intermediate material {item!r} (designated, "
+                                  "{intermediate_reference}) qualifies under {rule} and enters "
+                                  "at its total cost {cost} as originating.",
+        "intermediate.fails": "Intermediate material {item!r} (designated, "
+                              "{intermediate_reference}) does not qualify under {rule}: its "
+                              "whole total cost {cost} is non-originating; without the "
+                              "designation it would be traced instead.",
+        "statement.used": "Supplier accumulation statements ({reference}) set the value and "
+                          "VNM of {count} non-originating material(s).",
+        "statement.vnm_only": "VNM-only statements ({items}) apply to the transaction value "
+                              "method; under net cost the material's full value counts, for "
+                              "there a statement needs net cost and VNM, or a regional value "
+                              "amount ({reference}).",
+        "packing": "{count} packing material(s) for shipment disregarded ({reference}).",
+        "indirect": "{count} indirect material(s) treated as originating ({reference}).",
         "unknown": "{count} material(s) of unknown origin counted as non-originating.",
         "requirement": "Vehicle requirement {label} [{reference}]: {status:w}: {detail}.",
+        "detail.core_parts.none": "no {table} core part (engine, transmission, body, chassis, "
+                                  "axle, suspension, steering, advanced battery) was found "
+                                  "among the vehicle's materials, so the requirement was not "
+                                  "checked",
+        "detail.core_parts.all": "all {count} core part(s) are originating",
+        "detail.core_parts.failing": "core part(s) not originating: {failing}",
+        "detail.steel_aluminum.none": "the document gives no vehicle.steel_aluminum "
+                                      "purchases, so the {minimum} % steel and aluminum "
+                                      "requirement was not checked",
+        "detail.steel_aluminum": "steel {steel} % {steel_comparison} {minimum} %; {aluminum}",
+        "detail.aluminum": "aluminum {aluminum} % {aluminum_comparison} {minimum} %",
+        "detail.aluminum.none": "aluminum purchases not given",
+        "detail.labor_value_content.none": "the document gives no vehicle.labor_value_content, "
+                                           "so the {minimum} % LVC requirement was not checked",
+        "detail.labor_value_content": "LVC {lvc} % (high-wage material and manufacturing "
+                                      "{material_and_manufacturing} + technology credit "
+                                      "{technology} + assembly credit {assembly}, credits "
+                                      "capped at {max_technology}/{max_assembly}) "
+                                      "{lvc_comparison} {minimum} %; high-wage material and "
+                                      "manufacturing {floor_comparison} {floor} points",
         "conclusion.originating": "Conclusion: {good!r} is ORIGINATING, criterion "
                                   "{criterion} ({words}).",
         "conclusion.not_originating": "Conclusion: {good!r} is NOT originating: {reasons}.",
@@ -167,41 +245,103 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "rule.scope": "Alcance: {note}.",
         "rvc.result": "{method:W}{under}: base {base} ({method:base}), VMN {vnm}, VCR {rvc} % "
                       "{verdict:w} {threshold} % (margen {margin} puntos); {room}.",
-        "rvc.under": " (umbral del Art. 4.2(d), {reference})",
+        "rvc.under": " (umbral del {criterion_d_reference}, {reference})",
         "rvc.absorb": "admite {amount} {currency} más de materiales no originarios antes de "
                       "no cumplir",
         "rvc.needs": "necesita {amount} {currency} menos de materiales no originarios para "
                      "cumplir",
         "rvc.contributors": "Mayor VMN por {method:w}: {shown}.",
         "rvc.contributor": "{item} ({hs}) {vnm} = {share} %",
-        "rvc.de_minimis": "De minimis del VCR (Art. 4.12; SOR/2020-155 s.5(4)): todos los "
-                          "materiales no originarios suman como máximo el {percent} % del "
-                          "valor de transacción o del costo total, por lo que no se exige el "
-                          "VCR.",
+        "rvc.de_minimis": "De minimis del VCR ({de_minimis_reference}): todos los materiales no "
+                          "originarios suman como máximo el {percent} % del valor de "
+                          "transacción o del costo total, por lo que no se exige el VCR.",
+        "rvc.not_evaluated": "Nota: no se pudo evaluar ningún método de VCR.",
         "shift.view": "Materiales de fabricación propia considerados como los materiales que "
-                      "cumplen el cambio de clasificación (SOR/2020-155 s.3(8)), "
-                      "{chosen_by:w}: {taken}; los demás materiales de fabricación propia se "
-                      "examinan por sus insumos.",
+                      "cumplen el cambio de clasificación ({reference}), {chosen_by:w}: "
+                      "{taken}; los demás materiales de fabricación propia se examinan por sus "
+                      "insumos.",
+        "shift.views_fail": "Nota: {reference}: considerar los materiales de fabricación propia "
+                            "como los materiales que cumplen el cambio de clasificación, total "
+                            "o parcialmente, tampoco lo cumple.",
         "shift.met": "Cambio de clasificación {required}: todos los materiales no originarios "
                      "cambian de clasificación como se exige.",
         "shift.de_minimis": "Cambio de clasificación {required}: {failing} no cambian, pero su "
                             "valor {value} está dentro del de minimis del {percent} % "
-                            "(Art. 4.12); su valor se mantiene en el VMN.",
+                            "({de_minimis_reference}); su valor se mantiene en el VMN.",
         "shift.not_met": "Cambio de clasificación {required}: no lo cumplen {failing} (valor "
-                         "{value}, por encima del de minimis o excluido por el Anexo 4-A).",
+                         "{value}, por encima del de minimis o excluido de este por "
+                         "{exclusions_reference}).",
+        "criterion_d.net_cost_only": "Nota: {criterion_d_reference} solo por costo neto: el "
+                                     "método de valor de transacción solo se admite cuando la "
+                                     "regla específica de origen fija un requisito de valor de "
+                                     "transacción, y {which} no lo fija ({reference}).",
+        "criterion_d.applies": "Nota: el cambio de clasificación falla solo por partes "
+                               "clasificadas en la misma subpartida que el bien, por lo que se "
+                               "aplica el {criterion_d_reference} con umbrales de VCR de "
+                               "{net_cost} % (costo neto) / {transaction_value} % (valor de "
+                               "transacción) ({reference}).",
+        "criterion_d.falls_short": "Nota: el cambio de clasificación falla solo por partes "
+                                   "clasificadas en la misma subpartida que el bien; el VCR del "
+                                   "{criterion_d_reference} tampoco se alcanza ({reference}).",
+        "which.alternative": "su alternativa {alternative}",
+        "alternative.not_evaluated": "Nota: {alternative} de {reference} no se evaluó: el "
+                                     "motor no puede aplicar {clauses}.",
+        "alternative.outcome": "Nota: {summary}: {verdict}{detail}.",
+        "alternative.named": "la alternativa {name}",
+        "alternative.met_d": "cumplida mediante el {criterion_d_reference}",
+        "alternative.shift_not_met": "cambio de clasificación no cumplido por {failing} "
+                                     "(valor {value})",
+        "alternative.rvc": "VCR {rvc} % por {method:w} {comparison} {threshold} %",
+        "alternative.rvc_d": "VCR del {criterion_d_reference} {rvc} % por {method:w} "
+                             "{comparison} {threshold} %",
+        "alternative.rvc_exempt": "VCR no exigido (de minimis, {de_minimis_reference})",
+        "alternative.qualifies": "Nota: el bien califica conforme a {alternative} de "
+                                 "{rule_reference} (basta con cumplir una alternativa, "
+                                 "{reference}).",
+        "alternative.whichever": "Nota: sea cual sea la descripción de mercancías que "
+                                 "corresponde al bien ({goods}), se cumple una de sus "
+                                 "alternativas.",
         "note": "Nota: {note}.",
-        "intermediate.qualifies": "Material intermedio {item!r} (designado, Art. 4.8) califica "
-                                  "conforme a {rule} y entra por su costo total {cost} como "
-                                  "originario.",
-        "intermediate.fails": "Material intermedio {item!r} (designado, Art. 4.8) no califica "
-                              "conforme a {rule}: todo su costo total {cost} es no originario; "
-                              "sin la designación se rastrearía.",
-        "statement": "{note}",
+        "intermediate.qualifies": "Material intermedio {item!r} (designado, "
+                                  "{intermediate_reference}) califica conforme a {rule} y entra "
+                                  "por su costo total {cost} como originario.",
+        "intermediate.fails": "Material intermedio {item!r} (designado, "
+                              "{intermediate_reference}) no califica conforme a {rule}: todo "
+                              "su costo total {cost} es no originario; sin la designación se "
+                              "rastrearía.",
+        "statement.used": "Las declaraciones de acumulación de los proveedores ({reference}) "
+                          "fijan el valor y el VMN de {count} material(es) no originario(s).",
+        "statement.vnm_only": "Las declaraciones de solo VMN ({items}) se aplican al método de "
+                              "valor de transacción; por costo neto cuenta el valor total del "
+                              "material, pues allí una declaración necesita costo neto y VMN, "
+                              "o un monto de valor regional ({reference}).",
         "packing": "{count} material(es) de empaque para embarque no considerados "
-                   "(Art. 4.16).",
-        "indirect": "{count} material(es) indirecto(s) tratados como originarios (Art. 4.9).",
+                   "({reference}).",
+        "indirect": "{count} material(es) indirecto(s) tratados como originarios "
+                    "({reference}).",
         "unknown": "{count} material(es) de origen desconocido contados como no originarios.",
         "requirement": "Requisito del vehículo {label} [{reference}]: {status:w}: {detail}.",
+        "detail.core_parts.none": "no se encontró ninguna parte esencial de la {table} (motor, "
+                                  "transmisión, carrocería, chasis, eje, suspensión, dirección, "
+                                  "batería avanzada) entre los materiales del vehículo, por lo "
+                                  "que el requisito no se verificó",
+        "detail.core_parts.all": "las {count} parte(s) esencial(es) son originarias",
+        "detail.core_parts.failing": "parte(s) esencial(es) no originaria(s): {failing}",
+        "detail.steel_aluminum.none": "el documento no da las compras vehicle.steel_aluminum, "
+                                      "por lo que el requisito de {minimum} % de acero y "
+                                      "aluminio no se verificó",
+        "detail.steel_aluminum": "acero {steel} % {steel_comparison} {minimum} %; {aluminum}",
+        "detail.aluminum": "aluminio {aluminum} % {aluminum_comparison} {minimum} %",
+        "detail.aluminum.none": "compras de aluminio no indicadas",
+        "detail.labor_value_content.none": "el documento no da "
+                                           "vehicle.labor_value_content, por lo que el "
+                                           "requisito de VCL de {minimum} % no se verificó",
+        "detail.labor_value_content": "VCL {lvc} % (materiales y manufactura de salario alto "
+                                      "{material_and_manufacturing} + crédito de tecnología "
+                                      "{technology} + crédito de ensamble {assembly}, créditos "
+                                      "limitados a {max_technology}/{max_assembly}) "
+                                      "{lvc_comparison} {minimum} %; materiales y manufactura "
+                                      "de salario alto {floor_comparison} {floor} puntos",
         "conclusion.originating": "Conclusión: {good!r} es ORIGINARIA, criterio {criterion} "
                                   "({words}).",
         "conclusion.not_originating": "Conclusión: {good!r} NO es originaria: {reasons}.",
@@ -213,42 +353,106 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "rule.scope": "Portée : {note}.",
         "rvc.result": "{method:W}{under} : base {base} ({method:base}), VMNO {vnm}, TVR {rvc} % "
                       "{verdict:w} {threshold} % (marge {margin} points) ; {room}.",
-        "rvc.under": " (seuil de l'art. 4.2d), {reference})",
+        "rvc.under": " (seuil de l'{criterion_d_reference}, {reference})",
         "rvc.absorb": "il peut absorber {amount} {currency} de plus de matières non "
                       "originaires avant d'échouer",
         "rvc.needs": "il lui faut {amount} {currency} de moins de matières non originaires "
                      "pour réussir",
         "rvc.contributors": "Principales VMNO selon la méthode du {method:w} : {shown}.",
         "rvc.contributor": "{item} ({hs}) {vnm} = {share} %",
-        "rvc.de_minimis": "De minimis de la TVR (art. 4.12; DORS/2020-155 par. 5(4)) : toutes "
-                          "les matières non originaires font au plus {percent} % de la valeur "
+        "rvc.de_minimis": "De minimis de la TVR ({de_minimis_reference}) : toutes les matières "
+                          "non originaires font au plus {percent} % de la valeur "
                           "transactionnelle ou du coût total ; la TVR n'est donc pas exigée.",
+        "rvc.not_evaluated": "Note : aucune méthode de TVR n'a pu être évaluée.",
         "shift.view": "Matières autoproduites considérées comme les matières qui subissent le "
-                      "changement de classification (DORS/2020-155 par. 3(8)), "
-                      "{chosen_by:w} : {taken} ; les autres matières autoproduites sont "
-                      "examinées par leurs intrants.",
+                      "changement de classification ({reference}), {chosen_by:w} : {taken} ; "
+                      "les autres matières autoproduites sont examinées par leurs intrants.",
+        "shift.views_fail": "Note : {reference} : considérer les matières autoproduites comme "
+                            "les matières qui subissent le changement de classification, en "
+                            "tout ou en partie, ne le respecte pas non plus.",
         "shift.met": "Changement de classification {required} : toutes les matières non "
                      "originaires changent de classification comme exigé.",
         "shift.de_minimis": "Changement de classification {required} : {failing} ne changent "
                             "pas, mais leur valeur {value} reste dans la règle de minimis de "
-                            "{percent} % (art. 4.12) ; leur valeur reste dans la VMNO.",
+                            "{percent} % ({de_minimis_reference}) ; leur valeur reste dans la "
+                            "VMNO.",
         "shift.not_met": "Changement de classification {required} : non respecté par "
-                         "{failing} (valeur {value}, au-delà du de minimis ou exclue par "
-                         "l'annexe 4-A).",
+                         "{failing} (valeur {value}, au-delà du de minimis ou exclue de "
+                         "celui-ci par {exclusions_reference}).",
+        "criterion_d.net_cost_only": "Note : {criterion_d_reference} au coût net seulement : "
+                                     "la méthode de la valeur transactionnelle n'est admise que "
+                                     "si la règle d'origine spécifique fixe une exigence de "
+                                     "valeur transactionnelle, ce que {which} ne fait pas "
+                                     "({reference}).",
+        "criterion_d.applies": "Note : le changement de classification échoue seulement pour "
+                               "des pièces classées dans la sous-position du produit, donc "
+                               "l'{criterion_d_reference} s'applique avec des seuils de TVR de "
+                               "{net_cost} % (coût net) / {transaction_value} % (valeur "
+                               "transactionnelle) ({reference}).",
+        "criterion_d.falls_short": "Note : le changement de classification échoue seulement "
+                                   "pour des pièces classées dans la sous-position du produit ; "
+                                   "la TVR de l'{criterion_d_reference} n'est pas atteinte non "
+                                   "plus ({reference}).",
+        "which.alternative": "son alternative {alternative}",
+        "alternative.not_evaluated": "Note : {alternative} de {reference} n'a pas été "
+                                     "évaluée : le moteur ne peut appliquer {clauses}.",
+        "alternative.outcome": "Note : {summary} : {verdict}{detail}.",
+        "alternative.named": "l'alternative {name}",
+        "alternative.met_d": "respectée par l'{criterion_d_reference}",
+        "alternative.shift_not_met": "changement de classification non respecté par "
+                                     "{failing} (valeur {value})",
+        "alternative.rvc": "TVR {rvc} % selon le {method:w} {comparison} {threshold} %",
+        "alternative.rvc_d": "TVR de l'{criterion_d_reference} {rvc} % selon le {method:w} "
+                             "{comparison} {threshold} %",
+        "alternative.rvc_exempt": "TVR non exigée (de minimis, {de_minimis_reference})",
+        "alternative.qualifies": "Note : le produit est admissible selon {alternative} de "
+                                 "{rule_reference} (respecter une alternative suffit, "
+                                 "{reference}).",
+        "alternative.whichever": "Note : quelle que soit la désignation de marchandises qui "
+                                 "correspond au produit ({goods}), l'une de ses alternatives "
+                                 "est respectée.",
         "note": "Note : {note}.",
-        "intermediate.qualifies": "Matière intermédiaire {item!r} (désignée, art. 4.8) "
-                                  "admissible selon {rule} ; elle entre à son coût total "
-                                  "{cost} comme originaire.",
-        "intermediate.fails": "Matière intermédiaire {item!r} (désignée, art. 4.8) non "
-                              "admissible selon {rule} : tout son coût total {cost} est non "
-                              "originaire ; sans la désignation elle serait retracée.",
-        "statement": "{note}",
+        "intermediate.qualifies": "Matière intermédiaire {item!r} (désignée, "
+                                  "{intermediate_reference}) admissible selon {rule} ; elle "
+                                  "entre à son coût total {cost} comme originaire.",
+        "intermediate.fails": "Matière intermédiaire {item!r} (désignée, "
+                              "{intermediate_reference}) non admissible selon {rule} : tout "
+                              "son coût total {cost} est non originaire ; sans la désignation "
+                              "elle serait retracée.",
+        "statement.used": "Les déclarations de cumul des fournisseurs ({reference}) fixent la "
+                          "valeur et la VMNO de {count} matière(s) non originaire(s).",
+        "statement.vnm_only": "Les déclarations de VMNO seule ({items}) s'appliquent à la "
+                              "méthode de la valeur transactionnelle ; au coût net, la valeur "
+                              "entière de la matière compte, car une déclaration y exige le "
+                              "coût net et la VMNO, ou un montant de valeur régionale "
+                              "({reference}).",
         "packing": "{count} matière(s) d'emballage pour l'expédition non prises en compte "
-                   "(art. 4.16).",
+                   "({reference}).",
         "indirect": "{count} matière(s) indirecte(s) considérées comme originaires "
-                    "(art. 4.9).",
+                    "({reference}).",
         "unknown": "{count} matière(s) d'origine inconnue comptées comme non originaires.",
         "requirement": "Exigence du véhicule {label} [{reference}] : {status:w} : {detail}.",
+        "detail.core_parts.none": "aucune pièce essentielle de la {table} (moteur, "
+                                  "transmission, carrosserie, châssis, essieu, suspension, "
+                                  "direction, batterie avancée) n'a été trouvée parmi les "
+                                  "matières du véhicule ; l'exigence n'a donc pas été vérifiée",
+        "detail.core_parts.all": "les {count} pièce(s) essentielle(s) sont originaires",
+        "detail.core_parts.failing": "pièce(s) essentielle(s) non originaire(s) : {failing}",
+        "detail.steel_aluminum.none": "le document ne donne pas les achats "
+                                      "vehicle.steel_aluminum ; l'exigence de {minimum} % "
+                                      "d'acier et d'aluminium n'a donc pas été vérifiée",
+        "detail.steel_aluminum": "acier {steel} % {steel_comparison} {minimum} % ; {aluminum}",
+        "detail.aluminum": "aluminium {aluminum} % {aluminum_comparison} {minimum} %",
+        "detail.aluminum.none": "achats d'aluminium non indiqués",
+        "detail.labor_value_content.none": "le document ne donne pas "
+                                           "vehicle.labor_value_content ; l'exigence de TVT de "
+                                           "{minimum} % n'a donc pas été vérifiée",
+        "detail.labor_value_content": "TVT {lvc} % (matières et fabrication à salaire élevé "
+                                      "{material_and_manufacturing} + crédit de technologie "
+                                      "{technology} + crédit d'assemblage {assembly}, crédits "
+                                      "plafonnés à {max_technology}/{max_assembly}) "
+                                      "{lvc_comparison} {minimum} % ; matières et fabrication à "
+                                      "salaire élevé {floor_comparison} {floor} points",
         "conclusion.originating": "Conclusion : {good!r} est ORIGINAIRE, critère {criterion} "
                                   "({words}).",
         "conclusion.not_originating": "Conclusion : {good!r} n'est PAS originaire : "
@@ -304,12 +508,12 @@ def render(reason: Reason, language: str = "en") -> str:
     templates, words = _TEMPLATES[language], _WORDS[language]
     formatter = _Formatter(words)
     values: dict[str, Any] = dict(reason.values)
+    values["reference"] = reason.reference
     code = reason.code
     if code == "rule":
         values["needs"] = _needs(values, words, language)
-        values["reference"] = reason.reference
     elif code == "rvc.result":
-        values["under"] = (formatter.format(templates["rvc.under"], reference=reason.reference)
+        values["under"] = (formatter.format(templates["rvc.under"], **values)
                            if values.get("criterion_d") == "true" else "")
         values["verdict"] = "meets" if values["passed"] == "true" else "falls_short"
         room = "rvc.absorb" if values["room"] == "absorb" else "rvc.needs"
@@ -321,13 +525,64 @@ def render(reason: Reason, language: str = "en") -> str:
             for item, hs, vnm, share in values["contributors"])
     elif code == "shift.view":
         values["taken"] = values["taken"] or words["none"]
+    elif code == "criterion_d.net_cost_only":
+        values["which"] = (formatter.format(templates["which.alternative"], **values)
+                           if values["rule"] == "alternative" else words[f"which.{values['rule']}"])
+    elif code in ("alternative.not_evaluated", "alternative.qualifies"):
+        values["alternative"] = (formatter.format(templates["alternative.named"], **values)
+                                 if values["name"] else words["the_rule"])
+    elif code == "alternative.outcome":
+        _alternative_outcome(values, templates, words, formatter)
     elif code == "requirement":
         values["label"] = words.get(values["name"], values["name"].replace("_", " "))
-        values["reference"] = reason.reference
+        if values.get("detail_code"):
+            values["detail"] = _detail(values, templates, formatter)
+    elif code.startswith("detail."):  # a requirement's finding on its own
+        return _detail({**values, "detail_code": code}, templates, formatter)
     elif code == "conclusion.originating":
-        values["words"] = words[f"criterion.{values['kind']}"]
+        values["words"] = (reason.reference or "D" if values["kind"] == "D"
+                           else words[f"criterion.{values['kind']}"])
     elif code == "conclusion.not_originating":
         values["reasons"] = "; ".join(_why_not(values, words))
+    return formatter.format(templates[code], **values)
+
+
+def _alternative_outcome(values: dict[str, Any], templates: Mapping[str, str],
+                         words: Mapping[str, str], formatter: _Formatter) -> None:
+    """The words of one alternative's outcome: its summary (the rule's text, as data), the
+    verdict, and each finding behind it (shift, RVC per method, RVC de minimis).
+    """
+    prefix = words["alternative_prefix"] if values["labelled"] == "true" else ""
+    values["summary"] = prefix + values["summary"]
+    verdict = values["verdict"]
+    values["verdict"] = (formatter.format(templates["alternative.met_d"], **values)
+                         if verdict == "met_d" else words[f"alt.{verdict}"])
+    parts = []
+    for kind, *fields in values["details"]:
+        if kind in ("shift_met", "shift_met_de_minimis"):
+            parts.append(words[f"alt.{kind}"])
+        elif kind == "shift_not_met":
+            failing, value = fields
+            parts.append(formatter.format(templates["alternative.shift_not_met"],
+                                          failing=failing, value=value))
+        elif kind in ("rvc", "rvc_d"):
+            rvc, method, comparison, threshold = fields
+            parts.append(formatter.format(templates[f"alternative.{kind}"], rvc=rvc,
+                                          method=method, comparison=comparison,
+                                          threshold=threshold,
+                                          criterion_d_reference=values["criterion_d_reference"]))
+        else:  # rvc_exempt
+            parts.append(formatter.format(templates["alternative.rvc_exempt"], **values))
+    values["detail"] = f" ({words['separator'].join(parts)})" if parts else ""
+
+
+def _detail(values: dict[str, Any], templates: Mapping[str, str], formatter: _Formatter
+            ) -> str:
+    """A vehicle requirement's finding (core parts found, purchases, LVC points)."""
+    code = values["detail_code"]
+    if code == "detail.steel_aluminum":
+        aluminum = "detail.aluminum" if values.get("aluminum") else "detail.aluminum.none"
+        values = {**values, "aluminum": formatter.format(templates[aluminum], **values)}
     return formatter.format(templates[code], **values)
 
 

@@ -17,7 +17,7 @@ outcomes, and says why, in the words of SOR/2020-155 s.3(6) ("if the product-spe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,6 +25,7 @@ from decimal import Decimal
 from origin_rules.bom import BillOfMaterials, Method
 from origin_rules.determination import MethodResult, TariffShiftResult
 from origin_rules.errors import AmbiguousRuleError, BomError, UnsupportedRuleError
+from origin_rules.explain import Reason
 from origin_rules.rules import AppliedRule
 from origin_rules.values import format_money, format_percent
 
@@ -56,7 +57,7 @@ class Decision:
     originating: bool
     chosen: int | None
     shown: tuple[int, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Reason, ...]
 
 
 def document_choice(bom: BillOfMaterials, key: str) -> str | None:
@@ -95,56 +96,62 @@ def alternative_summary(rule: AppliedRule) -> str:
     return f"{rule.name} {goods}{text}"
 
 
-def _alternative(rule: AppliedRule) -> str:
-    return f"alternative {rule.name}" if rule.label else rule.name
+def _name(rule: AppliedRule) -> str:
+    """The alternative's printed letter or label, "" for a rule without alternatives."""
+    return rule.name if rule.label else ""
 
 
-def _detail(outcome: AlternativeOutcome, criterion_d_reference: str | None = None) -> str:
-    words = []
+def _details(outcome: AlternativeOutcome, criterion_d_reference: str | None
+             ) -> tuple[tuple[str, ...], ...]:
+    """The findings behind one alternative's verdict, as records (`origin_rules.explain`
+    words them): the shift, the RVC per method, the RVC de minimis.
+    """
+    found: list[tuple[str, ...]] = []
     shift = outcome.tariff_shift
     if shift is not None and shift.required is not None:
         if shift.passed:
-            words.append("tariff shift met" + (" within the de minimis" if shift.failing_materials
-                                               else ""))
+            found.append(("shift_met_de_minimis",) if shift.failing_materials
+                         else ("shift_met",))
         else:
-            failing = ", ".join(shift.failing_materials[:5])
-            words.append(f"tariff shift not met by {failing} (value "
-                         f"{format_money(shift.failing_value or Decimal(0))})")
+            found.append(("shift_not_met", ", ".join(shift.failing_materials[:5]),
+                          format_money(shift.failing_value or Decimal(0))))
     for result in outcome.results:
         # the Art. 4.2(d) RVC, when the alternative's shift fails only for parts of the
         # good's own subheading, is not the alternative's own
-        which = ("Art. 4.2(d) RVC" if criterion_d_reference
-                 and result.reference == criterion_d_reference else "RVC")
-        words.append(f"{which} {format_percent(result.rvc)} % by "
-                     f"{_METHOD_WORDS[result.method]} "
-                     f"{'>=' if result.passed else '<'} {result.threshold} %")
+        which = ("rvc_d" if criterion_d_reference
+                 and result.reference == criterion_d_reference else "rvc")
+        found.append((which, format_percent(result.rvc), result.method.value,
+                      ">=" if result.passed else "<", str(result.threshold)))
     if outcome.rvc_exempt:
-        words.append("RVC not required (de minimis, Art. 4.12)")
-    return "; ".join(words)
+        found.append(("rvc_exempt",))
+    return tuple(found)
 
 
 def decide_alternatives(rule: AppliedRule, outcomes: Sequence[AlternativeOutcome], *,
-                        hs: str, as_of: date,
+                        hs: str, as_of: date, cite: Callable[[str], str],
                         criterion_d_reference: str | None = None) -> Decision:
     """The verdict of a rule with alternatives from their outcomes (see the module doc).
 
-    Results carrying `criterion_d_reference` are named as Art. 4.2(d)'s in the notes.
+    Results carrying `criterion_d_reference` are named as Art. 4.2(d)'s in the notes;
+    `cite` gives the rule set's citations (`RuleSet.cite`) the notes make.
     """
     position = {id(alt): n for n, alt in enumerate(rule.alternatives)}
     notes = []
     for outcome in outcomes:
         if outcome.met is None:
-            notes.append(f"{_alternative(outcome.rule)} of {rule.reference} was not "
-                         "evaluated: the engine cannot apply "
-                         + "; ".join(outcome.rule.unsupported))
+            notes.append(Reason("alternative.not_evaluated", {
+                "name": _name(outcome.rule), "clauses": "; ".join(outcome.rule.unsupported)},
+                rule.reference))
         else:
-            verdict = "met" if outcome.met else "not met"
+            verdict = "met" if outcome.met else "not_met"
             if outcome.met and outcome.criterion == "D":
-                verdict = "met through Art. 4.2(d)"
-            detail = _detail(outcome, criterion_d_reference)
-            word = "alternative " if outcome.rule.label else ""
-            notes.append(f"{word}{alternative_summary(outcome.rule)}: {verdict}"
-                         + (f" ({detail})" if detail else ""))
+                verdict = "met_d"
+            notes.append(Reason("alternative.outcome", {
+                "summary": alternative_summary(outcome.rule),
+                "labelled": "true" if outcome.rule.label else "false", "verdict": verdict,
+                "details": _details(outcome, criterion_d_reference),
+                "criterion_d_reference": cite("criterion_d"),
+                "de_minimis_reference": cite("shift_de_minimis")}, rule.reference))
     verdicts: list[tuple[str | None, bool | None, list[int], list[int]]] = []
     for name, alternatives in rule.goods_groups():
         members = [position[id(alt)] for alt in alternatives]
@@ -177,11 +184,11 @@ def decide_alternatives(rule: AppliedRule, outcomes: Sequence[AlternativeOutcome
     evaluated = tuple(n for n, o in enumerate(outcomes) if o.met is not None)
     if verdicts[0][1]:
         chosen = verdicts[0][2][0]
-        notes.append(f"the good qualifies under {_alternative(outcomes[chosen].rule)} of "
-                     f"{rule.reference} (meeting one alternative suffices, SOR/2020-155 s.3(6))")
+        notes.append(Reason("alternative.qualifies", {
+            "name": _name(outcomes[chosen].rule), "rule_reference": rule.reference},
+            cite("alternatives")))
         if len(verdicts) > 1:
-            notes.append("whichever of the goods descriptions the good is ("
-                         + "; ".join(repr(v[0]) for v in verdicts)
-                         + "), one of its alternatives is met")
+            notes.append(Reason("alternative.whichever", {
+                "goods": "; ".join(repr(v[0]) for v in verdicts)}))
         return Decision(True, chosen, (chosen, *evaluated), tuple(notes))
     return Decision(False, None, evaluated, tuple(notes))

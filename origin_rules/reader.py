@@ -100,6 +100,9 @@ _TOP_LEVEL = frozenset(
         "lines", "automotive_table", "vehicle",
     }
 )
+#: Top-level strings that choose a product-specific rule (docs/bom-format.md, "Extensions
+#: the engine reads"): kept in `extensions`, but checked here like every field of the format.
+_RULE_CHOICES = ("psr_provision", "psr_goods")
 _BOUGHT_ONLY = ("unit_value", "origin", "country", "evidence", "deductions", "statement",
                 "indirect", "packing", "retail_packaging")
 _MADE_ONLY = ("costs", "transaction_value", "international_shipping", "intermediate", "rule",
@@ -390,19 +393,25 @@ def _rule(where: _Where, raw: Any) -> ProductRule:
     if shift_raw is not None:
         shift = TariffShift(_choice(inner, "tariff_shift", shift_raw,
                                     [t.value for t in TariffShift]))
-    except_raw = obj.get("except", [])
+    except_raw = obj.get("except")
+    if except_raw is None:  # absent or null, like every optional field
+        except_raw = []
     if not isinstance(except_raw, list):
         inner.fail("except", f"must be an array of HS prefixes, got {_quote(except_raw)}")
     excepted: list[str] = []
     for n, prefix in enumerate(except_raw):
         text = _string(inner, f"except[{n}]", prefix).replace(".", "")
-        if not text.isdigit() or len(text) not in (2, 4, 6, 8, 10):
+        # ASCII digits only: str.isdigit also takes other scripts' digits ("٨٧"), which
+        # no HS code of a material has, so such an exception would never apply.
+        if not (text.isascii() and text.isdigit()) or len(text) not in (2, 4, 6, 8, 10):
             inner.fail(f"except[{n}]", f"{_quote(prefix)} is not an HS chapter, heading or "
                                        "subheading prefix (e.g. \"87\", \"8708\", \"8708.30\")")
         excepted.append(text)
     if excepted and shift is None:
         inner.fail("except", "exceptions need a tariff_shift to apply to")
-    rvc_raw = obj.get("rvc", [])
+    rvc_raw = obj.get("rvc")
+    if rvc_raw is None:
+        rvc_raw = []
     if not isinstance(rvc_raw, list):
         inner.fail("rvc", f"must be an array of {{method, min}} objects, got {_quote(rvc_raw)}")
     requirements: list[RvcRequirement] = []
@@ -417,7 +426,9 @@ def _rule(where: _Where, raw: Any) -> ProductRule:
         if any(r.method is method for r in requirements):
             entry_where.fail("method", f"{method.value!r} appears twice")
         requirements.append(RvcRequirement(method, minimum))
-    combine = _choice(inner, "combine", obj.get("combine", "all"), ["all", "any"])
+    combine_raw = obj.get("combine")
+    combine = "all" if combine_raw is None else _choice(inner, "combine", combine_raw,
+                                                          ["all", "any"])
     if shift is None and not requirements:
         inner.fail(None, "names neither a tariff_shift nor an rvc requirement; an empty rule "
                          "would make anything originating")
@@ -719,6 +730,11 @@ def _read_header(document: Any, limits: ReadLimits = DEFAULT_LIMITS) -> _Header:
         table = _choice(doc, "automotive_table", table, _AUTOMOTIVE_TABLES)
     vehicle = (None if document.get("vehicle") is None
                else _vehicle(document["vehicle"], max_string))
+    for choice in _RULE_CHOICES:  # kept among the extensions, read by the engine
+        value = document.get(choice)
+        if value is not None and (type(value) is not str or not value.strip()):
+            raise BomError(f"field {choice!r} must be a non-empty string, got {_quote(value)}",
+                           path=choice)
     extensions = {k: v for k, v in document.items() if k not in _TOP_LEVEL}
     for name, value in extensions.items():
         _kept_as_is(name, value, limits)
@@ -1122,6 +1138,8 @@ _BOOLEAN_COLUMNS = frozenset({"indirect", "packing", "retail_packaging", "interm
 _TRUE = frozenset({"true", "yes", "y", "1", "x"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 _REQUIRED_TOP = frozenset({"good", "as_of", "currency"})
+#: Top-level objects whose fields the document table gives as dotted rows.
+_NESTED_TOP = ("producer", "vehicle")
 
 
 def _cell_text(value: Any, where: str, column: str, max_string: int) -> str | bool | None:
@@ -1249,13 +1267,24 @@ def _tables_to_bom(
             raise BomError(f"{where}: {field} come from their own table, not from a field "
                            "of the document table")
         sources[field] = where
-        if field.startswith("producer."):
-            producer = document.setdefault("producer", {})
-            if not isinstance(producer, dict):
+        head, dot, rest = field.partition(".")
+        if dot and head in _NESTED_TOP:
+            # producer.name, vehicle.steel_aluminum.steel.total: the objects of the format
+            # as dotted rows (tools/bom_to_tables.py writes them so)
+            target = document.setdefault(head, {})
+            if not isinstance(target, dict):
                 raise BomError(f"{where}: field {_name(field)} cannot be given with a field "
-                               f"'producer' ({sources['producer']})")
-            producer[field.removeprefix("producer.")] = value
-            sources.setdefault("producer", where)
+                               f"{head!r} ({sources[head]})")
+            sources.setdefault(head, where)
+            *parents, leaf = rest.split(".")
+            for part in parents:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    raise BomError(f"{where}: field {_name(field)} conflicts with an earlier "
+                                   "row of the document table")
+            if leaf in target:
+                raise BomError(f"{where}: field {_name(field)} is given twice")
+            target[leaf] = value
         else:
             document[field] = value
     for name, value in overrides.items():

@@ -5,7 +5,9 @@ A *rule set* is one TOML file under `origin_rules/data/<agreement>/` (schema bel
 Annex 4-B (vehicles, Tables A.1-F, other vehicles), each with HS entries, end uses and RVC
 thresholds that start on a date (periods start July 1), plus the de minimis rule and its
 Annex 4-A exclusions, the Art. 4.2(d) thresholds, the labor value content and steel and
-aluminum series, and the Table A.2 core parts. Every value keeps its legal reference.
+aluminum series, and the Table A.2 core parts. Every value keeps its legal reference, and
+the ``[references]`` table gives the citations of the engine's own statements
+(`REFERENCE_KEYS`): the engine and its explanations cite the rule set, never themselves.
 
 Selection (`RuleSet.rule_for`) is a pure function of HS code, end use and `as_of`:
 
@@ -73,6 +75,35 @@ __all__ = [
 ]
 
 SCHEMA = 1
+
+#: The citations a rule set gives for the engine's own statements (its ``[references]``
+#: table; every key required): the engine and `origin_rules.explain` cite these, so that a
+#: determination's reasons carry the references of the rule set in force for it.
+REFERENCE_KEYS: Mapping[str, str] = {
+    "criterion_b": "origin criterion B: produced from non-originating materials that meet "
+                   "the product-specific rule",
+    "criterion_c": "origin criterion C: produced exclusively from originating materials",
+    "criterion_d": "origin criterion D, named in the statements about it",
+    "alternatives": "a rule of alternatives: meeting one suffices",
+    "self_produced_choice": "the producer's choice for a self-produced material "
+                            "(tariff_shift_as)",
+    "shift_de_minimis": "the de minimis of the tariff shift",
+    "rvc_de_minimis": "the de minimis that exempts a good from the RVC",
+    "de_minimis_exclusions": "the goods and materials the de minimis does not reach",
+    "method_choice": "the RVC methods a rule allows",
+    "intermediate": "designated intermediate materials",
+    "one_layer_rule": "one layer of intermediate materials subject to an RVC",
+    "accumulation": "suppliers' accumulation statements",
+    "accumulation_vnm_only": "which statements count under each RVC method",
+    "indirect": "indirect materials, originating",
+    "packing": "packing materials and containers for shipment, disregarded",
+    "core_parts": "the core-parts requirement of passenger vehicles and light trucks",
+    "core_parts_table": "the table that lists the core parts",
+    "table_b_or_shift": "a Table B part: the Table's RVC or its rule's tariff shift",
+    "table_c_or_shift": "a Table C part: the Table's RVC or its rule's tariff shift",
+    "aftermarket": "an aftermarket part follows its product-specific rule",
+    "document_rule": "the reference of a rule the document states (an item's 'rule')",
+}
 _HS_LEVEL = r"\d{2}(?:\.\d{2})?|\d{4}\.\d{2}"
 _HS_ENTRY = re.compile(rf"(?P<ex>ex )?(?P<low>{_HS_LEVEL})(?:-(?P<high>{_HS_LEVEL}))?\Z")
 
@@ -334,11 +365,14 @@ class AppliedRule:
         return bool(self.rvc) and (not self.has_tariff_shift or self.combine == "all")
 
     @classmethod
-    def from_document(cls, rule: ProductRule, *, item_id: str, rule_set: str) -> AppliedRule:
-        """The explicit rule written in the document for `item_id` (overrides the tables)."""
+    def from_document(cls, rule: ProductRule, *, item_id: str, rule_set: str,
+                      reference: str) -> AppliedRule:
+        """The explicit rule written in the document for `item_id` (overrides the tables);
+        `reference` is the rule set's words for such a rule (``document_rule``).
+        """
         return cls(
             title=f"rule given in the document for item {item_id!r}",
-            reference="product-specific rule stated by the producer in the BOM (Annex 4-B)",
+            reference=reference,
             rule_set=rule_set,
             rvc=tuple(Threshold(r.method, r.min, None, "document rule") for r in rule.rvc),
             tariff_shift=rule.tariff_shift,
@@ -377,6 +411,12 @@ class RuleSet:
     us_content_reference: str = ""
     #: the product-specific rules of Annex 4-B that complete this rule set, if shipped
     psr: ProductRuleSource | None = None
+    #: the citations of the engine's own statements (`REFERENCE_KEYS`)
+    references: Mapping[str, str] = field(default_factory=dict)
+
+    def cite(self, key: str) -> str:
+        """The rule set's citation for one of the engine's statements (`REFERENCE_KEYS`)."""
+        return self.references[key]
 
     @property
     def product_rules(self) -> ProductRuleTable | None:
@@ -475,8 +515,8 @@ class RuleSet:
             reasons: list[str] = []
             if end_use is EndUse.AFTERMARKET:
                 reasons.append("an aftermarket part is not original equipment, so the elevated "
-                           "percentages of the automotive tables do not apply and the "
-                           "product-specific rule does (SOR/2020-155 s.14(18))")
+                               "percentages of the automotive tables do not apply and the "
+                               f"product-specific rule does ({self.cite('aftermarket')})")
             elif end_use is not None:
                 reasons.append(f"no automotive table lists HS {hs} for end use {end_use.value}, "
                            "so the product-specific rule applies")
@@ -534,13 +574,13 @@ class RuleSet:
         cat = table_rule.category
         assert cat is not None
         assert self.product_rules is not None
-        section = "s.14(14)" if cat.table == "B" else "s.14(16)"
+        section = self.cite("table_b_or_shift" if cat.table == "B" else "table_c_or_shift")
         try:
             psr = self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
                                          goods=goods, notes=[])
         except NoApplicableRuleError as exc:
             return replace(table_rule, notes=(
-                *table_rule.notes, f"the tariff-shift alternative of SOR/2020-155 {section} "
+                *table_rule.notes, f"the tariff-shift alternative of {section} "
                 f"was not applied: {exc.message}"))
         shifts = tuple(alt for alt in psr.alternatives
                        if alt.has_tariff_shift and not alt.rvc and not alt.unsupported)
@@ -549,7 +589,7 @@ class RuleSet:
         if not shifts:
             return replace(table_rule, notes=(
                 *table_rule.notes, f"{record.reference} has no alternative that is a tariff "
-                f"shift alone, so only the Table's RVC applies (SOR/2020-155 {section})"))
+                f"shift alone, so only the Table's RVC applies ({section})"))
         rvc_alternative = replace(table_rule, label=f"Table {cat.table}", notes=())
         return replace(
             table_rule,
@@ -560,7 +600,7 @@ class RuleSet:
             # engine decides by the alternatives
             alternatives=(rvc_alternative, *shifts), product_rule=record,
             notes=(*table_rule.notes,
-                   f"SOR/2020-155 {section}: a Table {cat.table} part satisfies the change in "
+                   f"{section}: a Table {cat.table} part satisfies the change in "
                    "tariff classification requirement of its product-specific rule or the "
                    "Table's RVC; the rule's alternatives that carry their own RVC are met, if "
                    "at all, by the Table's RVC", *psr.notes),
@@ -944,6 +984,9 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         us = root.sub("us_content")
         us_statement, us_reference = us.text("statement"), us.text("reference")
         us.done()
+    cited = root.sub("references")
+    references = {key: cited.text(key) for key in REFERENCE_KEYS}
+    cited.done()
     valid_from = root.day("valid_from")
     rule_set = RuleSet(
         rule_set=root.text("rule_set"),
@@ -967,6 +1010,7 @@ def _load_rule_set(file: str, text: str) -> RuleSet:
         core_parts=tuple(core_parts),
         caveats=root.strings("caveats", ()),
         sources=root.strings("sources", ()),
+        references=references,
     )
     root.done()
     for n, cat in enumerate(categories):

@@ -54,6 +54,34 @@ US_CONTENT_REFERENCE = (
     "# 65649652 (July 16, 2025)"
 )
 
+#: The provisions the engine's own statements cite (origin_rules.rules.REFERENCE_KEYS says
+#: which statement each is for). Curated here, like every reference of this file: the
+#: engine and its explanations cite these, never a provision of their own.
+REFERENCES = {
+    "criterion_b": "Art. 4.2(b)",
+    "criterion_c": "Art. 4.2(c)",
+    "criterion_d": "Art. 4.2(d)",
+    "alternatives": "SOR/2020-155 s.3(6)",
+    "self_produced_choice": "SOR/2020-155 s.3(8)",
+    "shift_de_minimis": "Art. 4.12",
+    "rvc_de_minimis": "Art. 4.12; SOR/2020-155 s.5(4)",
+    "de_minimis_exclusions": "Annex 4-A",
+    "method_choice": "Art. 4.5.5",
+    "intermediate": "Art. 4.8",
+    "one_layer_rule": "Art. 4.8; SOR/2020-155 s.8(6)",
+    "accumulation": "Art. 4.11; SOR/2020-155 s.9",
+    "accumulation_vnm_only": "SOR/2020-155 s.9(2)-(3)",
+    "indirect": "Art. 4.9",
+    "packing": "Art. 4.16",
+    "core_parts": "SOR/2020-155 s.14(4)-(5), Tables A.1 and A.2",
+    "core_parts_table": "Table A.2",
+    "table_b_or_shift": "SOR/2020-155 s.14(14)",
+    "table_c_or_shift": "SOR/2020-155 s.14(16)",
+    "aftermarket": "SOR/2020-155 s.14(18)",
+    "document_rule": "product-specific rule stated by the producer in the BOM (Annex 4-B)",
+}
+
+
 def q(text: str) -> str:
     """A TOML basic string."""
     return json.dumps(text, ensure_ascii=False)
@@ -228,6 +256,11 @@ def build(data: dict) -> str:
         "[us_content]",
         "statement = " + q(US_CONTENT_STATEMENT),
         "reference = " + q(US_CONTENT_REFERENCE),
+        "",
+        "# What the engine's own statements cite (origin_rules.rules.REFERENCE_KEYS): a",
+        "# determination's reasons carry these, from the rule set in force for it.",
+        "[references]",
+        *(f"{key} = {q(text)}" for key, text in REFERENCES.items()),
         "",
         # GN 11 final-year rules quoted in usmca-rules.md s.2.3: these product-specific rules
         # offer no transaction value method, so the tables' TV percentages cannot be used.

@@ -26,6 +26,7 @@ from origin_rules.bom import ItemKind, Method, Origin
 from origin_rules.determination import Requirement
 from origin_rules.engine import criteria
 from origin_rules.engine.rvc import METHOD_WORDS
+from origin_rules.explain import Reason, render
 from origin_rules.rules import AppliedRule, Threshold
 from origin_rules.values import format_percent, hs_digits
 
@@ -50,11 +51,17 @@ def vehicle_requirements(engine: _Engine, names: Sequence[str], lvc_id: str | No
     return tuple(out)
 
 
+def _requirement(name: str, passed: bool | None, reference: str, finding: Reason,
+                 values: dict[str, object] | None = None) -> Requirement:
+    """A requirement with its finding as data and, as its `detail`, in English."""
+    return Requirement(name, passed, render(finding), reference, values or {}, finding)
+
+
 def core_parts(engine: _Engine, reach: _Reach) -> Requirement:
     """SOR/2020-155 s.14(4): Table A.2 column-1 parts used in a PV/LT must originate."""
-    reference = "SOR/2020-155 s.14(4)-(5), Tables A.1 and A.2"
-    found: list[dict[str, object]] = []
     rule_set = engine.rule_set
+    reference = rule_set.cite("core_parts")
+    found: list[dict[str, object]] = []
     a1 = rule_set.category("table_A1")
     root = engine.index.position[engine.bom.good]
     nodes = [n for n in reach.traced if n != root] + reach.materials
@@ -80,18 +87,16 @@ def core_parts(engine: _Engine, reach: _Reach) -> Requirement:
             ok = ev.originating
             how = "made; " + ", ".join(
                 f"RVC {format_percent(r.rvc)} % by {METHOD_WORDS[r.method]} against "
-                f"{r.threshold} %" for r in ev.results) + " (Table A.1)"
+                f"{r.threshold} %" for r in ev.results) + f" (Table {a1.table})"
         found.append({"item": item.id, "part": part.part, "originating": ok, "how": how})
     if not found:
-        return Requirement("core_parts", None,
-                           "no Table A.2 core part (engine, transmission, body, chassis, "
-                           "axle, suspension, steering, advanced battery) was found among "
-                           "the vehicle's materials, so the requirement was not checked",
-                           reference, {"parts": []})
-    failing = [f["item"] for f in found if not f["originating"]]
-    detail = (f"all {len(found)} core part(s) are originating" if not failing else
-              f"core part(s) not originating: {', '.join(map(str, failing))}")
-    return Requirement("core_parts", not failing, detail, reference, {"parts": found})
+        return _requirement("core_parts", None, reference, Reason(
+            "detail.core_parts.none", {"table": rule_set.cite("core_parts_table")}),
+            {"parts": []})
+    failing = [str(f["item"]) for f in found if not f["originating"]]
+    finding = (Reason("detail.core_parts.all", {"count": str(len(found))}) if not failing
+               else Reason("detail.core_parts.failing", {"failing": ", ".join(failing)}))
+    return _requirement("core_parts", not failing, reference, finding, {"parts": found})
 
 
 def steel_aluminum(engine: _Engine) -> Requirement:
@@ -101,14 +106,13 @@ def steel_aluminum(engine: _Engine) -> Requirement:
     vehicle = engine.bom.vehicle
     data = vehicle.steel_aluminum if vehicle else None
     if data is None:
-        return Requirement("steel_aluminum", None,
-                           "the document gives no vehicle.steel_aluminum purchases, so "
-                           f"the {minimum} % steel and aluminum requirement was not checked",
-                           reference)
+        return _requirement("steel_aluminum", None, reference, Reason(
+            "detail.steel_aluminum.none", {"minimum": str(minimum)}))
     steel = data.steel_originating * HUNDRED / data.steel_total
     values: dict[str, object] = {"minimum": str(minimum), "steel": format_percent(steel)}
     steel_ok = data.steel_originating * HUNDRED >= minimum * data.steel_total
-    parts = [f"steel {format_percent(steel)} % {'>=' if steel_ok else '<'} {minimum} %"]
+    found = {"minimum": str(minimum), "steel": format_percent(steel),
+             "steel_comparison": ">=" if steel_ok else "<"}
     aluminum_ok: bool | None = None
     if data.aluminum_total is not None and data.aluminum_originating is not None:
         aluminum = data.aluminum_originating * HUNDRED / data.aluminum_total
@@ -117,16 +121,15 @@ def steel_aluminum(engine: _Engine) -> Requirement:
         combined_total = data.steel_total + data.aluminum_total
         values["combined"] = format_percent(
             (data.steel_originating + data.aluminum_originating) * HUNDRED / combined_total)
-        parts.append(f"aluminum {format_percent(aluminum)} % "
-                     f"{'>=' if aluminum_ok else '<'} {minimum} %")
-    else:
-        parts.append("aluminum purchases not given")
+        found |= {"aluminum": format_percent(aluminum),
+                  "aluminum_comparison": ">=" if aluminum_ok else "<"}
     passed: bool | None = None  # steel met, aluminum not given
     if not steel_ok or aluminum_ok is False:
         passed = False
     elif aluminum_ok:
         passed = True
-    return Requirement("steel_aluminum", passed, "; ".join(parts), reference, values)
+    return _requirement("steel_aluminum", passed, reference,
+                        Reason("detail.steel_aluminum", found), values)
 
 
 def labor_value_content(engine: _Engine, lvc_id: str) -> Requirement:
@@ -136,20 +139,21 @@ def labor_value_content(engine: _Engine, lvc_id: str) -> Requirement:
     vehicle = engine.bom.vehicle
     data = vehicle.labor_value_content if vehicle else None
     if data is None:
-        return Requirement("labor_value_content", None,
-                           "the document gives no vehicle.labor_value_content, so the "
-                           f"{minimum} % LVC requirement was not checked", rule.reference)
+        return _requirement("labor_value_content", None, rule.reference, Reason(
+            "detail.labor_value_content.none", {"minimum": str(minimum)}))
     technology = min(data.high_wage_technology, rule.max_technology_credit)
     assembly = min(data.high_wage_assembly, rule.max_assembly_credit)
     total = data.high_wage_material_and_manufacturing + technology + assembly
     total_ok = total >= minimum
     floor_ok = data.high_wage_material_and_manufacturing >= floor
-    detail = (f"LVC {total} % (high-wage material and manufacturing "
-              f"{data.high_wage_material_and_manufacturing} + technology credit {technology}"
-              f" + assembly credit {assembly}, credits capped at "
-              f"{rule.max_technology_credit}/{rule.max_assembly_credit}) "
-              f"{'>=' if total_ok else '<'} {minimum} %; high-wage material and "
-              f"manufacturing {'>=' if floor_ok else '<'} {floor} points")
-    return Requirement("labor_value_content", total_ok and floor_ok, detail, rule.reference,
-                       {"lvc": str(total), "minimum": str(minimum),
-                        "min_high_wage_material_and_manufacturing": str(floor)})
+    finding = Reason("detail.labor_value_content", {
+        "lvc": str(total),
+        "material_and_manufacturing": str(data.high_wage_material_and_manufacturing),
+        "technology": str(technology), "assembly": str(assembly),
+        "max_technology": str(rule.max_technology_credit),
+        "max_assembly": str(rule.max_assembly_credit),
+        "lvc_comparison": ">=" if total_ok else "<", "minimum": str(minimum),
+        "floor_comparison": ">=" if floor_ok else "<", "floor": str(floor)})
+    return _requirement("labor_value_content", total_ok and floor_ok, rule.reference, finding,
+                        {"lvc": str(total), "minimum": str(minimum),
+                         "min_high_wage_material_and_manufacturing": str(floor)})

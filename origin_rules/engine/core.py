@@ -27,7 +27,7 @@ from origin_rules.engine import (
     valuation,
 )
 from origin_rules.engine.criteria import _Evaluation
-from origin_rules.explain import render_all
+from origin_rules.explain import Reason, render_all
 from origin_rules.product_rule_engine import document_choice
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT
@@ -106,7 +106,7 @@ class _Engine:
         self.own_vnm_tv: dict[int, Decimal] = {}
         self.designated: dict[int, _Evaluation] = {}
         self.designated_rules: dict[int, AppliedRule] = {}
-        self.statement_notes: list[str] = []
+        self.statement_notes: list[Reason] = []
         self.rank: list[int] | None = None
         self.scratch: list[Decimal | None] | None = None  # quantities of sub-assembly passes
         self.full = False  # True once made_values has valued every self-produced item
@@ -155,6 +155,7 @@ class _Engine:
         """The document's own rule for the good, else the rule set's for its HS code."""
         if good.rule is not None:
             return AppliedRule.from_document(good.rule, item_id=good.id,
+                                             reference=self.rule_set.cite("document_rule"),
                                              rule_set=self.rule_set.rule_set)
         vehicle = self.bom.vehicle
         return self.rule_set.rule_for(

@@ -35,6 +35,7 @@ from origin_rules.bom import Method
 from origin_rules.determination import MethodResult, TariffShiftResult
 from origin_rules.engine import rvc as rvc_module
 from origin_rules.engine import tariff_shift
+from origin_rules.explain import Reason
 from origin_rules.product_rule_engine import AlternativeOutcome, decide_alternatives
 from origin_rules.rules import AppliedRule, Threshold
 
@@ -56,7 +57,9 @@ class _Evaluation:
     tariff_shift: TariffShiftResult
     rvc_exempt: bool
     subject_to_rvc: bool
-    notes: tuple[str, ...]
+    #: what the determination says beyond the figures (criterion D, the s.3(8) views, the
+    #: alternatives weighed), as reasons
+    notes: tuple[Reason, ...]
 
 
 def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Method], *,
@@ -70,7 +73,7 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
     tv_base = None
     if item.transaction_value is not None:
         tv_base = item.transaction_value - (item.international_shipping or ZERO)
-    notes: list[str] = []
+    notes: list[Reason] = []
 
     # Tariff shift, its de minimis and the Art. 4.2(d) fallback.
     shift = TariffShiftResult(required=None, passed=None)
@@ -100,7 +103,7 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
     rvc_exempt = bool(rule.rvc) and tariff_shift.rvc_de_minimis(engine, total_cost, own_nc,
                                                                 tv_base, own_tv)
     if rule.rvc and not results:
-        notes.append("no RVC method could be evaluated")
+        notes.append(Reason("rvc.not_evaluated"))
 
     if rule.has_tariff_shift and rule.rvc:
         satisfied = (shift_ok and (rvc_ok or rvc_exempt) if rule.combine == "all"
@@ -119,6 +122,8 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
             and not tariff_shift.criterion_d_excluded(engine, item)):
         rule_set = engine.rule_set
         criterion_d = rule_set.criterion_d
+        d_reference = rule_set.criterion_d_reference
+        d_name = rule_set.cite("criterion_d")
         d_results = tuple(
             rvc_module.regional_value_content(
                 engine, item, method, *bases[method],
@@ -127,28 +132,26 @@ def evaluate(engine: _Engine, i: int, rule: AppliedRule, methods: Sequence[Metho
             for method in (methods or (Method.NET_COST,)) if method in bases
         )
         if Method.TRANSACTION_VALUE not in rule.methods:
-            which = "this tariff-shift-only rule" if not rule.rvc else "this rule"
+            # the transaction value method only where the rule gives a TV requirement
+            # (the rule set's criterion_d.methods_reference says where that is written)
+            which = "shift_only" if not rule.rvc else "rule"
             if rule.label:  # one alternative of a product-specific rule (s.3(6))
-                which = f"its alternative {rule.name}"
-            notes.append(
-                "Art. 4.2(d) by net cost only: its RVC is computed under Art. 4.5 / s.7, "
-                "and s.7(6) allows the transaction value method only where the product-"
-                f"specific rule gives a transaction value requirement, which {which} does "
-                f"not ({rule_set.criterion_d_methods_reference or 'SOR/2020-155 s.7(6)'})")
+                which = "alternative"
+            notes.append(Reason("criterion_d.net_cost_only", {
+                "criterion_d_reference": d_name, "rule": which,
+                "alternative": rule.name if rule.label else ""},
+                rule_set.criterion_d_methods_reference or d_reference))
         if any(r.passed for r in d_results):
-            notes.append(
-                "the tariff shift fails only for parts classified in the good's own "
-                f"subheading, so Art. 4.2(d) applies with RVC thresholds of "
-                f"{criterion_d[Method.NET_COST]} % (net cost) / "
-                f"{criterion_d[Method.TRANSACTION_VALUE]} % (transaction value) "
-                f"({rule_set.criterion_d_reference})")
+            notes.append(Reason("criterion_d.applies", {
+                "criterion_d_reference": d_name,
+                "net_cost": str(criterion_d[Method.NET_COST]),
+                "transaction_value": str(criterion_d[Method.TRANSACTION_VALUE])},
+                d_reference))
             return _Evaluation(True, "D", d_results, shift, False, True, tuple(notes))
         # Not met either: every method evaluated is reported, the rule's and Art. 4.2(d)'s
         # (the output's `results`, docs/bom-format.md), each with its own threshold.
-        notes.append(
-            "the tariff shift fails only for parts classified in the good's own subheading; "
-            "the Art. 4.2(d) RVC falls short too "
-            f"({rule_set.criterion_d_reference})")
+        notes.append(Reason("criterion_d.falls_short", {"criterion_d_reference": d_name},
+                            d_reference))
         results.extend(d_results)
     return _Evaluation(satisfied, criterion, tuple(results), shift, rvc_exempt,
                        subject_to_rvc, tuple(notes))
@@ -178,7 +181,8 @@ def _evaluate_alternatives(engine: _Engine, i: int, rule: AppliedRule,
                                            ev.tariff_shift, ev.rvc_exempt))
     d_reference = engine.rule_set.criterion_d_reference
     decision = decide_alternatives(rule, outcomes, hs=engine.items[i].hs, as_of=engine.as_of,
-                                   criterion_d_reference=d_reference)
+                                   criterion_d_reference=d_reference,
+                                   cite=engine.rule_set.cite)
     shown = [evaluations[n] for n in decision.shown if n in evaluations]
     chosen = evaluations.get(decision.chosen) if decision.chosen is not None else None
     if chosen is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from origin_rules.bom import Item
 from origin_rules.determination import Requirement
-from origin_rules.explain import Reason
+from origin_rules.explain import Reason, Value
 from origin_rules.product_rule_engine import alternative_summary
 from origin_rules.rules import AppliedRule
 from origin_rules.values import format_money, format_percent
@@ -37,6 +37,7 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
             criterion: str | None) -> list[Reason]:
     """The determination's reasons, in the order a reader checks them."""
     rule_set = engine.rule_set
+    cite = rule_set.cite
     reasons = [Reason("rule", {
         "title": rule.title, "rule_set": rule.rule_set, "as_of": engine.as_of.isoformat(),
         "shift": (rule.shift_code or "") if rule.has_tariff_shift else "",
@@ -55,7 +56,7 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
                               rule.category.reference))
     currency = engine.bom.currency
     for result in evaluation.results:
-        reasons.append(Reason("rvc.result", {
+        values: dict[str, Value] = {
             "method": result.method.value, "base": format_money(result.base),
             "vnm": format_money(result.vnm), "rvc": format_percent(result.rvc),
             "threshold": str(result.threshold), "margin": format_percent(result.margin),
@@ -63,7 +64,10 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
             "room": "absorb" if result.headroom >= 0 else "needs",
             "amount": format_money(abs(result.headroom)), "currency": currency,
             "criterion_d": ("true" if result.reference == rule_set.criterion_d_reference
-                            else "false")}, result.reference))
+                            else "false")}
+        if values["criterion_d"] == "true":
+            values["criterion_d_reference"] = cite("criterion_d")
+        reasons.append(Reason("rvc.result", values, result.reference))
         if result.contributors:
             reasons.append(Reason("rvc.contributors", {
                 "method": result.method.value,
@@ -71,13 +75,15 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
                                        format_percent(c.share))
                                       for c in result.contributors)}, result.reference))
     if evaluation.rvc_exempt:
-        reasons.append(Reason("rvc.de_minimis", {"percent": str(rule_set.de_minimis.percent)},
-                              rule_set.de_minimis.reference))
+        reasons.append(Reason("rvc.de_minimis", {
+            "percent": str(rule_set.de_minimis.percent),
+            "de_minimis_reference": cite("rvc_de_minimis")}, rule_set.de_minimis.reference))
     ts = evaluation.tariff_shift
     if ts.view_chosen_by is not None:
         reasons.append(Reason("shift.view", {
             "chosen_by": f"view.{ts.view_chosen_by}",
-            "taken": ", ".join(repr(m) for m in ts.as_material[:10])}, "SOR/2020-155 s.3(8)"))
+            "taken": ", ".join(repr(m) for m in ts.as_material[:10])},
+            cite("self_produced_choice")))
     if ts.required is not None:
         if ts.passed and not ts.failing_materials:
             reasons.append(Reason("shift.met", {"required": ts.required}, rule.reference))
@@ -85,28 +91,39 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
             values = {"required": ts.required, "failing": ", ".join(ts.failing_materials[:10]),
                       "value": format_money(ts.failing_value or ZERO),
                       "percent": str(rule_set.de_minimis.percent)}
+            if ts.passed:
+                values["de_minimis_reference"] = cite("shift_de_minimis")
+            else:
+                values["exclusions_reference"] = cite("de_minimis_exclusions")
             reasons.append(Reason("shift.de_minimis" if ts.passed else "shift.not_met", values,
                                   rule_set.de_minimis.reference))
-    reasons.extend(Reason("note", {"note": note}) for note in evaluation.notes)
+    reasons.extend(evaluation.notes)
     for k, ev in sorted(engine.designated.items(), key=lambda pair: engine.items[pair[0]].id):
         reasons.append(Reason(
             "intermediate.qualifies" if ev.originating else "intermediate.fails",
             {"item": engine.items[k].id, "rule": engine.designated_rules[k].title,
-             "cost": format_money(engine.cost[k])}, engine.designated_rules[k].reference))
-    reasons.extend(Reason("statement", {"note": note}) for note in engine.statement_notes)
+             "cost": format_money(engine.cost[k]),
+             "intermediate_reference": cite("intermediate")},
+            engine.designated_rules[k].reference))
+    reasons.extend(engine.statement_notes)
     flags = engine.flags
     for flag in ("packing", "indirect", "unknown"):
         if flags[flag]:
-            reasons.append(Reason(flag, {"count": str(flags[flag])}))
+            reasons.append(Reason(flag, {"count": str(flags[flag])},
+                                  None if flag == "unknown" else cite(flag)))
     status_words = {True: "met", False: "not_met", None: "not_evaluated"}
     for requirement in requirements:
+        finding = requirement.finding
         reasons.append(Reason("requirement", {
             "name": requirement.name, "status": status_words[requirement.passed],
-            "detail": requirement.detail}, requirement.reference))
+            "detail": requirement.detail,
+            **({"detail_code": finding.code, **finding.values} if finding else {})},
+            requirement.reference))
     if originating:
+        kind = criterion or "B"
         reasons.append(Reason("conclusion.originating",
-                              {"good": good.id, "criterion": str(criterion),
-                               "kind": criterion or "B"}))
+                              {"good": good.id, "criterion": str(criterion), "kind": kind},
+                              cite(f"criterion_{kind.lower()}")))
     else:
         reasons.append(Reason("conclusion.not_originating", {
             "good": good.id, "rule_met": "true" if evaluation.originating else "false",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from origin_rules.bom import EndUse, Item, ItemKind, Method, Statement, StatementType
 from origin_rules.engine import criteria
 from origin_rules.errors import BomError, DesignationError, NoApplicableRuleError
+from origin_rules.explain import Reason
 from origin_rules.rules import AppliedRule
 
 if TYPE_CHECKING:
@@ -72,19 +73,17 @@ def statement_values(item: Item, statement: Statement, value: Decimal
     return value, under_nc, statement.vnm, True
 
 
-def statement_notes(statements: int, vnm_only_under_nc: Sequence[str]) -> list[str]:
-    """What the determination says about the statements it used."""
+def statement_notes(engine: _Engine, statements: int, vnm_only_under_nc: Sequence[str]
+                    ) -> list[Reason]:
+    """What the determination says about the statements it used (s.9(2)-(3))."""
     notes = []
     if statements:
-        notes.append(
-            f"Supplier accumulation statements (Art. 4.11; SOR/2020-155 s.9) set the value "
-            f"and VNM of {statements} non-originating material(s).")
+        notes.append(Reason("statement.used", {"count": str(statements)},
+                            engine.rule_set.cite("accumulation")))
     if vnm_only_under_nc:
         shown = ", ".join(repr(i) for i in sorted(vnm_only_under_nc)[:5])
-        notes.append(
-            f"VNM-only statements ({shown}) apply to the transaction value method "
-            "(s.9(3)); under net cost the material's full value counts (s.9(2) needs net "
-            "cost and VNM, or a regional value amount).")
+        notes.append(Reason("statement.vnm_only", {"items": shown},
+                            engine.rule_set.cite("accumulation_vnm_only")))
     return notes
 
 
@@ -133,6 +132,7 @@ def rule_for_intermediate(engine: _Engine, i: int) -> AppliedRule:
     item = engine.items[i]
     if item.rule is not None:
         return AppliedRule.from_document(item.rule, item_id=item.id,
+                                         reference=engine.rule_set.cite("document_rule"),
                                          rule_set=engine.rule_set.rule_set)
     end_use = engine.end_use
     if end_use is None:
@@ -181,7 +181,8 @@ def check_one_layer_rule(engine: _Engine) -> None:
             seen.add(node)
             if node in subject:
                 raise DesignationError(
-                    f"one-layer rule (Art. 4.8; SOR/2020-155 s.8(6)): {items[outer].id!r} "
+                    f"one-layer rule ({engine.rule_set.cite('one_layer_rule')}): "
+                    f"{items[outer].id!r} "
                     "is designated as an intermediate material subject to an RVC "
                     f"requirement, and {items[node].id!r}, used in it, is designated and "
                     "subject to an RVC requirement too; designate only one of them",

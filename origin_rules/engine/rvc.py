@@ -49,7 +49,8 @@ def methods_for_good(engine: _Engine, rule: AppliedRule, good: Item) -> tuple[Me
             raise MethodNotAllowedError(
                 f"the {METHOD_WORDS[engine.method]} method is not allowed for {good.id!r} "
                 f"(HS {good.hs}): {rule.title} allows {words} only "
-                f"({rule.reference}; Art. 4.5.5)", method=engine.method.value)
+                f"({rule.reference}; {engine.rule_set.cite('method_choice')})",
+                method=engine.method.value)
         allowed = (engine.method,) if allowed else ()
     if Method.TRANSACTION_VALUE in allowed and good.transaction_value is None:
         if engine.method is Method.TRANSACTION_VALUE:

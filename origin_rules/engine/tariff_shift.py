@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from origin_rules.bom import Item, ItemKind, ShiftView
 from origin_rules.determination import TariffShiftResult
 from origin_rules.engine import valuation
+from origin_rules.explain import Reason
 from origin_rules.rules import AppliedRule
 from origin_rules.values import hs_digits
 
@@ -89,7 +90,7 @@ class _Traced:
 
 def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Reach,
                           total_cost: Decimal, tv_base: Decimal | None
-                          ) -> tuple[TariffShiftResult, bool, str | None]:
+                          ) -> tuple[TariffShiftResult, bool, Reason | None]:
     """Each non-originating material must change classification (retail packaging and
     disregarded materials excepted).
 
@@ -145,8 +146,7 @@ def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Re
                 next((n for n, v in enumerate(views) if v[1]), 0))
     result, same = views[pick]
     if pick == 0:
-        note = ("SOR/2020-155 s.3(8): taking the self-produced materials as the materials "
-                "that undergo the tariff shift, in whole or in part, does not meet it either")
+        note = Reason("shift.views_fail", {}, engine.rule_set.cite("self_produced_choice"))
         return _with_view(engine, (result, same), _reached(chosen, frontier), by), same, note
     reached = _reached(choices[pick], _frontier(engine, i, reach, choices[pick]))
     return _with_view(engine, (result, same), reached, "favourable"), same, None
@@ -166,7 +166,8 @@ def _with_view(engine: _Engine, outcome: tuple[TariffShiftResult, bool], chosen:
     if by is None and not chosen:
         return result
     names = tuple(sorted(engine.items[k].id for k in chosen))
-    return replace(result, as_material=names, view_chosen_by=by)
+    return replace(result, as_material=names, view_chosen_by=by,
+                   view_reference=engine.rule_set.cite("self_produced_choice"))
 
 
 def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,

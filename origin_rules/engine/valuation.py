@@ -67,7 +67,8 @@ def bought_values(engine: _Engine) -> None:
                 item, statement, value)
             if vnm_only:
                 vnm_only_under_nc.append(item.id)
-    engine.statement_notes.extend(intermediate.statement_notes(statements, vnm_only_under_nc))
+    engine.statement_notes.extend(intermediate.statement_notes(engine, statements,
+                                                               vnm_only_under_nc))
 
 
 def is_non_originating(engine: _Engine, k: int) -> bool:

@@ -542,3 +542,55 @@ def test_invalid_csv_is_refused_with_the_file_name() -> None:
     with pytest.raises(BomError, match=r"two_level\.lines\.csv: not valid CSV"):
         parse_bom_csv(asset("two_level.items.csv"), f"parent,child,qty\nbrake,{too_long},2\n",
                       asset("two_level.document.csv"), name="two_level")
+
+
+# ---------------------------------------------------------------------------------------
+# The vehicle block as dotted rows of the document table (as tools/bom_to_tables.py
+# writes it): the tables carry everything the JSON document does
+
+
+def _bom_to_tables() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "bom_to_tables.py"
+    spec = importlib.util.spec_from_file_location("bom_to_tables", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("case", ["X10_lvc_light_truck_caps_credit.json",
+                                  "X11_steel_purchases_69_percent.json"])
+def test_a_vehicle_document_reads_the_same_from_its_tables(case: str, tmp_path: Path) -> None:
+    from origin_rules import determine_origin
+
+    path = Path(__file__).resolve().parents[1] / "assets" / "cases" / case
+    document = json.loads(path.read_text(encoding="utf-8"))["document"]
+    assert document.get("vehicle")
+    _bom_to_tables().write_tables(document, tmp_path / "vehicle")
+    texts = [(tmp_path / f"vehicle.{part}.csv").read_text(encoding="utf-8")
+             for part in ("items", "lines", "document")]
+    expected = parse_bom_json(json.dumps(document))
+    for bom in (parse_bom_csv(*texts, name="vehicle"),
+                parse_bom_xlsx((tmp_path / "vehicle.xlsx").read_bytes())):
+        assert bom.vehicle == expected.vehicle
+        assert bom.extensions == expected.extensions
+        assert determine_origin(bom).to_dict() == determine_origin(expected).to_dict()
+
+
+def test_a_vehicle_row_beside_its_dotted_rows_is_refused() -> None:
+    document = [*table("two_level.document.csv"), ["vehicle", "light truck"],
+                ["vehicle.category", "light_truck"]]
+    with pytest.raises(BomError, match=r"row 11: field 'vehicle\.category' cannot be given "
+                                       r"with a field 'vehicle' \(two_level\.document\.csv "
+                                       r"row 10\)"):
+        parse_bom_csv(asset("two_level.items.csv"), asset("two_level.lines.csv"),
+                      to_csv(document), name="two_level")
+    twice = [*table("two_level.document.csv"), ["vehicle.steel_aluminum.steel.total", "1"],
+             ["vehicle.steel_aluminum.steel.total", "2"]]
+    with pytest.raises(BomError, match=r"row 11: field 'vehicle\.steel_aluminum\.steel\.total' "
+                                       r"is given twice"):
+        parse_bom_csv(asset("two_level.items.csv"), asset("two_level.lines.csv"),
+                      to_csv(twice), name="two_level")

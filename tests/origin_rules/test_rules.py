@@ -14,7 +14,7 @@ import pytest
 
 from origin_rules import Method, RuleBook, RuleDataError, bom_from_dict, determine_origin
 from origin_rules.bom import EndUse
-from origin_rules.rules import HsEntry, default_rule_book
+from origin_rules.rules import REFERENCE_KEYS, HsEntry, default_rule_book
 from tests.origin_rules.builders import bought, document, made
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,7 @@ transaction_value = "60"
 excluded_chapters = ["61", "62", "63"]
 reference = "test"
 
+""" + "[references]\n" + "".join(f'{key} = "test {key}"\n' for key in REFERENCE_KEYS) + """
 [steel_aluminum]
 reference = "test"
 [[steel_aluminum.threshold]]
