@@ -155,6 +155,14 @@ def test_a_copy_that_is_not_the_tokens_is_rejected_naming_the_check(sqlite_world
                                 headers=VC_JWT).json()
     assert unknown["decision"] == "reject"
     assert _checks(unknown)["jose.token"][0] == "fail"
+    token = world.service.ledger.token(digest)
+    unsecured = {k: v for k, v in token.items() if k != "proof"}
+    unsecured["credentialSubject"] = {**unsecured["credentialSubject"],
+                                      "shipmentId": "NEVER-SHIPPED"}
+    nowhere = world.client.post("/v1/verify", content=_signed_payload(
+        world, unsecured, kid=token["proof"]["verificationMethod"]), headers=VC_JWT).json()
+    assert nowhere["decision"] == "reject"
+    assert "is logged for this shipment" in _checks(nowhere)["jose.token"][1]
 
 
 def test_alg_none_and_hmac_with_the_public_key_are_refused(sqlite_world: World) -> None:

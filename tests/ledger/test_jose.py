@@ -29,7 +29,7 @@ from ledger.enveloped import (
     secure_credential,
     verify_vc_jwt,
 )
-from ledger.errors import EncodingError, JoseError, SignatureError
+from ledger.errors import EncodingError, JoseError, LedgerError, SignatureError
 from ledger.jose import parse_compact, sign_compact, verify_compact
 from ledger.multikey import verification_method_id
 
@@ -208,7 +208,8 @@ def test_an_enveloped_credential_is_a_data_url() -> None:
             enveloped_jws({**wrapped, member: value})
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(deadline=None)
 @given(position=st.integers(min_value=0), replacement=st.sampled_from(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.="))
 def test_any_changed_character_is_refused(position: int, replacement: str) -> None:
@@ -219,3 +220,21 @@ def test_any_changed_character_is_refused(position: int, replacement: str) -> No
     changed = token[:position] + replacement + token[position + 1:]
     with pytest.raises((EncodingError, JoseError, SignatureError)):
         verify_vc_jwt(read_vc_jwt(changed), KEY.public_key)
+
+
+_PIECES = st.sampled_from(["eyJhbGciOiJFZERTQSJ9", "eyJhbGciOiJub25lIn0", "e30", "W10",
+                           "bnVsbA", "", ".", "=", "AAAA", "_-", "\u00e9", "eyJ"])
+
+
+@pytest.mark.fuzz
+@settings(deadline=None)
+@given(st.one_of(st.text(max_size=300), st.lists(_PIECES, max_size=8).map("".join),
+                 st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+def test_any_text_is_read_or_refused_with_a_ledger_error(text: str) -> None:
+    """A reader of hostile input: a result or a clean error of our tree, nothing else."""
+    try:
+        read = read_vc_jwt(text)
+    except LedgerError:
+        return
+    with pytest.raises(SignatureError):  # whatever it is, it was not signed by KEY
+        verify_vc_jwt(read, KEY.public_key)

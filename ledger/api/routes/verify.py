@@ -39,7 +39,7 @@ from ledger.api.routes.common import (
 from ledger.canonical import parse_json
 from ledger.copies import CopyKind, copy_target, verify_copy
 from ledger.enveloped import MEDIA_TYPE as VC_JWT
-from ledger.errors import EncodingError, JoseError, LedgerError
+from ledger.errors import EncodingError, JoseError, LedgerError, NotFoundError
 from ledger.untp import ORIGIN_DCC_CONTEXT_PATH
 from ledger.verify import Check, Decision, Outcome, Verification, verification_time
 
@@ -139,15 +139,13 @@ def _verify_jose_alone(service: Service, jwt: str, moment: int | None) -> Verifi
     try:
         target = copy_target(jwt)
         digest = target.digest
-        if target.kind is CopyKind.TOKEN:
+        if target.kind is CopyKind.TOKEN:  # the token its issuer's party logged last
             record = service.ledger.store.key(target.kid)
-            latest = (None if record is None or target.shipment is None else
+            digest = (None if record is None or target.shipment is None else
                       service.ledger.store.shipment_token(record.party_id, target.shipment))
-            if latest is None:
-                raise JoseError(f"no logged token of key {target.kid[:120]!r} is for this "
-                                "shipment: this copy is of no token of this ledger")
-            digest = latest
-        assert digest is not None
+        if digest is None:
+            raise NotFoundError(f"no token of key {target.kid[:120]!r} is logged for this "
+                                "shipment: this is a copy of no token of this ledger")
         service.issuer_party(digest)  # NotFoundError when it is not logged
     except LedgerError as exc:
         failed = Check("jose.format" if isinstance(exc, EncodingError | JoseError)
