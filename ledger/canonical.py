@@ -187,7 +187,8 @@ def canonicalize_decimals(value: Any) -> bytes:
     Without Decimals the bytes are `canonicalize`'s.
     """
     converted = _with_numbers(value, "$")
-    _fast_check_floats_ok(converted)
+    if not _fast_check_floats_ok(converted):
+        return canonicalize(converted)  # no decimal in it: the fast path's bytes
     try:
         return rfc8785.dumps(converted)
     except UnicodeEncodeError as exc:
@@ -197,12 +198,16 @@ def canonicalize_decimals(value: Any) -> bytes:
         raise EncodingError(f"cannot canonicalize: {exc}") from exc
 
 
-def _fast_check_floats_ok(value: Any) -> None:
-    """`_check` with the exact carriers of decimals allowed (they came from Decimals)."""
+def _fast_check_floats_ok(value: Any) -> bool:
+    """`_check` with the exact carriers of decimals allowed (they came from Decimals);
+    whether there is one.
+    """
     stack: list[tuple[Any, str]] = [(value, "$")]
+    found = False
     while stack:
         item, path = stack.pop()
         if isinstance(item, float):
+            found = True
             continue
         if isinstance(item, dict):
             for key, child in item.items():
@@ -213,6 +218,7 @@ def _fast_check_floats_ok(value: Any) -> None:
             stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
         else:
             _check(item, path)
+    return found
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from typing import Any, Final
 
 from ledger.canonical import canonicalize, canonicalize_decimals, parse_json
 from ledger.crypto import SigningKey
-from ledger.enveloped import read_vc_jwt, secure_credential, verify_vc_jwt
+from ledger.enveloped import VcJwt, read_vc_jwt, secure_credential, verify_vc_jwt
 from ledger.errors import (
     BundleError,
     EncodingError,
@@ -155,10 +155,14 @@ def copy_target(jwt: Any) -> CopyTarget:
     return CopyTarget(kind, vc_jwt.kid, digest=digest)
 
 
-def _payload_check(kind: CopyKind, credential: Mapping[str, Any],
-                   token: Mapping[str, Any], digest: str) -> str:
+def _payload_check(kind: CopyKind, vc_jwt: VcJwt, token: Mapping[str, Any],
+                   digest: str) -> str:
+    """The payload is the copy: as bytes (ours are RFC 8785 already), else as values (a
+    party's JOSE library may have serialized the same credential otherwise).
+    """
     expected = copy_payload(kind, token, digest)
-    if canonicalize_decimals(credential) != expected:
+    if vc_jwt.jws.payload != expected and canonicalize_decimals(vc_jwt.credential) != \
+            expected:
         raise BundleError(f"the payload is not the {kind.value} copy of token "
                              f"{digest[:16]}...: it differs from the copy recomputed from "
                              "the bundle's token")
@@ -214,7 +218,7 @@ def verify_copy(jwt: Any, bundle: bytes | str | Mapping[str, Any], trust: TrustF
                                     "UsmcaOriginToken, USMCACertificationOfOrigin or "
                                     "DigitalConformityCredential)")
     try:
-        detail = _payload_check(kind, vc_jwt.credential, token, base.token_digest)
+        detail = _payload_check(kind, vc_jwt, token, base.token_digest)
     except LedgerError as exc:
         return fail("jose.payload", exc.message)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a malformed token

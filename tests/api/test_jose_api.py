@@ -275,6 +275,18 @@ def test_a_key_the_party_keeps_signs_its_own_copies(world: World) -> None:
         answer = world.client.post("/v1/verify", content=jwt, headers=VC_JWT).json()
         assert answer["decision"] == "clear", answer
         assert answer["tokenDigest"] == issued.digest
+    # The party's own JOSE library serializes the same credential its own way (PyJWT: key
+    # order as given, not RFC 8785): the copy is judged value for value.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    unsecured = dict(reversed([(k, v) for k, v in token.items() if k != "proof"]))
+    kid = verification_method_id(kept.public_key)
+    theirs = pyjwt.encode(unsecured, Ed25519PrivateKey.from_private_bytes(kept.seed),
+                          algorithm="EdDSA", headers={"typ": "vc+jwt", "kid": kid})
+    assert theirs.split(".")[1] != sign_copy(CopyKind.TOKEN, token, issued.digest,
+                                             kept).split(".")[1]
+    answer = world.client.post("/v1/verify", content=theirs, headers=VC_JWT).json()
+    assert answer["decision"] == "clear", answer
 
 
 def test_tmec_token_jwt_signs_a_copy_offline_that_verifies_offline(sqlite_world: World
