@@ -53,6 +53,7 @@ EXIT_CODES: dict[str, int] = {
     "ledger.input_invalid": INVALID_INPUT,
     "ledger.token_invalid": INVALID_INPUT,
     "ledger.credential_invalid": INVALID_INPUT,
+    "ledger.jose_invalid": INVALID_INPUT,
     "ledger.bundle_invalid": INVALID_INPUT,
     "ledger.policy_invalid": INVALID_INPUT,
     "ledger.out_of_range": INVALID_INPUT,

@@ -22,8 +22,12 @@ from cli.errors import INTEGRITY, OK, REJECT, REVIEW, handle_errors
 from cli.files import date_option, read_bom
 from cli.render import console, say, text
 from cli.render import print_json as _print_json
+from ledger.bundle import BUNDLE_FORMAT
+from ledger.canonical import parse_json
 from ledger.config import Settings
+from ledger.copies import CopyKind, sign_copy
 from ledger.crypto import SigningKey
+from ledger.enveloped import MEDIA_TYPE
 from ledger.errors import ConflictError, InputError, LedgerError
 from ledger.installation import PartyKey, Workspace, max_bundle_bytes, read_small_file
 from ledger.service import Ledger, utc_now
@@ -43,7 +47,7 @@ __all__ = ["keys_app", "log_app", "register", "token_app"]
 
 keys_app = typer.Typer(help="Party keys, registered through the log.", no_args_is_help=True,
                        rich_markup_mode=None)
-token_app = typer.Typer(help="Origin tokens: issue, show, bundle.", no_args_is_help=True,
+token_app = typer.Typer(help="Origin tokens: issue, show, bundle, jwt.", no_args_is_help=True,
                         rich_markup_mode=None)
 log_app = typer.Typer(help="The append-only log: checkpoints, proofs, audit.",
                       no_args_is_help=True, rich_markup_mode=None)
@@ -388,6 +392,38 @@ def token_bundle(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     say(console(), f"wrote {out} ({len(data)} bytes)")
+
+
+@token_app.command("jwt")
+@handle_errors
+def token_jwt(
+    source: Annotated[Path, typer.Argument(metavar="TOKEN|BUNDLE", help="A token file, or "
+                                           "a bundle file (its token).")],
+    key: Annotated[Path, typer.Option("--key", help="Your key file: the key that signed "
+                                      "the token.")],
+    view: Annotated[CopyKind, typer.Option(help="Which copy: the token itself, its "
+                                           "traceability view or its UNTP view.")]
+    = CopyKind.TOKEN,
+    out: Annotated[Path | None, typer.Option(help="Write the JWS here (default: "
+                                             "standard output).")] = None,
+) -> None:
+    """A JOSE copy (application/vc+jwt) of a token you signed, signed again by your key.
+
+    What GET /v1/tokens/{digest}/jwt gives for a key the service holds, made here for a key
+    you keep; POST /v1/verify checks it (alone, or beside the bundle). Offline: no ledger.
+    """
+    data = read_small_file(source, max_bundle_bytes(), "the token file", "max_bundle_bytes")
+    parsed = parse_json(data)
+    if isinstance(parsed, dict) and parsed.get("format") == BUNDLE_FORMAT:
+        parsed = parsed.get("token")
+    token = parse_token(parsed if isinstance(parsed, dict) else b"null")
+    jwt = sign_copy(view, token, token_digest(token), PartyKey.load(key).key)
+    if out is None:
+        sys.stdout.write(jwt + "\n")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(jwt + "\n", "ascii")
+    say(console(), f"wrote {out} ({len(jwt)} characters, {MEDIA_TYPE})")
 
 
 # ----------------------------------------------------------------------------- log

@@ -15,6 +15,14 @@ Python on code points; the two orders differ only for keys with characters beyon
 so such values go through `rfc8785` itself. A property test checks the two agree byte for
 byte.
 
+Decimal numbers: the UNTP view (`ledger.untp`) must carry numbers (UNTP's ``Measure.value``
+is a JSON number), and a verifier of a JWS payload meets them. `canonicalize_decimals`
+writes `decimal.Decimal` values as JSON numbers in RFC 8785's own form, exactly: a decimal
+of at most 15 significant digits survives the trip through an IEEE 754 double unchanged
+(DBL_DIG), so JCS's number serialization (ECMAScript's shortest round trip) prints its
+digits and nothing else; more digits are refused rather than rounded. `parse_json` with
+``decimals=True`` reads non-integer numbers as `Decimal` (never float), for such payloads.
+
 This module does not sign; see `ledger.crypto`.
 """
 
@@ -22,18 +30,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import rfc8785
 
 from ledger.errors import EncodingError
 
-__all__ = ["canonicalize", "parse_json", "values_checked"]
+__all__ = ["MAX_DECIMAL_DIGITS", "canonicalize", "canonicalize_decimals", "parse_json",
+           "values_checked"]
 
 _MAX_SAFE = 2**53
+#: Significant digits a decimal may have to be written exactly as a JCS number (DBL_DIG).
+MAX_DECIMAL_DIGITS = 15
 
 
 def _check(value: Any, path: str) -> None:
@@ -140,6 +152,75 @@ def canonicalize(value: Any) -> bytes:
         raise EncodingError(f"cannot canonicalize: {exc}") from exc
 
 
+def _as_jcs_number(value: Decimal, path: str) -> float | int:
+    """The double JCS prints as exactly `value`'s digits (or the integer itself)."""
+    if not value.is_finite():
+        raise EncodingError(f"{path}: {value} is not a JSON number")
+    if value == value.to_integral_value() and abs(value) < _MAX_SAFE:
+        return int(value)
+    digits = len(value.normalize().as_tuple().digits)
+    if digits > MAX_DECIMAL_DIGITS or not Decimal("1e-6") <= abs(value) < Decimal("1e21"):
+        raise EncodingError(f"{path}: {value} needs more than {MAX_DECIMAL_DIGITS} "
+                            "significant digits or an exponent to be written exactly; use a "
+                            "decimal string")
+    return float(value)
+
+
+def _with_numbers(value: Any, path: str) -> Any:
+    """`value` with every Decimal turned into its exact JCS carrier (checked)."""
+    if isinstance(value, Decimal):
+        return _as_jcs_number(value, path)
+    if isinstance(value, Mapping):
+        return {key: _with_numbers(item, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_with_numbers(item, f"{path}[{n}]") for n, item in enumerate(value)]
+    if isinstance(value, float):
+        raise EncodingError(f"{path}: floats are not allowed (use a Decimal), got {value!r}")
+    return value
+
+
+def canonicalize_decimals(value: Any) -> bytes:
+    """RFC 8785 bytes of an I-JSON value in which `Decimal` values are JSON numbers.
+
+    Each Decimal must have at most `MAX_DECIMAL_DIGITS` significant digits and lie within
+    1e-6 <= |d| < 1e21 (else `EncodingError`): then the number written is its own digits.
+    Without Decimals the bytes are `canonicalize`'s.
+    """
+    converted = _with_numbers(value, "$")
+    if not _fast_check_floats_ok(converted):
+        return canonicalize(converted)  # no decimal in it: the fast path's bytes
+    try:
+        return rfc8785.dumps(converted)
+    except UnicodeEncodeError as exc:
+        raise EncodingError("a string holds a lone surrogate, which UTF-8 cannot "
+                            "encode") from exc
+    except rfc8785.CanonicalizationError as exc:
+        raise EncodingError(f"cannot canonicalize: {exc}") from exc
+
+
+def _fast_check_floats_ok(value: Any) -> bool:
+    """`_check` with the exact carriers of decimals allowed (they came from Decimals);
+    whether there is one.
+    """
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    found = False
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float):
+            found = True
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise EncodingError(f"{path}: object keys must be strings, got {key!r}")
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
+        else:
+            _check(item, path)
+    return found
+
+
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -191,14 +272,26 @@ def _lone_surrogate(value: Any) -> bool:
     return False
 
 
-def parse_json(data: bytes | str) -> Any:
+def _decimal(text: str) -> Decimal:
+    if len(text) > 64:
+        raise EncodingError(f"the number {text[:24]}... is longer than 64 characters")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - json only passes number syntax
+        raise EncodingError(f"the number {text} is not a decimal") from exc
+
+
+def parse_json(data: bytes | str, *, decimals: bool = False) -> Any:
     """Parse JSON strictly: no duplicate keys, no NaN/Infinity, no floats, no lone
     surrogates (I-JSON, RFC 7493 s.2.1: they are not Unicode characters and UTF-8 cannot
     encode them).
+
+    With `decimals`, a non-integer number is read as a `Decimal` (exact, never a float)
+    instead of being refused: for payloads such as UNTP's, whose schema has numbers.
     """
     try:
         value = json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
-                           parse_float=_no_float, parse_int=_int)
+                           parse_float=_decimal if decimals else _no_float, parse_int=_int)
     except EncodingError:
         raise
     except UnicodeDecodeError as exc:

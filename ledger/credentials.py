@@ -32,9 +32,19 @@ CRYPTOGRAPHIC_SECURITY_ERROR, MALFORMED_VALUE_ERROR, RANGE_ERROR), VC Data Integ
 s.4.7 (PROOF_VERIFICATION_ERROR) and Bitstring Status List 1.0 s.3.5
 (STATUS_VERIFICATION_ERROR, STATUS_RETRIEVAL_ERROR).
 
+Enveloped credentials (VCDM 2.0 s.4.13): an ``EnvelopedVerifiableCredential`` whose ``id``
+is ``data:application/vc+jwt,<JWS>`` (VC-JOSE-COSE) is opened (`ledger.enveloped`) and the
+credential in its payload judged as above, with the JWS in the place of the proof: its
+``kid`` resolves offline as a proof's verification method does (did:key, our did:web),
+the issuer must control that key (an ``iss`` claim or header, if present, must be the
+issuer: VC-JOSE-COSE s.4.1.1), and the signature must verify. A malformed JWS is a
+PARSING_ERROR, a refused header (``alg`` ``none``, HMAC, ``crit``, a key in the header,
+another ``typ``) a PROOF_VERIFICATION_ERROR, a signature that does not verify a
+CRYPTOGRAPHIC_SECURITY_ERROR. Other envelopes (``vc+sd-jwt``, ``vc+cose``) are refused.
+
 What this module does not do: JSON-LD processing (eddsa-jcs-2022 needs none; contexts are
-never fetched), credential schemas (reported as not checked), enveloped (JOSE) credentials,
-presentations, or reading a clock (``now`` is passed in).
+never fetched), credential schemas (reported as not checked), presentations, or reading a
+clock (``now`` is passed in).
 """
 
 from __future__ import annotations
@@ -42,12 +52,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from ledger.crypto import SigningKey
+from ledger.enveloped import enveloped_jws, is_enveloped, read_vc_jwt, verify_vc_jwt
 from ledger.errors import (
     CredentialError,
     EncodingError,
+    JoseError,
     SignatureError,
     TokenError,
     UnknownKeyError,
@@ -345,6 +358,28 @@ def _controlled_keys(issuer: str, issuer_keys: IssuerKeys | None) -> frozenset[b
     return None if issuer_keys is None else issuer_keys(issuer)
 
 
+def _binding(issuer: str | None, key: bytes | None, method: str,
+             issuer_keys: IssuerKeys | None) -> tuple[ProblemDetail | None,
+                                                      ProblemDetail | None]:
+    """(error, warning) on whether `issuer` controls the key of `method` (VCDM 2.0 s.4.7):
+    an error when the issuer is known offline and does not, a warning when it is not
+    known offline and `method` is not its own.
+    """
+    if issuer is None or key is None:
+        return None, None
+    controlled = _controlled_keys(issuer, issuer_keys)
+    if controlled is not None and key not in controlled:
+        return ProblemDetail(PROOF_VERIFICATION_ERROR, f"the proof was made by "
+                             f"{method[:120]!r}, a key the issuer {issuer[:120]!r} does not "
+                             f"control"), None
+    if controlled is None and _controller(method) != issuer:
+        return None, ProblemDetail(PROOF_VERIFICATION_ERROR, (
+            f"issuer {issuer[:120]!r} does not resolve offline, so whether it controls "
+            f"{method[:120]!r} (which made the proof) is not known; the proof itself "
+            f"verifies"))
+    return None, None
+
+
 def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
                  now: datetime, resolve: KeyResolver | None, issuer_keys: IssuerKeys | None
                  ) -> tuple[ProofResult, ProblemDetail | None]:
@@ -378,18 +413,9 @@ def _check_proof(credential: Mapping[str, Any], proof: Any, issuer: str | None,
                           f"{exc.message}")
     elif resolve is not None:
         key = resolve(method)
-    binding: ProblemDetail | None = None
-    if issuer is not None and key is not None:
-        controlled = _controlled_keys(issuer, issuer_keys)
-        if controlled is not None and key not in controlled:
-            return failed(PROOF_VERIFICATION_ERROR, f"the proof was made by "
-                          f"{method[:120]!r}, a key the issuer {issuer[:120]!r} does not "
-                          f"control")
-        if controlled is None and _controller(method) != issuer:
-            binding = ProblemDetail(PROOF_VERIFICATION_ERROR, (
-                f"issuer {issuer[:120]!r} does not resolve offline, so whether it controls "
-                f"{method[:120]!r} (which made the proof) is not known; the proof itself "
-                f"verifies"))
+    refused, binding = _binding(issuer, key, method, issuer_keys)
+    if refused is not None:
+        return ProofResult(False, shown, refused), None
     if "expires" in proof:
         expires = _datetime(proof["expires"])
         if expires is None or expires < now:
@@ -483,6 +509,8 @@ def verify_any_credential(credential: Any, *, now: datetime,
         problem = ProblemDetail(PARSING_ERROR, f"a credential is a JSON object, not "
                                 f"{type(credential).__name__}")
         return CredentialVerification(run, (problem,), ())
+    if is_enveloped(credential):
+        return _verify_enveloped(credential, now, checks, run, resolve, issuer_keys, status)
     errors = [ProblemDetail(MALFORMED_VALUE_ERROR, f"{where}: {what}")
               for where, what in _shape_problems(credential)]
     warnings: list[ProblemDetail] = []
@@ -507,12 +535,96 @@ def verify_any_credential(credential: Any, *, now: datetime,
                 errors.append(outcome.problem)
             if binding is not None:
                 warnings.append(binding)
+    _check_claims(credential, checks, now, status, errors, warnings, results)
+    return CredentialVerification(run, tuple(errors), tuple(warnings), tuple(outcomes),
+                                  results)
+
+
+def _check_claims(credential: Mapping[str, Any], checks: frozenset[str], now: datetime,
+                  status: StatusResolver | None, errors: list[ProblemDetail],
+                  warnings: list[ProblemDetail], results: dict[str, Any]) -> None:
+    """Validity period, status and schema of a credential whose securing was checked."""
     _check_period(credential, checks, now, errors, warnings, results)
     if "credentialStatus" in checks and "credentialStatus" in credential:
         _check_status(credential, status, warnings, results)
     if "credentialSchema" in credential:
         warnings.append(ProblemDetail(MALFORMED_VALUE_ERROR, "$.credentialSchema: not "
                                       "checked (this verifier fetches no schemas)"))
-    return CredentialVerification(run, tuple(errors), tuple(warnings), tuple(outcomes),
-                                  results)
+
+
+def _plain(value: Any) -> Any:
+    """`value` with Decimals (from a JWS payload) as strings, for the JSON answer."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _verify_enveloped(envelope: Mapping[str, Any], now: datetime, checks: frozenset[str],
+                      run: tuple[str, ...], resolve: KeyResolver | None,
+                      issuer_keys: IssuerKeys | None, status: StatusResolver | None
+                      ) -> CredentialVerification:
+    """An ``EnvelopedVerifiableCredential`` (``application/vc+jwt``): open, verify the JWS
+    under its kid's key, then judge the credential it carries.
+    """
+    def refused(kind: str, detail: str, header: Mapping[str, Any] | None = None
+                ) -> CredentialVerification:
+        problem = ProblemDetail(kind, detail)
+        shown = {"type": "EnvelopedVerifiableCredential", "header": dict(header or {})}
+        return CredentialVerification(run, (problem,), (), (ProofResult(False, shown,
+                                                                         problem),))
+
+    try:
+        vc_jwt = read_vc_jwt(enveloped_jws(envelope))
+    except EncodingError as exc:
+        return refused(PARSING_ERROR, exc.message)
+    except JoseError as exc:
+        return refused(PROOF_VERIFICATION_ERROR, exc.message)
+    header = vc_jwt.header
+    credential = vc_jwt.credential
+    kid = vc_jwt.kid
+    key: bytes | None = None
+    if kid.startswith(DID_KEY_PREFIX):
+        try:
+            key = decode_verification_method(kid)
+        except EncodingError as exc:
+            return refused(PROOF_VERIFICATION_ERROR, f"kid: {exc.message}", header)
+    elif resolve is not None:
+        key = resolve(kid)
+    if key is None:
+        return refused(PROOF_VERIFICATION_ERROR, f"kid {kid[:120]!r} does not resolve "
+                       "offline (only did:key and this service's own DID documents do)",
+                       header)
+    try:
+        verify_vc_jwt(vc_jwt, key)
+    except SignatureError as exc:
+        return refused(CRYPTOGRAPHIC_SECURITY_ERROR, exc.message, header)
+    errors = [ProblemDetail(MALFORMED_VALUE_ERROR, f"{where}: {what}")
+              for where, what in _shape_problems(credential)]
+    warnings: list[ProblemDetail] = []
+    issuer = _issuer_id(credential.get("issuer"))
+    for where, claimed in (("header", header.get("iss")), ("payload", credential.get("iss"))):
+        if claimed is not None and claimed != issuer:
+            errors.append(ProblemDetail(MALFORMED_VALUE_ERROR, f"iss in the JWS {where} is "
+                                        f"{str(claimed)[:120]!r}, not the issuer "
+                                        f"(VC-JOSE-COSE s.4.1.1)"))
+    if is_enveloped(credential):
+        errors.append(ProblemDetail(MALFORMED_VALUE_ERROR, "the envelope holds another "
+                                    "envelope; nested envelopes are not opened"))
+    refusal, binding = _binding(issuer, key, kid, issuer_keys)
+    if refusal is not None:
+        errors.append(refusal)
+    if binding is not None:
+        warnings.append(binding)
+    if "proof" in credential:
+        warnings.append(ProblemDetail(PROOF_VERIFICATION_ERROR, "$.proof: an embedded proof "
+                                      "inside the envelope is not checked"))
+    results: dict[str, Any] = {}
+    _check_claims(credential, checks, now, status, errors, warnings, results)
+    shown = {"type": "EnvelopedVerifiableCredential", "header": dict(header)}
+    return CredentialVerification(run, tuple(errors), tuple(warnings),
+                                  (ProofResult(refusal is None, shown),), _plain(results))
 

@@ -18,6 +18,7 @@ LedgerError                      ledger.error
 │   └── StaleCheckpointError     ledger.checkpoint_stale        quorum met, but not fresh
 ├── TokenError                   ledger.token_invalid           origin token malformed
 ├── CredentialError              ledger.credential_invalid      a generic VC the issuer refuses
+├── JoseError                    ledger.jose_invalid            a JWS refused before its signature
 ├── BundleError                  ledger.bundle_invalid          bundle malformed
 ├── NotFoundError                ledger.not_found
 ├── ConflictError                ledger.conflict                duplicate entry
@@ -40,6 +41,7 @@ __all__ = [
     "EncodingError",
     "InconsistentCheckpointError",
     "InputError",
+    "JoseError",
     "KeyRevokedError",
     "LedgerError",
     "LimitExceededError",
@@ -161,6 +163,16 @@ class CredentialError(LedgerError, ValueError):
 
     code: ClassVar[str] = "ledger.credential_invalid"
     title: ClassVar[str] = "Invalid credential"
+
+
+class JoseError(LedgerError, ValueError):
+    """A JWS (compact serialization) refused before its signature is checked: an algorithm
+    other than EdDSA (``none``, HMAC, ...), a critical extension, a key carried in the
+    header, a ``typ`` that is not ``vc+jwt`` (`ledger.jose`, `ledger.enveloped`).
+    """
+
+    code: ClassVar[str] = "ledger.jose_invalid"
+    title: ClassVar[str] = "JWS refused"
 
 
 class BundleError(LedgerError, ValueError):

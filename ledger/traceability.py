@@ -25,7 +25,7 @@ from typing import Any
 from ledger.errors import TokenError
 from ledger.token import IMPORTER_VARIOUS, PRODUCER_VARIOUS, TOKEN_URN_PREFIX, VC_CONTEXT_V2
 
-__all__ = ["TRACEABILITY_CONTEXT", "traceability_view"]
+__all__ = ["TRACEABILITY_CONTEXT", "certification_valid_until", "traceability_view"]
 
 TRACEABILITY_CONTEXT = "https://w3id.org/traceability/v1"
 _VALID_YEARS = 4  # USMCA Art. 5.2(6): a certification is valid four years from completion
@@ -63,6 +63,13 @@ def _valid_until(valid_from: str) -> str:
     return later.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def certification_valid_until(token: Mapping[str, Any]) -> str:
+    """The end of the certification's validity: the blanket period's end (the token's
+    ``validUntil``) or, for a single shipment, four years from ``validFrom`` (Art. 5.2(6)).
+    """
+    return str(token.get("validUntil") or _valid_until(str(token["validFrom"])))
+
+
 def traceability_view(token: Mapping[str, Any], digest: str) -> dict[str, Any]:
     """The ``USMCACertificationOfOrigin`` of a (parsed, verified) token."""
     subject = token.get("credentialSubject")
@@ -97,7 +104,7 @@ def traceability_view(token: Mapping[str, Any], digest: str) -> dict[str, Any]:
         "type": ["VerifiableCredential", "USMCACertificationOfOrigin"],
         "id": f"{TOKEN_URN_PREFIX}{digest}",
         "validFrom": valid_from,
-        "validUntil": str(token.get("validUntil") or _valid_until(valid_from)),
+        "validUntil": certification_valid_until(token),
         "issuer": {"type": ["Organization"], "id": str(token["issuer"]),
                    "name": str(issuer_party["name"]), "employee": _person(certifier),
                    "location": _address(certifier)},

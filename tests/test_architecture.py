@@ -6,7 +6,7 @@
   any web, database, crypto or terminal framework, and never reads the environment.
 * The ledger core (everything in `ledger/` but its adapters `api/`, `web/` and the SQL
   store) loads no web, database or terminal framework and not the CLI.
-* `ledger/crypto.py` is the only importer of PyNaCl.
+* `ledger/crypto.py` is the only importer of PyNaCl, `ledger/jose.py` of the JOSE library.
 * Nothing imports `cli` or `ledger.api`, except `cli` itself (and a package its own
   modules) and the web pages: `ledger.web` is mounted in the API's app and calls the API's
   `Service` and access layer, so it may import `ledger.api` (never `ledger.api.app`, which
@@ -212,6 +212,16 @@ def test_only_ledger_crypto_imports_pynacl(module: Module) -> None:
 def test_ledger_crypto_is_where_pynacl_is_used() -> None:
     crypto = next(m for m in ALL if m.relative == "ledger/crypto.py")
     assert any(imp.is_of("nacl") for imp in crypto.imports())
+
+
+@pytest.mark.parametrize("module", modules(where=lambda m: m.relative != "ledger/jose.py"))
+def test_only_ledger_jose_imports_the_jose_library(module: Module) -> None:
+    assert violations(module, ("joserfc", "jwt", "jwcrypto", "jose", "authlib")) == []
+
+
+def test_ledger_jose_is_where_joserfc_is_used() -> None:
+    jose = next(m for m in ALL if m.relative == "ledger/jose.py")
+    assert any(imp.is_of("joserfc") for imp in jose.imports())
 
 
 # ---------------------------------------------------------------------------------------

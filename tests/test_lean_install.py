@@ -33,10 +33,12 @@ from tests.conftest import ROOT, run_tmec
 
 #: Import names of what the extras install (directly or through their own dependencies).
 BLOCKED = ("sqlalchemy", "sqlmodel", "alembic", "mako", "psycopg", "psycopg_binary",
-           "openpyxl", "et_xmlfile", "typer", "rich", "click", "pydantic", "pydantic_core")
+           "openpyxl", "et_xmlfile", "typer", "rich", "click", "pydantic", "pydantic_core",
+           "joserfc", "cryptography")
 #: The same as distribution names (PEP 503 normalised), for the dependency lists.
 EXTRA_DISTRIBUTIONS = ("sqlalchemy", "sqlmodel", "alembic", "psycopg", "psycopg-binary",
-                       "openpyxl", "typer", "rich", "click", "pydantic")
+                       "openpyxl", "typer", "rich", "click", "pydantic", "joserfc",
+                       "cryptography")
 
 BLOCKER = f"""
 import sys
@@ -202,8 +204,9 @@ def test_the_base_dependencies_name_no_extra() -> None:
 @pytest.mark.parametrize(("extra", "needs"), [
     ("sql", {"sqlalchemy", "alembic", "psycopg"}),
     ("excel", {"openpyxl"}),
-    ("cli", {"typer", "rich", "sqlalchemy", "alembic", "psycopg", "openpyxl"}),
-    ("all", {"typer", "rich", "sqlalchemy", "alembic", "psycopg", "openpyxl"}),
+    ("jose", {"joserfc"}),
+    ("cli", {"typer", "rich", "sqlalchemy", "alembic", "psycopg", "openpyxl", "joserfc"}),
+    ("all", {"typer", "rich", "sqlalchemy", "alembic", "psycopg", "openpyxl", "joserfc"}),
     # What `make test` installs: every extra, so the whole suite (PostgreSQL too) runs.
     ("dev", {"typer", "rich", "sqlalchemy", "alembic", "psycopg", "openpyxl", "pytest",
              "pytest-xdist", "hypothesis", "mypy", "ruff", "pymerkle"}),

@@ -42,6 +42,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "ledger.input_invalid": 422,
     "ledger.token_invalid": 422,
     "ledger.credential_invalid": 400,  # VC-API's issuer answers 400 for a bad credential
+    "ledger.jose_invalid": 422,
     "ledger.bundle_invalid": 422,
     "ledger.policy_invalid": 422,
     "ledger.out_of_range": 422,
@@ -65,6 +66,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "api.unsupported_media_type": 415,
     "api.not_ready": 503,
     "api.vc": 400,  # the VC-API routes (ledger.api.routes.vc_api): 400, as the spec says
+    "api.jose": 409,  # no JOSE copy can be signed now (the key is the party's, or retired)
     "internal": 500,
 }
 

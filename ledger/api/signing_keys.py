@@ -96,6 +96,20 @@ class KeyVault:
         with transaction(self._engine, "read held keys", write=False) as connection:
             return [str(k) for k in connection.execute(query).scalars()]
 
+    def held(self, kid: str) -> SigningKey | None:
+        """The held key `kid`, whatever the log says of it now (None: not held here).
+
+        For signing what that key already signed (a JOSE copy of its token): the caller
+        checks the key is still valid in the log before using it.
+        """
+        kek = self._require_kek()
+        query = sa.select(_HELD.c.sealed).where(_HELD.c.kid == kid)
+        with transaction(self._engine, "read a held key", write=False) as connection:
+            sealed = connection.execute(query).scalar()
+        if sealed is None:
+            return None
+        return SigningKey(unseal(kek, bytes(sealed), kid.encode("utf-8")))
+
     def current(self, party_id: str, keys: KeyLookup, position: int) -> HeldKey:
         """The newest held key of `party_id` the log says is valid at `position`.
 

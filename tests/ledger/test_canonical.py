@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import rfc8785
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonicalize, parse_json
+from ledger.canonical import MAX_DECIMAL_DIGITS, canonicalize, canonicalize_decimals, parse_json
 from ledger.errors import EncodingError
 
 SAFE = 2**53 - 1
@@ -57,3 +59,36 @@ def test_refused(value) -> None:
 def test_strict_parsing(text) -> None:
     with pytest.raises(EncodingError):
         parse_json(text)
+
+
+# ---------------------------------------------------------------------------------------
+# Decimals as exact JSON numbers (the UNTP view's Measure.value)
+
+_DECIMALS = st.decimals(allow_nan=False, allow_infinity=False, places=6,
+                        min_value=Decimal("-999999999"), max_value=Decimal("999999999"))
+
+
+@settings(max_examples=500)
+@given(_DECIMALS)
+def test_a_decimal_is_written_as_jcs_writes_its_double_and_reads_back_exactly(
+        value: Decimal) -> None:
+    if value != 0 and abs(value) < Decimal("1e-6"):
+        return
+    data = canonicalize_decimals({"v": value, "w": [value]})
+    assert data == rfc8785.dumps({"v": float(value), "w": [float(value)]})
+    back = parse_json(data, decimals=True)
+    assert Decimal(back["v"]) == value  # the same number, not a rounding of it
+
+
+def test_decimals_are_refused_where_a_double_would_round_them() -> None:
+    assert canonicalize_decimals({"a": Decimal("73.509453"), "b": Decimal("70.000")}) == \
+        b'{"a":73.509453,"b":70}'
+    for bad in (Decimal("0." + "1" * (MAX_DECIMAL_DIGITS + 1)), Decimal("1e-7"),
+                Decimal("NaN"), Decimal("Infinity")):
+        with pytest.raises(EncodingError):
+            canonicalize_decimals({"v": bad})
+    with pytest.raises(EncodingError, match="floats"):
+        canonicalize_decimals({"v": 0.5})
+    assert canonicalize_decimals({"n": 5, "s": "x"}) == canonicalize({"n": 5, "s": "x"})
+    with pytest.raises(EncodingError, match="not an integer"):
+        parse_json(b'{"v": 1.5}')

@@ -1,5 +1,14 @@
 """Tokens over HTTP: the token, its bundle, its status, and showing it to a broker.
 
+Views of a token for other vocabularies (the same readers): ``/traceability`` (W3C
+traceability ``USMCACertificationOfOrigin``), ``/untp`` (UNTP Digital Conformity
+Credential, `ledger.untp`), and JOSE copies (``application/vc+jwt``, `ledger.copies`) of
+the token and of both views at ``/jwt``, ``/traceability/jwt``, ``/untp/jwt``. A copy is
+signed *on request* with the key that signed the token, when the service holds it and the
+log says it is valid now, and only for an active token; Ed25519 is deterministic, so the
+same request gives the same bytes and nothing is stored. A party that keeps its key signs
+its copies itself (``tmec token jwt``); anyone checks a copy at ``POST /v1/verify``.
+
 Who sees a token (`ledger.api.context.Service.may_read`): the accounts of the party that
 issued it, the brokers it was given to, customs authorities, auditors and the registrar.
 The bundle carries no line disclosures (no prices): those go to customs through the
@@ -18,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.access import Caller, allow
@@ -26,9 +36,12 @@ from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import api_router, service_of
 from ledger.canonical import parse_json
+from ledger.copies import CopyKind, sign_copy
+from ledger.enveloped import MEDIA_TYPE as VC_JWT
 from ledger.errors import NotFoundError
 from ledger.status import TokenState
 from ledger.traceability import traceability_view
+from ledger.untp import view_bytes
 
 __all__ = ["SCAN_LIMIT", "TokenLine", "TokenPage", "TokenSearch", "grants_router",
            "party_token_page", "router", "token_line"]
@@ -276,6 +289,87 @@ def get_traceability(digest: str, request: Request, caller: Caller = allow(*READ
     service = service_of(request)
     full = service.readable(caller, digest)
     return traceability_view(service.ledger.token(full), full)
+
+
+_UNTP_EXAMPLE = {
+    "type": ["DigitalConformityCredential", "VerifiableCredential"],
+    "id": "urn:tmec:token:" + _DIGEST_EXAMPLE,
+    "credentialSubject": {"type": ["ConformityAttestation", "Attestation"],
+                          "assessorLevel": "Self", "attestationType": "declaration",
+                          "assessment": [{"conformance": True, "declaredValue": [{
+                              "metricName": "RVC (net cost method)",
+                              "metricValue": {"value": 73.509453, "unit": "P1"},
+                              "score": "pass"}]}]}}
+
+
+@router.get("/{digest}/untp", response_class=Response,
+            summary="The token as a UNTP Digital Conformity Credential (DCC 0.6.1)",
+            responses={200: {"content": {"application/json": {"example": _UNTP_EXAMPLE}}}})
+def get_untp(digest: str, request: Request, caller: Caller = allow(*READERS)) -> Response:
+    """The determination as a self-declared conformity attestation (``ledger.untp``):
+    USMCA Chapter 4 / Annex 4-B with the rule set's effective date, RVC threshold and
+    declared value per method, the good by HS code. Numbers are exact JSON numbers.
+    """
+    service = service_of(request)
+    full = service.readable(caller, digest)
+    return Response(view_bytes(service.ledger.token(full), full),
+                    media_type="application/json")
+
+
+_JWT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {VC_JWT: {
+    "schema": {"type": "string"}, "example": "eyJhbGciOiJFZERTQSIsInR5cCI6InZjK2p3dCIs..."}}}}
+
+
+def _jose_copy(request: Request, caller: Caller, digest: str, kind: CopyKind) -> Response:
+    service = service_of(request)
+    full = service.readable(caller, digest)
+    token = service.ledger.token(full)
+    kid = str(token["proof"]["verificationMethod"])
+    key = service.vault.held(kid)  # 503 when the service holds no keys at all
+    if key is None:
+        raise ApiProblem("api.jose.key_not_held", f"token {full[:16]}... was signed by a key "
+                         "its party keeps: the party signs the JOSE copy itself (tmec token "
+                         "jwt) and POST /v1/verify checks it")
+    record = service.ledger.store.key(kid)
+    standing = record.status_at(service.ledger.size) if record is not None else "unknown"
+    if standing != "valid":
+        raise ApiProblem("api.jose.key_not_valid", f"the key that signed token "
+                         f"{full[:16]}... is {standing} now and signs nothing new; a copy "
+                         "made before still verifies with the token's bundle")
+    state = service.ledger.status(full).token.value
+    if state != "active":
+        raise ApiProblem("api.jose.token_not_active", f"token {full[:16]}... is {state}: "
+                         "no new JOSE copy of it is made")
+    return Response(sign_copy(kind, token, full, key), media_type=VC_JWT)
+
+
+@router.get("/{digest}/jwt", response_class=Response, responses=_JWT_RESPONSES,
+            summary="The token as application/vc+jwt (JOSE copy, same issuer key)")
+def get_token_jwt(digest: str, request: Request, caller: Caller = allow(*READERS)
+                  ) -> Response:
+    """The token without its Data Integrity proof as a JWS payload (VC-JOSE-COSE),
+    ``kid`` the token's verification method, signed by that held key.
+    """
+    return _jose_copy(request, caller, digest, CopyKind.TOKEN)
+
+
+@router.get("/{digest}/traceability/jwt", response_class=Response,
+            responses=_JWT_RESPONSES,
+            summary="The traceability view as application/vc+jwt (same issuer key)")
+def get_traceability_jwt(digest: str, request: Request, caller: Caller = allow(*READERS)
+                         ) -> Response:
+    """The ``USMCACertificationOfOrigin`` view secured with JOSE by the token's key."""
+    return _jose_copy(request, caller, digest, CopyKind.TRACEABILITY)
+
+
+@router.get("/{digest}/untp/jwt", response_class=Response, responses=_JWT_RESPONSES,
+            summary="The UNTP view as application/vc+jwt (same issuer key)")
+def get_untp_jwt(digest: str, request: Request, caller: Caller = allow(*READERS)
+                 ) -> Response:
+    """The UNTP Digital Conformity Credential secured with JOSE (UNTP: JOSE enveloping
+    proof MUST) by the token's key.
+    """
+    return _jose_copy(request, caller, digest, CopyKind.UNTP)
 
 
 @router.get("/{digest}/status", summary="Active, revoked or superseded; key; evidence",

@@ -15,8 +15,11 @@ that wallets, customs pilots and the W3C vc-di-eddsa test suite can talk to the 
   keeps no copy of what it issues, so there is nothing to look up by it later) and
   ``mandatoryPointers`` (refused unless empty: eddsa-jcs-2022 discloses everything).
 * **Verify** — body ``{verifiableCredential, options}``; public, like every verification
-  here. 200 ``{verified: true, checks, warnings, errors, problemDetails}`` when the
-  credential verifies; **400** with the same members (and ``verified: false``) inside an
+  here. The credential is secured by eddsa-jcs-2022 proofs, or enveloped: an
+  ``EnvelopedVerifiableCredential`` whose id is ``data:application/vc+jwt,<JWS>`` (VCDM 2.0
+  s.4.13, VC-JOSE-COSE; `ledger.credentials`), such as the JOSE copies of origin tokens.
+  200 ``{verified: true, checks, warnings, errors, problemDetails}`` when the credential
+  verifies; **400** with the same members (and ``verified: false``) inside an
   RFC 9457 problem when it does not, as VC-API's verifier answers "invalid input" and the
   W3C suite expects 400 or 422 for a credential that fails. Options: ``checks`` (which of
   ``proof``, ``validFrom``, ``validUntil``, ``credentialStatus`` to run; ``proof`` always
@@ -231,7 +234,7 @@ def _verify(service: Service, credential: Any, checks: frozenset[str]
 
 
 @router.post("/credentials/verify",
-             summary="Verify an eddsa-jcs-2022 credential (VC-API)",
+             summary="Verify an eddsa-jcs-2022 or application/vc+jwt credential (VC-API)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object",
                                                  "required": ["verifiableCredential"],

@@ -7,10 +7,17 @@ under the service's trust file; ``GET /v1/trust`` returns that trust file, so th
 from the ledger, with its supplier bundles, and verifies it the same way; besides the
 checks it shows what the certificate prints (Annex 5-A's nine data elements) and nothing
 else of the token. All three are public: the officer at the bridge has no account.
+
+``POST /v1/verify`` also checks JOSE copies (``application/vc+jwt``, `ledger.copies`):
+a body of that media type is a copy alone, whose token the service finds in its ledger
+and whose bundle it builds; a JSON body ``{"bundle": <tmec-bundle/1>, "jwt": "<JWS>"}`` is
+a copy beside the bundle its holder has. Either way the answer is the bundle's decision
+and checks plus ``jose.format``, ``jose.signature`` and ``jose.payload``, decided together.
 """
 
 from __future__ import annotations
 
+import time
 from importlib.resources import files
 from typing import Any
 
@@ -29,7 +36,12 @@ from ledger.api.routes.common import (
     run_on_store,
     service_of,
 )
-from ledger.verify import Decision, Outcome, verification_time
+from ledger.canonical import parse_json
+from ledger.copies import CopyKind, copy_target, verify_copy
+from ledger.enveloped import MEDIA_TYPE as VC_JWT
+from ledger.errors import EncodingError, JoseError, LedgerError, NotFoundError
+from ledger.untp import ORIGIN_DCC_CONTEXT_PATH
+from ledger.verify import Check, Decision, Outcome, Verification, verification_time
 
 __all__ = ["contexts", "router"]
 
@@ -53,10 +65,13 @@ _EXAMPLE = {"decision": "clear", "tokenDigest": "3f1c" + "0" * 60,
 _BUNDLE_BODY = {"required": True, "content": {"application/json": {
     "schema": {"type": "object", "description": "A tmec-bundle/1 document (ledger design "
                "s.7): token, log proofs under a checkpoint, optional disclosures and "
-               "supplier bundles."},
+               "supplier bundles; or {bundle, jwt}: a JOSE copy of its token beside it."},
     "example": {"format": "tmec-bundle/1", "token": {"...": "the origin token"},
                 "log": {"checkpoint": "tmec.example/ledger\n42\n...", "token": {},
-                        "key": {}, "status": {}}}}}}
+                        "key": {}, "status": {}}}},
+    VC_JWT: {"schema": {"type": "string", "description": "A JOSE copy of a logged token "
+                        "(the token, its traceability or its UNTP view), compact JWS."},
+             "example": "eyJhbGciOiJFZERTQSIsInR5cCI6InZjK2p3dCIs..."}}}
 
 
 def _moment(at: str | None) -> int | None:
@@ -75,14 +90,68 @@ async def verify_bundle(request: Request, at: str | None = AT,
                         caller: Caller = public()) -> dict[str, Any]:
     """The decision (clear / review / reject) and every check, in the order they ran."""
     del caller
-    if media_type(request) not in JSON_MEDIA:
-        raise ApiProblem("api.unsupported_media_type", "send the bundle as application/json")
+    kind = media_type(request)
+    if kind == VC_JWT:
+        jwt = (await request.body()).decode("ascii", "replace").strip()
+        moment = _moment(at)
+        # Finding the token and building its bundle reads (and may write) the store.
+        found = await run_in_threadpool(_verify_jose_alone, service_of(request), jwt,
+                                        moment)
+        return found.to_dict()
+    if kind not in JSON_MEDIA:
+        raise ApiProblem("api.unsupported_media_type", "send the bundle as application/json "
+                         f"(or a JOSE copy as {VC_JWT})")
     data = await request.body()
     moment = _moment(at)
+    beside = _jose_beside(data)
+    service = service_of(request)
+    if beside is not None:
+        bundle, jwt = beside
+        return verify_copy(jwt, bundle, service.trust, now=_now(moment)).to_dict()
     # CPU only (no database): run on the event loop, which is faster than a thread hop
     # and lets no other request thread fight this one for the GIL.
-    result = service_of(request).verify(data, at=moment)
+    result = service.verify(data, at=moment)
     return result.to_dict()
+
+
+def _now(moment: int | None) -> int:
+    return int(time.time()) if moment is None else moment
+
+
+def _jose_beside(data: bytes) -> tuple[Any, Any] | None:
+    """``(bundle, jwt)`` of a ``{"bundle", "jwt"}`` body, or None for a plain bundle.
+
+    A bundle never has a ``jwt`` member, so a body without that text is not parsed here.
+    """
+    if b'"jwt"' not in data:
+        return None
+    try:
+        body = parse_json(data)
+    except EncodingError:
+        return None  # the bundle path reports it as bundle.format
+    if not isinstance(body, dict) or set(body) != {"bundle", "jwt"}:
+        return None
+    return body["bundle"], body["jwt"]
+
+
+def _verify_jose_alone(service: Service, jwt: str, moment: int | None) -> Verification:
+    """A JOSE copy without its bundle: find its logged token, build the bundle, verify."""
+    try:
+        target = copy_target(jwt)
+        digest = target.digest
+        if target.kind is CopyKind.TOKEN:  # the token its issuer's party logged last
+            record = service.ledger.store.key(target.kid)
+            digest = (None if record is None or target.shipment is None else
+                      service.ledger.store.shipment_token(record.party_id, target.shipment))
+        if digest is None:
+            raise NotFoundError(f"no token of key {target.kid[:120]!r} is logged for this "
+                                "shipment: this is a copy of no token of this ledger")
+        service.issuer_party(digest)  # NotFoundError when it is not logged
+    except LedgerError as exc:
+        failed = Check("jose.format" if isinstance(exc, EncodingError | JoseError)
+                       else "jose.token", Outcome.FAIL, exc.message)
+        return Verification(Decision.REJECT, (failed,))
+    return verify_copy(jwt, service.bundle(digest), service.trust, now=_now(moment))
 
 
 @router.get("/verify/{digest}", summary="Verify a logged token (what the QR code opens)",
@@ -149,6 +218,7 @@ def status_list(number: int, request: Request, caller: Caller = public()) -> JSO
 
 
 _CONTEXT = (files("ledger.contexts") / "origin-token-v1.jsonld").read_bytes()
+_DCC_CONTEXT = (files("ledger.contexts") / "origin-dcc-v1.jsonld").read_bytes()
 
 
 @contexts.get("/ns/origin-token/v1", include_in_schema=True, response_class=Response,
@@ -163,4 +233,20 @@ def origin_token_context(caller: Caller = public()) -> Response:
     """
     del caller
     return Response(_CONTEXT, media_type="application/ld+json", headers={
+        "Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=31536000"})
+
+
+@contexts.get(ORIGIN_DCC_CONTEXT_PATH, include_in_schema=True, response_class=Response,
+              summary="The JSON-LD context of our terms in the UNTP view",
+              responses={200: {"content": {"application/ld+json": {"example": {
+                  "@context": {"@version": 1.1, "@protected": True,
+                               "hsCode": {"@id": "https://tmec-ledger.example/ns/"
+                                                 "origin-token#hsCode"}}}}}}})
+def origin_dcc_context(caller: Caller = public()) -> Response:
+    """The terms the UNTP Digital Conformity Credential view adds to UNTP's (``hsCode``,
+    ``originCriterion``, ``ruleSet``, ``shipmentId``, ``certifierRole``): protected, no
+    ``@vocab``, the token's IRIs; any origin may fetch it; a version never changes.
+    """
+    del caller
+    return Response(_DCC_CONTEXT, media_type="application/ld+json", headers={
         "Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=31536000"})
