@@ -155,6 +155,18 @@ def test_sign_in_never_redirects_to_another_site(pages: Pages) -> None:
     assert response.headers["location"] == "/precheck"
 
 
+def test_each_role_starts_on_its_own_page(pages: Pages) -> None:
+    for account, home in (("frenos-bajio.producer", "/shipments"), (BROKER, "/precheck"),
+                          ("cbp.customs", "/v"), ("norte-audit.auditor", "/audit")):
+        browser = pages.visitor()
+        form = browser.get("/signin")
+        response = browser.post("/signin", data={
+            "csrf": csrf_of(form.text), "account": account,
+            "password": pages.passwords[account]})
+        assert response.status_code == 303, account
+        assert response.headers["location"] == home, account
+
+
 def test_a_signed_out_visitor_is_sent_to_sign_in(pages: Pages) -> None:
     response = pages.visitor().get("/precheck?lang=fr")
     assert response.status_code == 303

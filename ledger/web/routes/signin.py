@@ -22,7 +22,9 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 EVERY_ROLE = tuple(Role)
 
-_HOME = {Role.BROKER: "/precheck", Role.CUSTOMS: "/v", **dict.fromkeys(SMES, "/precheck")}
+# Where each role starts: an SME at its shipments (with the way to register one), a
+# broker at the pre-check, customs at the verification form, an auditor at the export.
+_HOME = {Role.BROKER: "/precheck", Role.CUSTOMS: "/v", **dict.fromkeys(SMES, "/shipments")}
 
 
 def home_of(role: Role) -> str:
