@@ -52,6 +52,7 @@ EXIT_CODES: dict[str, int] = {
     "ledger.encoding_invalid": INVALID_INPUT,
     "ledger.input_invalid": INVALID_INPUT,
     "ledger.token_invalid": INVALID_INPUT,
+    "ledger.hypothetical_rule_set": REFUSED,  # a what-if determination given for a token
     "ledger.bundle_invalid": INVALID_INPUT,
     "ledger.policy_invalid": INVALID_INPUT,
     "ledger.out_of_range": INVALID_INPUT,

@@ -17,6 +17,7 @@ LedgerError                      ledger.error
 ├── PolicyError                  ledger.policy_invalid          trust policy malformed or unmet
 │   └── StaleCheckpointError     ledger.checkpoint_stale        quorum met, but not fresh
 ├── TokenError                   ledger.token_invalid           origin token malformed
+├── HypotheticalRuleSetError     ledger.hypothetical_rule_set   a what-if determination, no token
 ├── BundleError                  ledger.bundle_invalid          bundle malformed
 ├── NotFoundError                ledger.not_found
 ├── ConflictError                ledger.conflict                duplicate entry
@@ -36,6 +37,7 @@ __all__ = [
     "BundleError",
     "ConflictError",
     "EncodingError",
+    "HypotheticalRuleSetError",
     "InconsistentCheckpointError",
     "InputError",
     "KeyRevokedError",
@@ -141,6 +143,15 @@ class TokenError(LedgerError, ValueError):
 
     code: ClassVar[str] = "ledger.token_invalid"
     title: ClassVar[str] = "Invalid origin token"
+
+
+class HypotheticalRuleSetError(LedgerError):
+    """A determination made under a scenario (`origin_rules.scenarios`) given for a token:
+    a what-if is never a certification of origin, so no token is built on it.
+    """
+
+    code: ClassVar[str] = "ledger.hypothetical_rule_set"
+    title: ClassVar[str] = "Hypothetical rule set"
 
 
 class BundleError(LedgerError, ValueError):

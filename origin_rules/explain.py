@@ -72,6 +72,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "none": "none",
         "core_parts": "core parts", "steel_aluminum": "steel aluminum",
         "labor_value_content": "labor value content",
+        "us_content": "US content",
     },
     "es": {
         "net_cost": "costo neto", "transaction_value": "valor de transacción",
@@ -92,6 +93,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "none": "ninguno",
         "core_parts": "partes esenciales", "steel_aluminum": "acero y aluminio",
         "labor_value_content": "valor de contenido laboral",
+        "us_content": "contenido estadounidense",
     },
     "fr": {
         "net_cost": "coût net", "transaction_value": "valeur transactionnelle",
@@ -113,11 +115,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "none": "aucune",
         "core_parts": "pièces essentielles", "steel_aluminum": "acier et aluminium",
         "labor_value_content": "teneur en valeur-travail",
+        "us_content": "contenu américain",
     },
 }
 
 _TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
+        "scenario": "HYPOTHETICAL: evaluated under scenario {name} ({title}), rule set "
+                    "{rule_set}: the rules in force of {based_on} with {changes} change(s), "
+                    "as if in force on {as_of}; a what-if, not a determination "
+                    "of origin: no origin token can be issued on it.",
         "rule": "Rule: {title} [{reference}], rule set {rule_set}, on {as_of}: {needs}.",
         "rule.note": "Note: {note}.",
         "rule.scope": "Scope: {note}.",
@@ -161,6 +168,11 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "conclusion.not_originating": "Conclusion: {good!r} is NOT originating: {reasons}.",
     },
     "es": {
+        "scenario": "HIPOTÉTICO: evaluado conforme al escenario {name} ({title}), conjunto "
+                    "de reglas {rule_set}: las reglas vigentes de {based_on} con {changes} "
+                    "cambio(s), como si estuvieran vigentes al {as_of}; una "
+                    "simulación, no una determinación de origen: no puede emitirse ningún "
+                    "token de origen con ella.",
         "rule": "Regla: {title} [{reference}], conjunto de reglas {rule_set}, al {as_of}: "
                 "{needs}.",
         "rule.note": "Nota: {note}.",
@@ -207,6 +219,11 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "conclusion.not_originating": "Conclusión: {good!r} NO es originaria: {reasons}.",
     },
     "fr": {
+        "scenario": "HYPOTHÉTIQUE : évalué selon le scénario {name} ({title}), ensemble de "
+                    "règles {rule_set} : les règles en vigueur de {based_on} avec {changes} "
+                    "changement(s), comme si elles étaient en vigueur le {as_of} "
+                    "; une simulation, pas une détermination de l'origine : "
+                    "aucun jeton d'origine ne peut être émis sur cette base.",
         "rule": "Règle : {title} [{reference}], ensemble de règles {rule_set}, au {as_of} : "
                 "{needs}.",
         "rule.note": "Note : {note}.",
@@ -307,6 +324,8 @@ def render(reason: Reason, language: str = "en") -> str:
     code = reason.code
     if code == "rule":
         values["needs"] = _needs(values, words, language)
+        values["reference"] = reason.reference
+    elif code == "scenario":
         values["reference"] = reason.reference
     elif code == "rvc.result":
         values["under"] = (formatter.format(templates["rvc.under"], reference=reason.reference)

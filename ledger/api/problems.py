@@ -41,6 +41,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "ledger.encoding_invalid": 422,
     "ledger.input_invalid": 422,
     "ledger.token_invalid": 422,
+    "ledger.hypothetical_rule_set": 422,
     "ledger.bundle_invalid": 422,
     "ledger.policy_invalid": 422,
     "ledger.out_of_range": 422,

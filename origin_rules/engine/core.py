@@ -129,11 +129,12 @@ class _Engine:
         reach = self.reach(root, whole_bom=True)
         evaluation = criteria.evaluate(self, root, rule, methods, reach=reach,
                                        contributors=True)
+        us = us_content.us_content(self, root, reach)
         requirements: tuple[Requirement, ...] = ()
         category = rule.category
         if category is not None and category.requirements:
             requirements = automotive.vehicle_requirements(
-                self, category.requirements, category.labor_value_content, reach)
+                self, category.requirements, category.labor_value_content, reach, us)
         originating = evaluation.originating and all(r.passed for r in requirements)
         criterion = evaluation.criterion if originating else None
         if originating and criterion == "B" and not self.has_non_originating(reach):
@@ -147,8 +148,7 @@ class _Engine:
             rvc_exempt=evaluation.rvc_exempt, requirements=requirements,
             explanation=tuple(render_all(reasons)),
             end_use=self.end_use.value if self.end_use else None,
-            us_content=us_content.us_content(self, root, reach),
-            reasons=tuple(reasons),
+            us_content=us, reasons=tuple(reasons), scenario=self.rule_set.scenario,
         )
 
     def rule_for_good(self, good: Item) -> AppliedRule:
