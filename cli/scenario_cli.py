@@ -14,6 +14,8 @@ exist or holds no BOM; 3 for a path that is not a folder or an unknown scenario.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,10 +26,11 @@ from cli.files import date_option, paused_gc, read_bom
 from cli.render import console, print_json
 from cli.render_portfolio import render_portfolio, render_rule_sets, write_portfolio_csv
 from origin_rules.errors import OriginRulesError
-from origin_rules.portfolio import GoodResult, compare, portfolio, unreadable
+from origin_rules.portfolio import GoodResult, Portfolio, compare, portfolio, unreadable
+from origin_rules.rules import RuleBook
 from origin_rules.scenarios import default_catalogue
 
-__all__ = ["SOME_FAILED", "bom_sources", "register"]
+__all__ = ["SOME_FAILED", "bom_sources", "register", "run_portfolio"]
 
 #: `tmec portfolio`: the report is complete, but some BOM could not be read or evaluated
 SOME_FAILED = 10
@@ -71,6 +74,38 @@ def bom_sources(folder: Path) -> tuple[list[tuple[str, Path | None, str | None]]
     entries.extend((f"{stem}.items.csv", path, None) for stem, path in pairs.items())
     entries.sort(key=lambda entry: entry[0])
     return entries, ignored
+
+
+def run_portfolio(sources: Sequence[tuple[str, Path | None, str | None]],
+                  books: Sequence[tuple[str, RuleBook]], *, as_of: date | None = None
+                  ) -> Portfolio:
+    """Read and compare every BOM of `sources` (from `bom_sources`) under the rules in force
+    and each named scenario book; what `tmec portfolio` does between listing and printing.
+
+    One document at a time: read, compare, let it go, so a folder of large BOMs never sits
+    in memory at once. A document that cannot be read is a row with its error.
+    """
+    in_force = default_catalogue().in_force
+    out: list[GoodResult] = []
+    for label, path, problem in sources:
+        if path is None:
+            out.append(unreadable(label, f"rules.bom_invalid: {problem}"))
+            continue
+        with paused_gc():
+            try:
+                bom = read_bom(str(path))
+            except OriginRulesError as exc:
+                out.append(unreadable(label, f"{exc.code}: {exc}"))
+                continue
+            except OSError as exc:
+                out.append(unreadable(label, f"io.unreadable: {exc.strerror or exc}"))
+                continue
+            except UnicodeDecodeError as exc:
+                out.append(unreadable(label, f"io.not_text: not UTF-8 ({exc.reason})"))
+                continue
+            out.append(compare(bom, label, in_force=in_force, scenarios=books, as_of=as_of))
+            del bom
+    return portfolio(out, [name for name, _ in books])
 
 
 def register(app: typer.Typer, rules_app: typer.Typer) -> None:
@@ -132,33 +167,7 @@ def portfolio_command(
     sources, ignored = bom_sources(folder)
     if not sources:
         raise fail("io.not_found", f"no BOM (.json, .xlsx, or a CSV pair) in {folder}")
-
-    def results() -> list[GoodResult]:
-        out = []
-        for label, path, problem in sources:
-            if path is None:
-                out.append(unreadable(label, f"rules.bom_invalid: {problem}"))
-                continue
-            # One document at a time: read, compare, let it go (a folder of large BOMs
-            # never sits in memory at once).
-            with paused_gc():
-                try:
-                    bom = read_bom(str(path))
-                except OriginRulesError as exc:
-                    out.append(unreadable(label, f"{exc.code}: {exc}"))
-                    continue
-                except OSError as exc:
-                    out.append(unreadable(label, f"io.unreadable: {exc.strerror or exc}"))
-                    continue
-                except UnicodeDecodeError as exc:
-                    out.append(unreadable(label, f"io.not_text: not UTF-8 ({exc.reason})"))
-                    continue
-                out.append(compare(bom, label, in_force=catalogue.in_force, scenarios=books,
-                                   as_of=day))
-                del bom
-        return out
-
-    report = portfolio(results(), [name for name, _ in books])
+    report = run_portfolio(sources, books, as_of=day)
     if csv_file is not None:
         write_portfolio_csv(report, csv_file)
     if csv_file is None or str(csv_file) != "-":

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from origin_rules.bom import EndUse, Method
@@ -134,6 +135,22 @@ class ProductRuleTable:
             out.setdefault(rule.chapter, Counter())[rule.status] += 1
         return out
 
+    @cached_property
+    def _by_chapter(self) -> dict[str, tuple[ProductSpecificRule, ...]]:
+        """The provision rules (not chapter rules) by each chapter their ranges touch: a
+        code can only fall in a range whose chapters include its own, so `select` looks at
+        a few dozen records instead of all of them (a pure index of immutable data).
+        """
+        index: dict[str, list[ProductSpecificRule]] = {}
+        for rule in self.rules:
+            if rule.status == "chapter_rule":
+                continue
+            chapters = {f"{n:02d}" for r in rule.hs
+                        for n in range(int(r.low[:2]), int(r.high[:2]) + 1)}
+            for chapter in sorted(chapters):
+                index.setdefault(chapter, []).append(rule)
+        return {chapter: tuple(rules) for chapter, rules in index.items()}
+
     def chapter_rules(self, chapter: str, as_of: date) -> tuple[ProductSpecificRule, ...]:
         """The chapter rules of `chapter` in force on `as_of`."""
         return tuple(r for r in self.rules if r.chapter == chapter
@@ -145,8 +162,8 @@ class ProductRuleTable:
         document's choice, naming a provision as the data writes it.
         """
         digits = hs_digits(hs)
-        found = [(rule, *rule.match(digits)) for rule in self.rules
-                 if rule.status != "chapter_rule" and rule.in_force(as_of)]
+        found = [(rule, *rule.match(digits)) for rule in self._by_chapter.get(digits[:2], ())
+                 if rule.in_force(as_of)]
         found = [(rule, level, covered) for rule, level, covered in found if covered is not False]
         if provision is not None:
             named = [rule for rule, _, _ in found if rule.provision == provision]
