@@ -14,8 +14,12 @@ exist or holds no BOM; 3 for a path that is not a folder or an unknown scenario.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +31,6 @@ from cli.render import console, print_json
 from cli.render_portfolio import render_portfolio, render_rule_sets, write_portfolio_csv
 from origin_rules.errors import OriginRulesError
 from origin_rules.portfolio import GoodResult, Portfolio, compare, portfolio, unreadable
-from origin_rules.rules import RuleBook
 from origin_rules.scenarios import default_catalogue
 
 __all__ = ["SOME_FAILED", "bom_sources", "register", "run_portfolio"]
@@ -77,35 +80,58 @@ def bom_sources(folder: Path) -> tuple[list[tuple[str, Path | None, str | None]]
 
 
 def run_portfolio(sources: Sequence[tuple[str, Path | None, str | None]],
-                  books: Sequence[tuple[str, RuleBook]], *, as_of: date | None = None
+                  scenarios: Sequence[str], *, as_of: date | None = None, jobs: int = 1
                   ) -> Portfolio:
     """Read and compare every BOM of `sources` (from `bom_sources`) under the rules in force
-    and each named scenario book; what `tmec portfolio` does between listing and printing.
+    and each named scenario; what `tmec portfolio` does between listing and printing.
 
-    One document at a time: read, compare, let it go, so a folder of large BOMs never sits
-    in memory at once. A document that cannot be read is a row with its error.
+    One document at a time per process: read, compare, let it go, so a folder of large
+    BOMs never sits in memory at once. With `jobs` > 1 the documents are shared among that
+    many worker processes (the results keep the folder's order); each returns only the
+    brief `GoodResult`. A document that cannot be read is a row with its error.
     """
-    in_force = default_catalogue().in_force
-    out: list[GoodResult] = []
-    for label, path, problem in sources:
-        if path is None:
-            out.append(unreadable(label, f"rules.bom_invalid: {problem}"))
-            continue
-        with paused_gc():
-            try:
-                bom = read_bom(str(path))
-            except OriginRulesError as exc:
-                out.append(unreadable(label, f"{exc.code}: {exc}"))
-                continue
-            except OSError as exc:
-                out.append(unreadable(label, f"io.unreadable: {exc.strerror or exc}"))
-                continue
-            except UnicodeDecodeError as exc:
-                out.append(unreadable(label, f"io.not_text: not UTF-8 ({exc.reason})"))
-                continue
-            out.append(compare(bom, label, in_force=in_force, scenarios=books, as_of=as_of))
-            del bom
-    return portfolio(out, [name for name, _ in books])
+    names = tuple(scenarios)
+    default_catalogue().book(None)  # loaded before any worker starts (inherited by fork)
+    if jobs <= 1 or len(sources) < 2:
+        results = [_compare_one(source, names, as_of) for source in sources]
+    else:
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(sources)),
+                                 mp_context=context) as pool:
+            results = list(pool.map(_compare_one, sources, repeat(names), repeat(as_of),
+                                    chunksize=max(1, min(16, len(sources) // (jobs * 8)))))
+    return portfolio(results, names)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _compare_one(source: tuple[str, Path | None, str | None], scenarios: tuple[str, ...],
+                 as_of: date | None) -> GoodResult:
+    """One document of the portfolio (also run in a worker process: module level, and the
+    rule books looked up by name in the process's own catalogue).
+    """
+    label, path, problem = source
+    if path is None:
+        return unreadable(label, f"rules.bom_invalid: {problem}")
+    catalogue = default_catalogue()
+    with paused_gc():
+        try:
+            bom = read_bom(str(path))
+        except OriginRulesError as exc:
+            return unreadable(label, f"{exc.code}: {exc}")
+        except OSError as exc:
+            return unreadable(label, f"io.unreadable: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            return unreadable(label, f"io.not_text: not UTF-8 ({exc.reason})")
+        return compare(bom, label, in_force=catalogue.in_force,
+                       scenarios=[(name, catalogue.book(name)) for name in scenarios],
+                       as_of=as_of)
 
 
 def register(app: typer.Typer, rules_app: typer.Typer) -> None:
@@ -150,6 +176,9 @@ def portfolio_command(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", metavar="YYYY-MM-DD", help="Evaluate every BOM on this date instead of "
         "its own as_of.")] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, help="Worker processes sharing the BOMs (0: one per CPU; "
+        "default 1).")] = 1,
 ) -> None:
     """What if the rules change? Every BOM of a folder under the rules in force and under
     each scenario: the verdicts that change and the headroom lost or gained.
@@ -158,7 +187,6 @@ def portfolio_command(
     catalogue = default_catalogue()
     chosen = ([catalogue.scenario(name) for name in dict.fromkeys(scenario)]
               if scenario else list(catalogue.scenarios))
-    books = [(s.name, catalogue.book(s.name)) for s in chosen]
     if not folder.exists():
         raise FileNotFoundError(2, "No such file or directory", str(folder))
     if not folder.is_dir():
@@ -167,7 +195,11 @@ def portfolio_command(
     sources, ignored = bom_sources(folder)
     if not sources:
         raise fail("io.not_found", f"no BOM (.json, .xlsx, or a CSV pair) in {folder}")
-    report = run_portfolio(sources, books, as_of=day)
+    # Documents are read and compared one at a time, each freed by reference counting
+    # (no cycles among their objects): the cyclic collector would only walk them again.
+    with paused_gc():
+        report = run_portfolio(sources, [s.name for s in chosen], as_of=day,
+                               jobs=jobs or _cpus())
     if csv_file is not None:
         write_portfolio_csv(report, csv_file)
     if csv_file is None or str(csv_file) != "-":

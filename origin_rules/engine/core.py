@@ -113,6 +113,10 @@ class _Engine:
         self.flags = {"packing": 0, "indirect": 0, "unknown": 0}  # bought items by kind
         self.material = bytearray(
             item.kind is ItemKind.BOUGHT or item.intermediate for item in self.items)
+        # Bought materials that count as non-originating (not claimed originating, nor
+        # indirect, nor packing), set by `valuation.bought_values`: fixed by the document,
+        # asked for every material of every view of the tariff shift.
+        self.foreign = bytearray(size)
 
     # ----------------------------------------------------------------------------- run
 
@@ -262,4 +266,5 @@ class _Engine:
 
     def has_non_originating(self, reach: _Reach) -> bool:
         """Whether any material reaching the item is non-originating (criterion B vs C)."""
-        return any(valuation.is_non_originating(self, k) for k in reach.materials)
+        foreign = self.foreign
+        return any(foreign[k] or valuation.is_non_originating(self, k) for k in reach.materials)

@@ -53,23 +53,24 @@ class _Test:
     good_digits: str
     excepted: tuple[str, ...]
     exclusions: tuple[DeMinimisExclusion, ...] = ()
-    _fails: dict[str, bool] = field(default_factory=dict)
-    _blocks: dict[str, bool] = field(default_factory=dict)
+    #: per material HS code: fails the shift (`fails`); Annex 4-A blocks it (`blocks`)
+    failures: dict[str, bool] = field(default_factory=dict)
+    blocked: dict[str, bool] = field(default_factory=dict)
 
     def fails(self, hs: str) -> bool:
         """Whether a non-originating material of `hs` does not make the required change."""
-        known = self._fails.get(hs)
+        known = self.failures.get(hs)
         if known is None:
-            known = self._fails[hs] = not self.rule.shift_allows(hs_digits(hs),
-                                                                 self.good_digits)
+            known = self.failures[hs] = not self.rule.shift_allows(hs_digits(hs),
+                                                                   self.good_digits)
         return known
 
     def blocks(self, hs: str) -> bool:
         """Whether Annex 4-A keeps a material of `hs` out of the de minimis for the good."""
-        known = self._blocks.get(hs)
+        known = self.blocked.get(hs)
         if known is None:
             digits = hs_digits(hs)
-            known = self._blocks[hs] = any(e.excludes(self.good_digits, digits)
+            known = self.blocked[hs] = any(e.excludes(self.good_digits, digits)
                                            for e in self.exclusions)
         return known
 
@@ -197,17 +198,25 @@ def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,
     """The shift over `frontier` (material, units per unit of the good), or over the
     materials of `reach` when None; with its de minimis (Art. 4.12; s.5(1), (3)).
     """
-    items = engine.items
+    items, foreign, known = engine.items, engine.foreign, test.failures
     pairs = frontier if frontier is not None else [(k, reach.of(k)) for k in reach.materials]
     failing: list[tuple[int, Decimal]] = []
     for k, amount in pairs:
         material = items[k]
-        if material.kind is ItemKind.MADE and not material.intermediate:
+        if foreign[k]:  # a non-originating bought material (most of them, in most BOMs)
+            if material.retail_packaging:
+                continue
+        elif material.kind is ItemKind.BOUGHT:
+            continue  # originating, indirect or packing
+        elif not material.intermediate:
             if not traced.facts()[1][k]:
                 continue  # produced exclusively from originating materials
-        elif material.retail_packaging or not valuation.is_non_originating(engine, k):
+        elif material.retail_packaging or engine.designated[k].originating:
             continue
-        if test.fails(material.hs):
+        fails = known.get(material.hs)  # `test.fails`, without a call for a known code
+        if fails is None:
+            fails = test.fails(material.hs)
+        if fails:
             failing.append((k, amount))
     excepted = test.excepted
     if not failing:
