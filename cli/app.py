@@ -20,7 +20,7 @@ except ModuleNotFoundError as _missing:  # installed without the `cli` extra: sa
           file=sys.stderr)
     raise SystemExit(70) from None
 
-from cli import audit_cli, ledger_cli, remote_cli, service_cli, witness_cli
+from cli import audit_cli, ledger_cli, remote_cli, scenario_cli, service_cli, witness_cli
 from cli.bom_cli import register as register_bom_cli  # tmec bom schema
 from cli.errors import handle_errors
 from cli.files import date_option, paused_gc, read_bom
@@ -47,6 +47,7 @@ audit_cli.register(app)
 witness_cli.register(app)
 remote_cli.register(app)
 register_bom_cli(app)
+scenario_cli.register(app, rules_app)  # tmec rules list, tmec portfolio (what-if)
 
 
 def _version(value: bool) -> None:
@@ -96,9 +97,18 @@ def rvc(
                                                  "(CSV/Excel).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the determination as JSON "
                                           "(tmec-bom/1 output).")] = False,
+    rules: Annotated[str | None, typer.Option(
+        "--rules", metavar="NAME", help="Evaluate under this rule set: a rule set in force "
+        "(usmca/2020-07-01) or a hypothetical scenario (tmec rules list); default: the "
+        "rules in force on the date.")] = None,
 ) -> None:
     """Qualify a bill of materials: is the good originating, why, and with how much headroom."""
     as_of_date = date_option(as_of, "--as-of")
+    book = None
+    if rules is not None:  # checked before the document is read: a typo fails fast
+        from origin_rules.scenarios import default_catalogue
+
+        book = default_catalogue().book(rules)
     overrides = {"good": good, "currency": currency}
     is_table = file.lower().endswith((".csv", ".xlsx", ".xlsm"))
     if is_table:
@@ -109,7 +119,7 @@ def rvc(
     with paused_gc():
         bom = read_bom(file, overrides)
         determination = determine_origin(bom, as_of=as_of_date, method=method,
-                                         end_use=end_use)
+                                         end_use=end_use, rules=book)
         _SKIP_TEARDOWN["enabled"] = len(bom.items) > LARGE_BOM_ITEMS
         if as_json:
             _print_json(determination.to_dict())

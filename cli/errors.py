@@ -54,6 +54,7 @@ EXIT_CODES: dict[str, int] = {
     "ledger.token_invalid": INVALID_INPUT,
     "ledger.credential_invalid": INVALID_INPUT,
     "ledger.jose_invalid": INVALID_INPUT,
+    "ledger.hypothetical_rule_set": REFUSED,  # a what-if determination given for a token
     "ledger.bundle_invalid": INVALID_INPUT,
     "ledger.policy_invalid": INVALID_INPUT,
     "ledger.out_of_range": INVALID_INPUT,

@@ -53,13 +53,19 @@ def render_determination(out: Console, d: Determination) -> None:
     """A readable report: verdict, one row per method, tariff shift, requirements, reasons."""
     verdict = (Text(f"ORIGINATING - criterion {d.criterion}", style="bold green")
                if d.originating else Text("NOT ORIGINATING", style="bold red"))
+    if d.scenario is not None:  # a what-if: said on the verdict itself, not only below
+        verdict = Text.assemble(verdict, text(f"  (HYPOTHETICAL: scenario {d.scenario.name}, "
+                                              "not the rules in force)", "bold yellow"))
+    # Line breaks are ours, between cells of document text (which `text` escapes).
+    newline = Text("\n")
     header = Text.assemble(
-        text(d.good, "bold"), text(f"  {d.description}  HS {d.hs}\n"),
-        text(f"as of {d.as_of.isoformat()}  currency {d.currency}  rule set {d.rule_set}\n"),
-        text(f"rule: {d.rule.title}\n"), text(d.rule.reference, "dim"),
+        text(d.good, "bold"), text(f"  {d.description}  HS {d.hs}"), newline,
+        text(f"as of {d.as_of.isoformat()}  currency {d.currency}  rule set {d.rule_set}"),
+        newline, text(f"rule: {d.rule.title}"), newline, text(d.rule.reference, "dim"),
     )
-    out.print(Panel(Group(header, verdict), title="T-MEC / USMCA origin determination",
-                    expand=False))
+    title = ("WHAT-IF (hypothetical rule set) - not an origin determination"
+             if d.scenario is not None else "T-MEC / USMCA origin determination")
+    out.print(Panel(Group(header, verdict), title=title, expand=False))
     if d.results:
         table = Table(title="Regional value content (Art. 4.5)", title_justify="left")
         for column, justify in (("method", "left"), ("base", "right"), ("VNM", "right"),

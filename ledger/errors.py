@@ -19,6 +19,7 @@ LedgerError                      ledger.error
 ├── TokenError                   ledger.token_invalid           origin token malformed
 ├── CredentialError              ledger.credential_invalid      a generic VC the issuer refuses
 ├── JoseError                    ledger.jose_invalid            a JWS refused before its signature
+├── HypotheticalRuleSetError     ledger.hypothetical_rule_set   a what-if determination, no token
 ├── BundleError                  ledger.bundle_invalid          bundle malformed
 ├── NotFoundError                ledger.not_found
 ├── ConflictError                ledger.conflict                duplicate entry
@@ -39,6 +40,7 @@ __all__ = [
     "ConflictError",
     "CredentialError",
     "EncodingError",
+    "HypotheticalRuleSetError",
     "InconsistentCheckpointError",
     "InputError",
     "JoseError",
@@ -173,6 +175,15 @@ class JoseError(LedgerError, ValueError):
 
     code: ClassVar[str] = "ledger.jose_invalid"
     title: ClassVar[str] = "JWS refused"
+
+
+class HypotheticalRuleSetError(LedgerError):
+    """A determination made under a scenario (`origin_rules.scenarios`) given for a token:
+    a what-if is never a certification of origin, so no token is built on it.
+    """
+
+    code: ClassVar[str] = "ledger.hypothetical_rule_set"
+    title: ClassVar[str] = "Hypothetical rule set"
 
 
 class BundleError(LedgerError, ValueError):

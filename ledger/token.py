@@ -57,7 +57,13 @@ from typing import Any, Final
 from ledger import merkle
 from ledger.canonical import canonicalize, parse_json
 from ledger.crypto import SIGNATURE_SIZE, SigningKey, sha256, verify_signature
-from ledger.errors import EncodingError, SignatureError, TokenError, UnknownKeyError
+from ledger.errors import (
+    EncodingError,
+    HypotheticalRuleSetError,
+    SignatureError,
+    TokenError,
+    UnknownKeyError,
+)
 from ledger.multikey import (
     DID_KEY_PREFIX,
     decode_did_key,
@@ -983,11 +989,19 @@ def build_origin_token(
         The signed token, its digest and the line commitment (keep it to disclose lines).
 
     Raises:
+        HypotheticalRuleSetError: If `determination` was made under a scenario
+            (`origin_rules.scenarios`): a what-if is never certified.
         TokenError: If the good is not originating, the determination does not belong to
             the BOM, an Annex 5-A element is missing or invalid (a blanket period over 12
             months, an exporter missing without cause, an address outside the Parties), a
             supplier digest is malformed, or `created` is not a dateTimeStamp.
     """
+    if determination.hypothetical:
+        # Checked first, whatever the verdict: a what-if never becomes a certification.
+        raise HypotheticalRuleSetError(
+            f"cannot issue an origin token: the determination of {determination.good!r} was "
+            f"made under the hypothetical rule set {determination.rule_set} (a what-if "
+            "scenario, not the rules in force); determine it under the rules in force")
     if not determination.originating:
         reason = determination.explanation[-1] if determination.explanation else ""
         raise TokenError(f"cannot issue an origin token: {determination.good!r} is not "

@@ -71,6 +71,7 @@ from ledger.token import (
 )
 from origin_rules import OriginRulesError, bom_from_dict, determine_origin
 from origin_rules.rules import RuleBook, default_rule_book
+from origin_rules.scenarios import default_catalogue
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -622,6 +623,11 @@ def _disclosures(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str,
 
     claimed = subject["determination"]
     rules = rule_book_of(claimed["ruleSet"])
+    if rules is None and _is_scenario(claimed["ruleSet"]):
+        checks.add("determination.recompute", Outcome.FAIL,
+                   f"the token was determined under {claimed['ruleSet']!r}, a hypothetical "
+                   "rule set (a what-if scenario): no origin token rests on one")
+        return
     if rules is None:
         checks.add("determination.recompute", Outcome.WARN,
                    f"the token was determined under rule set {claimed['ruleSet']!r}, which "
@@ -738,6 +744,13 @@ def rule_book_of(rule_set: str, book: RuleBook | None = None) -> RuleBook | None
     """
     found = [rs for rs in (book or default_rule_book()).rule_sets if rs.rule_set == rule_set]
     return RuleBook(tuple(found)) if found else None
+
+
+def _is_scenario(rule_set: str) -> bool:
+    """Whether `rule_set` names a shipped scenario (`origin_rules.scenarios`), which
+    `build_origin_token` refuses: a token that claims one was not made by this software.
+    """
+    return any(s.rule_set == rule_set for s in default_catalogue().scenarios)
 
 
 def _margin(checks: _Checks, token: Mapping[str, Any], trust: TrustFile) -> None:

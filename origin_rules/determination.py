@@ -5,7 +5,8 @@ reasons, not an error. `to_dict()` renders it as the `tmec rvc --json` output of
 `docs/bom-format.md` (keys `originating`, `criterion`, `results[]` with `method`, `base`,
 `vnm`, `rvc`, `threshold`, `pass`, then `tariff_shift`, `de_minimis`, `explanation`) plus
 extra keys the spec welcomes: `margin`, `headroom`, `top_vnm` per method, the `rule` that
-applied, vehicle `requirements`, and the `rule_set` version.
+applied, vehicle `requirements`, the `rule_set` version, and `hypothetical` with the
+`scenario` (null unless the rule set was a what-if of `origin_rules.scenarios`).
 
 Money and percentages stay `Decimal` here; they become strings only in `to_dict()`.
 """
@@ -15,12 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from origin_rules.bom import Method
 from origin_rules.explain import Reason, render_all
 from origin_rules.rules import AppliedRule
 from origin_rules.values import ENGINE_CONTEXT, format_decimal, format_money, format_percent
+
+if TYPE_CHECKING:
+    from origin_rules.scenarios import Scenario
 
 __all__ = [
     "Contributor",
@@ -220,11 +224,20 @@ class Determination:
     us_content: UsContent | None = None
     #: every statement of `explanation` as data (`origin_rules.explain`)
     reasons: tuple[Reason, ...] = ()
+    #: the what-if the rule set was (`origin_rules.scenarios`); None under rules in force
+    scenario: Scenario | None = None
 
     @property
     def rule_set(self) -> str:
         """Version of the rule set that decided (e.g. ``usmca/2020-07-01``)."""
         return self.rule.rule_set
+
+    @property
+    def hypothetical(self) -> bool:
+        """True when decided under a scenario: a what-if, not a determination of origin
+        (no origin token can be issued on it).
+        """
+        return self.scenario is not None
 
     def explain(self, language: str = "en") -> list[str]:
         """The explanation in `language` (``en``, ``es`` or ``fr``), from `reasons`."""
@@ -270,4 +283,6 @@ class Determination:
             "requirements": [r.to_dict() for r in self.requirements],
             "us_content": None if self.us_content is None else self.us_content.to_dict(),
             "reasons": [r.to_dict() for r in self.reasons],
+            "hypothetical": self.hypothetical,
+            "scenario": None if self.scenario is None else self.scenario.summary(),
         }

@@ -13,6 +13,7 @@ OriginRulesError                     rules.error
 │   └── UnsupportedRuleError(clauses) rules.rule_unsupported    the outcome rests on a rule
 │                                                               text the engine cannot apply
 ├── MethodNotAllowedError(method)    rules.method_not_allowed   e.g. transaction value for a vehicle
+├── UnknownRuleSetError(name)        rules.unknown_rule_set     no rule set or scenario of that name
 └── DesignationError(item)           rules.designation_invalid  Art. 4.8 one-layer rule broken
 ```
 
@@ -34,6 +35,7 @@ __all__ = [
     "NoApplicableRuleError",
     "OriginRulesError",
     "RuleDataError",
+    "UnknownRuleSetError",
     "UnsupportedRuleError",
 ]
 
@@ -152,3 +154,17 @@ class DesignationError(OriginRulesError):
     def __init__(self, message: str, *, item: str) -> None:
         super().__init__(message)
         self.item = item
+
+
+class UnknownRuleSetError(OriginRulesError):
+    """A rule set asked for by name (``tmec rvc --rules NAME``) that is neither a rule set
+    in force nor a shipped scenario; the message names the available ones.
+    """
+
+    code: ClassVar[str] = "rules.unknown_rule_set"
+    title: ClassVar[str] = "Unknown rule set"
+
+    def __init__(self, message: str, *, name: str, available: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.name = name
+        self.available = available

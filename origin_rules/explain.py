@@ -87,6 +87,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "the_rule": "the rule", "alternative_prefix": "alternative ", "separator": "; ",
         "alt.met": "met", "alt.not_met": "not met", "alt.shift_met": "tariff shift met",
         "alt.shift_met_de_minimis": "tariff shift met within the de minimis",
+        "us_content": "US content",
     },
     "es": {
         "net_cost": "costo neto", "transaction_value": "valor de transacción",
@@ -111,6 +112,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "separator": "; ", "alt.met": "cumplida", "alt.not_met": "no cumplida",
         "alt.shift_met": "cambio de clasificación cumplido",
         "alt.shift_met_de_minimis": "cambio de clasificación cumplido dentro del de minimis",
+        "us_content": "contenido estadounidense",
     },
     "fr": {
         "net_cost": "coût net", "transaction_value": "valeur transactionnelle",
@@ -136,11 +138,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "alternative_prefix": "alternative ", "separator": " ; ", "alt.met": "respectée",
         "alt.not_met": "non respectée", "alt.shift_met": "changement de classification respecté",
         "alt.shift_met_de_minimis": "changement de classification respecté dans le de minimis",
+        "us_content": "contenu américain",
     },
 }
 
 _TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
+        "scenario": "HYPOTHETICAL: evaluated under scenario {name} ({title}), rule set "
+                    "{rule_set}: the rules in force of {based_on} with {changes} change(s), "
+                    "as if in force on {as_of}; a what-if, not a determination "
+                    "of origin: no origin token can be issued on it.",
         "rule": "Rule: {title} [{reference}], rule set {rule_set}, on {as_of}: {needs}.",
         "rule.note": "Note: {note}.",
         "rule.scope": "Scope: {note}.",
@@ -222,8 +229,10 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "detail.core_parts.failing": "core part(s) not originating: {failing}",
         "detail.steel_aluminum.none": "the document gives no vehicle.steel_aluminum "
                                       "purchases, so the {minimum} % steel and aluminum "
-                                      "requirement was not checked",
-        "detail.steel_aluminum": "steel {steel} % {steel_comparison} {minimum} %; {aluminum}",
+                                      "requirement was not checked{condition}",
+        "detail.steel_aluminum.condition": "; originating purchases counted as: {condition}",
+        "detail.steel_aluminum": "steel {steel} % {steel_comparison} {minimum} %; "
+                                 "{aluminum}{condition}",
         "detail.aluminum": "aluminum {aluminum} % {aluminum_comparison} {minimum} %",
         "detail.aluminum.none": "aluminum purchases not given",
         "detail.labor_value_content.none": "the document gives no vehicle.labor_value_content, "
@@ -239,6 +248,11 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "conclusion.not_originating": "Conclusion: {good!r} is NOT originating: {reasons}.",
     },
     "es": {
+        "scenario": "HIPOTÉTICO: evaluado conforme al escenario {name} ({title}), conjunto "
+                    "de reglas {rule_set}: las reglas vigentes de {based_on} con {changes} "
+                    "cambio(s), como si estuvieran vigentes al {as_of}; una "
+                    "simulación, no una determinación de origen: no puede emitirse ningún "
+                    "token de origen con ella.",
         "rule": "Regla: {title} [{reference}], conjunto de reglas {rule_set}, al {as_of}: "
                 "{needs}.",
         "rule.note": "Nota: {note}.",
@@ -329,8 +343,10 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "detail.core_parts.failing": "parte(s) esencial(es) no originaria(s): {failing}",
         "detail.steel_aluminum.none": "el documento no da las compras vehicle.steel_aluminum, "
                                       "por lo que el requisito de {minimum} % de acero y "
-                                      "aluminio no se verificó",
-        "detail.steel_aluminum": "acero {steel} % {steel_comparison} {minimum} %; {aluminum}",
+                                      "aluminio no se verificó{condition}",
+        "detail.steel_aluminum.condition": "; compras originarias contadas como: {condition}",
+        "detail.steel_aluminum": "acero {steel} % {steel_comparison} {minimum} %; "
+                                 "{aluminum}{condition}",
         "detail.aluminum": "aluminio {aluminum} % {aluminum_comparison} {minimum} %",
         "detail.aluminum.none": "compras de aluminio no indicadas",
         "detail.labor_value_content.none": "el documento no da "
@@ -347,6 +363,11 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "conclusion.not_originating": "Conclusión: {good!r} NO es originaria: {reasons}.",
     },
     "fr": {
+        "scenario": "HYPOTHÉTIQUE : évalué selon le scénario {name} ({title}), ensemble de "
+                    "règles {rule_set} : les règles en vigueur de {based_on} avec {changes} "
+                    "changement(s), comme si elles étaient en vigueur le {as_of} "
+                    "; une simulation, pas une détermination de l'origine : "
+                    "aucun jeton d'origine ne peut être émis sur cette base.",
         "rule": "Règle : {title} [{reference}], ensemble de règles {rule_set}, au {as_of} : "
                 "{needs}.",
         "rule.note": "Note : {note}.",
@@ -440,8 +461,10 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "detail.core_parts.failing": "pièce(s) essentielle(s) non originaire(s) : {failing}",
         "detail.steel_aluminum.none": "le document ne donne pas les achats "
                                       "vehicle.steel_aluminum ; l'exigence de {minimum} % "
-                                      "d'acier et d'aluminium n'a donc pas été vérifiée",
-        "detail.steel_aluminum": "acier {steel} % {steel_comparison} {minimum} % ; {aluminum}",
+                                      "d'acier et d'aluminium n'a donc pas été vérifiée{condition}",
+        "detail.steel_aluminum.condition": " ; achats originaires comptés comme : {condition}",
+        "detail.steel_aluminum": "acier {steel} % {steel_comparison} {minimum} % ; "
+                                 "{aluminum}{condition}",
         "detail.aluminum": "aluminium {aluminum} % {aluminum_comparison} {minimum} %",
         "detail.aluminum.none": "achats d'aluminium non indiqués",
         "detail.labor_value_content.none": "le document ne donne pas "
@@ -580,6 +603,12 @@ def _detail(values: dict[str, Any], templates: Mapping[str, str], formatter: _Fo
             ) -> str:
     """A vehicle requirement's finding (core parts found, purchases, LVC points)."""
     code = values["detail_code"]
+    if code in ("detail.steel_aluminum", "detail.steel_aluminum.none"):
+        # A scenario may say what counts as originating steel (e.g. melted and poured).
+        condition = values.get("condition")
+        values = {**values, "condition": formatter.format(
+            templates["detail.steel_aluminum.condition"], condition=condition)
+            if condition else ""}
     if code == "detail.steel_aluminum":
         aluminum = "detail.aluminum" if values.get("aluminum") else "detail.aluminum.none"
         values = {**values, "aluminum": formatter.format(templates[aluminum], **values)}

@@ -30,8 +30,11 @@ applicable RVC requirement" (SOR/2020-155 s.14(14), (16)): its rule is the Table
 *or* each tariff-shift-only alternative of its product-specific rule.
 
 A new treaty text (the 2026 joint review) is a new file with a later `valid_from`;
-`RuleBook.rule_set_on` picks the latest rule set in force on `as_of`. Nothing here reads the
-clock or the environment.
+`RuleBook.rule_set_on` picks the latest rule set in force on `as_of`. A *proposal* (raised
+thresholds, a US content floor) is not a rule set in force: it is a scenario file under
+`data/<agreement>/scenarios/`, read by `origin_rules.scenarios` into a `RuleSet` marked
+`hypothetical`, which `default_rule_book()` never contains. Nothing here reads the clock or
+the environment.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from origin_rules.bom import EndUse, Method, ProductRule, TariffShift
 from origin_rules.errors import AmbiguousRuleError, NoApplicableRuleError, RuleDataError
@@ -58,6 +61,9 @@ from origin_rules.product_rule_table import (
 from origin_rules.product_rules import Branch, Shift, goods_key, uses_in
 from origin_rules.rule_data import TomlTable
 from origin_rules.values import hs_digits
+
+if TYPE_CHECKING:
+    from origin_rules.scenarios import Scenario
 
 __all__ = [
     "AppliedRule",
@@ -417,6 +423,21 @@ class RuleSet:
     def cite(self, key: str) -> str:
         """The rule set's citation for one of the engine's statements (`REFERENCE_KEYS`)."""
         return self.references[key]
+    #: set on a hypothetical rule set (`origin_rules.scenarios`): what-if data built from
+    #: a rule set in force, never itself in force and never in `default_rule_book()`
+    scenario: Scenario | None = None
+    #: the minimum US content share (percent of total cost) of the categories that list
+    #: the ``us_content`` requirement; only a scenario sets it (no text in force has one)
+    us_content_minimum: Decimal | None = None
+    us_content_minimum_reference: str = ""
+    #: what the originating steel and aluminum of the s.17 test must be, when a rule set
+    #: says more than the text in force (a scenario bringing "melted and poured" forward)
+    steel_aluminum_condition: str = ""
+
+    @property
+    def hypothetical(self) -> bool:
+        """True for a scenario's rule set: its determinations are what-ifs, not origin."""
+        return self.scenario is not None
 
     @property
     def product_rules(self) -> ProductRuleTable | None:

@@ -43,6 +43,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "ledger.token_invalid": 422,
     "ledger.credential_invalid": 400,  # VC-API's issuer answers 400 for a bad credential
     "ledger.jose_invalid": 422,
+    "ledger.hypothetical_rule_set": 422,
     "ledger.bundle_invalid": 422,
     "ledger.policy_invalid": 422,
     "ledger.out_of_range": 422,

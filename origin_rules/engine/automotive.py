@@ -14,6 +14,10 @@ data. Beyond it, a passenger vehicle, light truck or heavy truck is originating 
 
 The last two come from the document's `vehicle` block; when it is absent the
 requirement is "not evaluated" and the vehicle is not shown as originating.
+
+A hypothetical rule set (`origin_rules.scenarios`) may add a fourth, **US content**: the
+good's US content (`engine.us_content`) reaches the rule set's `us_content_minimum` share
+of total cost. No text in force has such a floor; it exists to answer what-ifs.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from origin_rules.bom import ItemKind, Method, Origin
-from origin_rules.determination import Requirement
+from origin_rules.determination import Requirement, UsContent
 from origin_rules.engine import criteria
 from origin_rules.engine.rvc import METHOD_WORDS
 from origin_rules.explain import Reason, render
@@ -33,14 +37,17 @@ from origin_rules.values import format_percent, hs_digits
 if TYPE_CHECKING:
     from origin_rules.engine.core import _Engine, _Reach
 
-__all__ = ["core_parts", "labor_value_content", "steel_aluminum", "vehicle_requirements"]
+__all__ = ["core_parts", "labor_value_content", "steel_aluminum", "us_content_floor",
+           "vehicle_requirements"]
 
 HUNDRED = Decimal(100)
 
 
 def vehicle_requirements(engine: _Engine, names: Sequence[str], lvc_id: str | None,
-                         reach: _Reach) -> tuple[Requirement, ...]:
-    """The requirements the vehicle's category lists, in the order of the regulations."""
+                         reach: _Reach, us: UsContent) -> tuple[Requirement, ...]:
+    """The requirements the vehicle's category lists, in the order of the regulations
+    (a scenario's US content floor last).
+    """
     out = []
     if "core_parts" in names:
         out.append(core_parts(engine, reach))
@@ -48,6 +55,8 @@ def vehicle_requirements(engine: _Engine, names: Sequence[str], lvc_id: str | No
         out.append(steel_aluminum(engine))
     if "labor_value_content" in names and lvc_id is not None:
         out.append(labor_value_content(engine, lvc_id))
+    if "us_content" in names:
+        out.append(us_content_floor(engine, us))
     return tuple(out)
 
 
@@ -105,9 +114,10 @@ def steel_aluminum(engine: _Engine) -> Requirement:
     minimum = engine.rule_set.steel_aluminum_minimum(engine.as_of)
     vehicle = engine.bom.vehicle
     data = vehicle.steel_aluminum if vehicle else None
+    condition = engine.rule_set.steel_aluminum_condition
     if data is None:
         return _requirement("steel_aluminum", None, reference, Reason(
-            "detail.steel_aluminum.none", {"minimum": str(minimum)}))
+            "detail.steel_aluminum.none", {"minimum": str(minimum), "condition": condition}))
     steel = data.steel_originating * HUNDRED / data.steel_total
     values: dict[str, object] = {"minimum": str(minimum), "steel": format_percent(steel)}
     steel_ok = data.steel_originating * HUNDRED >= minimum * data.steel_total
@@ -128,8 +138,36 @@ def steel_aluminum(engine: _Engine) -> Requirement:
         passed = False
     elif aluminum_ok:
         passed = True
+    if condition:
+        # What counts as originating, when the rule set says more than s.17(5) in force
+        # (a scenario): the engine sees only the document's figures, taken to follow it.
+        found["condition"] = condition
+        values["condition"] = condition
     return _requirement("steel_aluminum", passed, reference,
                         Reason("detail.steel_aluminum", found), values)
+
+
+def us_content_floor(engine: _Engine, us: UsContent) -> Requirement:
+    """A scenario's US content floor: US content >= the minimum share of total cost,
+    compared exactly (``us * 100 >= minimum * base``), never rounded first.
+    """
+    rule_set = engine.rule_set
+    minimum = rule_set.us_content_minimum
+    reference = rule_set.us_content_minimum_reference or rule_set.reference
+    if minimum is None:  # a category lists the requirement but the rule set sets no floor
+        return Requirement("us_content", None, "the rule set names a US content floor "
+                           "without a minimum, so it was not checked", reference)
+    share = us.share
+    if share is None:
+        return Requirement("us_content", None, "the good has no total cost, so the "
+                           f"{minimum} % US content floor was not checked", reference,
+                           {"minimum": str(minimum)})
+    passed = us.us * HUNDRED >= minimum * us.base
+    detail = (f"US content {format_percent(share)} % of total cost "
+              f"{'>=' if passed else '<'} {minimum} % (US content as in us_content: "
+              "materials with country US, plus the producer's own costs in the US)")
+    return Requirement("us_content", passed, detail, reference,
+                       {"us_share": format_percent(share), "minimum": str(minimum)})
 
 
 def labor_value_content(engine: _Engine, lvc_id: str) -> Requirement:

@@ -113,6 +113,10 @@ class _Engine:
         self.flags = {"packing": 0, "indirect": 0, "unknown": 0}  # bought items by kind
         self.material = bytearray(
             item.kind is ItemKind.BOUGHT or item.intermediate for item in self.items)
+        # Bought materials that count as non-originating (not claimed originating, nor
+        # indirect, nor packing), set by `valuation.bought_values`: fixed by the document,
+        # asked for every material of every view of the tariff shift.
+        self.foreign = bytearray(size)
 
     # ----------------------------------------------------------------------------- run
 
@@ -129,11 +133,12 @@ class _Engine:
         reach = self.reach(root, whole_bom=True)
         evaluation = criteria.evaluate(self, root, rule, methods, reach=reach,
                                        contributors=True)
+        us = us_content.us_content(self, root, reach)
         requirements: tuple[Requirement, ...] = ()
         category = rule.category
         if category is not None and category.requirements:
             requirements = automotive.vehicle_requirements(
-                self, category.requirements, category.labor_value_content, reach)
+                self, category.requirements, category.labor_value_content, reach, us)
         originating = evaluation.originating and all(r.passed for r in requirements)
         criterion = evaluation.criterion if originating else None
         if originating and criterion == "B" and not self.has_non_originating(reach):
@@ -147,8 +152,7 @@ class _Engine:
             rvc_exempt=evaluation.rvc_exempt, requirements=requirements,
             explanation=tuple(render_all(reasons)),
             end_use=self.end_use.value if self.end_use else None,
-            us_content=us_content.us_content(self, root, reach),
-            reasons=tuple(reasons),
+            us_content=us, reasons=tuple(reasons), scenario=self.rule_set.scenario,
         )
 
     def rule_for_good(self, good: Item) -> AppliedRule:
@@ -263,4 +267,5 @@ class _Engine:
 
     def has_non_originating(self, reach: _Reach) -> bool:
         """Whether any material reaching the item is non-originating (criterion B vs C)."""
-        return any(valuation.is_non_originating(self, k) for k in reach.materials)
+        foreign = self.foreign
+        return any(foreign[k] or valuation.is_non_originating(self, k) for k in reach.materials)

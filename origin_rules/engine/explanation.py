@@ -1,6 +1,7 @@
 """The reasons of a determination, and their English rendering, its explanation.
 
-Each line states a fact the determination rests on and the provision it comes from: the
+Each line states a fact the determination rests on and the provision it comes from: under
+a hypothetical rule set (`origin_rules.scenarios`), first, that it is a what-if; the
 rule and the rule set, each RVC method with its figures (Art. 4.5), the RVC de minimis
 (s.5(4)), the tariff shift and its de minimis (Art. 4.2(b), 4.12), the designated
 intermediate materials (Art. 4.8), accumulation statements (Art. 4.11), materials
@@ -38,7 +39,15 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
     """The determination's reasons, in the order a reader checks them."""
     rule_set = engine.rule_set
     cite = rule_set.cite
-    reasons = [Reason("rule", {
+    reasons: list[Reason] = []
+    scenario = rule_set.scenario
+    if scenario is not None:
+        # First, before anything else is read: this is a what-if, not the rules in force.
+        reasons.append(Reason("scenario", {
+            "name": scenario.name, "rule_set": rule_set.rule_set, "title": scenario.title,
+            "based_on": scenario.based_on, "as_of": engine.as_of.isoformat(),
+            "changes": str(len(scenario.changes))}, scenario.reference))
+    reasons.append(Reason("rule", {
         "title": rule.title, "rule_set": rule.rule_set, "as_of": engine.as_of.isoformat(),
         "shift": (rule.shift_code or "") if rule.has_tariff_shift else "",
         # The product-specific rule's own words for its shift and its alternatives are
@@ -49,7 +58,7 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
         "combine": rule.combine,
         "thresholds": tuple((t.method.value, str(t.min),
                              t.valid_from.isoformat() if t.valid_from else "")
-                            for t in rule.rvc)}, rule.reference)]
+                            for t in rule.rvc)}, rule.reference))
     reasons.extend(Reason("rule.note", {"note": note}, rule.reference) for note in rule.notes)
     if rule.category is not None and rule.category.note:
         reasons.append(Reason("rule.scope", {"note": rule.category.note},

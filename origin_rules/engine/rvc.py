@@ -89,7 +89,7 @@ def contributors(engine: _Engine, method: Method, vnm: Decimal, reach: _Reach
     ids = engine.index.ids
     assert reach.contributions is not None
     materials, values = reach.materials, reach.contributions[method]
-    if not any(values):
+    if engine.top <= 0 or not any(values):  # top=0: the caller wants no list
         return ()
     # The top values first (a C-level selection), then every material tied with the
     # smallest of them, ordered by value and id so that ties break the same way

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ from origin_rules.bom import Item, ItemKind, ShiftView
 from origin_rules.determination import TariffShiftResult
 from origin_rules.engine import valuation
 from origin_rules.explain import Reason
-from origin_rules.rules import AppliedRule
+from origin_rules.rules import AppliedRule, DeMinimisExclusion
 from origin_rules.values import hs_digits
 
 if TYPE_CHECKING:
@@ -44,15 +44,36 @@ class _Test:
     """What the tariff shift is applied to: the rule (its shift, level and exceptions, or
     a product-specific shift with excepted provisions, allowed sources or groups), the
     good's digits, and the exceptions as the result reports them.
+
+    Both questions depend on the material's HS code alone (for this rule and good), and a
+    BOM has far fewer codes than materials: each answer is kept per code, for the one
+    evaluation the test belongs to.
     """
 
     rule: AppliedRule
     good_digits: str
     excepted: tuple[str, ...]
+    exclusions: tuple[DeMinimisExclusion, ...] = ()
+    #: per material HS code: fails the shift (`fails`); Annex 4-A blocks it (`blocks`)
+    failures: dict[str, bool] = field(default_factory=dict)
+    blocked: dict[str, bool] = field(default_factory=dict)
 
     def fails(self, hs: str) -> bool:
         """Whether a non-originating material of `hs` does not make the required change."""
-        return not self.rule.shift_allows(hs_digits(hs), self.good_digits)
+        known = self.failures.get(hs)
+        if known is None:
+            known = self.failures[hs] = not self.rule.shift_allows(hs_digits(hs),
+                                                                   self.good_digits)
+        return known
+
+    def blocks(self, hs: str) -> bool:
+        """Whether Annex 4-A keeps a material of `hs` out of the de minimis for the good."""
+        known = self.blocked.get(hs)
+        if known is None:
+            digits = hs_digits(hs)
+            known = self.blocked[hs] = any(e.excludes(self.good_digits, digits)
+                                           for e in self.exclusions)
+        return known
 
 
 class _Traced:
@@ -114,7 +135,8 @@ def evaluate_tariff_shift(engine: _Engine, i: int, rule: AppliedRule, reach: _Re
     """
     required = rule.shift_code
     assert required is not None
-    test = _Test(rule, hs_digits(engine.items[i].hs), rule.shift_exceptions)
+    test = _Test(rule, hs_digits(engine.items[i].hs), rule.shift_exceptions,
+                 engine.rule_set.de_minimis.exclusions)
     chooser = [k for k in reach.traced if k != i]
     items = engine.items
     traced = _Traced(engine, i, reach)
@@ -177,17 +199,25 @@ def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,
     """The shift over `frontier` (material, units per unit of the good), or over the
     materials of `reach` when None; with its de minimis (Art. 4.12; s.5(1), (3)).
     """
-    items = engine.items
+    items, foreign, known = engine.items, engine.foreign, test.failures
     pairs = frontier if frontier is not None else [(k, reach.of(k)) for k in reach.materials]
     failing: list[tuple[int, Decimal]] = []
     for k, amount in pairs:
         material = items[k]
-        if material.kind is ItemKind.MADE and not material.intermediate:
+        if foreign[k]:  # a non-originating bought material (most of them, in most BOMs)
+            if material.retail_packaging:
+                continue
+        elif material.kind is ItemKind.BOUGHT:
+            continue  # originating, indirect or packing
+        elif not material.intermediate:
             if not traced.facts()[1][k]:
                 continue  # produced exclusively from originating materials
-        elif material.retail_packaging or not valuation.is_non_originating(engine, k):
+        elif material.retail_packaging or engine.designated[k].originating:
             continue
-        if test.fails(material.hs):
+        fails = known.get(material.hs)  # `test.fails`, without a call for a known code
+        if fails is None:
+            fails = test.fails(material.hs)
+        if fails:
             failing.append((k, amount))
     excepted = test.excepted
     if not failing:
@@ -195,10 +225,7 @@ def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,
     value = sum((amount * _value(engine, traced, k) for k, amount in failing), ZERO)
     de_minimis = engine.rule_set.de_minimis
     good_digits = test.good_digits
-    blocked = any(
-        exclusion.excludes(good_digits, hs_digits(items[k].hs))
-        for exclusion in de_minimis.exclusions for k, _ in failing
-    )
+    blocked = any(test.blocks(items[k].hs) for k, _ in failing)
     within = any(base is not None and base > 0 and value * HUNDRED <= de_minimis.percent * base
                  for base in (total_cost, tv_base))
     ids = tuple(items[k].id for k, _ in failing)
@@ -247,14 +274,10 @@ def _favourable_choice(engine: _Engine, traced: _Traced, test: _Test) -> set[int
     material's best is known when its parents weigh theirs; the document's choices stand.
     """
     items, children = engine.items, engine.index.children
-    exclusions = engine.rule_set.de_minimis.exclusions
     cost, dirty = traced.facts()
     best: dict[int, tuple[bool, Decimal]] = {}
     chosen: set[int] = set()
-
-    def blocks(hs: str) -> bool:
-        return any(e.excludes(test.good_digits, hs_digits(hs)) for e in exclusions)
-
+    blocks = test.blocks
     for node in reversed(traced.reach.traced):
         if node == traced.i:
             continue

@@ -56,6 +56,7 @@ def bought_values(engine: _Engine) -> None:
                 continue
             if item.origin is Origin.UNKNOWN:
                 flags["unknown"] += 1
+            engine.foreign[i] = 1  # non-originating (`is_non_originating`)
             statement = item.statement
             if statement is None:
                 deductions = item.deductions
@@ -76,9 +77,10 @@ def is_non_originating(engine: _Engine, k: int) -> bool:
     (nor indirect, nor packing for shipment), or a designated intermediate that does not
     qualify (Art. 4.8).
     """
-    item = engine.items[k]
-    if item.kind is ItemKind.BOUGHT:
-        return not (item.packing or item.indirect or item.origin is Origin.ORIGINATING)
+    if engine.foreign[k]:  # the bought ones, set by `bought_values` from the document
+        return True
+    if engine.items[k].kind is ItemKind.BOUGHT:
+        return False
     return not engine.designated[k].originating
 
 

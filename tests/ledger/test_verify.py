@@ -874,6 +874,25 @@ def test_a_rule_set_the_verifier_lacks_cannot_be_recomputed(
     assert result.decision is Decision.REVIEW
 
 
+def test_a_token_that_names_a_hypothetical_rule_set_is_rejected_on_recompute(
+        scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: `build_origin_token` refuses what-if determinations, so a token naming a
+    scenario's rule set was not made by this software; its recomputation fails. (The
+    verifier is shown a catalogue in which the token's rule set is a scenario's.)"""
+    import types
+
+    from origin_rules.rules import RuleBook
+
+    named = scenario.disclosed()["token"]["credentialSubject"]["determination"]["ruleSet"]
+    monkeypatch.setattr(VERIFY_MODULE, "default_rule_book", lambda: RuleBook(()))
+    catalogue = types.SimpleNamespace(scenarios=[types.SimpleNamespace(rule_set=named)])
+    monkeypatch.setattr(VERIFY_MODULE, "default_catalogue", lambda: catalogue)
+    result = run(scenario.disclosed(), scenario.trust)
+    assert outcome(result, "determination.recompute") is Outcome.FAIL
+    assert "hypothetical rule set" in detail(result, "determination.recompute")
+    assert result.decision is Decision.REJECT
+
+
 def test_no_disclosure_is_skipped_unless_the_trust_file_requires_it(
         scenario: Scenario) -> None:
     bundle = scenario.plain()
