@@ -1623,6 +1623,25 @@ def _sheet_rows(sheet: Any, title: str, limits: ReadLimits) -> Rows:
                        f"({type(exc).__name__}: {_clip(str(exc))[0]})") from exc
 
 
+def _unreadable_workbook(exc: BaseException) -> BomError:
+    """The error for a workbook openpyxl cannot read, naming the cause.
+
+    openpyxl wraps what its XML parser refused in a generic "Unable to read workbook";
+    the reason is the exception it wraps. Entity declarations are refused whichever
+    parser reads them: expat 2.4+ ("amplification") or defusedxml (`EntitiesForbidden`,
+    used by openpyxl whenever it is installed), so an entity-expansion bomb never expands.
+    """
+    root: BaseException = exc
+    inner = exc.__cause__ or exc.__context__
+    if inner is not None and str(exc).startswith("Unable to read workbook"):
+        root = inner  # openpyxl's wrapper: what it wraps says why
+    if type(root).__name__ in ("EntitiesForbidden", "DTDForbidden"):
+        return BomError("not a readable Excel workbook (its XML declares entities, which "
+                        "are refused: an entity-expansion bomb?)")
+    return BomError(f"not a readable Excel workbook ({type(root).__name__}: "
+                    f"{_clip(str(root))[0]})")
+
+
 def parse_bom_xlsx(data: bytes, *, overrides: Mapping[str, str | None] | None = None,
                    limits: ReadLimits = DEFAULT_LIMITS,
                    override_label: Callable[[str], str] = _override_words) -> BillOfMaterials:
@@ -1646,14 +1665,12 @@ def parse_bom_xlsx(data: bytes, *, overrides: Mapping[str, str | None] | None = 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a bad file
-        raise BomError(f"not a readable Excel workbook ({type(exc).__name__}: "
-                       f"{_clip(str(exc))[0]})") from exc
+        raise _unreadable_workbook(exc) from exc
     try:
         try:
             sheets = {sheet.title.strip().lower(): sheet for sheet in workbook.worksheets}
         except Exception as exc:  # a sheet openpyxl cannot even size
-            raise BomError(f"not a readable Excel workbook ({type(exc).__name__}: "
-                           f"{_clip(str(exc))[0]})") from exc
+            raise _unreadable_workbook(exc) from exc
         for required in ("items", "lines"):
             if required not in sheets:
                 raise BomError(f"the workbook has no sheet named {required!r} (sheets: "
