@@ -71,3 +71,17 @@ def test_every_catalogue_has_every_code_and_word():
 def test_a_value_that_is_data_stays_as_given():
     note = Reason("note", {"note": "texto del productor"})
     assert render(note, "fr") == "Note : texto del productor."
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "originating purchases counted as: melted and poured"),
+    ("es", "compras originarias contadas como: melted and poured"),
+    ("fr", "achats originaires comptés comme : melted and poured")])
+def test_a_scenarios_steel_condition_is_said_in_each_language(language: str,
+                                                              words: str) -> None:
+    found = {"minimum": "90", "steel": "95", "steel_comparison": ">="}
+    with_condition = Reason("detail.steel_aluminum", {**found, "condition": "melted and poured"})
+    assert words in render(with_condition, language)
+    assert "melted" not in render(Reason("detail.steel_aluminum", found), language)
+    none = Reason("detail.steel_aluminum.none", {"minimum": "90", "condition": "melted and poured"})
+    assert render(none, language).endswith(words)
