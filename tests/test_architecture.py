@@ -280,3 +280,18 @@ def test_every_core_module_imports_without_frameworks() -> None:
                           cwd=ROOT, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"loaded: {done.stdout.strip()}"
+
+
+def test_every_package_is_in_the_distribution() -> None:
+    """pyproject's explicit `packages` list names every package of the three trees, so a
+    built wheel is not missing one (origin_rules.engine was, while editable installs hid it).
+    """
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(root).parts)
+             for tree in ("origin_rules", "ledger", "cli")
+             for init in (root / tree).rglob("__init__.py")}
+    assert found - listed == set()
