@@ -45,7 +45,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -813,38 +813,6 @@ class _Table(TomlTable):
         """The raw value of `name` (required unless a default is given)."""
         return self.take(name, default)
 
-    def text(self, name: str, default: Any = ...) -> Any:
-        value = self.get(name, default)
-        if value is not default and not isinstance(value, str):
-            raise self.fail(name, f"expected a string, got {value!r}")
-        return value
-
-    def day(self, name: str, default: Any = ...) -> Any:
-        value = self.get(name, default)
-        if value is not default and (not isinstance(value, date) or hasattr(value, "hour")):
-            raise self.fail(name, f"expected a date (YYYY-MM-DD), got {value!r}")
-        return value
-
-    def percent(self, name: str) -> Decimal:
-        value = self.get(name)
-        if not isinstance(value, str):
-            raise self.fail(name, f"expected a decimal string such as \"62.5\", got {value!r}")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise self.fail(name, f"{value!r} is not a decimal") from None
-        if not number.is_finite() or not 0 <= number <= 100:
-            raise self.fail(name, f"{value!r} is not a percentage between 0 and 100")
-        return number
-
-    def strings(self, name: str, default: Any = ...) -> tuple[str, ...]:
-        value = self.get(name, default)
-        if value is default and default is not ...:
-            return tuple(default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(name, f"expected an array of strings, got {value!r}")
-        return tuple(value)
-
     def hs(self, name: str, default: Any = ...) -> tuple[HsEntry, ...]:
         entries = []
         for n, text in enumerate(self.strings(name, default)):
@@ -853,14 +821,6 @@ class _Table(TomlTable):
             except ValueError as exc:
                 raise self.fail(f"{name}[{n}]", str(exc)) from None
         return tuple(entries)
-
-    def tables(self, name: str, default: Any = ...) -> list[_Table]:
-        value = self.get(name, default)
-        if value is default and default is not ...:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(name, "expected an array of tables")
-        return [_Table(self.file, f"{self.key(name)}[{n}]", v) for n, v in enumerate(value)]
 
     def sub(self, name: str) -> _Table:
         return _Table(self.file, self.key(name), self.get(name))

@@ -48,7 +48,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -333,7 +333,7 @@ def load_scenario(file: str, text: str) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleDataError(file, "", f"not valid TOML: {exc}") from exc
-    root = _Table(file, "", data)
+    root = TomlTable(file, "", data)
     schema = root.take("schema")
     if schema != SCHEMA:
         raise root.fail("schema", f"expected {SCHEMA}, got {schema!r}")
@@ -345,13 +345,13 @@ def load_scenario(file: str, text: str) -> Scenario:
     if not name or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
         raise root.fail("name", f"{name!r} is not a short name (letters, digits, - _ .)")
     sources = []
-    for entry in root.tables("source"):
+    for entry in root.tables("source", []):
         sources.append(Source(entry.text("title"), entry.text("says"),
                               entry.text("url", None), entry.text("published", None)))
         entry.done()
     if not sources:
         raise root.fail("source", "a scenario needs at least one source")
-    changes = [_change(entry) for entry in root.tables("change")]
+    changes = [_change(entry) for entry in root.tables("change", [])]
     scenario = Scenario(
         name=name, title=root.text("title"), based_on=root.text("based_on"),
         reference=root.text("reference"), hypothetical=root.text("hypothetical"),
@@ -360,7 +360,7 @@ def load_scenario(file: str, text: str) -> Scenario:
     return scenario
 
 
-def _change(entry: _Table) -> Change:
+def _change(entry: TomlTable) -> Change:
     kind = entry.text("kind")
     basis_text = entry.text("basis")
     try:
@@ -395,40 +395,6 @@ def _change(entry: _Table) -> Change:
                                  "steel_aluminum")
     entry.done()
     return change
-
-
-class _Table(TomlTable):
-    """A table of a scenario file: typed reads that name the key on failure."""
-
-    def text(self, name: str, default: Any = ...) -> Any:
-        value = self.take(name, default)
-        if value is not default and not isinstance(value, str):
-            raise self.fail(name, f"expected a string, got {value!r}")
-        return value
-
-    def percent(self, name: str) -> Decimal:
-        value = self.take(name)
-        if not isinstance(value, str):
-            raise self.fail(name, f"expected a decimal string such as \"82\", got {value!r}")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise self.fail(name, f"{value!r} is not a decimal") from None
-        if not number.is_finite() or not 0 <= number <= 100:
-            raise self.fail(name, f"{value!r} is not a percentage between 0 and 100")
-        return number
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.take(name)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(name, f"expected an array of strings, got {value!r}")
-        return tuple(value)
-
-    def tables(self, name: str) -> list[_Table]:
-        value = self.take(name, [])
-        if not isinstance(value, list):
-            raise self.fail(name, "expected an array of tables")
-        return [_Table(self.file, f"{self.key(name)}[{n}]", v) for n, v in enumerate(value)]
 
 
 @cache

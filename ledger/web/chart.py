@@ -58,6 +58,7 @@ def _rect(x: float, y: float, width: float, height: float, fill: str) -> str:
 
 
 def _fraction(part: Decimal, whole: Decimal) -> float:
+    # Geometry only (a bar's share of the chart's width); every amount printed is Decimal.
     if whole <= 0:
         return 0.0
     return float(min(max(part / whole, Decimal(0)), Decimal(1)))
