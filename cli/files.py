@@ -88,6 +88,11 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            # Everything allocated during the pause sits in the youngest generation; the
+            # first allocation after `enable()` would make the collector walk all of it
+            # (0.2 s per 100,000 items). Freezing moves it out of the collector's sight;
+            # reference counting still frees it.
+            gc.freeze()
             gc.enable()
 
 

@@ -26,7 +26,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -123,10 +123,14 @@ class ProductRuleTable:
     rules: tuple[ProductSpecificRule, ...]
     caveats: tuple[str, ...] = ()
 
+    #: the chapters of the whole file, when this table holds the rules of one chapter only
+    #: (`ProductRuleSource.for_code`)
+    file_chapters: tuple[str, ...] = ()
+
     @property
     def chapters(self) -> tuple[str, ...]:
         """The chapters the file has rules for."""
-        return tuple(sorted({r.chapter for r in self.rules}))
+        return self.file_chapters or tuple(sorted({r.chapter for r in self.rules}))
 
     def coverage(self) -> dict[str, Counter[str]]:
         """Per chapter, how many records are structured, partial, unsupported, chapter rules."""
@@ -468,10 +472,21 @@ def _rule(fields: _Fields, sources: Mapping[str, str]) -> ProductSpecificRule:
     return rule
 
 
+_RULE_HEADER = "\n[[rule]]\n"
+_CHAPTER_LINE = re.compile(r'^chapter = "(\d{2})"$', re.MULTILINE)
+_HS_LINE = re.compile(r"^hs = (\[.*\])$", re.MULTILINE)
+_EVERY_CHAPTER = frozenset({f"{n:02d}" for n in range(100)} | {f"={n:02d}" for n in range(100)})
+
+
 class ProductRuleSource:
     """A PSR data file, parsed on first use: it is large (the rule texts), and vehicles and
     original-equipment parts of Table A.1 never need it. Its header (`valid_from`) is read
     at once, so that rule sets can be paired with it.
+
+    A determination needs the rules of its good's chapter only: `for_code` parses those
+    (a few dozen of the file's hundreds, a tenth of the time of the whole file at every
+    start of `tmec rvc`). The whole file is parsed and validated by `table`, by the
+    build tool's check and by the tests.
     """
 
     def __init__(self, name: str, text: str) -> None:
@@ -483,6 +498,8 @@ class ProductRuleSource:
             raise RuleDataError(name, "", f"not valid TOML: {exc}") from exc
         self.valid_from: date = _Fields(name, "", header).get("valid_from", date)
         self._table: ProductRuleTable | None = None
+        self._by_chapter: dict[str, ProductRuleTable] = {}
+        self._blocks: list[tuple[str, frozenset[str]]] | None = None
 
     @property
     def table(self) -> ProductRuleTable:
@@ -490,6 +507,51 @@ class ProductRuleSource:
         if self._table is None:
             self._table = ProductRuleTable.from_text(self.name, self.text)
         return self._table
+
+    def for_code(self, hs: str) -> ProductRuleTable:
+        """A table that selects for `hs` exactly as `table` does: the rules whose HS entries
+        reach the code's chapter, and that chapter's chapter rules; its `chapters` are the
+        file's. The whole table when it is loaded already or the code has no chapter.
+        """
+        digits = hs_digits(hs)
+        if self._table is not None or len(digits) < 2:
+            return self.table
+        chapter = digits[:2]
+        found = self._by_chapter.get(chapter)
+        if found is None:
+            found = self._by_chapter[chapter] = self._chapter_table(chapter)
+        return found
+
+    def _chapter_table(self, chapter: str) -> ProductRuleTable:
+        if self._blocks is None:
+            self._blocks = [(block, _block_chapters(block))
+                            for block in self.text.split(_RULE_HEADER)[1:]]
+        every = sorted({c for _, reach in self._blocks for c in reach if len(c) == 3})
+        mine = [block for block, reach in self._blocks if chapter in reach
+                or "=" + chapter in reach]
+        head = self.text.split(_RULE_HEADER, 1)[0]
+        text = head + "".join(_RULE_HEADER + block for block in mine)
+        table = ProductRuleTable.from_text(self.name, text)
+        return replace(table, file_chapters=tuple(c[1:] for c in every))
+
+
+def _block_chapters(block: str) -> frozenset[str]:
+    """What one `[[rule]]` block of the file reaches, read from two of its lines without
+    parsing the rest: ``=CC``, the chapter it is filed under, and each two-digit chapter
+    its HS entries reach (as `ProductRuleTable._by_chapter` indexes them). A block whose
+    lines cannot be read so is put under every chapter, for `from_text` to judge.
+    """
+    filed = _CHAPTER_LINE.search(block)
+    listed = _HS_LINE.search(block)
+    if filed is None or listed is None:
+        return _EVERY_CHAPTER
+    try:
+        entries = [HsRange.parse(text) for text in tomllib.loads("hs = " + listed.group(1))["hs"]]
+    except (tomllib.TOMLDecodeError, ValueError, TypeError):
+        return _EVERY_CHAPTER
+    reach = {f"{n:02d}" for entry in entries
+             for n in range(int(entry.low[:2]), int(entry.high[:2]) + 1)}
+    return frozenset(reach | {"=" + filed.group(1)})
 
 
 def load_tables(texts: Iterable[tuple[str, str]]) -> Mapping[date, ProductRuleSource]:

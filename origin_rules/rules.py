@@ -594,7 +594,7 @@ class RuleSet:
         """
         cat = table_rule.category
         assert cat is not None
-        assert self.product_rules is not None
+        assert self.psr is not None
         section = self.cite("table_b_or_shift" if cat.table == "B" else "table_c_or_shift")
         try:
             psr = self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
@@ -633,8 +633,8 @@ class RuleSet:
         """The Annex 4-B rule for `hs` as an `AppliedRule` with one alternative per branch
         that applies to the good (its end use, its HS code, the goods it names).
         """
-        table = self.product_rules
-        assert table is not None
+        assert self.psr is not None
+        table = self.psr.for_code(hs)  # the rules of the good's chapter, parsed on first use
         record = table.select(hs, as_of=as_of, end_use=end_use, provision=provision)
         digits = hs_digits(hs)
         branches = _branches_for(record, digits, end_use)

@@ -74,6 +74,9 @@ class _Reach:
     totals: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
     #: per method, each material's VNM in one unit of the root, aligned with `materials`
     contributions: dict[Method, list[Decimal]] | None = None
+    #: the materials the tariff shift examines, as positions in `materials`, by HS code
+    #: (`tariff_shift`, on first use)
+    shift_codes: dict[str, list[int]] | None = None
 
     def of(self, k: int) -> Decimal:
         """Units of item `k` in one unit of the root (zero if not reached)."""

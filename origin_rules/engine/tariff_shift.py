@@ -199,26 +199,19 @@ def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,
     """The shift over `frontier` (material, units per unit of the good), or over the
     materials of `reach` when None; with its de minimis (Art. 4.12; s.5(1), (3)).
     """
-    items, foreign, known = engine.items, engine.foreign, test.failures
-    pairs = frontier if frontier is not None else [(k, reach.of(k)) for k in reach.materials]
+    items = engine.items
     failing: list[tuple[int, Decimal]] = []
-    for k, amount in pairs:
-        material = items[k]
-        if foreign[k]:  # a non-originating bought material (most of them, in most BOMs)
-            if material.retail_packaging:
-                continue
-        elif material.kind is ItemKind.BOUGHT:
-            continue  # originating, indirect or packing
-        elif not material.intermediate:
-            if not traced.facts()[1][k]:
-                continue  # produced exclusively from originating materials
-        elif material.retail_packaging or engine.designated[k].originating:
-            continue
-        fails = known.get(material.hs)  # `test.fails`, without a call for a known code
-        if fails is None:
-            fails = test.fails(material.hs)
-        if fails:
-            failing.append((k, amount))
+    if frontier is None:  # the ordinary view: the examined materials, by code, once per good
+        by_code = reach.shift_codes
+        if by_code is None:
+            by_code = reach.shift_codes = _examined_by_code(engine, traced, reach.materials)
+        materials = reach.materials
+        positions = sorted(p for hs, at in by_code.items() if test.fails(hs) for p in at)
+        failing = [(k, reach.of(k)) for k in (materials[p] for p in positions)]
+    else:
+        for k, amount in frontier:
+            if _examined(engine, traced, k) and test.fails(items[k].hs):
+                failing.append((k, amount))
     excepted = test.excepted
     if not failing:
         return TariffShiftResult(required, True, excepted_prefixes=excepted), False
@@ -232,6 +225,45 @@ def _shift_result(engine: _Engine, traced: _Traced, test: _Test, required: str,
     same = all(hs_digits(items[k].hs)[:6] == good_digits[:6] for k, _ in failing)
     passed = within and not blocked
     return TariffShiftResult(required, passed, ids, value, passed, excepted), same
+
+
+def _examined(engine: _Engine, traced: _Traced, k: int) -> bool:
+    """Whether the shift examines material `k`: a non-originating material (retail
+    packaging excepted, Art. 4.15), or a self-produced one that a non-originating material
+    reaches (looked through or taken as the material, s.3(8)).
+    """
+    material = engine.items[k]
+    if engine.foreign[k]:  # a non-originating bought material (most of them, in most BOMs)
+        return not material.retail_packaging
+    if material.kind is ItemKind.BOUGHT:
+        return False  # originating, indirect or packing
+    if not material.intermediate:
+        return traced.facts()[1][k]  # not produced exclusively from originating materials
+    return not (material.retail_packaging or engine.designated[k].originating)
+
+
+def _examined_by_code(engine: _Engine, traced: _Traced, materials: list[int]
+                      ) -> dict[str, list[int]]:
+    """The examined materials of the ordinary view, as positions in `materials`, by HS
+    code. Which materials are examined does not depend on the rule, and whether one fails
+    depends on its code alone: each alternative of a rule then asks once per code, not
+    once per material (a BOM has far fewer codes than materials).
+    """
+    items, foreign = engine.items, engine.foreign
+    by_code: dict[str, list[int]] = {}
+    for p, k in enumerate(materials):
+        material = items[k]
+        if foreign[k]:  # inlined `_examined` for the usual case
+            if material.retail_packaging:
+                continue
+        elif not _examined(engine, traced, k):
+            continue
+        at = by_code.get(material.hs)
+        if at is None:
+            by_code[material.hs] = [p]
+        else:
+            at.append(p)
+    return by_code
 
 
 def _value(engine: _Engine, traced: _Traced, k: int) -> Decimal:

@@ -41,19 +41,27 @@ def us_content(engine: _Engine, root: int, reach: _Reach) -> UsContent:
         # The good's own top-down pass already looked through every self-produced item.
         assert reach.totals is not None
         total = reach.totals[0]
-        bought = ZERO
+        # Only one side is summed: the US materials, or, when the producer's own costs are
+        # US content too, the non-US ones (the rest of the total). Packing materials for
+        # shipment are not in the total cost (Art. 4.5).
+        other = ZERO
+        reached = reach.quantity
         for k in reach.materials:
             item = items[k]
             if item.packing:
                 continue
-            value = reach.of(k) * cost[k]
-            bought += value
-            if item.country == US:
-                us += value
-            elif item.country is None:
+            country = item.country
+            if country is None:
                 unstated += 1
+            if (country == US) is producer_in_us:
+                continue
+            value = reached[k] * cost[k]  # type: ignore[operator]  # a material: not None
+            if producer_in_us:
+                other += value
+            else:
+                us += value
         if producer_in_us:
-            us += total - bought
+            us = total - other
     else:
         children = engine.index.children
         quantity: list[Decimal | None] = [None] * len(items)

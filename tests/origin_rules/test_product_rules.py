@@ -333,3 +333,83 @@ def test_the_chapter_index_holds_every_provision_rule_once_per_chapter() -> None
     assert indexed == {id(r) for r in table.rules if r.status != "chapter_rule"}
     for rules in table._by_chapter.values():
         assert len(set(map(id, rules))) == len(rules)
+
+
+def _outcome(table, hs: str, as_of, end_use):
+    """What `select` answers for a code: the rule's identity, or the refusal's message."""
+    try:
+        rule = table.select(hs, as_of=as_of, end_use=end_use)
+    except Exception as exc:  # the refusal itself is the answer compared
+        return type(exc).__name__, str(exc)
+    return rule.chapter, rule.provision, rule.text, rule.valid_from
+
+
+def _fresh_source():
+    """A source of the shipped PSR file that has parsed nothing yet."""
+    from origin_rules.product_rule_table import ProductRuleSource
+
+    loaded = default_rule_book().rule_sets[0].psr
+    assert loaded is not None
+    return ProductRuleSource(loaded.name, loaded.text)
+
+
+def test_the_rules_of_one_chapter_select_as_the_whole_file_does() -> None:
+    """`for_code` parses only the rules that reach the good's chapter (the start-up cost
+    of `tmec rvc`); for every code the file names, at 2 to 10 digits, and every end use,
+    its answer is the whole file's, refusals included (their list of covered chapters is
+    the file's, not the one chapter's).
+    """
+    from datetime import date
+
+    whole = default_rule_book().rule_sets[0].product_rules
+    assert whole is not None
+    lazy = _fresh_source()
+    codes = {entry.low[:n] for rule in whole.rules for entry in rule.hs
+             for n in (2, 4, 6, 8, 10) if len(entry.low) >= n}
+    codes |= {"8708.30", "8708.99", "4009.31", "9401.20", "7007.11", "8544.30"}
+    assert len(codes) > 400
+    day = date(2026, 12, 1)
+    for hs in sorted(codes):
+        for end_use in (None, EndUse.PASSENGER_VEHICLE, EndUse.HEAVY_TRUCK):
+            assert _outcome(lazy.for_code(hs), hs, day, end_use) == _outcome(
+                whole, hs, day, end_use), (hs, end_use)
+    assert lazy._table is None  # the whole file was never parsed on the way
+    assert lazy.for_code("8708.30").chapters == whole.chapters
+    assert len(lazy.for_code("8708.30").rules) < len(whole.rules) / 3
+
+
+def test_a_chapter_table_keeps_the_chapter_rules_of_its_chapter() -> None:
+    from datetime import date
+
+    whole = default_rule_book().rule_sets[0].product_rules
+    assert whole is not None
+    lazy = _fresh_source()
+    day = date(2026, 12, 1)
+    for chapter in whole.chapters:
+        assert lazy.for_code(chapter + "01").chapter_rules(chapter, day) == whole.chapter_rules(
+            chapter, day)
+
+
+def test_a_rule_whose_hs_range_crosses_into_another_chapter_is_read_for_both() -> None:
+    """A rule is found by the chapters its HS entries reach, not only the one it is filed
+    under (the whole table indexes it so; the shipped file has no such rule, so one of its
+    rules is given a range from chapter 84 into chapter 85 here).
+    """
+    from datetime import date
+
+    from origin_rules.product_rule_table import ProductRuleSource
+
+    shipped = _fresh_source()
+    head, _, rest = shipped.text.partition("\n[[rule]]\n")
+    blocks = rest.split("\n[[rule]]\n")
+    first = next(b for b in blocks if 'chapter = "84"' in b and "status = \"structured\"" in b)
+    hs_line = next(line for line in first.splitlines() if line.startswith("hs = "))
+    crossing = first.replace(hs_line, 'hs = ["8479-8501"]')
+    source = ProductRuleSource("crossing.toml", head + "\n[[rule]]\n" + crossing)
+    rules = source.for_code("8501.10").rules
+    assert [r.hs[0].text for r in rules] == ["8479-8501"]
+    assert source.for_code("8501.10").chapters == ("84",)
+    day = date(2026, 12, 1)
+    whole = ProductRuleSource("crossing.toml", head + "\n[[rule]]\n" + crossing).table
+    assert _outcome(source.for_code("8501.10"), "8501.10", day, None) == _outcome(
+        whole, "8501.10", day, None)
