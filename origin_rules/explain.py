@@ -12,10 +12,14 @@ provision its sentence names (a value whose name ends in ``_reference``), come f
 rule set in force for the determination (its rules, categories and thresholds, and its
 ``[references]`` table for the engine's own statements: `origin_rules.rules.REFERENCE_KEYS`).
 
-What stays in the language it came in: texts that are data rather than the engine's
-words — a rule's title, the notes of its selection (code ``rule.note``), a category's
-scope, a product-specific rule's alternatives as printed, a citation, free-form notes
-(code ``note``) — are values, rendered as given. The engine's own notes (criterion D, the
+The notes of a rule's selection (codes ``rule.note.<kind>``: which table or rule was
+chosen and why, which product-specific rule from which source, how sure) are worded in
+every language; `render_note` gives their words alone, which the English determination
+lists as the rule's ``notes``. What stays in the language it came in: texts that are data
+rather than the engine's words — a rule's title, a free note of a rule (``rule.note``),
+the message of a refusal quoted in a note (``problem``), a category's scope, a
+product-specific rule's alternatives as printed, a citation, free-form notes (code
+``note``) — are values, rendered as given. The engine's own notes (criterion D, the
 s.3(8) views, the alternatives weighed, accumulation statements) and a vehicle
 requirement's finding (``detail.*``) have templates in every language.
 """
@@ -27,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LANGUAGES", "Reason", "Value", "render", "render_all"]
+__all__ = ["LANGUAGES", "Reason", "Value", "render", "render_all", "render_note"]
 
 #: A value of a reason: a text, or records of texts (e.g. the largest VNM contributors,
 #: each ``(item, hs, vnm, share)``).
@@ -88,6 +92,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "alt.met": "met", "alt.not_met": "not met", "alt.shift_met": "tariff shift met",
         "alt.shift_met_de_minimis": "tariff shift met within the de minimis",
         "us_content": "US content",
+        "until": " to ",
     },
     "es": {
         "net_cost": "costo neto", "transaction_value": "valor de transacción",
@@ -113,6 +118,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "alt.shift_met": "cambio de clasificación cumplido",
         "alt.shift_met_de_minimis": "cambio de clasificación cumplido dentro del de minimis",
         "us_content": "contenido estadounidense",
+        "until": " hasta el ",
     },
     "fr": {
         "net_cost": "coût net", "transaction_value": "valeur transactionnelle",
@@ -139,6 +145,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "alt.not_met": "non respectée", "alt.shift_met": "changement de classification respecté",
         "alt.shift_met_de_minimis": "changement de classification respecté dans le de minimis",
         "us_content": "contenu américain",
+        "until": " au ",
     },
 }
 
@@ -150,6 +157,47 @@ _TEMPLATES: dict[str, dict[str, str]] = {
                     "of origin: no origin token can be issued on it.",
         "rule": "Rule: {title} [{reference}], rule set {rule_set}, on {as_of}: {needs}.",
         "rule.note": "Note: {note}.",
+        "rule.note.psr_named": "the document names the product-specific rule (psr_provision)",
+        "rule.note.no_table_named": "the document says no automotive table applies "
+                                    "(automotive_table 'none'), so the product-specific rule "
+                                    "does",
+        "rule.note.also_listed": "HS {hs} is also listed in {others}; the strictest table is "
+                                 "applied unless the document sets 'automotive_table'",
+        "rule.note.vehicle_end_use_ignored": "end_use '{end_use}' is ignored: HS {hs} is a vehicle",
+        "rule.note.aftermarket": "an aftermarket part is not original equipment, so the "
+                                 "elevated percentages of the automotive tables do not apply "
+                                 "and the product-specific rule does ({aftermarket_reference})",
+        "rule.note.no_table_for_end_use": "no automotive table lists HS {hs} for end use "
+                                          "{end_use}, so the product-specific rule applies",
+        "rule.note.partial_entry": "the table lists '{entry}': it covers only the goods its "
+                                   "description names; confirm the good is one of them",
+        "rule.note.net_cost_only": "the product-specific rule for HS {hs} has no transaction "
+                                   "value method ({net_cost_only_reference})",
+        "rule.note.shift_alternative_not_applied": "the tariff-shift alternative of "
+                                                   "{section_reference} was not applied: "
+                                                   "{problem}",
+        "rule.note.no_shift_alternative": "{rule_reference} has no alternative that is a tariff "
+                                          "shift alone, so only the Table's RVC applies "
+                                          "({section_reference})",
+        "rule.note.table_or_shift": "{section_reference}: a Table {table} part satisfies the "
+                                    "change in tariff classification requirement of its "
+                                    "product-specific rule or the Table's RVC; the rule's "
+                                    "alternatives that carry their own RVC are met, if at all, "
+                                    "by the Table's RVC",
+        "rule.note.psr_applied": "product-specific rule applied: {psr_reference}, in force from "
+                                 "{valid_from}{until}; source: {source}",
+        "rule.note.psr_not_cross_checked": "this rule's text was NOT cross-checked against a "
+                                           "printed copy of the product-specific rules: it "
+                                           "comes from one third-party transcription known to "
+                                           "contain errors{detail}",
+        "rule.note.psr_residual": "no end_use given: the rule for 'any other good' (not "
+                                  "original equipment for the vehicles its sibling rules name) "
+                                  "applies",
+        "rule.note.psr_doubt": "doubt recorded with the rule: {doubt}",
+        "rule.note.psr_chapter_rule": "chapter {chapter} {kind} is not applied by the engine: "
+                                      "{text}",
+        "rule.note.psr_clause": "rule clause not evaluated: {clause}",
+        "rule.note.psr_goods": "the document says the good is '{goods}' (psr_goods)",
         "rule.scope": "Scope: {note}.",
         "rvc.result": "{method:W}{under}: base {base} ({method:base}), VNM {vnm}, RVC {rvc} % "
                       "{verdict:w} {threshold} % (margin {margin} points); {room}.",
@@ -256,6 +304,52 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "rule": "Regla: {title} [{reference}], conjunto de reglas {rule_set}, al {as_of}: "
                 "{needs}.",
         "rule.note": "Nota: {note}.",
+        "rule.note.psr_named": "el documento indica la regla específica de origen (psr_provision)",
+        "rule.note.no_table_named": "el documento indica que no aplica ninguna tabla automotriz "
+                                    "(automotive_table 'none'), por lo que aplica la regla "
+                                    "específica de origen",
+        "rule.note.also_listed": "la fracción SA {hs} también figura en {others}; se aplica la "
+                                 "tabla más estricta, salvo que el documento indique "
+                                 "'automotive_table'",
+        "rule.note.vehicle_end_use_ignored": "se ignora end_use '{end_use}': la fracción SA "
+                                             "{hs} es un vehículo",
+        "rule.note.aftermarket": "una parte para el mercado de repuestos no es equipo original, "
+                                 "por lo que no aplican los porcentajes elevados de las tablas "
+                                 "automotrices sino la regla específica de origen "
+                                 "({aftermarket_reference})",
+        "rule.note.no_table_for_end_use": "ninguna tabla automotriz incluye la fracción SA {hs} "
+                                          "para el uso final {end_use}, por lo que aplica la "
+                                          "regla específica de origen",
+        "rule.note.partial_entry": "la tabla indica '{entry}': solo abarca los bienes que "
+                                   "nombra su descripción; confirme que el bien es uno de ellos",
+        "rule.note.net_cost_only": "la regla específica de origen de la fracción SA {hs} no "
+                                   "prevé el método de valor de transacción "
+                                   "({net_cost_only_reference})",
+        "rule.note.shift_alternative_not_applied": "no se aplicó la alternativa de cambio de "
+                                                   "clasificación arancelaria de "
+                                                   "{section_reference}: {problem}",
+        "rule.note.no_shift_alternative": "{rule_reference} no tiene ninguna alternativa que "
+                                          "sea solo un cambio de clasificación arancelaria, por "
+                                          "lo que solo aplica el VCR de la Tabla "
+                                          "({section_reference})",
+        "rule.note.table_or_shift": "{section_reference}: una parte de la Tabla {table} cumple "
+                                    "el requisito de cambio de clasificación arancelaria de su "
+                                    "regla específica de origen o el VCR de la Tabla; las "
+                                    "alternativas de la regla con VCR propio solo se cumplen, "
+                                    "en su caso, con el VCR de la Tabla",
+        "rule.note.psr_applied": "regla específica de origen aplicada: {psr_reference}, vigente "
+                                 "desde {valid_from}{until}; fuente: {source}",
+        "rule.note.psr_not_cross_checked": "el texto de esta regla NO se cotejó con una copia "
+                                           "impresa de las reglas específicas de origen: "
+                                           "proviene de una sola transcripción de terceros con "
+                                           "errores conocidos{detail}",
+        "rule.note.psr_residual": "no se indicó end_use: aplica la regla para 'cualquier otro "
+                                  "bien' (no equipo original de los vehículos que nombran las "
+                                  "reglas hermanas)",
+        "rule.note.psr_doubt": "duda registrada con la regla: {doubt}",
+        "rule.note.psr_chapter_rule": "el motor no aplica la {kind} del capítulo {chapter}: {text}",
+        "rule.note.psr_clause": "cláusula de la regla no evaluada: {clause}",
+        "rule.note.psr_goods": "el documento indica que el bien es '{goods}' (psr_goods)",
         "rule.scope": "Alcance: {note}.",
         "rvc.result": "{method:W}{under}: base {base} ({method:base}), VMN {vnm}, VCR {rvc} % "
                       "{verdict:w} {threshold} % (margen {margin} puntos); {room}.",
@@ -371,6 +465,55 @@ _TEMPLATES: dict[str, dict[str, str]] = {
         "rule": "Règle : {title} [{reference}], ensemble de règles {rule_set}, au {as_of} : "
                 "{needs}.",
         "rule.note": "Note : {note}.",
+        "rule.note.psr_named": "le document désigne la règle d'origine spécifique (psr_provision)",
+        "rule.note.no_table_named": "le document indique qu'aucun tableau automobile ne "
+                                    "s'applique (automotive_table 'none') ; la règle d'origine "
+                                    "spécifique s'applique donc",
+        "rule.note.also_listed": "le code SH {hs} figure aussi dans {others} ; le tableau le "
+                                 "plus strict s'applique, sauf si le document indique "
+                                 "'automotive_table'",
+        "rule.note.vehicle_end_use_ignored": "end_use '{end_use}' est ignoré : le code SH {hs} "
+                                             "est un véhicule",
+        "rule.note.aftermarket": "une pièce du marché des pièces de rechange n'est pas un "
+                                 "équipement d'origine : les pourcentages majorés des tableaux "
+                                 "automobiles ne s'appliquent pas, la règle d'origine "
+                                 "spécifique s'applique ({aftermarket_reference})",
+        "rule.note.no_table_for_end_use": "aucun tableau automobile ne vise le code SH {hs} "
+                                          "pour l'usage final {end_use} ; la règle d'origine "
+                                          "spécifique s'applique donc",
+        "rule.note.partial_entry": "le tableau indique '{entry}' : il ne vise que les produits "
+                                   "que nomme sa désignation ; vérifiez que le produit en fait "
+                                   "partie",
+        "rule.note.net_cost_only": "la règle d'origine spécifique du code SH {hs} ne prévoit "
+                                   "pas la méthode de la valeur transactionnelle "
+                                   "({net_cost_only_reference})",
+        "rule.note.shift_alternative_not_applied": "l'alternative de changement de "
+                                                   "classification tarifaire de "
+                                                   "{section_reference} n'a pas été appliquée : "
+                                                   "{problem}",
+        "rule.note.no_shift_alternative": "{rule_reference} n'a aucune alternative qui soit un "
+                                          "seul changement de classification tarifaire ; seule "
+                                          "la TVR du tableau s'applique ({section_reference})",
+        "rule.note.table_or_shift": "{section_reference} : une pièce du tableau {table} "
+                                    "satisfait à l'exigence de changement de classification "
+                                    "tarifaire de sa règle d'origine spécifique ou à la TVR du "
+                                    "tableau ; les alternatives de la règle assorties de leur "
+                                    "propre TVR ne sont satisfaites, le cas échéant, que par la "
+                                    "TVR du tableau",
+        "rule.note.psr_applied": "règle d'origine spécifique appliquée : {psr_reference}, en "
+                                 "vigueur depuis le {valid_from}{until} ; source : {source}",
+        "rule.note.psr_not_cross_checked": "le texte de cette règle n'a PAS été vérifié sur une "
+                                           "copie imprimée des règles d'origine spécifiques : "
+                                           "il provient d'une seule transcription de tiers "
+                                           "réputée contenir des erreurs{detail}",
+        "rule.note.psr_residual": "aucun end_use indiqué : la règle visant « tout autre produit "
+                                  "» (pas un équipement d'origine des véhicules que nomment les "
+                                  "règles voisines) s'applique",
+        "rule.note.psr_doubt": "doute consigné avec la règle : {doubt}",
+        "rule.note.psr_chapter_rule": "la {kind} du chapitre {chapter} n'est pas appliquée par "
+                                      "le moteur : {text}",
+        "rule.note.psr_clause": "clause de la règle non évaluée : {clause}",
+        "rule.note.psr_goods": "le document indique que le produit est '{goods}' (psr_goods)",
         "rule.scope": "Portée : {note}.",
         "rvc.result": "{method:W}{under} : base {base} ({method:base}), VMNO {vnm}, TVR {rvc} % "
                       "{verdict:w} {threshold} % (marge {margin} points) ; {room}.",
@@ -526,10 +669,26 @@ def _needs(values: Mapping[str, Any], words: Mapping[str, str], language: str) -
     return f" {words['and']} ".join(filter(None, [shift, thresholds and f"RVC {thresholds}"]))
 
 
+def render_note(reason: Reason, language: str = "en") -> str:
+    """The words of a note of a rule's selection (code ``rule.note.<kind>``), without the
+    "Note:" of its sentence: what a determination's ``rule.notes`` lists.
+    """
+    values: dict[str, Any] = dict(reason.values)
+    values["reference"] = reason.reference
+    words = _WORDS[language]
+    if reason.code == "rule.note.psr_applied":
+        values["until"] = words["until"] + values["valid_to"] if values["valid_to"] else ""
+    elif reason.code == "rule.note.psr_not_cross_checked":
+        values["detail"] = f" ({values['cross_check']})" if values["cross_check"] else ""
+    return _Formatter(words).format(_TEMPLATES[language][reason.code], **values)
+
+
 def render(reason: Reason, language: str = "en") -> str:
     """The sentence of `reason` in `language` (one of `LANGUAGES`)."""
     templates, words = _TEMPLATES[language], _WORDS[language]
     formatter = _Formatter(words)
+    if reason.code.startswith("rule.note."):
+        return formatter.format(templates["rule.note"], note=render_note(reason, language))
     values: dict[str, Any] = dict(reason.values)
     values["reference"] = reason.reference
     code = reason.code

@@ -217,8 +217,12 @@ class ProductRuleTable:
             hs=hs, as_of=as_of)
 
     @classmethod
-    def from_text(cls, file: str, text: str) -> ProductRuleTable:
-        """Load a PSR data file; every error names the file and the key path."""
+    def from_text(cls, file: str, text: str, *, one_chapter: bool = False) -> ProductRuleTable:
+        """Load a PSR data file; every error names the file and the key path.
+
+        `one_chapter`: the text is the file's header and the rules of one chapter
+        (`ProductRuleSource.for_code`), which may have none; a whole file must have rules.
+        """
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -231,7 +235,8 @@ class ProductRuleTable:
             raise root.fail("record_source", "is required")
         sources = {key: record_sources.get(key, str) for key in record_sources.data}
         record_sources.done()
-        rules = tuple(_rule(entry, sources) for entry in root.tables("rule"))
+        rules = tuple(_rule(entry, sources)
+                      for entry in root.tables("rule", [] if one_chapter else ...))
         table = cls(
             title=root.get("title", str), valid_from=root.get("valid_from", date),
             reference=root.get("reference", str), source=file, rules=rules,
@@ -531,7 +536,7 @@ class ProductRuleSource:
                 or "=" + chapter in reach]
         head = self.text.split(_RULE_HEADER, 1)[0]
         text = head + "".join(_RULE_HEADER + block for block in mine)
-        table = ProductRuleTable.from_text(self.name, text)
+        table = ProductRuleTable.from_text(self.name, text, one_chapter=True)
         return replace(table, file_chapters=tuple(c[1:] for c in every))
 
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from origin_rules.bom import EndUse, Method, ProductRule, TariffShift
 from origin_rules.errors import AmbiguousRuleError, NoApplicableRuleError, RuleDataError
+from origin_rules.explain import Reason, render_note
 from origin_rules.product_rule_table import (
     ProductRuleSource,
     ProductRuleTable,
@@ -280,7 +281,8 @@ class AppliedRule:
     tariff_shift_except: tuple[str, ...] = ()
     combine: str = "all"
     category: Category | None = None
-    notes: tuple[str, ...] = ()
+    #: what the selection of the rule says (codes ``rule.note.*``, `origin_rules.explain`)
+    reasons: tuple[Reason, ...] = ()
     #: a product-specific rule's tariff shift (exceptions, allowed sources, groups)
     shift: Shift | None = None
     #: alternatives (A), (B)...: meeting one suffices (SOR/2020-155 s.3(6))
@@ -293,6 +295,11 @@ class AppliedRule:
     unsupported: tuple[str, ...] = ()
     #: the Annex 4-B rule (provision, GN 11 number, source, cross_checked) it comes from
     product_rule: ProductSpecificRule | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The selection's notes in English (the output's ``rule.notes``)."""
+        return tuple(render_note(reason) for reason in self.reasons)
 
     @property
     def methods(self) -> tuple[Method, ...]:
@@ -487,12 +494,10 @@ class RuleSet:
         (`psr_goods`).
         """
         digits = hs_digits(hs)
-        notes: list[str] = []
+        notes: list[Reason] = []
         chosen: tuple[Category, HsEntry] | None = None
         if self.psr is not None and (table == "none" or provision is not None):
-            why = ("the document names the product-specific rule (psr_provision)"
-                   if provision is not None else "the document says no automotive table "
-                   "applies (automotive_table 'none'), so the product-specific rule does")
+            why = _note("psr_named" if provision is not None else "no_table_named")
             return self._product_specific(hs, as_of=as_of, end_use=end_use,
                                           provision=provision, goods=goods, notes=[why])
         if table == "none":
@@ -512,8 +517,7 @@ class RuleSet:
                 chosen = parts[0]
                 if len(parts) > 1:
                     others = ", ".join(c.title for c, _ in parts[1:])
-                    notes.append(f"HS {hs} is also listed in {others}; the strictest table is "
-                                 "applied unless the document sets 'automotive_table'")
+                    notes.append(_note("also_listed", hs=hs, others=others))
         if chosen is None:
             vehicles = [
                 (c, e) for c in self.categories if c.kind == "vehicle"
@@ -531,16 +535,13 @@ class RuleSet:
             if vehicles:
                 chosen = vehicles[0]
                 if end_use is not None:
-                    notes.append(f"end_use {end_use.value!r} is ignored: HS {hs} is a vehicle")
+                    notes.append(_note("vehicle_end_use_ignored", end_use=end_use.value, hs=hs))
         if chosen is None and self.psr is not None:
-            reasons: list[str] = []
+            reasons: list[Reason] = []
             if end_use is EndUse.AFTERMARKET:
-                reasons.append("an aftermarket part is not original equipment, so the elevated "
-                               "percentages of the automotive tables do not apply and the "
-                               f"product-specific rule does ({self.cite('aftermarket')})")
+                reasons.append(_note("aftermarket", aftermarket_reference=self.cite("aftermarket")))
             elif end_use is not None:
-                reasons.append(f"no automotive table lists HS {hs} for end use {end_use.value}, "
-                           "so the product-specific rule applies")
+                reasons.append(_note("no_table_for_end_use", hs=hs, end_use=end_use.value))
             return self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
                                           goods=goods, notes=reasons)
         if chosen is None:
@@ -559,15 +560,14 @@ class RuleSet:
                 f"{cat.title} ended on {cat.valid_to.isoformat()}; it does not apply on "
                 f"{as_of.isoformat()}", hs=hs, as_of=as_of)
         if entry.partial:
-            notes.append(f"the table lists '{entry.text}': it covers only the goods its "
-                         "description names; confirm the good is one of them")
+            notes.append(_note("partial_entry", entry=entry.text))
         thresholds = cat.thresholds_on(as_of)
         if Method.TRANSACTION_VALUE in thresholds:
             for entry_nc in self.net_cost_only:
                 if entry_nc.applies(digits, cat):
                     del thresholds[Method.TRANSACTION_VALUE]
-                    notes.append(f"the product-specific rule for HS {hs} has no transaction "
-                                 f"value method ({entry_nc.reference})")
+                    notes.append(_note("net_cost_only", hs=hs,
+                                       net_cost_only_reference=entry_nc.reference))
                     break
         if not thresholds:
             raise NoApplicableRuleError(f"{cat.title} has no threshold in force on "
@@ -578,7 +578,7 @@ class RuleSet:
         )
         applied = AppliedRule(
             title=cat.title, reference=cat.reference, rule_set=self.rule_set, rvc=rvc,
-            category=cat, notes=tuple(notes),
+            category=cat, reasons=tuple(notes),
         )
         if cat.table in ("B", "C") and self.psr is not None:
             return self._table_or_tariff_shift(applied, hs, as_of=as_of, end_use=end_use,
@@ -600,18 +600,18 @@ class RuleSet:
             psr = self._product_specific(hs, as_of=as_of, end_use=end_use, provision=None,
                                          goods=goods, notes=[])
         except NoApplicableRuleError as exc:
-            return replace(table_rule, notes=(
-                *table_rule.notes, f"the tariff-shift alternative of {section} "
-                f"was not applied: {exc.message}"))
+            return replace(table_rule, reasons=(
+                *table_rule.reasons, _note("shift_alternative_not_applied",
+                                           section_reference=section, problem=exc.message)))
         shifts = tuple(alt for alt in psr.alternatives
                        if alt.has_tariff_shift and not alt.rvc and not alt.unsupported)
         record = psr.product_rule
         assert record is not None
         if not shifts:
-            return replace(table_rule, notes=(
-                *table_rule.notes, f"{record.reference} has no alternative that is a tariff "
-                f"shift alone, so only the Table's RVC applies ({section})"))
-        rvc_alternative = replace(table_rule, label=f"Table {cat.table}", notes=())
+            return replace(table_rule, reasons=(
+                *table_rule.reasons, _note("no_shift_alternative", rule_reference=record.reference,
+                                           section_reference=section)))
+        rvc_alternative = replace(table_rule, label=f"Table {cat.table}", reasons=())
         return replace(
             table_rule,
             title=f"{cat.title}: the Table's RVC or the tariff shift of the product-specific "
@@ -620,16 +620,14 @@ class RuleSet:
             # the Table's thresholds stay on the rule (what `tmec rules show` reports); the
             # engine decides by the alternatives
             alternatives=(rvc_alternative, *shifts), product_rule=record,
-            notes=(*table_rule.notes,
-                   f"{section}: a Table {cat.table} part satisfies the change in "
-                   "tariff classification requirement of its product-specific rule or the "
-                   "Table's RVC; the rule's alternatives that carry their own RVC are met, if "
-                   "at all, by the Table's RVC", *psr.notes),
+            reasons=(*table_rule.reasons,
+                     _note("table_or_shift", section_reference=section, table=cat.table or ""),
+                     *psr.reasons),
         )
 
     def _product_specific(self, hs: str, *, as_of: date, end_use: EndUse | None,
                           provision: str | None, goods: str | None,
-                          notes: list[str]) -> AppliedRule:
+                          notes: list[Reason]) -> AppliedRule:
         """The Annex 4-B rule for `hs` as an `AppliedRule` with one alternative per branch
         that applies to the good (its end use, its HS code, the goods it names).
         """
@@ -657,7 +655,7 @@ class RuleSet:
         applied = AppliedRule(
             title=f"Product-specific rule for {record.provision}", reference=record.reference,
             rule_set=self.rule_set, rvc=(), alternatives=alternatives, product_rule=record,
-            notes=tuple(notes) + _record_notes(record, table, as_of, end_use))
+            reasons=tuple(notes) + _record_notes(record, table, as_of, end_use))
         if goods is not None:
             applied = _choose_goods(applied, goods, hs=hs, as_of=as_of)
         return applied
@@ -689,30 +687,31 @@ def _branches_for(record: ProductSpecificRule, digits: str, end_use: EndUse | No
 
 
 def _record_notes(record: ProductSpecificRule, table: ProductRuleTable, as_of: date,
-                  end_use: EndUse | None) -> tuple[str, ...]:
+                  end_use: EndUse | None) -> tuple[Reason, ...]:
     """What a determination under `record` must say: which rule, from where, how sure."""
-    number = (f"GN 11(o) chapter {record.chapter} rule {record.gn11_number}"
-              if record.gn11_number is not None else
-              f"GN 11(o) chapter {record.chapter}, running number not shown by the source")
-    notes = [f"product-specific rule of Annex 4-B applied: {number}, provision "
-             f"{record.provision!r}, in force from {record.valid_from.isoformat()}"
-             + (f" to {record.valid_to.isoformat()}" if record.valid_to else "")
-             + f"; source: {record.source}"]
+    notes = [_note("psr_applied", psr_reference=record.reference,
+                   valid_from=record.valid_from.isoformat(),
+                   valid_to=record.valid_to.isoformat() if record.valid_to else "",
+                   source=record.source)]
     if not record.cross_checked:
-        notes.append("this rule's text was NOT cross-checked against a copy of HTSUS General "
-                     "Note 11: it comes from one third-party transcription known to contain "
-                     "errors" + (f" ({record.cross_check})" if record.cross_check else ""))
+        notes.append(_note("psr_not_cross_checked", cross_check=record.cross_check or ""))
     if record.use.residual and end_use is None:
-        notes.append("no end_use given: the rule for 'any other good' (not original "
-                     "equipment for the vehicles its sibling rules name) applies")
-    notes.extend(f"doubt recorded with the rule: {n}" for n in record.notes
-                 if n.startswith("DOUBTFUL"))
+        notes.append(_note("psr_residual"))
+    notes.extend(_note("psr_doubt", doubt=n) for n in record.notes if n.startswith("DOUBTFUL"))
     for chapter_rule in table.chapter_rules(record.chapter, as_of):
-        notes.append(f"chapter {record.chapter} {chapter_rule.text.split(':')[0].lower()} "
-                     f"is not applied by the engine: {chapter_rule.text[:160]}"
-                     + ("..." if len(chapter_rule.text) > 160 else ""))
-    notes.extend(f"rule clause not evaluated: {clause}" for clause in record.unsupported)
+        text = chapter_rule.text
+        notes.append(_note("psr_chapter_rule", chapter=record.chapter,
+                           kind=text.split(":")[0].lower(),
+                           text=text[:160] + ("..." if len(text) > 160 else "")))
+    notes.extend(_note("psr_clause", clause=clause) for clause in record.unsupported)
     return tuple(notes)
+
+
+def _note(note: str, /, **values: str) -> Reason:
+    """A note of the rule's selection, as data: code ``rule.note.<kind>`` and its values
+    (`origin_rules.explain` words it in each language).
+    """
+    return Reason(f"rule.note.{note}", values)
 
 
 def _choose_goods(rule: AppliedRule, goods: str, *, hs: str, as_of: date) -> AppliedRule:
@@ -738,7 +737,7 @@ def _choose_goods(rule: AppliedRule, goods: str, *, hs: str, as_of: date) -> App
             f"{rule.reference}: {names}", hs=hs, as_of=as_of)
     name, alternatives = chosen[0]
     return replace(rule, alternatives=alternatives,
-                   notes=(*rule.notes, f"the document says the good is {name!r} (psr_goods)"))
+                   reasons=(*rule.reasons, _note("psr_goods", goods=name or "")))
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def explain(engine: _Engine, good: Item, rule: AppliedRule, evaluation: _Evaluat
         "thresholds": tuple((t.method.value, str(t.min),
                              t.valid_from.isoformat() if t.valid_from else "")
                             for t in rule.rvc)}, rule.reference))
-    reasons.extend(Reason("rule.note", {"note": note}, rule.reference) for note in rule.notes)
+    reasons.extend(rule.reasons)  # the selection's notes (``rule.note.*``)
     if rule.category is not None and rule.category.note:
         reasons.append(Reason("rule.scope", {"note": rule.category.note},
                               rule.category.reference))

@@ -59,8 +59,8 @@ def test_the_report_for_people_prints_the_rule(tmp_path: Path):
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "ORIGINATING - criterion B" in text
-    assert "GN 11(o) chapter 87 rule 28" in text
-    assert "provision '8708.30 (any other good)'" in text
+    assert "General Note 11(o) (Annex 4-B), chapter 87, rule 28" in text
+    assert "provision 8708.30 (any other good)" in text
 
 
 def test_a_rubber_hose_rule_not_cross_checked_says_so(tmp_path: Path):

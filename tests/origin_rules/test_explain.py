@@ -85,3 +85,29 @@ def test_a_scenarios_steel_condition_is_said_in_each_language(language: str,
     assert "melted" not in render(Reason("detail.steel_aluminum", found), language)
     none = Reason("detail.steel_aluminum.none", {"minimum": "90", "condition": "melted and poured"})
     assert render(none, language).endswith(words)
+
+
+def test_every_note_of_a_rules_selection_is_worded_in_each_language():
+    """Each ``rule.note.*`` template, filled with the same values, gives a sentence of its
+    own in Spanish and French, and the English words alone are what `render_note` gives.
+    """
+    from origin_rules.explain import render_note
+
+    codes = [code for code in _TEMPLATES["en"] if code.startswith("rule.note.")]
+    assert len(codes) >= 18
+    values = {"hs": "8708.30", "others": "Table C", "end_use": "heavy_truck", "entry": "ex 8708.29",
+              "aftermarket_reference": "s", "net_cost_only_reference": "r", "problem": "p",
+              "section_reference": "s", "rule_reference": "r", "table": "B",
+              "psr_reference": "GN", "valid_from": "2020-07-01", "valid_to": "2027-06-30",
+              "source": "src", "cross_check": "", "doubt": "d", "chapter": "87",
+              "kind": "note 1", "text": "t", "clause": "c", "goods": "g"}
+    for code in codes:
+        reason = Reason(code, values)
+        english = render(reason, "en")
+        assert english == f"Note: {render_note(reason)}."
+        for language in ("es", "fr"):
+            assert render(reason, language) != english, (code, language)
+    until = Reason("rule.note.psr_applied", values)
+    assert " to 2027-06-30;" in render(until, "en")
+    assert " hasta el 2027-06-30;" in render(until, "es")
+    assert " au 2027-06-30 ;" in render(until, "fr")

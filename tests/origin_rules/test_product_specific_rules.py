@@ -262,3 +262,47 @@ class TestChoicesAndGaps:
         d = determine(doc)
         assert [r.method for r in d.results] == [Method.NET_COST]
         assert d.results[0].threshold == Decimal(50)
+
+
+class TestTheSelectionSpeaksEachLanguage:
+    """Why a rule was chosen is data (codes ``rule.note.*``), worded in English, Spanish
+    and French; the English words are the determination's ``rule.notes``.
+    """
+
+    def aftermarket_hose(self):
+        return determine(part("4009.31", "6", [("tube", "3917.32", "4")],
+                              end_use="aftermarket"))
+
+    def test_an_aftermarket_part_is_said_to_follow_its_product_specific_rule(self):
+        from origin_rules.explain import render
+
+        d = self.aftermarket_hose()
+        note = next(r for r in d.reasons if r.code == "rule.note.aftermarket")
+        assert note.values["aftermarket_reference"] == "SOR/2020-155 s.14(18)"
+        assert "an aftermarket part is not original equipment" in render(note, "en")
+        assert "mercado de repuestos no es equipo original" in render(note, "es")
+        assert "pas un équipement d'origine" in render(note, "fr")
+        assert any(n.startswith("an aftermarket part is not original equipment")
+                   for n in d.rule.notes)
+
+    def test_the_rule_applied_and_its_source_are_named_in_each_language(self):
+        from origin_rules.explain import render
+
+        d = self.aftermarket_hose()
+        applied = next(r for r in d.reasons if r.code == "rule.note.psr_applied")
+        assert applied.values["psr_reference"] == d.rule.product_rule.reference
+        assert render(applied, "es").startswith("Nota: regla específica de origen aplicada: ")
+        assert render(applied, "fr").startswith("Note : règle d'origine spécifique appliquée : ")
+        unchecked = next(r for r in d.reasons if r.code == "rule.note.psr_not_cross_checked")
+        assert "NO se cotejó" in render(unchecked, "es")
+        assert "n'a PAS été vérifié" in render(unchecked, "fr")
+
+    def test_a_table_b_part_names_its_two_ways_in_each_language(self):
+        from origin_rules.explain import render
+
+        d = determine(part("8708.30", "30", [("plate", "7208.51", "20")],
+                           end_use="passenger_vehicle"))
+        note = next(r for r in d.reasons if r.code == "rule.note.table_or_shift")
+        assert note.values == {"section_reference": "SOR/2020-155 s.14(14)", "table": "B"}
+        assert "una parte de la Tabla B cumple" in render(note, "es")
+        assert "une pièce du tableau B satisfait" in render(note, "fr")
