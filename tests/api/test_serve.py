@@ -118,6 +118,23 @@ def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None
         time.sleep(0.2)
 
 
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a socket listening on `port` (Linux /proc): a worker
+    that is still importing has none yet, and killing the other one then leaves nobody.
+    """
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                listening.add(f"socket:[{fields[9]}]")
+    try:
+        held = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return False
+    return bool(listening & held)
+
+
 def test_each_worker_listens_for_itself_and_a_dead_one_is_replaced(
         served: tuple[str, Path]) -> None:
     """Two workers, each with its own SO_REUSEPORT socket: new connections reach both,
@@ -125,6 +142,8 @@ def test_each_worker_listens_for_itself_and_a_dead_one_is_replaced(
     url, _ = served
     supervisor, workers = _supervisor_and_workers(url)
     assert len(workers) == 2
+    port = int(url.rsplit(":", 1)[1])
+    _wait(lambda: all(_listens(pid, port) for pid in workers), "both workers to listen")
     killed = workers[0]
     os.kill(killed, signal.SIGKILL)
     # The survivor answers new connections at once (the dead socket is gone with it).
