@@ -31,10 +31,12 @@ run: $(STAMP)
 	@echo "VC-API issuer DID and endpoints (/credentials/issue, /credentials/verify): var/demo/vc-api.json"
 	@echo "Witnesses CBP, CBSA, ANAM on 127.0.0.1:8101-8103 (C2SP tlog-witness)."
 	@echo "Serving http://127.0.0.1:8000 (web pages; API docs: http://127.0.0.1:8000/v1/docs); Ctrl-C stops."
-	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/tmec witness serve --home var/demo/ledger --name cbp --port 8101 & \
-	$(BIN)/tmec witness serve --home var/demo/ledger --name cbsa --port 8102 & \
-	$(BIN)/tmec witness serve --home var/demo/ledger --name anam --port 8103 & \
+	@# The witnesses run in the background, where a non-interactive shell ignores Ctrl-C
+	@# for them: the trap stops exactly those three when the server ends.
+	@$(BIN)/tmec witness serve --home var/demo/ledger --name cbp --port 8101 & cbp=$$!; \
+	$(BIN)/tmec witness serve --home var/demo/ledger --name cbsa --port 8102 & cbsa=$$!; \
+	$(BIN)/tmec witness serve --home var/demo/ledger --name anam --port 8103 & anam=$$!; \
+	trap 'kill $$cbp $$cbsa $$anam 2>/dev/null' EXIT INT TERM; \
 	TMEC_WITNESS_URLS=cbp=http://127.0.0.1:8101,cbsa=http://127.0.0.1:8102,anam=http://127.0.0.1:8103 \
 	TMEC_KEY_ENCRYPTION_KEY_FILE=var/demo/key-encryption.key \
 	TMEC_TOKEN_CONTEXT=http://127.0.0.1:8000/ns/origin-token/v1 TMEC_WEB_EXAMPLES=1 \
