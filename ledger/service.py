@@ -37,6 +37,7 @@ from ledger.did_web import DidWebName, parse_did_web
 from ledger.errors import (
     CheckpointSupersededError,
     ConflictError,
+    EncodingError,
     InputError,
     IssuerError,
     LedgerError,
@@ -767,7 +768,12 @@ class Ledger:
                               "did:web identity: set TMEC_PUBLIC_URL to the root of an "
                               "http(s) host (or did_web_host in the trust file), or issue "
                               "under did:key")
-        return DidWebName.of_party(self.did_web_host, party_id).did
+        try:
+            return DidWebName.of_party(self.did_web_host, party_id).did
+        except EncodingError:
+            raise IssuerError(f"party id {party_id[:80]!r} is not a did:web path segment "
+                              "(lowercase letters, digits and inner hyphens): this party "
+                              "issues under did:key") from None
 
     def check_issuer(self, issuer: str, kid: str) -> None:
         """A token's ``issuer`` must be the key's did:key or its party's did:web here.
