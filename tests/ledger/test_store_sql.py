@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ledger.api.accounts import AccountStore, Role
+from ledger.api.accounts import AccountStore, IssuerMethod, Role
 from ledger.api.signing_keys import KeyVault
 from ledger.api.status_lists import StatusLists
 from ledger.crypto import SigningKey
@@ -66,6 +66,7 @@ def seeded(store: SqlStore) -> SqlStore:
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
     accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
+    accounts.choose_identity("laredo-brokers", IssuerMethod.DID_WEB, account.account_id)
     lists = StatusLists(store.engine, "http://127.0.0.1:8000", block=2)
     index, _ = lists.allocate()
     with store.engine.begin() as connection:  # no longer written, but still guarded
@@ -105,6 +106,7 @@ UPDATES = {
     "web_session_ends": "UPDATE web_session_ends SET reason = 'never happened'",
     "web_signin_attempts": "UPDATE web_signin_attempts SET client = '198.51.100.1'",
     "web_signin_successes": "UPDATE web_signin_successes SET succeeded_at = 'never'",
+    "api_party_identities": "UPDATE api_party_identities SET method = 'did:key'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
