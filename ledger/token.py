@@ -270,8 +270,7 @@ def sign_credential(unsigned: Mapping[str, Any], key: SigningKey, verification_m
         if named != key.public_key:
             raise TokenError(f"proof.verificationMethod names key {named.hex()}, but the "
                              f"signing key is {key.public_key.hex()}")
-    elif verification_method.startswith(DID_WEB_PREFIX) and \
-            method_key(verification_method) != key.public_key:
+    elif _party_method_key(verification_method) not in (None, key.public_key):
         raise TokenError(f"proof.verificationMethod {verification_method[:120]!r} names "
                          "another key than the signing key")
     document = copy.deepcopy(dict(unsigned))
@@ -311,6 +310,19 @@ def method_key(verification_method: str) -> bytes:
                      "did:key nor a party's did:web method")
 
 
+def _party_method_key(verification_method: str) -> bytes | None:
+    """The key a party's did:web method names in its fragment; None for any other method
+    (a generic credential's did:web, such as ``did:web:issuer.example#key-1``, is
+    resolved by its caller's key alone, as before).
+    """
+    if not verification_method.startswith(DID_WEB_PREFIX):
+        return None
+    try:
+        return parse_party_method(verification_method)[1]
+    except EncodingError:
+        return None
+
+
 def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
     """vc-di-eddsa s.3.3.7 step 1, offline: did:key methods resolve to their own key.
 
@@ -323,11 +335,10 @@ def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
             named = decode_verification_method(verification_method)
         except EncodingError as exc:
             raise TokenError(f"proof.verificationMethod: {exc.message}") from exc
-    elif verification_method.startswith(DID_WEB_PREFIX) and public_key is not None:
-        fragment = method_key(verification_method)
-        if not hmac.compare_digest(fragment, public_key):
-            raise SignatureError(f"proof.verificationMethod names key {fragment.hex()} in its "
-                                 f"fragment, not the expected key {public_key.hex()}")
+    elif public_key is not None and (fragment := _party_method_key(verification_method)) \
+            and not hmac.compare_digest(fragment, public_key):
+        raise SignatureError(f"proof.verificationMethod names key {fragment.hex()} in its "
+                             f"fragment, not the expected key {public_key.hex()}")
     if public_key is None:
         if named is None:
             raise UnknownKeyError(f"verification method {verification_method!r} cannot be "
