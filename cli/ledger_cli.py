@@ -80,15 +80,26 @@ def init(
     quorum: Annotated[int, typer.Option(help="Cosignatures a verifier requires.")] = 2,
     max_age: Annotated[int, typer.Option("--max-age", help="Seconds a checkpoint stays "
                                          "fresh for verifiers.")] = 86400,
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", metavar="URL", help="The service's public URL (TMEC_PUBLIC_URL, at "
+        "the root of a host): the trust file then names its did:web host, so parties may "
+        "issue as did:web:<host>:parties:<party>.")] = None,
 ) -> None:
     """Create the workspace: log key, one key per witness, trust file, database (idempotent).
 
     The only command that creates a workspace; every other one needs an existing one.
     """
+    from ledger.did_web import did_web_host
+
     workspace = _workspace(home)
     names = tuple(n.strip() for n in witnesses.split(",") if n.strip())
     existed = workspace.initialised()
-    workspace.init(witnesses=names, quorum=quorum, max_age_seconds=max_age)
+    try:
+        host = None if public_url is None else did_web_host(public_url.rstrip("/"))
+    except LedgerError as exc:
+        raise InputError(f"--public-url: {exc}") from None
+    workspace.init(witnesses=names, quorum=quorum, max_age_seconds=max_age,
+                   did_web_host=host)
     out = console()
     say(out, f"ledger workspace {workspace.home} (origin {workspace.settings.origin})"
              + (": it existed; its keys and trust file are kept as they were" if existed
@@ -241,6 +252,11 @@ def keys_list(home: Home = None, as_json: Json = False) -> None:
 
 # ----------------------------------------------------------------------------- tokens
 
+IssuerDid = Annotated[str | None, typer.Option(
+    "--issuer-did", metavar="DID", help="The token's issuer: your key's did:key (the "
+    "default) or your party's did:web:<host>:parties:<party> (the host the trust file "
+    "names as did_web_host).")]
+
 
 @token_app.command("issue")
 @handle_errors
@@ -264,6 +280,7 @@ def token_issue(
     supersedes: Annotated[str | None, typer.Option(metavar="DIGEST", help="This token "
                                                    "corrects that one (same party; it "
                                                    "becomes superseded).")] = None,
+    issuer_did: IssuerDid = None,
     home: Home = None,
     as_json: Json = False,
 ) -> None:
@@ -290,7 +307,7 @@ def token_issue(
     certification = key.certification(role, bom.producer, blanket=blanket, invoice=invoice,
                                       importer=importer, signed_on=utc_now().date())
     result = ledger.issue_token(bom, certification, shipment_id=shipment, key=key.key,
-                                supersedes=replaced)
+                                supersedes=replaced, issuer=issuer_did)
     token_path = workspace.save_token(result.digest, result.token)
     checkpoint = ledger.publish_checkpoint()
     if as_json:

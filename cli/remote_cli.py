@@ -100,11 +100,22 @@ def remote_issue(
     key_file: Annotated[Path | None, typer.Option(
         "--key", help="Sign here with your own key file (it never leaves this machine); "
         "without it the service signs with the key it holds for your party.")] = None,
+    issuer_did: Annotated[str | None, typer.Option(
+        "--issuer-did", metavar="DID", help="With --key: the token's issuer, your key's "
+        "did:key (the default) or your party's did:web:<host>:parties:<party> on the "
+        "service's host. The service's key signs under your party's choice "
+        "(PUT /v1/identity).")] = None,
     as_json: Json = False,
 ) -> None:
     """Issue the shipment's token: signed by the service's held key, or here with --key."""
     if key_file is not None:
-        answer = _signed_here(server, api_key, bom, key_file, shipment, invoice, supersedes)
+        answer = _signed_here(server, api_key, bom, key_file, shipment, invoice, supersedes,
+                              issuer_did)
+    elif issuer_did is not None:
+        from ledger.errors import InputError
+
+        raise InputError("--issuer-did goes with --key; the service's held key signs under "
+                         "your party's chosen identity (PUT /v1/identity)")
     else:
         request: dict[str, Any] = {"shipmentId": shipment}
         if invoice:
@@ -123,7 +134,8 @@ def remote_issue(
 
 
 def _signed_here(server: str, api_key: str | None, bom_path: Path, key_file: Path,
-                 shipment: str, invoice: str | None, supersedes: str | None) -> Any:
+                 shipment: str, invoice: str | None, supersedes: str | None,
+                 issuer: str | None = None) -> Any:
     """Determine origin and sign on this machine; the service checks and logs."""
     import base64
 
@@ -143,7 +155,7 @@ def _signed_here(server: str, api_key: str | None, bom_path: Path, key_file: Pat
                                       signed_on=now.date())
     prepared = sign_token(bom, certification, shipment_id=shipment, key=key.key,
                           created=now.strftime("%Y-%m-%dT%H:%M:%SZ"), supersedes=supersedes,
-                          context=TOKEN_CONTEXT)
+                          context=TOKEN_CONTEXT, issuer=issuer)
     ((_, records),) = prepared.disclosures
     answer = _call(server, "POST", "/v1/tokens/signed", api_key, json={
         "token": prepared.token, "statement": prepared.statement,

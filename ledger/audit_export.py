@@ -54,7 +54,7 @@ from ledger.statements import (
     registrar_kid,
     verify_statement_signature,
 )
-from ledger.token import token_digest, verify_token
+from ledger.token import token_digest, token_public_key, verify_token
 from ledger.verify import TrustFile
 
 __all__ = ["EXPORT_FORMAT", "ExportPeriod", "ExportReport", "export_lines", "verify_export"]
@@ -376,7 +376,7 @@ class _Checker:
         try:
             if token_digest(token) != digest:
                 raise _Fail(f"token {digest[:16]}... does not hash to its digest")
-            verify_token(token)
+            verify_token(token, token_public_key(token))  # did:key or did:web
         except LedgerError as exc:
             raise _Fail(f"token {digest[:16]}...: {exc}") from None
         if digest not in self.token_entries:

@@ -18,8 +18,9 @@ securing of claims the token already makes, never a claim of its own:
   the token's bundle (`verify_copy`) runs the offline bundle verification
   (`ledger.verify.verify`: checkpoint, inclusion, key, status, signature...) and three
   more checks: ``jose.format`` (a vc+jwt whose header passes `ledger.jose`),
-  ``jose.signature`` (its kid is the token's verification method and the signature
-  verifies under that key, which the bundle proved registered), ``jose.payload`` (the
+  ``jose.signature`` (its kid is the token's verification method, a did:key or the
+  party's did:web method, and the signature verifies under that key, which the bundle
+  proved registered), ``jose.payload`` (the
   payload is, value for value, the copy of that kind recomputed from the bundle's token).
   The decision covers all of them: a copy of a revoked token is rejected as the token is;
   a copy that differs in one member, or is signed by another key, is rejected though the
@@ -49,8 +50,7 @@ from ledger.errors import (
     SignatureError,
     TokenError,
 )
-from ledger.multikey import DID_KEY_PREFIX, decode_verification_method
-from ledger.token import TOKEN_TYPE, TOKEN_URN_PREFIX, shipment_digest
+from ledger.token import TOKEN_TYPE, TOKEN_URN_PREFIX, method_key, shipment_digest
 from ledger.traceability import traceability_view
 from ledger.untp import untp_view
 from ledger.verify import Check, Decision, Outcome, TrustFile, Verification, verify
@@ -107,8 +107,7 @@ def sign_copy(kind: CopyKind, token: Mapping[str, Any], digest: str, key: Signin
             verificationMethod), or the token lacks what the copy needs.
     """
     kid = _token_kid(token)
-    if not kid.startswith(DID_KEY_PREFIX) or decode_verification_method(kid) != \
-            key.public_key:
+    if method_key(kid) != key.public_key:
         raise TokenError(f"the token was signed by {kid[:120]}; a JOSE copy is signed by "
                          "that same key, not this one")
     return secure_credential(copy_payload(kind, token, digest), key, kid)
@@ -209,7 +208,9 @@ def verify_copy(jwt: Any, bundle: bytes | str | Mapping[str, Any], trust: TrustF
         if vc_jwt.kid != kid:
             raise SignatureError(f"the JWS is signed by kid {vc_jwt.kid[:120]!r}, the token "
                                  f"by {kid[:120]!r}: a copy is signed by the token's key")
-        verify_vc_jwt(vc_jwt, decode_verification_method(kid))
+        # did:key, or a party's did:web whose fragment the bundle bound to the key
+        # (``token.issuer``): a copy of a did:web token is refused with its bundle else.
+        verify_vc_jwt(vc_jwt, method_key(kid))
     except LedgerError as exc:
         return fail("jose.signature", exc.message)
     checks.append(Check("jose.signature", Outcome.PASS, f"EdDSA signature by {kid}"))

@@ -26,10 +26,11 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ledger.errors import EncodingError
-from ledger.multikey import did_key, encode_public_key
+from ledger.multikey import decode_public_key, did_key, encode_public_key
 
 __all__ = ["DID_CONTEXT", "DID_WEB_PREFIX", "MULTIKEY_CONTEXT", "PARTIES_SEGMENT",
-           "DidWebName", "did_document", "did_web_host", "parse_did_web"]
+           "DidWebName", "check_host", "did_document", "did_web_host", "parse_did_web",
+           "parse_party_method", "party_method"]
 
 DID_WEB_PREFIX: Final = "did:web:"
 #: DID 1.0 s.6.3.1: a JSON-LD DID document's first context.
@@ -108,6 +109,48 @@ def parse_did_web(did: str) -> DidWebName:
     if _HOST.match(host) is None or not all(_SEGMENT.match(s) for s in path):
         raise EncodingError(f"not a did:web identifier this service writes: {did[:80]!r}")
     return DidWebName(host, tuple(path))
+
+
+def check_host(host: str) -> str:
+    """`host` if it is a method-specific host part did:web can name (a port as ``%3A``).
+
+    Raises:
+        EncodingError: it is not.
+    """
+    if _HOST.match(host) is None:
+        raise EncodingError(f"{str(host)[:80]!r} is not a host did:web can name")
+    return host
+
+
+def party_method(did: str, public_key: bytes) -> str:
+    """The id a party's DID document gives `public_key`: ``<did>#<publicKeyMultibase>``.
+
+    The same id `did_document` writes, so a token's ``proof.verificationMethod`` under a
+    did:web issuer names exactly the entry of the party's document (while the key is
+    listed there).
+    """
+    return f"{did}#{encode_public_key(public_key)}"
+
+
+def parse_party_method(verification_method: str) -> tuple[DidWebName, bytes]:
+    """Split ``did:web:<host>:parties:<party>#<multibase>`` into the name and the key.
+
+    Offline: the key is read from the fragment, which is the key's own multibase form in
+    every document this service writes; whether the party held that key is for the log
+    to say (`ledger.verify`), not the fragment.
+
+    Raises:
+        EncodingError: not a party's did:web method with a Multikey fragment.
+    """
+    did, sep, fragment = verification_method.partition("#")
+    name = parse_did_web(did)
+    if name.party is None:
+        raise EncodingError(f"{did[:80]!r} is not a party's did:web identifier "
+                            f"(did:web:<host>:{PARTIES_SEGMENT}:<party>)")
+    if not sep or not fragment:
+        raise EncodingError(f"{verification_method[:120]!r} names no key: the fragment is "
+                            "the key's publicKeyMultibase")
+    return name, decode_public_key(fragment)
 
 
 def did_document(did: str, public_keys: Sequence[bytes]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ LedgerError                      ledger.error
 ├── PolicyError                  ledger.policy_invalid          trust policy malformed or unmet
 │   └── StaleCheckpointError     ledger.checkpoint_stale        quorum met, but not fresh
 ├── TokenError                   ledger.token_invalid           origin token malformed
+│   └── IssuerError              ledger.token_invalid.issuer    did:web issuer not bound to its key
 ├── CredentialError              ledger.credential_invalid      a generic VC the issuer refuses
 ├── JoseError                    ledger.jose_invalid            a JWS refused before its signature
 ├── HypotheticalRuleSetError     ledger.hypothetical_rule_set   a what-if determination, no token
@@ -43,6 +44,7 @@ __all__ = [
     "HypotheticalRuleSetError",
     "InconsistentCheckpointError",
     "InputError",
+    "IssuerError",
     "JoseError",
     "KeyRevokedError",
     "LedgerError",
@@ -156,6 +158,20 @@ class TokenError(LedgerError, ValueError):
 
     code: ClassVar[str] = "ledger.token_invalid"
     title: ClassVar[str] = "Invalid origin token"
+
+
+class IssuerError(TokenError):
+    """An origin token whose did:web ``issuer`` does not bind to the key that signed it.
+
+    A token may name its party's did:web identity (``did:web:<host>:parties:<party>``)
+    instead of its key's did:key; it is then refused when the DID does not parse, its
+    host is not the one the verifier's trust file names for the log (or the trust file
+    names none), its party is not the one the log bound the signing key to, or the
+    verification method's fragment is not that key (`ledger.verify`, `ledger.service`).
+    """
+
+    code: ClassVar[str] = "ledger.token_invalid.issuer"
+    title: ClassVar[str] = "Issuer not bound to the signing key"
 
 
 class CredentialError(LedgerError, ValueError):

@@ -298,10 +298,13 @@ class Workspace:
                                 "--home / TMEC_HOME")
 
     def init(self, *, witnesses: Sequence[str] = DEFAULT_WITNESSES, quorum: int = 2,
-             max_age_seconds: int | None = DEFAULT_MAX_AGE) -> None:
+             max_age_seconds: int | None = DEFAULT_MAX_AGE,
+             did_web_host: str | None = None) -> None:
         """Create the log key, one key per witness, the trust file and the database.
 
-        Idempotent: what exists is kept.
+        Idempotent: what exists is kept. `did_web_host` (`ledger.did_web.did_web_host` of
+        the service's public URL) goes into a new trust file: the host under which this
+        log's parties may issue as did:web; without it they issue as did:key only.
         """
         for name in witnesses:
             if not name or not name.isascii() or not name.replace("-", "").isalnum():
@@ -339,7 +342,7 @@ class Workspace:
             if max_age_seconds is not None and cosigners:
                 policy = Policy(policy.logs, policy.witnesses, policy.groups, policy.quorum,
                                 max_age_seconds)
-            trust = TrustFile(policy, VerifyOptions())
+            trust = TrustFile(policy, VerifyOptions(), did_web_host=did_web_host)
             _write(self.trust_path, json.dumps(trust.to_json(), indent=2) + "\n")
         from ledger.store.sql import SqlStore
 
@@ -378,8 +381,12 @@ class Workspace:
         signer = self.log_signer()
         witnesses = self.witnesses() if with_witnesses else []
         store = SqlStore.open(self.settings.database_url, create=False)
+        # The trust file names the host this log's parties have did:web identities at
+        # (None: did:key only); the HTTP service sets its own from TMEC_PUBLIC_URL.
+        host = self.trust().did_web_host if self.trust_path.exists() else None
         return Ledger(store, signer.signing_key, origin=signer.verifier.name, now=utc_now,
-                      witnesses=witnesses, token_context=self.settings.token_context)
+                      witnesses=witnesses, token_context=self.settings.token_context,
+                      did_web_host=host)
 
     def trust(self, path: Path | None = None) -> TrustFile:
         """The trust file at `path` (default: this workspace's)."""

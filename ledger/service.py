@@ -33,10 +33,13 @@ from ledger import merkle
 from ledger.canonical import canonicalize, parse_json, values_checked
 from ledger.checkpoint import Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint
 from ledger.crypto import SigningKey, sha256, verify_signature
+from ledger.did_web import DidWebName, parse_did_web
 from ledger.errors import (
     CheckpointSupersededError,
     ConflictError,
+    EncodingError,
     InputError,
+    IssuerError,
     LedgerError,
     NotFoundError,
     OutOfRangeError,
@@ -47,7 +50,12 @@ from ledger.errors import (
 )
 from ledger.evidence import check_evidence, cited_tokens
 from ledger.keys import KeyDirectory, KeyRecord, require_key, require_valid
-from ledger.multikey import did_key, encode_public_key, verification_method_id
+from ledger.multikey import (
+    decode_verification_method,
+    did_key,
+    encode_public_key,
+    verification_method_id,
+)
 from ledger.note import Signer, Verifier
 from ledger.state import (
     AsOf,
@@ -96,6 +104,8 @@ from ledger.token import (
     shipment_digest,
     supplier_token_digests,
     token_digest,
+    token_issuer,
+    token_public_key,
     verify_token,
 )
 from ledger.verify import BUNDLE_FORMAT, MAX_SUPPLIER_DEPTH
@@ -186,17 +196,21 @@ def sign_token(bom: BillOfMaterials, certification: Certification, *, shipment_i
                key: SigningKey, created: str, salts: Sequence[bytes] | None = None,
                supersedes: str | None = None,
                credential_status: Mapping[str, Any] | None = None,
-               context: str = TOKEN_CONTEXT) -> PreparedToken:
+               context: str = TOKEN_CONTEXT, issuer: str | None = None) -> PreparedToken:
     """Determine origin, sign the token and its log statement: no ledger needed.
 
     What a party that keeps its key does on its own machine (`tmec remote issue --key`)
     before it submits the result (`Ledger.log_signed_token`); `Ledger.prepare_token` does
-    the same with the key checked against the log first.
+    the same with the key checked against the log first. `issuer` is the token's
+    (`ledger.token.token_issuer`: the key's did:key by default, or the party's did:web);
+    the log statement always names the key by its did:key, as every statement does, and
+    the token's digest in it binds the token's issuer to that key.
     """
     determination = determine_origin(bom)
     issued: IssuedToken = build_origin_token(  # checks every Annex 5-A element too
         bom, determination, certification, shipment_id=shipment_id, key=key,
-        created=created, salts=salts, credential_status=credential_status, context=context)
+        created=created, salts=salts, credential_status=credential_status, context=context,
+        issuer=issuer)
     statement: dict[str, Any] = {
         "v": 1, "type": "token", "time": created, "tokenDigest": issued.digest,
         "issuer": did_key(key.public_key),
@@ -323,9 +337,14 @@ class Ledger:
     def __init__(self, store: LogStore, log_key: SigningKey, *, origin: str,
                  now: Callable[[], datetime] = utc_now,
                  witnesses: Sequence[WitnessClient] = (),
-                 witness_timeout: float = 10.0, token_context: str = TOKEN_CONTEXT) -> None:
+                 witness_timeout: float = 10.0, token_context: str = TOKEN_CONTEXT,
+                 did_web_host: str | None = None) -> None:
         self.store = store
         self.token_context = token_context
+        #: The did:web host this log's parties are named under (the trust file's
+        #: ``did_web_host``; the service's ``TMEC_PUBLIC_URL``), None when it has none:
+        #: then only did:key tokens are issued and logged (`check_issuer`).
+        self.did_web_host = did_web_host
         self.origin = origin
         self.log_key = log_key
         self.signer = Signer(origin, log_key)
@@ -695,7 +714,8 @@ class Ledger:
                     shipment_id: str, key: SigningKey,
                     salts: Sequence[bytes] | None = None,
                     supersedes: str | None = None,
-                    credential_status: Mapping[str, Any] | None = None) -> IssueResult:
+                    credential_status: Mapping[str, Any] | None = None,
+                    issuer: str | None = None) -> IssueResult:
         """Determine origin, sign the token, store it with its disclosure records, log it.
 
         Before anything is written: the key must be valid, the good originating, and every
@@ -708,7 +728,7 @@ class Ledger:
         """
         prepared = self.prepare_token(bom, certification, shipment_id=shipment_id, key=key,
                                       salts=salts, supersedes=supersedes,
-                                      credential_status=credential_status)
+                                      credential_status=credential_status, issuer=issuer)
         (index,) = self.append([prepared.statement], blobs=prepared.blobs,
                                disclosures=prepared.disclosures)
         return prepared.logged(index)
@@ -717,20 +737,65 @@ class Ledger:
                       shipment_id: str, key: SigningKey,
                       salts: Sequence[bytes] | None = None,
                       supersedes: str | None = None,
-                      credential_status: Mapping[str, Any] | None = None) -> PreparedToken:
+                      credential_status: Mapping[str, Any] | None = None,
+                      issuer: str | None = None) -> PreparedToken:
         """Everything `issue_token` does before the append, so that a caller with many
         registrations in flight can append them together (`ledger.sequencer.Sequencer`:
         one transaction and one fsync per batch). Nothing is written; the append checks
         the log's rules again under the writer section, against the batch before it.
         """
-        self.keys().require_valid(verification_method_id(key.public_key), self.size)
+        kid = verification_method_id(key.public_key)
+        self.keys().require_valid(kid, self.size)
+        if issuer is not None:
+            self.check_issuer(issuer, kid)
         prepared = sign_token(bom, certification, shipment_id=shipment_id, key=key,
                               created=_iso(self.now()), salts=salts, supersedes=supersedes,
                               credential_status=credential_status,
-                              context=self.token_context)
+                              context=self.token_context, issuer=issuer)
         check_evidence(bom, {digest: self.token(digest, what="supplier token")
                              for digest in cited_tokens(bom)})
         return prepared
+
+    def party_did(self, party_id: str) -> str:
+        """The party's did:web identifier on this log's host.
+
+        Raises:
+            IssuerError: this ledger has no did:web host (``TMEC_PUBLIC_URL`` at the root of
+                a host for the service; ``did_web_host`` in a workspace's trust file).
+        """
+        if self.did_web_host is None:
+            raise IssuerError("this ledger has no did:web host, so its parties have no "
+                              "did:web identity: set TMEC_PUBLIC_URL to the root of an "
+                              "http(s) host (or did_web_host in the trust file), or issue "
+                              "under did:key")
+        try:
+            return DidWebName.of_party(self.did_web_host, party_id).did
+        except EncodingError:
+            raise IssuerError(f"party id {party_id[:80]!r} is not a did:web path segment "
+                              "(lowercase letters, digits and inner hyphens): this party "
+                              "issues under did:key") from None
+
+    def check_issuer(self, issuer: str, kid: str) -> None:
+        """A token's ``issuer`` must be the key's did:key or its party's did:web here.
+
+        What `ledger.verify` checks offline, checked before a token is logged, so the log
+        never holds a token whose issuer a verifier of this log must refuse: the did:web
+        host is this ledger's and the party segment is the party the log bound `kid` to.
+
+        Raises:
+            IssuerError: any other identifier.
+            UnknownKeyError: `kid` is not in the log.
+        """
+        public = decode_verification_method(kid)
+        if issuer == did_key(public):
+            return
+        token_issuer(issuer, public)  # a party's did:web, or IssuerError
+        name = parse_did_web(issuer)
+        expected = self.party_did(self.keys().get(kid).party_id)
+        if issuer != expected:
+            what = ("host" if name.host != self.did_web_host else "party")
+            raise IssuerError(f"issuer {issuer[:120]!r} names another {what} than this "
+                              f"log's: the key {kid[:60]}... is {expected}'s")
 
     def log_signed_token(self, token: Mapping[str, Any], statement: Mapping[str, Any],
                          records: bytes) -> IssueResult:
@@ -750,13 +815,15 @@ class Ledger:
             InputError: the statement or records do not belong to the token.
         """
         parsed = parse_token(dict(token))
-        verify_token(parsed)
+        signer_key = token_public_key(parsed)
+        verify_token(parsed, signer_key)
         digest = token_digest(parsed)
         entry = parse_statement(dict(statement))
         subject = parsed["credentialSubject"]
         if entry.kind is not StatementKind.TOKEN:
             raise InputError(f"a {entry.kind.value} statement does not log a token")
-        expected = {"tokenDigest": digest, "issuer": parsed["issuer"],
+        kid = verification_method_id(signer_key)
+        expected = {"tokenDigest": digest, "issuer": did_key(signer_key),
                     "shipment": shipment_digest(subject["shipmentId"]),
                     "blanket": "validUntil" in parsed,
                     "parents": sorted(supplier_token_digests(parsed))}
@@ -764,8 +831,9 @@ class Ledger:
         if wrong:
             raise InputError(f"the token statement does not describe this token "
                              f"({', '.join(wrong)} differ)")
-        if entry.signer != parsed["proof"]["verificationMethod"]:
+        if entry.signer != kid:
             raise InputError("the token statement is signed by another key than the token")
+        self.check_issuer(parsed["issuer"], kid)
         try:
             commitment = decode_commitment(records)
         except LedgerError as exc:

@@ -57,9 +57,11 @@ from typing import Any, Final
 from ledger import merkle
 from ledger.canonical import canonicalize, parse_json
 from ledger.crypto import SIGNATURE_SIZE, SigningKey, sha256, verify_signature
+from ledger.did_web import DID_WEB_PREFIX, parse_did_web, parse_party_method, party_method
 from ledger.errors import (
     EncodingError,
     HypotheticalRuleSetError,
+    IssuerError,
     SignatureError,
     TokenError,
     UnknownKeyError,
@@ -114,11 +116,14 @@ __all__ = [
     "encode_commitment",
     "is_token_context",
     "line_records",
+    "method_key",
     "parse_token",
     "shipment_digest",
     "sign_credential",
     "supplier_token_digests",
     "token_digest",
+    "token_issuer",
+    "token_public_key",
     "verify_credential",
     "verify_disclosure",
     "verify_token",
@@ -265,6 +270,9 @@ def sign_credential(unsigned: Mapping[str, Any], key: SigningKey, verification_m
         if named != key.public_key:
             raise TokenError(f"proof.verificationMethod names key {named.hex()}, but the "
                              f"signing key is {key.public_key.hex()}")
+    elif _party_method_key(verification_method) not in (None, key.public_key):
+        raise TokenError(f"proof.verificationMethod {verification_method[:120]!r} names "
+                         "another key than the signing key")
     document = copy.deepcopy(dict(unsigned))
     proof: dict[str, Any] = {
         "type": PROOF_TYPE,
@@ -280,14 +288,57 @@ def sign_credential(unsigned: Mapping[str, Any], key: SigningKey, verification_m
     return document
 
 
+def method_key(verification_method: str) -> bytes:
+    """The key a verification method of ours names: a did:key's own, or the fragment of a
+    party's did:web method (``<did>#<publicKeyMultibase>``, `ledger.did_web.party_method`).
+
+    Naming is not resolving: a did:web fragment is only the *claim* of a key, which a
+    verifier binds to the party through the log (`ledger.verify`); `verify_credential`
+    never resolves a did:web method by its fragment alone.
+
+    Raises:
+        TokenError: neither form, or not a well-formed key.
+    """
+    try:
+        if verification_method.startswith(DID_KEY_PREFIX):
+            return decode_verification_method(verification_method)
+        if verification_method.startswith(DID_WEB_PREFIX):
+            return parse_party_method(verification_method)[1]
+    except EncodingError as exc:
+        raise TokenError(f"proof.verificationMethod: {exc.message}") from exc
+    raise TokenError(f"proof.verificationMethod {verification_method[:120]!r} is neither a "
+                     "did:key nor a party's did:web method")
+
+
+def _party_method_key(verification_method: str) -> bytes | None:
+    """The key a party's did:web method names in its fragment; None for any other method
+    (a generic credential's did:web, such as ``did:web:issuer.example#key-1``, is
+    resolved by its caller's key alone, as before).
+    """
+    if not verification_method.startswith(DID_WEB_PREFIX):
+        return None
+    try:
+        return parse_party_method(verification_method)[1]
+    except EncodingError:
+        return None
+
+
 def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
-    """vc-di-eddsa s.3.3.7 step 1, offline: did:key methods resolve to their own key."""
+    """vc-di-eddsa s.3.3.7 step 1, offline: did:key methods resolve to their own key.
+
+    A did:web method of a party (``...#<publicKeyMultibase>``) resolves only with the key
+    passed in (from the log), and its fragment must name that same key.
+    """
     named: bytes | None = None
     if verification_method.startswith(DID_KEY_PREFIX):
         try:
             named = decode_verification_method(verification_method)
         except EncodingError as exc:
             raise TokenError(f"proof.verificationMethod: {exc.message}") from exc
+    elif public_key is not None and (fragment := _party_method_key(verification_method)) \
+            and not hmac.compare_digest(fragment, public_key):
+        raise SignatureError(f"proof.verificationMethod names key {fragment.hex()} in its "
+                             f"fragment, not the expected key {public_key.hex()}")
     if public_key is None:
         if named is None:
             raise UnknownKeyError(f"verification method {verification_method!r} cannot be "
@@ -960,6 +1011,7 @@ def build_origin_token(
     salts: Sequence[bytes] | None = None,
     credential_status: Mapping[str, Any] | None = None,
     context: str = TOKEN_CONTEXT,
+    issuer: str | None = None,
 ) -> IssuedToken:
     """Assemble, commit and sign the origin token of one good.
 
@@ -967,7 +1019,8 @@ def build_origin_token(
     5-A elements of `certification`, the good's description and HS subheading, the
     origin criterion and determination summary, and ``partsRoot`` / ``partsCount`` over
     `line_records`; supplier tokens cited as ``evidence.token`` in the BOM become
-    ``relatedResource`` links (VCDM 2.0 s.5.3). The issuer is the did:key of `key`.
+    ``relatedResource`` links (VCDM 2.0 s.5.3). The issuer is the did:key of `key`, or the
+    party's did:web identity given as `issuer` (`token_issuer`).
     ``validFrom`` / ``validUntil`` span the blanket period (00:00:00Z of the first day to
     23:59:59Z of the last; dates are read as UTC) or, for a single shipment, ``validFrom``
     is `created` and there is no ``validUntil``.
@@ -984,6 +1037,10 @@ def build_origin_token(
         credential_status: A W3C Bitstring Status List entry (``credentialStatus``) the
             token carries, when its issuer publishes one (`ledger.status_list`).
         context: The URL of our terms' context (`is_token_context`), the operator's.
+        issuer: None (or the key's did:key) for the did:key form, the default; or the
+            party's ``did:web:<host>:parties:<party>``, whose key id is then
+            ``<issuer>#<publicKeyMultibase>``. Which party and host are right is the
+            ledger's to check (`ledger.service.Ledger.prepare_token`).
 
     Returns:
         The signed token, its digest and the line commitment (keep it to disclose lines).
@@ -995,6 +1052,7 @@ def build_origin_token(
             the BOM, an Annex 5-A element is missing or invalid (a blanket period over 12
             months, an exporter missing without cause, an address outside the Parties), a
             supplier digest is malformed, or `created` is not a dateTimeStamp.
+        IssuerError: `issuer` is neither the key's did:key nor a party's did:web DID.
     """
     if determination.hypothetical:
         # Checked first, whatever the verdict: a what-if never becomes a certification.
@@ -1015,6 +1073,7 @@ def build_origin_token(
                          f"{determination.as_of}, the BOM for {bom.good!r} on {bom.as_of}")
     _text(shipment_id, "shipment_id")
     _check_datetime(created, "created", require_timezone=True)
+    issuer_did, method = token_issuer(issuer, key.public_key)
     records = line_records(bom)
     if salts is None:
         salts = [os.urandom(SALT_SIZE) for _ in records]
@@ -1028,7 +1087,7 @@ def build_origin_token(
     unsigned: dict[str, Any] = {
         "@context": [VC_CONTEXT_V2, context],
         "type": [CREDENTIAL_TYPE, TOKEN_TYPE],
-        "issuer": did_key(key.public_key),
+        "issuer": issuer_did,
         "validFrom": created if period is None else f"{period.start.isoformat()}T00:00:00Z",
     }
     if period is not None:
@@ -1043,8 +1102,51 @@ def build_origin_token(
     if credential_status is not None:  # W3C Bitstring Status List v1.0 s.2.1
         _check_status_entry(credential_status, "credential_status")
         unsigned["credentialStatus"] = dict(credential_status)
-    token = sign_credential(unsigned, key, verification_method_id(key.public_key), created)
+    token = sign_credential(unsigned, key, method, created)
     return IssuedToken(token, token_digest(token), commitment)
+
+
+def token_issuer(issuer: str | None, public_key: bytes) -> tuple[str, str]:
+    """The ``issuer`` and ``proof.verificationMethod`` of a token signed by `public_key`.
+
+    None, or the key's own did:key, gives the did:key form (``did:key:z...`` and
+    ``did:key:z...#z...``). A party's did:web DID (did:web Method Specification; the
+    form `ledger.did_web.DidWebName.of_party` writes) gives that DID and the id its DID
+    document gives the key, ``<did>#<publicKeyMultibase>``.
+
+    Raises:
+        IssuerError: another did:key, a did:web that is not a party's, or anything else.
+    """
+    own = did_key(public_key)
+    if issuer is None or issuer == own:
+        return own, verification_method_id(public_key)
+    if issuer.startswith(DID_KEY_PREFIX):
+        raise IssuerError(f"issuer {issuer[:120]!r} is another key's did:key; a did:key "
+                          f"issuer is the signing key's own ({own})")
+    try:
+        name = parse_did_web(issuer)
+    except EncodingError as exc:
+        raise IssuerError(f"issuer: {exc.message}") from exc
+    if name.party is None:
+        raise IssuerError(f"issuer {issuer[:120]!r} is not a party's did:web identifier "
+                          "(did:web:<host>:parties:<party>)")
+    return issuer, party_method(issuer, public_key)
+
+
+def token_public_key(token: Mapping[str, Any]) -> bytes:
+    """The key a token's proof names (did:key, or a party's did:web fragment).
+
+    For a did:web token this is the *claimed* key: pass it to `verify_token` only where
+    something else binds it to the party (the log's key statement).
+
+    Raises:
+        TokenError: the proof names no method of either form.
+    """
+    proof = token.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+    if not isinstance(method, str):
+        raise TokenError("$.proof.verificationMethod: missing")
+    return method_key(method)
 
 
 #: Domain separation of `shipment_digest` (no other hash in the ledger starts so).
@@ -1180,11 +1282,12 @@ def parse_token(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """Check that a document has the shape of a UsmcaOriginToken; no signature check.
 
     Verifies the members this module writes: the VC 2.0 ``@context`` (first) and ours,
-    both types, a did:key ``issuer``, ``validFrom`` / ``validUntil`` dateTimeStamps in
-    order, the credentialSubject's Annex 5-A elements, determination summary, ``partsRoot``
-    and ``partsCount``, well-formed ``relatedResource`` links whose ``digestMultibase``
-    matches their id, and the proof members. Unknown extra members are allowed (VCDM 2.0
-    extensibility); they are still covered by the signature.
+    both types, a did:key ``issuer`` (or a party's did:web one), ``validFrom`` /
+    ``validUntil`` dateTimeStamps in order, the credentialSubject's Annex 5-A elements,
+    determination summary, ``partsRoot`` and ``partsCount``, well-formed
+    ``relatedResource`` links whose ``digestMultibase`` matches their id, and the proof
+    members. Unknown extra members are allowed (VCDM 2.0 extensibility); they are still
+    covered by the signature.
 
     Args:
         data: JSON bytes or text, or an already-parsed object.
@@ -1236,10 +1339,18 @@ def _validated(parsed: Any) -> dict[str, Any]:
         if needed not in types:
             raise TokenError(f"$.type: must include {needed!r}")
     issuer = _get(token, "issuer", "$", str)
-    try:
-        decode_did_key(issuer)
-    except EncodingError as exc:
-        raise TokenError(f"$.issuer: {exc.message}") from exc
+    if issuer.startswith(DID_WEB_PREFIX):
+        try:
+            if parse_did_web(issuer).party is None:
+                raise IssuerError(f"$.issuer: {issuer[:120]!r} is not a party's did:web "
+                                  "identifier (did:web:<host>:parties:<party>)")
+        except EncodingError as exc:
+            raise IssuerError(f"$.issuer: {exc.message}") from exc
+    else:
+        try:
+            decode_did_key(issuer)
+        except EncodingError as exc:
+            raise TokenError(f"$.issuer: {exc.message}") from exc
     valid_from = _check_datetime(_get(token, "validFrom", "$", str), "$.validFrom",
                                  require_timezone=True)
     if "validUntil" in token:
@@ -1273,14 +1384,16 @@ def verify_token(token: bytes | str | Mapping[str, Any],
     """Check a token's shape, its eddsa-jcs-2022 proof, and that its issuer signed it.
 
     `parse_token`, then `verify_credential`, then the binding VCDM 2.0 leaves to the
-    verifier: the proof's did:key verification method must belong to the ``issuer`` DID,
-    otherwise anyone could sign claims in another certifier's name. Key registration and
-    revocation are judged against the log elsewhere.
+    verifier: the proof's verification method must belong to the ``issuer`` DID,
+    otherwise anyone could sign claims in another certifier's name. A did:web issuer's
+    method must also name `public_key` in its fragment; that the party held that key,
+    and its host, are judged against the log (`ledger.verify`), as are key registration
+    and revocation.
 
     Args:
         token: The token (JSON bytes, text or object).
         public_key: The key the caller expects (for example, from the key registry); None
-            resolves the did:key offline.
+            resolves the did:key offline (a did:web token then raises UnknownKeyError).
 
     Raises:
         TokenError: If the token is malformed.

@@ -56,7 +56,15 @@ from ledger.bundle import (
     decode_proof,
 )
 from ledger.canonical import canonicalize, parse_json, values_checked
-from ledger.errors import BundleError, EncodingError, InputError, LedgerError, PolicyError
+from ledger.did_web import DID_WEB_PREFIX, DidWebName, check_host, parse_party_method
+from ledger.errors import (
+    BundleError,
+    EncodingError,
+    InputError,
+    IssuerError,
+    LedgerError,
+    PolicyError,
+)
 from ledger.multikey import did_key
 from ledger.policy import Policy, StaleCheckpointError, VerifiedCheckpoint, verify_checkpoint
 from ledger.statements import Statement, StatementKind, parse_statement, registrar_kid
@@ -101,21 +109,32 @@ class VerifyOptions:
 
 @dataclass(frozen=True)
 class TrustFile:
-    """A trust file: the tlog policy (log key, witnesses, quorum, max age) and options."""
+    """A trust file: the tlog policy (log key, witnesses, quorum, max age) and options.
+
+    `did_web_host` is the did:web host (method-specific form, a port as ``%3A``) under
+    which this log's parties may name themselves as token issuers
+    (``did:web:<host>:parties:<party>``): the verifier trusts the log, not a web server,
+    so the host is part of what it trusts for this log. None: only did:key issuers are
+    accepted (a did:web token fails ``token.issuer``).
+    """
 
     policy: Policy
     options: VerifyOptions = field(default_factory=VerifyOptions)
+    did_web_host: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form (``tmec-trust/1``)."""
+        """JSON form (``tmec-trust/1``); ``did_web_host`` only when there is one."""
         options: dict[str, Any] = {
             "require_disclosure": self.options.require_disclosure,
             "require_supplier_bundles": self.options.require_supplier_bundles,
             "margin_tolerance": (None if self.options.margin_tolerance is None
                                  else str(self.options.margin_tolerance)),
         }
-        return {"format": TRUST_FORMAT, "policy": self.policy.to_json(),
-                "verification": options}
+        found: dict[str, Any] = {"format": TRUST_FORMAT, "policy": self.policy.to_json(),
+                                 "verification": options}
+        if self.did_web_host is not None:
+            found["did_web_host"] = self.did_web_host
+        return found
 
     @classmethod
     def from_json(cls, data: bytes | str | Mapping[str, Any]) -> TrustFile:
@@ -126,7 +145,7 @@ class TrustFile:
             raise PolicyError(f"trust file: {exc}") from exc
         if not isinstance(raw, Mapping) or raw.get("format") != TRUST_FORMAT:
             raise PolicyError(f"a trust file is a JSON object with format {TRUST_FORMAT!r}")
-        unknown = set(raw) - {"format", "policy", "verification"}
+        unknown = set(raw) - {"format", "policy", "verification", "did_web_host"}
         if unknown:
             raise PolicyError(f"trust file: unknown field {sorted(unknown)[0]!r}")
         policy = Policy.from_json(raw.get("policy") or {})
@@ -153,7 +172,16 @@ class TrustFile:
             if not isinstance(value, bool):
                 raise PolicyError(f"trust file: {name} must be true or false")
             flags[name] = value
-        return cls(policy, VerifyOptions(margin_tolerance=margin, **flags))
+        host = raw.get("did_web_host")
+        if host is not None:
+            if not isinstance(host, str):
+                raise PolicyError("trust file: did_web_host must be a string")
+            try:
+                check_host(host)
+            except EncodingError as exc:
+                raise PolicyError(f"trust file: did_web_host: {exc.message} (the host of "
+                                  "did:web:<host>, a port written %3A)") from None
+        return cls(policy, VerifyOptions(margin_tolerance=margin, **flags), host)
 
 
 class Outcome(StrEnum):
@@ -473,7 +501,7 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
 
         public_key = checks.value("key.statement", key_ok)
         if public_key is not None:
-            _signatures(checks, token, token_statement, key_entry, public_key)
+            _signatures(checks, token, token_statement, key_entry, public_key, trust)
 
     # 4. The registrar's status of token and key, as of the status statement's position.
     if status is not None:
@@ -545,9 +573,57 @@ def _evidence_status(checks: _Checks, status: Statement) -> None:
                    f"supplier evidence was revoked since: {affected}")
 
 
+def did_web_issuer(token: Mapping[str, Any], key_statement: Statement, public_key: bytes,
+                   trust: TrustFile) -> str:
+    """The ``token.issuer`` check of a token whose issuer is a party's did:web.
+
+    Offline, without fetching the DID document (which says only what holds *now*; the
+    log keeps the history): the DID must parse (`ledger.did_web.parse_did_web`); its host
+    must be the trust file's ``did_web_host`` for this log; its party segment must be the
+    party the log's key statement binds the signing key to; the proof's verification
+    method must be ``<issuer>#<publicKeyMultibase>`` of that key (the id the party's DID
+    document gives it). That the key was valid when the token was logged is
+    ``status.key``, as for a did:key token.
+
+    Raises:
+        IssuerError: naming which of these fails.
+    """
+    issuer = str(token.get("issuer"))
+    proof = token.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+    if not isinstance(method, str):
+        raise IssuerError("the token's proof names no verificationMethod")
+    try:
+        name, named = parse_party_method(method)
+    except EncodingError as exc:
+        raise IssuerError(f"proof.verificationMethod: {exc.message}") from None
+    if name.did != issuer:
+        raise IssuerError(f"the proof's verification method belongs to {name.did[:120]!r}, "
+                          f"not to the issuer {issuer[:120]!r}")
+    if trust.did_web_host is None:
+        raise IssuerError(f"the token's issuer is {issuer[:120]}, but the trust file names "
+                          "no did:web host for this log (did_web_host): only did:key "
+                          "issuers can be checked under it")
+    if name.host != trust.did_web_host:
+        raise IssuerError(f"the issuer's did:web host is {name.host[:80]!r}; the trust file "
+                          f"names {trust.did_web_host!r} for this log")
+    party = key_statement.data["party"]["id"]
+    if name.party != party:
+        raise IssuerError(f"the issuer names party {name.party!r}, but the log binds the "
+                          f"signing key to party {party!r}")
+    if named != public_key:
+        raise IssuerError("the verification method's fragment names another key than the "
+                          "one the log binds to the party")
+    return f"{DidWebName.of_party(trust.did_web_host, party).did}, the key's party on this log"
+
+
 def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
-                key_statement: Statement, public_key: bytes) -> None:
-    """The issuer key signed the logged statement and the token, as the same DID."""
+                key_statement: Statement, public_key: bytes, trust: TrustFile) -> None:
+    """The issuer key signed the logged statement and the token, as the same DID.
+
+    The token's issuer is the key's did:key, or its party's did:web (``token.issuer``,
+    `did_web_issuer`); the logged statement always names the key by its did:key.
+    """
     kid = key_statement.data["kid"]
     if token_statement is not None:
         statement = token_statement
@@ -562,9 +638,15 @@ def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Stat
 
         checks.run("token.statement.signer", statement_signer)
 
+    issuer = token.get("issuer")
+    web = isinstance(issuer, str) and issuer.startswith(DID_WEB_PREFIX)
+    if web:
+        checks.run("token.issuer",
+                   lambda: did_web_issuer(token, key_statement, public_key, trust))
+
     def token_signed() -> str:
         verify_token(token, public_key)
-        if token.get("proof", {}).get("verificationMethod") != kid:
+        if not web and token.get("proof", {}).get("verificationMethod") != kid:
             raise BundleError("the token's proof names another verification method")
         return "eddsa-jcs-2022 proof verifies"
 

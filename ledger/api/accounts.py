@@ -14,6 +14,10 @@ revocations. A revoked key gets a row in ``api_key_revocations``; no row ever ch
 
 Brokers see "the shipments they are given": an issuer grants one of its tokens to a
 broker's party (``api_grants``).
+
+A party chooses the identity its tokens name as ``issuer`` (`IssuerMethod`): its key's
+did:key, the default, or its did:web on this service's host. Each choice is a row of
+``api_party_identities`` (migration 0007); the newest is in force.
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import ConflictError, InputError, NotFoundError
 from ledger.store.sql import METADATA, transaction
-from ledger.store.sql_accounts import account_tables
+from ledger.store.sql_accounts import account_tables, identity_tables
 
-__all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "KeyListing", "Role",
-           "hash_api_key", "utc_timestamp"]
+__all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "IssuerMethod",
+           "KeyListing", "Role", "hash_api_key", "utc_timestamp"]
+
+
+class IssuerMethod(StrEnum):
+    """The DID method a party's origin tokens name as ``issuer``."""
+
+    DID_KEY = "did:key"
+    """The signing key's own did:key (the default: resolves offline, needs no host)."""
+    DID_WEB = "did:web"
+    """``did:web:<host>:parties:<party>``, the party's identity on this service's host."""
 
 
 class Role(StrEnum):
@@ -72,6 +85,7 @@ _KEY_OWNER = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
               .join(_REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id, isouter=True)
               .where(_KEYS.c.key_hash == sa.bindparam("key_hash")))
 _GRANTS = _TABLES["api_grants"]
+_IDENTITIES = identity_tables(METADATA)["api_party_identities"]
 _DISCLOSURES = _TABLES["api_disclosures"]
 
 
@@ -187,6 +201,21 @@ class AccountStore:
         with self._connection("list the accounts") as connection:
             rows = connection.execute(sa.select(_ACCOUNTS).order_by(_ACCOUNTS.c.account_id))
             return [_account(row) for row in rows]
+
+    def choose_identity(self, party_id: str, method: IssuerMethod, chosen_by: str) -> None:
+        """Record that `party_id` issues as `method` from now on (a new row; none changes)."""
+        with self._connection("choose an issuer identity", write=True) as connection:
+            connection.execute(sa.insert(_IDENTITIES).values(
+                party_id=party_id, method=method.value, chosen_by=chosen_by,
+                chosen_at=utc_timestamp()))
+
+    def identity(self, party_id: str) -> IssuerMethod:
+        """The identity `party_id` issues as: its newest choice, did:key if it made none."""
+        with self._connection("read an issuer identity") as connection:
+            method = connection.execute(
+                sa.select(_IDENTITIES.c.method).where(_IDENTITIES.c.party_id == party_id)
+                .order_by(_IDENTITIES.c.choice_id.desc()).limit(1)).scalar()
+        return IssuerMethod.DID_KEY if method is None else IssuerMethod(method)
 
     def issue_key(self, account_id: str, label: str = "") -> IssuedKey:
         """A new random API key for the account; only its hash is stored."""

@@ -13,19 +13,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ledger.api.access import Caller
-from ledger.api.accounts import SME_ROLES, AccountStore, Role
+from ledger.api.accounts import SME_ROLES, AccountStore, IssuerMethod, Role
 from ledger.api.dids import ServiceDids
 from ledger.api.problems import ApiProblem
 from ledger.api.settings import ApiSettings
 from ledger.api.signing_keys import HeldKey, KeyVault
 from ledger.api.status_lists import StatusLists
 from ledger.api.vc_issuer import ServiceIssuer
-from ledger.errors import ConflictError, NotFoundError
+from ledger.errors import ConflictError, IssuerError, NotFoundError
 from ledger.installation import Workspace
 from ledger.sequencer import Sequencer
 from ledger.service import IssueResult, Ledger, PreparedToken
@@ -162,6 +162,14 @@ class Service:
                            else ServiceIssuer.from_secret(settings.key_encryption_key))
         #: did:web documents of the service and its parties (`ledger.api.dids`).
         self.dids = ServiceDids(self)
+        # The host the parties' did:web identities live at is part of what a verifier
+        # trusts for this log: the trust file names it (``did_web_host``); one written
+        # before that field existed gets the service's own host (TMEC_PUBLIC_URL), and
+        # the ledger checks every did:web token it logs against the same host.
+        if trust.did_web_host is None and self.dids.host is not None:
+            self.trust = replace(trust, did_web_host=self.dids.host)
+        ledger.did_web_host = self.trust.did_web_host if self.trust.did_web_host == \
+            self.dids.host else None
 
     @classmethod
     def open(cls, settings: ApiSettings) -> Service:
@@ -246,6 +254,47 @@ class Service:
         party = caller.require().party_id
         with self.ledger.store.snapshot() as view:  # the size and the key records in one read
             return self.vault.current(party, view, view.size())
+
+    def did_web_problem(self) -> str | None:
+        """Why this service's parties cannot issue as did:web, or None when they can."""
+        if self.dids.host is None:
+            return ("did:web needs TMEC_PUBLIC_URL at the root of an http(s) host (now "
+                    f"{self.settings.public_url[:80]!r}); issue under did:key, or set it")
+        if self.trust.did_web_host != self.dids.host:
+            return (f"the trust file names did:web host {self.trust.did_web_host!r}, but "
+                    f"TMEC_PUBLIC_URL gives {self.dids.host!r}: verifiers would refuse "
+                    "these tokens; make them agree")
+        return None
+
+    def choose_identity(self, caller: Caller, method: IssuerMethod) -> str:
+        """Record the identity the caller's party issues as; its issuer DID from now on.
+
+        Raises:
+            IssuerError: did:web chosen where the service has no did:web host.
+        """
+        account = caller.require()
+        if method is IssuerMethod.DID_WEB:
+            problem = self.did_web_problem()
+            if problem is not None:
+                raise IssuerError(problem)
+        self.accounts.choose_identity(account.party_id, method, account.account_id)
+        return self.issuer_did(account.party_id, method) or "did:key (the signing key's)"
+
+    def issuer_did(self, party_id: str, method: IssuerMethod | None = None) -> str | None:
+        """The ``issuer`` the party's next token names: its did:web DID, or None for the
+        signing key's did:key (`ledger.token.token_issuer`).
+
+        Raises:
+            IssuerError: the party chose did:web and the service can no longer name it
+                (its public URL or trust file changed since).
+        """
+        method = self.accounts.identity(party_id) if method is None else method
+        if method is IssuerMethod.DID_KEY:
+            return None
+        problem = self.did_web_problem()
+        if problem is not None:
+            raise IssuerError(f"party {party_id} issues as did:web, but {problem}")
+        return self.ledger.party_did(party_id)
 
     def vc_issuer(self) -> ServiceIssuer:
         """The VC-API issuer (`ledger.api.vc_issuer`); 503 when no key-encryption key."""

@@ -109,7 +109,7 @@ from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, TokenEvent, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
-from ledger.store.sql_accounts import account_tables
+from ledger.store.sql_accounts import IDENTITY_TABLES, account_tables, identity_tables
 from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
 from ledger.store.sql_web import SIGNIN_TABLES, WEB_TABLES, signin_tables, web_tables
 from ledger.tiles import Tile
@@ -151,11 +151,12 @@ VERSION_TABLE: Final = "ledger_alembic_version"
 ACCOUNT_TABLES: Final = ("api_accounts", "api_keys", "api_key_revocations", "api_grants",
                          "api_party_keys", "api_disclosures", "api_status_indices",
                          "api_status_tokens")
-"""The HTTP API's accounts, keys, grants and held signing keys (migration 0004)."""
+"""The HTTP API's accounts, keys, grants and held signing keys (migration 0004), and the
+parties' issuer identities (migration 0007)."""
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
                              *DERIVED_TABLES, *ACCOUNT_TABLES, *WEB_TABLES,
-                             *SIGNIN_TABLES)
+                             *SIGNIN_TABLES, *IDENTITY_TABLES)
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -223,6 +224,7 @@ index_tables(METADATA)  # the derived tables (ledger.store.sql_index) join the s
 account_tables(METADATA)  # and the API's accounts (ledger.store.sql_accounts)
 web_tables(METADATA)  # and the web pages' passwords and sessions (ledger.store.sql_web)
 signin_tables(METADATA)  # and their sign-in attempts (ledger.store.sql_web, migration 0006)
+identity_tables(METADATA)  # and the parties' issuer identities (sql_accounts, migration 0007)
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
 _WATERMARK: Final = (  # {} is max (SQLite's two-argument form) or GREATEST (PostgreSQL)

@@ -1,4 +1,5 @@
-"""The tables of the HTTP API's accounts, on the store's schema (migration 0004).
+"""The tables of the HTTP API's accounts, on the store's schema (migration 0004), and the
+parties' choice of issuer identity (migration 0007).
 
 Defined here, beside the ledger's own tables, so the models and the migrations are
 compared as one schema (tests/ledger/test_store_sql.py); read and written only by
@@ -9,7 +10,29 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["account_tables"]
+__all__ = ["IDENTITY_TABLES", "account_tables", "identity_tables"]
+
+IDENTITY_TABLES = ("api_party_identities",)
+
+
+def identity_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """Define (once) and return the table of the parties' issuer identities (0007).
+
+    One row per choice (``did:key`` or ``did:web``), append-only: the party's newest row
+    (highest ``choice_id``) is its identity; a party without a row issues as did:key.
+    """
+    if IDENTITY_TABLES[0] in metadata.tables:
+        return {name: metadata.tables[name] for name in IDENTITY_TABLES}
+    identities = sa.Table(
+        "api_party_identities", metadata,
+        sa.Column("choice_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("party_id", sa.String, nullable=False),
+        sa.Column("method", sa.String, nullable=False),
+        sa.Column("chosen_by", sa.String, nullable=False),
+        sa.Column("chosen_at", sa.String, nullable=False),
+        sa.Index("ix_api_party_identities_party_id_choice_id", "party_id", "choice_id"),
+    )
+    return {identities.name: identities}
 
 
 def account_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:

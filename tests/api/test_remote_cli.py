@@ -103,3 +103,33 @@ def test_a_party_that_keeps_its_key_signs_here_and_the_service_logs_it(
                        *sme)
     assert foreign.exit_code == 7, foreign.stderr
     assert "not signed by a key of your party" in foreign.stderr
+
+
+def test_a_party_that_keeps_its_key_signs_here_under_its_did_web(
+        served: tuple[str, Path]) -> None:
+    """`tmec remote issue --key --issuer-did`: the token names the party's did:web on the
+    service's host; the service checks the DID against the log before logging it."""
+    url, out = served
+    sme = ["--server", url, "--api-key", demo_key(out, "frenos-bajio.producer")]
+    bom = str(ROOT / "examples" / "brake-caliper-mx.json")
+    key = str(out / "ledger" / "keys" / "frenos-bajio.json")
+    host = url.removeprefix("http://").replace(":", "%3A")
+    did = f"did:web:{host}:parties:frenos-bajio"
+    issued = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-WEB-1", "--key", key,
+                      "--issuer-did", did, *sme, "--json")
+    assert issued.exit_code == 0, issued.stderr
+    digest = issued.json()["tokenDigest"]
+    verified = httpx.get(f"{url}/v1/verify/{digest}", timeout=30).json()
+    assert verified["decision"] == "clear", verified
+    assert {c["name"]: c["outcome"] for c in verified["checks"]}["token.issuer"] == "pass"
+    token = httpx.get(f"{url}/v1/tokens/{digest}", timeout=30, headers={
+        "Authorization": f"Bearer {demo_key(out, 'frenos-bajio.producer')}"}).json()
+    assert token["issuer"] == did
+    other = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-WEB-2", "--key", key,
+                     "--issuer-did", did.replace("frenos-bajio", "huron-powertrain"), *sme)
+    assert other.exit_code == 3, other.stderr
+    assert "error [ledger.token_invalid.issuer]" in other.stderr
+    alone = run_tmec("remote", "issue", bom, "--shipment", "SIGNED-WEB-3", "--issuer-did",
+                     did, *sme)
+    assert alone.exit_code == 3
+    assert "PUT /v1/identity" in alone.stderr

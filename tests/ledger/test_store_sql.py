@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ledger.api.accounts import AccountStore, Role
+from ledger.api.accounts import AccountStore, IssuerMethod, Role
 from ledger.api.signing_keys import KeyVault
 from ledger.api.status_lists import StatusLists
 from ledger.crypto import SigningKey
@@ -66,6 +66,7 @@ def seeded(store: SqlStore) -> SqlStore:
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
     accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
+    accounts.choose_identity("laredo-brokers", IssuerMethod.DID_WEB, account.account_id)
     lists = StatusLists(store.engine, "http://127.0.0.1:8000", block=2)
     index, _ = lists.allocate()
     with store.engine.begin() as connection:  # no longer written, but still guarded
@@ -105,6 +106,7 @@ UPDATES = {
     "web_session_ends": "UPDATE web_session_ends SET reason = 'never happened'",
     "web_signin_attempts": "UPDATE web_signin_attempts SET client = '198.51.100.1'",
     "web_signin_successes": "UPDATE web_signin_successes SET succeeded_at = 'never'",
+    "api_party_identities": "UPDATE api_party_identities SET method = 'did:key'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -420,7 +422,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0006"]
+    assert version == ["0007"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -450,7 +452,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0006"]
+        assert _schema(stores[0])[0] == ["0007"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

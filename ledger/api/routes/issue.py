@@ -7,6 +7,11 @@ Two ways to sign, as the party prefers:
   held current key otherwise) and keeps it sealed (`ledger.api.signing_keys`). Then
   `POST /v1/tokens` determines origin, signs and logs the token; `.../revoke` and
   `.../supersede` sign the corrections with the same key.
+* **Which identity it issues as** (`GET`/`PUT /v1/identity`): the token's ``issuer`` is
+  the signing key's did:key (the default) or the party's did:web on this service's host
+  (``did:web:<host>:parties:<party>``, whose document lists the keys the log holds valid
+  now); the held-key path (`issue_with_held_key`: ``POST /v1/tokens`` and the web page
+  /register) signs under the party's choice.
 * **The party keeps its key**: it signs statements locally (``tmec``, or any client of the
   statement format in design/ledger.md) and submits them to `POST /v1/statements`; the
   ledger checks every signature and rule exactly as for its own.
@@ -27,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.access import Caller, allow
-from ledger.api.accounts import SMES, Role
+from ledger.api.accounts import SMES, IssuerMethod, Role
 from ledger.api.context import Service
 from ledger.api.problems import ApiProblem
 from ledger.api.routes.common import JSON_MEDIA, api_router, media_type, service_of
@@ -97,6 +102,45 @@ def new_signing_key(body: Profile, request: Request, caller: Caller = allow(*SME
         kid, index = service.ledger.rotate_key(current.key, new)
         replaces = current.kid
     return {"kid": kid, "index": index, "party": account.party_id, "replaces": replaces}
+
+
+class Identity(BaseModel):
+    """The identity the party's origin tokens name as ``issuer``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"method": "did:web"}]})
+    method: IssuerMethod
+
+
+_IDENTITY_EXAMPLE = {"party": "frenos-bajio", "method": "did:web",
+                     "issuer": "did:web:ledger.example:parties:frenos-bajio"}
+
+
+def _identity(service: Service, party: str, method: IssuerMethod) -> dict[str, Any]:
+    return {"party": party, "method": method.value,
+            "issuer": service.issuer_did(party, method)}
+
+
+@router.get("/identity", summary="The identity your tokens are issued under",
+            responses={200: {"content": {"application/json": {"example": _IDENTITY_EXAMPLE}}}})
+def get_identity(request: Request, caller: Caller = allow(*SMES)) -> dict[str, Any]:
+    """did:key (``issuer`` null: each token names its signing key's did:key) or did:web."""
+    service = service_of(request)
+    party = caller.require().party_id
+    return _identity(service, party, service.accounts.identity(party))
+
+
+@router.put("/identity", summary="Choose did:key or did:web for your tokens",
+            responses={200: {"content": {"application/json": {"example": _IDENTITY_EXAMPLE}}}})
+def put_identity(body: Identity, request: Request, caller: Caller = allow(*SMES)
+                 ) -> dict[str, Any]:
+    """From the next token on (tokens already issued keep their issuer). did:web needs the
+    service at the root of a host (``TMEC_PUBLIC_URL``); otherwise 422
+    ``ledger.token_invalid.issuer``.
+    """
+    service = service_of(request)
+    service.choose_identity(caller, body.method)
+    return _identity(service, caller.require().party_id, body.method)
 
 
 class Blanket(BaseModel):
@@ -219,6 +263,7 @@ def issue_with_held_key(service: Service, caller: Caller, body: IssueRequest,
     it too, so a token issued from a page is issued exactly as over the API.
     """
     held = service.held_key(caller)
+    issuer = service.issuer_did(caller.require().party_id)  # None: the did:key
     blanket = (BlanketPeriod(body.blanket_period.start, body.blanket_period.end)
                if body.blanket_period else None)
     importer = (Party(body.importer.name, body.importer.address, body.importer.country)
@@ -231,7 +276,7 @@ def issue_with_held_key(service: Service, caller: Caller, body: IssueRequest,
     _, entry = service.status_lists.allocate()  # inside the signed token
     prepared = service.ledger.prepare_token(
         bom, certification, shipment_id=body.shipment_id, key=held.key,
-        supersedes=replaced, credential_status=entry)
+        supersedes=replaced, credential_status=entry, issuer=issuer)
     result = service.log_prepared(prepared)
     return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
             "token": result.token, "links": _links(service, result.digest)}

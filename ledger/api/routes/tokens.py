@@ -39,7 +39,9 @@ from ledger.canonical import parse_json
 from ledger.copies import CopyKind, sign_copy
 from ledger.enveloped import MEDIA_TYPE as VC_JWT
 from ledger.errors import NotFoundError
+from ledger.multikey import verification_method_id
 from ledger.status import TokenState
+from ledger.token import token_public_key
 from ledger.traceability import traceability_view
 from ledger.untp import view_bytes
 
@@ -324,7 +326,8 @@ def _jose_copy(request: Request, caller: Caller, digest: str, kind: CopyKind) ->
     service = service_of(request)
     full = service.readable(caller, digest)
     token = service.ledger.token(full)
-    kid = str(token["proof"]["verificationMethod"])
+    # The vault knows a key by its did:key id, whichever DID the token names as issuer.
+    kid = verification_method_id(token_public_key(token))
     key = service.vault.held(kid)  # 503 when the service holds no keys at all
     if key is None:
         raise ApiProblem("api.jose.key_not_held", f"token {full[:16]}... was signed by a key "

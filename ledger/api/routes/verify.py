@@ -40,6 +40,8 @@ from ledger.canonical import parse_json
 from ledger.copies import CopyKind, copy_target, verify_copy
 from ledger.enveloped import MEDIA_TYPE as VC_JWT
 from ledger.errors import EncodingError, JoseError, LedgerError, NotFoundError
+from ledger.multikey import verification_method_id
+from ledger.token import method_key
 from ledger.untp import ORIGIN_DCC_CONTEXT_PATH
 from ledger.verify import Check, Decision, Outcome, Verification, verification_time
 
@@ -140,7 +142,8 @@ def _verify_jose_alone(service: Service, jwt: str, moment: int | None) -> Verifi
         target = copy_target(jwt)
         digest = target.digest
         if target.kind is CopyKind.TOKEN:  # the token its issuer's party logged last
-            record = service.ledger.store.key(target.kid)
+            # The log knows the key by its did:key id, whichever DID the token names.
+            record = service.ledger.store.key(verification_method_id(method_key(target.kid)))
             digest = (None if record is None or target.shipment is None else
                       service.ledger.store.shipment_token(record.party_id, target.shipment))
         if digest is None:
