@@ -206,6 +206,30 @@ class IndexTables:
                 found.setdefault(r.digest, []).append(_token_event(r))
         return found
 
+    def token_rows_before(self, connection: Connection, digests: Sequence[str],
+                          before: int) -> dict[str, TokenRow]:
+        """The token rows among `digests` logged at an index below `before`.
+
+        The bound is in the query, so the rows at or after it (an audit asks a page of the
+        log for its own, new, tokens) are never fetched, only looked up in the index.
+        """
+        found: dict[str, TokenRow] = {}
+        for chunk in _chunks(digests):
+            values = {"digests": list(chunk), "before": before}
+            for row in connection.execute(self._queries.tokens_in_before, values):
+                found[row.digest] = _token_row(row)
+        return found
+
+    def token_events_before(self, connection: Connection, digests: Sequence[str],
+                            before: int) -> dict[str, list[TokenEvent]]:
+        """The events below index `before` of each of `digests`, in log order."""
+        found: dict[str, list[TokenEvent]] = {}
+        for chunk in _chunks(digests):
+            values = {"digests": list(chunk), "before": before}
+            for r in connection.execute(self._queries.token_events_in_before, values):
+                found.setdefault(r.digest, []).append(_token_event(r))
+        return found
+
     def shipment_tokens_many(self, connection: Connection, pairs: Sequence[tuple[str, str]]
                              ) -> dict[tuple[str, str], str]:
         """The last token of each (party, shipment) pair that has one."""
@@ -242,12 +266,13 @@ class IndexTables:
         return [(_key_row(row), events.get(row.kid, [])) for row in rows]
 
     def shipment_token_rows(self, connection: Connection, party_id: str,
-                            shipments: Sequence[str]) -> list[TokenRow]:
-        """Every token a party logged for any of `shipments`."""
+                            shipments: Sequence[str], before: int) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments` below index `before`."""
         found: list[TokenRow] = []
         for chunk in _chunks(shipments):
+            values = {"party": party_id, "shipments": list(chunk), "before": before}
             found += [_token_row(r) for r in connection.execute(
-                self._queries.shipment_rows_in, {"party": party_id, "shipments": list(chunk)})]
+                self._queries.shipment_rows_in, values)]
         return found
 
     def derived_rows(self, connection: Connection, start: int, end: int) -> DerivedRows:
@@ -314,8 +339,10 @@ class _Queries:
     key_events_in: sa.Select[Any]
     token: sa.Select[Any]
     tokens_in: sa.Select[Any]
+    tokens_in_before: sa.Select[Any]
     token_events: sa.Select[Any]
     token_events_in: sa.Select[Any]
+    token_events_in_before: sa.Select[Any]
     shipment_token: sa.Select[Any]
     shipment_tokens_in: sa.Select[Any]
     shipment_rows_in: sa.Select[Any]
@@ -331,6 +358,7 @@ class _Queries:
             return sa.bindparam(name, expanding=True)
 
         party, shipments = tokens.c.party_id == sa.bindparam("party"), among("shipments")
+        before: sa.BindParameter[int] = sa.bindparam("before")
         return cls(
             key=sa.select(keys).where(keys.c.kid == sa.bindparam("kid")),
             keys_in=sa.select(keys).where(keys.c.kid.in_(among("kids"))),
@@ -338,9 +366,14 @@ class _Queries:
             .order_by(key_events.c.leaf_index),
             token=sa.select(tokens).where(tokens.c.digest == sa.bindparam("digest")),
             tokens_in=sa.select(tokens).where(tokens.c.digest.in_(among("digests"))),
+            tokens_in_before=sa.select(tokens).where(tokens.c.digest.in_(among("digests")),
+                                                     tokens.c.leaf_index < before),
             token_events=sa.select(events).where(events.c.digest == sa.bindparam("digest"))
             .order_by(events.c.leaf_index),
             token_events_in=sa.select(events).where(events.c.digest.in_(among("digests")))
+            .order_by(events.c.leaf_index),
+            token_events_in_before=sa.select(events)
+            .where(events.c.digest.in_(among("digests")), events.c.leaf_index < before)
             .order_by(events.c.leaf_index),
             shipment_token=sa.select(tokens.c.digest)
             .where(party, tokens.c.shipment == sa.bindparam("shipment"))
@@ -348,7 +381,8 @@ class _Queries:
             shipment_tokens_in=sa.select(tokens.c.shipment, tokens.c.leaf_index,
                                          tokens.c.digest)
             .where(party, tokens.c.shipment.in_(shipments)),
-            shipment_rows_in=sa.select(tokens).where(party, tokens.c.shipment.in_(shipments)),
+            shipment_rows_in=sa.select(tokens).where(party, tokens.c.shipment.in_(shipments),
+                                                     tokens.c.leaf_index < before),
             tile=sa.select(tiles.c.hashes).where(tiles.c.level == sa.bindparam("level"),
                                                  tiles.c.tile_index == sa.bindparam("index")),
         )
@@ -444,9 +478,19 @@ class BoundIndex:
         """See `IndexTables.party_key_histories`."""
         return self._index.party_key_histories(self._connection, party_id)
 
-    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str],
+                            before: int) -> list[TokenRow]:
         """See `IndexTables.shipment_token_rows`."""
-        return self._index.shipment_token_rows(self._connection, party_id, shipments)
+        return self._index.shipment_token_rows(self._connection, party_id, shipments, before)
+
+    def token_rows_before(self, digests: Sequence[str], before: int) -> dict[str, TokenRow]:
+        """See `IndexTables.token_rows_before`."""
+        return self._index.token_rows_before(self._connection, digests, before)
+
+    def token_events_before(self, digests: Sequence[str],
+                            before: int) -> dict[str, list[TokenEvent]]:
+        """See `IndexTables.token_events_before`."""
+        return self._index.token_events_before(self._connection, digests, before)
 
     def size(self) -> int:
         """Entries in the log as this connection sees it."""
