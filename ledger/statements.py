@@ -59,6 +59,7 @@ __all__ = [
     "StatementKind",
     "check_party",
     "encode_statement",
+    "logged_signing_bytes",
     "parse_statement",
     "registrar_kid",
     "sign_statement",
@@ -121,6 +122,27 @@ def signing_bytes(statement: Mapping[str, Any]) -> bytes:
     """The bytes a statement's signatures cover (everything but the signatures)."""
     unsigned = {k: v for k, v in statement.items() if k not in ("signature", "possession")}
     return SIGNING_PREFIX + canonicalize(unsigned)
+
+
+def logged_signing_bytes(statement: Mapping[str, Any], body: bytes) -> bytes:
+    """`signing_bytes(statement)` for a statement whose canonical bytes `body` are known
+    (``body == canonicalize(statement)``, as `parse_statement` checks for logged bytes).
+
+    The signed bytes are the canonical object without its ``signature`` member, which is
+    `body` with the text ``,"signature":<canonical value>`` cut out: members are sorted and
+    separated by commas, and that text can only be an object member (inside a JSON string
+    every ``"`` is escaped). When it occurs exactly once it is the top-level member (which
+    is always there); otherwise (a nested object with the same member, a first-place or a
+    ``possession`` member) the bytes are built by `signing_bytes`. Saves re-encoding each
+    statement in an audit.
+    """
+    signature = statement.get("signature")
+    if "possession" in statement or not isinstance(signature, dict):
+        return signing_bytes(statement)
+    member = b',"signature":' + canonicalize_parsed(signature)
+    if body.count(member) != 1:
+        return signing_bytes(statement)
+    return SIGNING_PREFIX + body.replace(member, b"", 1)
 
 
 def sign_statement(statement: Mapping[str, Any], key: SigningKey, kid: str, *,
