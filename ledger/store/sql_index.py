@@ -104,7 +104,7 @@ class IndexTables:
 
     @cached_property
     def _queries(self) -> _Queries:
-        return _Queries.of(self.tables)
+        return _Queries.of(self.tables, postgres=self.marker == "%s")
 
     def _insert(self, name: str) -> str:
         table = self.tables[name]
@@ -349,39 +349,48 @@ class _Queries:
     tile: sa.Select[Any]
 
     @classmethod
-    def of(cls, tables: dict[str, sa.Table]) -> _Queries:
+    def of(cls, tables: dict[str, sa.Table], *, postgres: bool = False) -> _Queries:
+        """The look-ups on `tables`. "Column among a list" is ``IN (...)`` with one bound
+        parameter per item on SQLite, and ``= ANY(%s)`` with one array parameter on
+        PostgreSQL: an ``IN`` list of 256 parameters cost ~8 ms per query through
+        SQLAlchemy and psycopg (expanding and binding each), the array one parameter.
+        """
         keys, key_events = tables["log_keys"], tables["log_key_events"]
         tokens, events, tiles = tables["log_tokens"], tables["log_token_events"], \
             tables["log_tiles"]
 
-        def among(name: str) -> sa.BindParameter[Any]:
-            return sa.bindparam(name, expanding=True)
+        def among(column: sa.Column[Any], name: str) -> sa.ColumnElement[bool]:
+            if postgres:
+                array = sa.bindparam(name, type_=sa.ARRAY(column.type))
+                return column == sa.any_(array)
+            return column.in_(sa.bindparam(name, expanding=True))
 
-        party, shipments = tokens.c.party_id == sa.bindparam("party"), among("shipments")
+        party = tokens.c.party_id == sa.bindparam("party")
+        shipments = among(tokens.c.shipment, "shipments")
         before: sa.BindParameter[int] = sa.bindparam("before")
         return cls(
             key=sa.select(keys).where(keys.c.kid == sa.bindparam("kid")),
-            keys_in=sa.select(keys).where(keys.c.kid.in_(among("kids"))),
-            key_events_in=sa.select(key_events).where(key_events.c.kid.in_(among("kids")))
+            keys_in=sa.select(keys).where(among(keys.c.kid, "kids")),
+            key_events_in=sa.select(key_events).where(among(key_events.c.kid, "kids"))
             .order_by(key_events.c.leaf_index),
             token=sa.select(tokens).where(tokens.c.digest == sa.bindparam("digest")),
-            tokens_in=sa.select(tokens).where(tokens.c.digest.in_(among("digests"))),
-            tokens_in_before=sa.select(tokens).where(tokens.c.digest.in_(among("digests")),
+            tokens_in=sa.select(tokens).where(among(tokens.c.digest, "digests")),
+            tokens_in_before=sa.select(tokens).where(among(tokens.c.digest, "digests"),
                                                      tokens.c.leaf_index < before),
             token_events=sa.select(events).where(events.c.digest == sa.bindparam("digest"))
             .order_by(events.c.leaf_index),
-            token_events_in=sa.select(events).where(events.c.digest.in_(among("digests")))
+            token_events_in=sa.select(events).where(among(events.c.digest, "digests"))
             .order_by(events.c.leaf_index),
             token_events_in_before=sa.select(events)
-            .where(events.c.digest.in_(among("digests")), events.c.leaf_index < before)
+            .where(among(events.c.digest, "digests"), events.c.leaf_index < before)
             .order_by(events.c.leaf_index),
             shipment_token=sa.select(tokens.c.digest)
             .where(party, tokens.c.shipment == sa.bindparam("shipment"))
             .order_by(tokens.c.leaf_index.desc()).limit(1),
             shipment_tokens_in=sa.select(tokens.c.shipment, tokens.c.leaf_index,
                                          tokens.c.digest)
-            .where(party, tokens.c.shipment.in_(shipments)),
-            shipment_rows_in=sa.select(tokens).where(party, tokens.c.shipment.in_(shipments),
+            .where(party, shipments),
+            shipment_rows_in=sa.select(tokens).where(party, shipments,
                                                      tokens.c.leaf_index < before),
             tile=sa.select(tiles.c.hashes).where(tiles.c.level == sa.bindparam("level"),
                                                  tiles.c.tile_index == sa.bindparam("index")),
