@@ -534,8 +534,8 @@ class Ledger:
                                 f"before the token it would replace (entry {old.index}): a "
                                 "correction comes later")
 
-    def _presign(self, state: StateReader,
-                 parsed: Sequence[Statement]) -> list[bytes | None]:
+    def _presign(self, state: StateReader, parsed: Sequence[Statement],
+                 bodies: Sequence[bytes] | None = None) -> list[bytes | None]:
         """Verify the batch's signatures in parallel, ahead of the ordered checks.
 
         Ed25519 verification is the costliest step of an append and PyNaCl releases the
@@ -544,7 +544,7 @@ class Ledger:
         `_check` verifies again whenever the key it finally requires differs, so this only
         ever saves work and never decides anything.
         """
-        tasks = self._signature_tasks(state, parsed)
+        tasks = self._signature_tasks(state, parsed, bodies)
         # One contiguous chunk per core, the first on this thread: a future per signature
         # would cost a fifth of the signature itself.
         chunks = _per_core(tasks)
@@ -562,7 +562,8 @@ class Ledger:
                          ) -> list[tuple[int, bytes, bytes, bytes]]:
         """(position, public key, signed bytes, signature) of each statement whose key
         `_presign` can guess (see there); `bodies` are the statements' canonical bytes
-        when they were parsed from the log (`logged_signing_bytes` then saves an encode).
+        when known (parsed from the log, or just encoded for it): `logged_signing_bytes`
+        then cuts the signed bytes out of them instead of encoding each statement again.
         """
         keys: dict[str, bytes] = {}
         jobs: list[tuple[int, bytes]] = []
@@ -638,8 +639,8 @@ class Ledger:
                 committed.prefetch(parsed)
                 batch = BatchState(committed)
                 rules = _Rules(batch)
-                checked = (self._presign(batch, parsed) if len(parsed) >= _PARALLEL_BATCH
-                           else [None] * len(parsed))
+                checked = (self._presign(batch, parsed, [body for body, _ in encoded])
+                           if len(parsed) >= _PARALLEL_BATCH else [None] * len(parsed))
                 for offset, statement in enumerate(parsed):
                     self._check(rules, first + offset, statement, checked[offset])
                     batch.apply(first + offset, statement)
