@@ -40,8 +40,8 @@ import rfc8785
 
 from ledger.errors import EncodingError
 
-__all__ = ["MAX_DECIMAL_DIGITS", "canonicalize", "canonicalize_decimals", "parse_json",
-           "values_checked"]
+__all__ = ["MAX_DECIMAL_DIGITS", "canonicalize", "canonicalize_decimals",
+           "canonicalize_parsed", "parse_json", "values_checked"]
 
 _MAX_SAFE = 2**53
 #: Significant digits a decimal may have to be written exactly as a JCS number (DBL_DIG).
@@ -124,19 +124,38 @@ def values_checked() -> Iterator[None]:
         _CHECKED.reset(token)
 
 
+def _encode_checked(value: Any) -> bytes | None:
+    """The C encoder's bytes of a value whose types are known good, or None when they
+    need the full path (a key beyond U+FFFF, which RFC 8785 orders by UTF-16 units).
+    """
+    try:
+        text = _ENCODER.encode(value)
+    except (TypeError, ValueError):
+        return None
+    if text.isascii() or _ASTRAL.search(text) is None:
+        try:
+            return text.encode("utf-8")  # nothing beyond U+FFFF: code point order right
+        except UnicodeEncodeError as exc:
+            raise EncodingError("a string holds a lone surrogate, which UTF-8 cannot "
+                                "encode") from exc
+    return None
+
+
+def canonicalize_parsed(value: Any) -> bytes:
+    """`canonicalize` of a value `parse_json` returned (without ``decimals``), or built
+    only of such values: its types and integer range are known good, so the type walk
+    is skipped. Same bytes; for the hot paths that re-canonicalise parsed statements.
+    """
+    fast = _encode_checked(value)
+    return fast if fast is not None else canonicalize(value)
+
+
 def canonicalize(value: Any) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of an I-JSON value (floats refused)."""
     if _CHECKED.get():
-        try:
-            text = _ENCODER.encode(value)
-        except (TypeError, ValueError):
-            text = None
-        if text is not None and (text.isascii() or _ASTRAL.search(text) is None):
-            try:
-                return text.encode("utf-8")  # nothing beyond U+FFFF: code point order right
-            except UnicodeEncodeError as exc:
-                raise EncodingError("a string holds a lone surrogate, which UTF-8 cannot "
-                                    "encode") from exc
+        fast = _encode_checked(value)
+        if fast is not None:
+            return fast
     plain = _fast_check(value)
     if plain is None:
         _check(value, "$")  # raises with the path of the offending value
@@ -281,6 +300,26 @@ def _decimal(text: str) -> Decimal:
         raise EncodingError(f"the number {text} is not a decimal") from exc
 
 
+# Built once: `json.loads` with hooks builds a decoder and its C scanner on every call,
+# which cost as much as decoding a log statement (the audit parses every entry).
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique, parse_constant=_no_constant,
+                            parse_float=_no_float, parse_int=_int)
+_DECIMAL_DECODER = json.JSONDecoder(object_pairs_hook=_unique, parse_constant=_no_constant,
+                                    parse_float=_decimal, parse_int=_int)
+
+
+def _loads(data: bytes | str, decoder: json.JSONDecoder) -> Any:
+    """`json.loads(data, ...)` with a prebuilt decoder: the same encoding detection (UTF-8,
+    -16 or -32 by RFC 8259 / RFC 4627's rule) and the same errors.
+    """
+    if isinstance(data, str):
+        if data.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)",
+                                       data, 0)
+        return decoder.decode(data)
+    return decoder.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+
+
 def parse_json(data: bytes | str, *, decimals: bool = False) -> Any:
     """Parse JSON strictly: no duplicate keys, no NaN/Infinity, no floats, no lone
     surrogates (I-JSON, RFC 7493 s.2.1: they are not Unicode characters and UTF-8 cannot
@@ -290,8 +329,7 @@ def parse_json(data: bytes | str, *, decimals: bool = False) -> Any:
     instead of being refused: for payloads such as UNTP's, whose schema has numbers.
     """
     try:
-        value = json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constant,
-                           parse_float=_decimal if decimals else _no_float, parse_int=_int)
+        value = _loads(data, _DECIMAL_DECODER if decimals else _DECODER)
     except EncodingError:
         raise
     except UnicodeDecodeError as exc:

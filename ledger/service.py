@@ -24,7 +24,8 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -73,6 +74,7 @@ from ledger.statements import (
     Statement,
     StatementKind,
     encode_statement,
+    logged_signing_bytes,
     parse_statement,
     registrar_kid,
     sign_statement,
@@ -82,7 +84,7 @@ from ledger.statements import (
     verify_statement_signature,
 )
 from ledger.status import TokenStatus
-from ledger.store.base import EntryRecord, LogStore, NewEntry
+from ledger.store.base import EntryRecord, LogStore, NewEntry, StoreView
 from ledger.tiles import (
     MAX_ENTRY_BYTES,
     TILE_HEIGHT,
@@ -138,6 +140,30 @@ def _signature_pool() -> ThreadPoolExecutor:
         _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                         thread_name_prefix="tmec-verify"))
     return _POOL[0]
+
+
+def _verify_tasks(chunk: Sequence[tuple[int, bytes, bytes, bytes]]
+                  ) -> list[tuple[int, bytes | None]]:
+    """Verify (position, key, message, signature) tasks: (position, key) where the
+    signature verifies, (position, None) where not (left to `Ledger._check`, which raises
+    the precise error).
+    """
+    checked: list[tuple[int, bytes | None]] = []
+    for n, public, message, signature in chunk:
+        try:
+            verify_signature(public, message, signature)
+        except LedgerError:
+            checked.append((n, None))
+        else:
+            checked.append((n, public))
+    return checked
+
+
+def _per_core(tasks: list[tuple[int, bytes, bytes, bytes]]
+              ) -> list[list[tuple[int, bytes, bytes, bytes]]]:
+    """`tasks` in one contiguous chunk per core."""
+    size = max(1, -(-len(tasks) // (os.cpu_count() or 1)))
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
 def utc_now() -> datetime:
@@ -527,8 +553,8 @@ class Ledger:
                                 f"before the token it would replace (entry {old.index}): a "
                                 "correction comes later")
 
-    def _presign(self, state: StateReader,
-                 parsed: Sequence[Statement]) -> list[bytes | None]:
+    def _presign(self, state: StateReader, parsed: Sequence[Statement],
+                 bodies: Sequence[bytes] | None = None) -> list[bytes | None]:
         """Verify the batch's signatures in parallel, ahead of the ordered checks.
 
         Ed25519 verification is the costliest step of an append and PyNaCl releases the
@@ -536,6 +562,27 @@ class Ledger:
         is checked under the key its signer id names now (or adds earlier in the batch);
         `_check` verifies again whenever the key it finally requires differs, so this only
         ever saves work and never decides anything.
+        """
+        tasks = self._signature_tasks(state, parsed, bodies)
+        # One contiguous chunk per core, the first on this thread: a future per signature
+        # would cost a fifth of the signature itself.
+        chunks = _per_core(tasks)
+        pool = _signature_pool() if len(chunks) > 1 else None
+        futures = [pool.submit(_verify_tasks, chunk) for chunk in chunks[1:]] if pool else []
+        results: list[bytes | None] = [None] * len(parsed)
+        for done in [_verify_tasks(chunks[0]) if chunks else [],
+                     *(f.result() for f in futures)]:
+            for n, public in done:
+                results[n] = public
+        return results
+
+    def _signature_tasks(self, state: StateReader, parsed: Sequence[Statement],
+                         bodies: Sequence[bytes] | None = None
+                         ) -> list[tuple[int, bytes, bytes, bytes]]:
+        """(position, public key, signed bytes, signature) of each statement whose key
+        `_presign` can guess (see there); `bodies` are the statements' canonical bytes
+        when known (parsed from the log, or just encoded for it): `logged_signing_bytes`
+        then cuts the signed bytes out of them instead of encoding each statement again.
         """
         keys: dict[str, bytes] = {}
         jobs: list[tuple[int, bytes]] = []
@@ -558,7 +605,6 @@ class Ledger:
             if public is not None:
                 jobs.append((n, public))
 
-        results: list[bytes | None] = [None] * len(parsed)
         # Messages are built here, on this thread: canonical JSON holds the GIL, while the
         # pool threads only run Ed25519 (which releases it).
         tasks: list[tuple[int, bytes, bytes, bytes]] = []
@@ -569,30 +615,10 @@ class Ledger:
                     signature = signature_bytes(data)
                 except LedgerError:
                     continue
-                tasks.append((n, public, signing_bytes(data), signature))
-
-        def run(chunk: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[int, bytes | None]]:
-            checked: list[tuple[int, bytes | None]] = []
-            for n, public, message, signature in chunk:
-                try:
-                    verify_signature(public, message, signature)
-                except LedgerError:
-                    checked.append((n, None))  # left to _check, which raises the precise error
-                else:
-                    checked.append((n, public))
-            return checked
-
-        # One contiguous chunk per core, the first on this thread: a future per signature
-        # would cost a fifth of the signature itself.
-        cores = os.cpu_count() or 1
-        size = max(1, -(-len(tasks) // cores))
-        chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-        pool = _signature_pool() if len(chunks) > 1 else None
-        futures = [pool.submit(run, chunk) for chunk in chunks[1:]] if pool else []
-        for done in [run(chunks[0]) if chunks else [], *(f.result() for f in futures)]:
-            for n, public in done:
-                results[n] = public
-        return results
+                message = (signing_bytes(data) if bodies is None
+                           else logged_signing_bytes(data, bodies[n]))
+                tasks.append((n, public, message, signature))
+        return tasks
 
     def _require_same_party(self, rules: _Rules, signer: str, party_id: str) -> None:
         if signer == self.registrar:
@@ -632,8 +658,8 @@ class Ledger:
                 committed.prefetch(parsed)
                 batch = BatchState(committed)
                 rules = _Rules(batch)
-                checked = (self._presign(batch, parsed) if len(parsed) >= _PARALLEL_BATCH
-                           else [None] * len(parsed))
+                checked = (self._presign(batch, parsed, [body for body, _ in encoded])
+                           if len(parsed) >= _PARALLEL_BATCH else [None] * len(parsed))
                 for offset, statement in enumerate(parsed):
                     self._check(rules, first + offset, statement, checked[offset])
                     batch.apply(first + offset, statement)
@@ -1232,89 +1258,32 @@ class Ledger:
         cosignatures must verify and no other signature line may appear; every token blob
         must match its digest. Problems are listed, naming the entry index, checkpoint size
         or token digest.
+
+        The log is read in pages (`_AUDIT_PAGE` entries, memory bounded by two pages) and
+        pipelined: a page's Ed25519 signatures are verified on the pool's threads (PyNaCl
+        releases the GIL) while this thread parses and looks up the next page and checks
+        the one before, so the signatures, most of an audit's work, overlap the rest.
         """
         report = AuditReport()
         frontier = _Frontier()
         page: list[EntryRecord] = []
-
-        def audit_page() -> None:
-            """One page of the log against the stored state before it.
-
-            Parse and check every statement (the page's signatures on every core first)
-            over the *stored* derived state as it was before the page (`AsOf`), derive the
-            page's rows, and compare them, its tiles and its token blobs with what the
-            store holds. The page's problems are reported in entry order.
-            """
-            if not page:
-                return
-            before = len(report.problems)
-            start, end = page[0].index, page[-1].index + 1
-            parsed: list[tuple[EntryRecord, Statement | None]] = []
-            for entry in page:
-                if merkle.leaf_hash(entry.body) != entry.leaf_hash:
-                    report.problems.append(f"entry {entry.index}: stored statement does not "
-                                           "match its leaf hash (edited after it was logged)")
-                try:
-                    parsed.append((entry, parse_statement(entry.body)))
-                except LedgerError as exc:
-                    report.problems.append(f"entry {entry.index}: {exc}")
-                    parsed.append((entry, None))
-            good = [statement for _, statement in parsed if statement is not None]
-            tokens: list[tuple[int, str]] = []
-            with self.store.snapshot() as view:
-                committed = CachedReader(AsOf(view, start))
-                committed.prefetch(good)
-                replay = BatchState(committed)
-                rules = _Rules(replay)
-                presigned = iter(self._presign(replay, good) if len(good) >= _PARALLEL_BATCH
-                                 else [None] * len(good))
-                for entry, statement in parsed:
-                    if statement is None:
-                        continue
-                    try:
-                        self._check(rules, entry.index, statement, next(presigned))
-                        replay.apply(entry.index, statement)
-                    except LedgerError as exc:
-                        report.problems.append(f"entry {entry.index}: {exc}")
-                    if statement.kind is StatementKind.TOKEN and statement.token_digest:
-                        tokens.append((entry.index, statement.token_digest))
-                for tile in completed_tiles(frontier, frontier.size,
-                                            [e.leaf_hash for e in page]):
-                    frontier.complete(tile)
-                    if (view.tile(tile.level, tile.index) != tile.hashes
-                            or view.tile_roots(tile.level, tile.index, tile.index + 1)
-                            != [tile.root]):
-                        report.problems.append(f"tile {tile.level}/{tile.index}: stored "
-                                               "tile differs from the entries' leaf hashes")
-            frontier.extend([e.leaf_hash for e in page])
-            blobs = self.store.get_blobs([digest for _, digest in tokens])
-            for index, digest in tokens:
-                data = blobs.get(digest)
-                if data is None:
-                    report.problems.append(f"entry {index}: token {digest} is missing")
-                elif sha256(data).hex() != digest:  # blobs are JCS bytes
-                    report.problems.append(f"entry {index}: stored token {digest} was altered")
-            stored = self.store.derived_rows(start, end)
-            for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
-                                       ("key event", replay.rows.key_events, stored.key_events),
-                                       ("token", replay.rows.tokens, stored.tokens),
-                                       ("token event", replay.rows.token_events,
-                                        stored.token_events)):
-                if list(mine) != list(theirs):
-                    differ: set[int] = {r.index for r in [*mine, *theirs]
-                                        if (r in mine) != (r in theirs)} or {start}
-                    report.problems.append(f"entry {min(differ)}: the stored {what} row "
-                                           "differs from a replay of the log")
-            found = report.problems[before:]
-            report.problems[before:] = sorted(found, key=_entry_of)
-            page.clear()
-
-        for entry in self.store.iter_entries():
-            report.size = entry.index + 1
-            page.append(entry)
-            if len(page) == _AUDIT_PAGE:
-                audit_page()
-        audit_page()
+        inflight: list[_AuditPage] = []  # prepared, not finished: at most two
+        try:
+            for entry in self.store.iter_entries():
+                report.size = entry.index + 1
+                page.append(entry)
+                if len(page) == _AUDIT_PAGE:
+                    inflight.append(self._audit_prepare(page))
+                    page = []
+                    if len(inflight) == 2:
+                        self._audit_finish(inflight.pop(0), frontier, report)
+            if page:
+                inflight.append(self._audit_prepare(page))
+            while inflight:
+                self._audit_finish(inflight.pop(0), frontier, report)
+        finally:
+            for unfinished in inflight:
+                unfinished.views.close()
         tree = self.tree(min(frontier.size, self.store.size()))  # its tiles checked above
         witnesses = list(verifiers)
         for size, text in self.store.iter_checkpoints():
@@ -1340,6 +1309,106 @@ class Ledger:
                                            f"({', '.join(sorted(strangers))})")
         return report
 
+    def _audit_prepare(self, entries: list[EntryRecord]) -> _AuditPage:
+        """The first half of auditing a page: what needs no signature result.
+
+        Check each entry's leaf hash and parse it; open a snapshot and read in bulk the
+        *stored* derived state as it was before the page (`AsOf`) that its checks will
+        ask; and hand its signatures to the pool (under the keys that state names; `_check`
+        verifies again under any other key it finally requires).
+        """
+        page = _AuditPage(entries)
+        try:
+            self._audit_read(page)
+        except BaseException:
+            page.views.close()
+            raise
+        return page
+
+    def _audit_read(self, page: _AuditPage) -> None:
+        """`_audit_prepare`'s work on `page` (whose snapshot the caller closes on error)."""
+        entries = page.entries
+        for entry in entries:
+            if merkle.leaf_hash(entry.body) != entry.leaf_hash:
+                page.problems.append(f"entry {entry.index}: stored statement does not "
+                                     "match its leaf hash (edited after it was logged)")
+            try:
+                page.parsed.append((entry, parse_statement(entry.body)))
+            except LedgerError as exc:
+                page.problems.append(f"entry {entry.index}: {exc}")
+                page.parsed.append((entry, None))
+        good = [statement for _, statement in page.parsed if statement is not None]
+        bodies = [entry.body for entry, statement in page.parsed if statement is not None]
+        page.count = len(good)
+        view = page.views.enter_context(self.store.snapshot())
+        page.view = view
+        committed = CachedReader(AsOf(view, entries[0].index))
+        committed.prefetch(good)
+        page.replay = BatchState(committed)
+        if len(good) >= _PARALLEL_BATCH:
+            pool = _signature_pool()
+            page.futures = [pool.submit(_verify_tasks, chunk) for chunk in
+                            _per_core(self._signature_tasks(page.replay, good, bodies))]
+
+    def _audit_finish(self, page: _AuditPage, frontier: _Frontier,
+                      report: AuditReport) -> None:
+        """The second half: replay the page's checks over the state before it (with the
+        pool's signature results), derive its rows, and compare them, its tiles and its
+        token blobs with what the store holds. The page's problems go to `report` in
+        entry order.
+        """
+        assert page.replay is not None
+        assert page.view is not None
+        replay, rules = page.replay, _Rules(page.replay)
+        problems = page.problems
+        entries = page.entries
+        start, end = entries[0].index, entries[-1].index + 1
+        tokens: list[tuple[int, str]] = []
+        with page.views:
+            presigned: list[bytes | None] = [None] * page.count
+            for future in page.futures:
+                for n, public in future.result():
+                    presigned[n] = public
+            checked = iter(presigned)
+            for entry, statement in page.parsed:
+                if statement is None:
+                    continue
+                try:
+                    self._check(rules, entry.index, statement, next(checked))
+                    replay.apply(entry.index, statement)
+                except LedgerError as exc:
+                    problems.append(f"entry {entry.index}: {exc}")
+                if statement.kind is StatementKind.TOKEN and statement.token_digest:
+                    tokens.append((entry.index, statement.token_digest))
+            view = page.view
+            for tile in completed_tiles(frontier, frontier.size, [e.leaf_hash for e in entries]):
+                frontier.complete(tile)
+                if (view.tile(tile.level, tile.index) != tile.hashes
+                        or view.tile_roots(tile.level, tile.index, tile.index + 1)
+                        != [tile.root]):
+                    problems.append(f"tile {tile.level}/{tile.index}: stored tile differs "
+                                    "from the entries' leaf hashes")
+        frontier.extend([e.leaf_hash for e in entries])
+        blobs = self.store.get_blobs([digest for _, digest in tokens])
+        for index, digest in tokens:
+            data = blobs.get(digest)
+            if data is None:
+                problems.append(f"entry {index}: token {digest} is missing")
+            elif sha256(data).hex() != digest:  # blobs are JCS bytes
+                problems.append(f"entry {index}: stored token {digest} was altered")
+        stored = self.store.derived_rows(start, end)
+        for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
+                                   ("key event", replay.rows.key_events, stored.key_events),
+                                   ("token", replay.rows.tokens, stored.tokens),
+                                   ("token event", replay.rows.token_events,
+                                    stored.token_events)):
+            if list(mine) != list(theirs):
+                differ: set[int] = {r.index for r in [*mine, *theirs]
+                                    if (r in mine) != (r in theirs)} or {start}
+                problems.append(f"entry {min(differ)}: the stored {what} row differs "
+                                "from a replay of the log")
+        report.problems.extend(sorted(problems, key=_entry_of))
+
 
 def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict[str, Any]:
     """The stored token bytes `data` of `digest`, parsed and checked against the digest."""
@@ -1352,6 +1421,23 @@ def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict
 
 
 _AUDIT_PAGE = 4_096
+
+
+@dataclass
+class _AuditPage:
+    """One page of an audit between its two halves (`Ledger._audit_prepare`, `_finish`):
+    its entries and parsed statements, its problems so far, the open snapshot its checks
+    read, and the futures of its signatures on the pool.
+    """
+
+    entries: list[EntryRecord]
+    parsed: list[tuple[EntryRecord, Statement | None]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    count: int = 0  # statements that parsed (what the futures' positions index)
+    views: ExitStack = field(default_factory=ExitStack)
+    view: StoreView | None = None
+    replay: BatchState | None = None
+    futures: list[Future[list[tuple[int, bytes | None]]]] = field(default_factory=list)
 _ENTRY_PROBLEM = re.compile(r"entry (\d+): ")
 
 

@@ -355,16 +355,18 @@ class History(Protocol):
         """A party's keys with their raw events, oldest first."""
         ...
 
-    def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
-        """The token rows among `digests` that exist."""
+    def token_rows_before(self, digests: Sequence[str], before: int) -> dict[str, TokenRow]:
+        """The token rows among `digests` logged at an index below `before`."""
         ...
 
-    def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
-        """The events of each of `digests`, in log order."""
+    def token_events_before(self, digests: Sequence[str],
+                            before: int) -> dict[str, list[TokenEvent]]:
+        """The events below index `before` of each of `digests` that has some, in order."""
         ...
 
-    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
-        """Every token a party logged for any of `shipments`."""
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str],
+                            before: int) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments` at an index below `before`."""
         ...
 
 
@@ -402,9 +404,10 @@ class AsOf:
                 if (r := self._record(h)) is not None]
 
     def token_rows_many(self, digests: Sequence[str]) -> dict[str, TokenRow]:
-        """The tokens among `digests` logged before the position."""
-        return {d: r for d, r in self.rows.token_rows_many(digests).items()
-                if r.index < self.position}
+        """The tokens among `digests` logged before the position (the bound is the
+        store's, so a page's own new tokens are never fetched).
+        """
+        return self.rows.token_rows_before(digests, self.position)
 
     def token_row(self, digest: str) -> TokenRow | None:
         """See `token_rows_many`."""
@@ -412,8 +415,7 @@ class AsOf:
 
     def token_events_many(self, digests: Sequence[str]) -> dict[str, list[TokenEvent]]:
         """The events before the position of each of `digests`."""
-        return {d: [e for e in events if e.index < self.position]
-                for d, events in self.rows.token_events_many(digests).items()}
+        return self.rows.token_events_before(digests, self.position)
 
     def token_events(self, digest: str) -> list[TokenEvent]:
         """See `token_events_many`."""
@@ -427,10 +429,9 @@ class AsOf:
             by_party.setdefault(party_id, []).append(shipment)
         best: dict[tuple[str, str], TokenRow] = {}
         for party_id, shipments in by_party.items():
-            for row in self.rows.shipment_token_rows(party_id, shipments):
+            for row in self.rows.shipment_token_rows(party_id, shipments, self.position):
                 key = (party_id, row.shipment)
-                if row.index < self.position and (key not in best
-                                                  or row.index > best[key].index):
+                if key not in best or row.index > best[key].index:
                     best[key] = row
         return {pair: row.digest for pair, row in best.items()}
 

@@ -77,8 +77,18 @@ class StoreView(BulkStateReader, TileSource, Protocol):
         """A party's keys with their raw events, oldest first."""
         ...
 
-    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
-        """Every token a party logged for any of `shipments`."""
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str],
+                            before: int) -> list[TokenRow]:
+        """Every token a party logged for any of `shipments` at an index below `before`."""
+        ...
+
+    def token_rows_before(self, digests: Sequence[str], before: int) -> dict[str, TokenRow]:
+        """The token rows among `digests` logged at an index below `before`."""
+        ...
+
+    def token_events_before(self, digests: Sequence[str],
+                            before: int) -> dict[str, list[TokenEvent]]:
+        """The events below index `before` of each of `digests` that has some, in order."""
         ...
 
     def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:

@@ -114,11 +114,25 @@ class MemoryStore:
         """A party's keys with their raw events, oldest first."""
         return list(self.key_histories(self._party_keys.get(party_id, [])).values())
 
-    def shipment_token_rows(self, party_id: str, shipments: Sequence[str]) -> list[TokenRow]:
-        """Every token of the party for any of `shipments` (a scan: tests only)."""
+    def shipment_token_rows(self, party_id: str, shipments: Sequence[str],
+                            before: int) -> list[TokenRow]:
+        """Every token of the party for any of `shipments` below index `before` (a scan:
+        tests only).
+        """
         wanted = set(shipments)
         return [t for t in list(self._tokens.values())
-                if t.party_id == party_id and t.shipment in wanted]
+                if t.party_id == party_id and t.shipment in wanted and t.index < before]
+
+    def token_rows_before(self, digests: Sequence[str], before: int) -> dict[str, TokenRow]:
+        """The token rows among `digests` logged below index `before`."""
+        return {d: r for d in digests
+                if (r := self._tokens.get(d)) is not None and r.index < before}
+
+    def token_events_before(self, digests: Sequence[str],
+                            before: int) -> dict[str, list[TokenEvent]]:
+        """The events below index `before` of each digest that has some."""
+        found = {d: [e for e in self.token_events(d) if e.index < before] for d in digests}
+        return {d: events for d, events in found.items() if events}
 
     def entries_at(self, indices: Sequence[int]) -> dict[int, EntryRecord]:
         """The entries at `indices`."""

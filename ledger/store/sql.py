@@ -247,6 +247,12 @@ _BLOB_QUERY: Final = sa.select(_BLOBS.c.data).where(_BLOBS.c.digest == sa.bindpa
 _BLOBS_IN: Final = _BLOBS.c.digest.in_(sa.bindparam("digests", expanding=True))
 _BLOBS_QUERY: Final = sa.select(_BLOBS.c.digest, _BLOBS.c.data).where(_BLOBS_IN)
 _BLOB_DIGESTS_QUERY: Final = sa.select(_BLOBS.c.digest).where(_BLOBS_IN)
+# PostgreSQL: one array parameter instead of an IN list of one parameter per digest (see
+# `ledger.store.sql_index._Queries.of`); an append's blob check runs one per batch.
+_BLOBS_ANY: Final = _BLOBS.c.digest == sa.any_(
+    sa.bindparam("digests", type_=sa.ARRAY(sa.String)))
+_PG_BLOBS_QUERY: Final = sa.select(_BLOBS.c.digest, _BLOBS.c.data).where(_BLOBS_ANY)
+_PG_BLOB_DIGESTS_QUERY: Final = sa.select(_BLOBS.c.digest).where(_BLOBS_ANY)
 _DISCLOSURE_QUERY: Final = sa.select(_DISCLOSURES.c.data).where(
     _DISCLOSURES.c.token_digest == sa.bindparam("digest"))
 _ENTRIES_AT_QUERY: Final = sa.select(*_ENTRY_COLUMNS).where(
@@ -891,7 +897,10 @@ class SqlStore:
                         data: bool = True) -> dict[str, bytes]:
         """The stored blobs among `digests` (with ``data=False``: digests only, b"")."""
         found: dict[str, bytes] = {}
-        query = _BLOBS_QUERY if data else _BLOB_DIGESTS_QUERY
+        if connection.dialect.name == "postgresql":
+            query = _PG_BLOBS_QUERY if data else _PG_BLOB_DIGESTS_QUERY
+        else:
+            query = _BLOBS_QUERY if data else _BLOB_DIGESTS_QUERY
         for start in range(0, len(digests), 500):  # bounded IN lists
             for row in connection.execute(query, {"digests": digests[start:start + 500]}):
                 found[str(row[0])] = bytes(row[1]) if data else b""

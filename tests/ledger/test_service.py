@@ -751,6 +751,40 @@ def test_audit_does_not_blame_an_unparseable_entry_for_the_entry_before_it(
     assert "token row differs from a replay" in problems[3]
 
 
+@pytest.mark.parametrize("page", [1, 2, 3, 5])
+def test_a_paged_pipelined_audit_names_what_a_one_page_audit_names(
+        sql_url: str, page: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of a few entries, their signatures on the pool while the next page is read:
+    the same problems, in the same order, as one page checked at once: a broken signature
+    and an altered token in different pages. (Not an erased derived row: each page is
+    replayed over the *stored* state before it, so that names the row, then whatever
+    it changes for the rest of its page.)"""
+    with SqlStore.open(sql_url) as store:
+        ledger = Ledger(store, LOG_KEY, origin=ORIGIN, now=now)
+        tokens = populated(ledger)
+        clean = ledger.audit().problems
+        monkeypatch.setattr("ledger.service._AUDIT_PAGE", page)
+        monkeypatch.setattr("ledger.service._PARALLEL_BATCH", 1)
+        assert ledger.audit().problems == clean == []
+        monkeypatch.undo()
+        dba = RogueDba(sql_url)
+        body = ledger.entry(4).body
+        dba.edit_statement(4, body.replace(b'"reason":"recall"', b'"reason":"typo"'),
+                           rehash=True)
+        head = tokens["head"]
+        blob = store.get_blob(head.digest)
+        assert blob is not None
+        dba.edit_blob(head.digest, blob.replace(b"77.676950", b"87.676950"))
+        whole = Ledger(store, LOG_KEY, origin=ORIGIN, now=now).audit()
+        monkeypatch.setattr("ledger.service._AUDIT_PAGE", page)
+        monkeypatch.setattr("ledger.service._PARALLEL_BATCH", 1)
+        paged = Ledger(store, LOG_KEY, origin=ORIGIN, now=now).audit()
+    assert any(p.startswith("entry 4:") and "signature" in p for p in whole.problems), \
+        whole.problems
+    assert any(p.startswith(f"entry {head.index}:") for p in whole.problems)
+    assert (paged.problems, paged.size) == (whole.problems, whole.size)
+
+
 # ---------------------------------------------------------------------------------------
 # Two ledgers, one database
 

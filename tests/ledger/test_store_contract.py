@@ -372,3 +372,30 @@ class TestAppendWithDocuments:
         assert store.size() == 0
         assert store.get_blob(digest) is None
         assert store.get_disclosures(digest) == b"first records"
+
+
+class TestReadsBelowAnIndex:
+    """The audit's look-ups of the state before a page: only rows below the bound."""
+
+    def test_token_rows_events_and_shipments_stop_at_the_bound(self, store: LogStore) -> None:
+        from ledger.state import DerivedRows, TokenEvent, TokenEventKind, TokenRow
+
+        old = TokenRow("a" * 64, 1, "did:key:z6Mk#k", "p", "s" * 64, ())
+        new = TokenRow("b" * 64, 4, "did:key:z6Mk#k", "p", "s" * 64, (old.digest,))
+        store.append(batch(0, 3), derived=DerivedRows(tokens=[old], token_events=[
+            TokenEvent(2, old.digest, TokenEventKind.REVOKED, None)]))
+        store.append(batch(3, 3), derived=DerivedRows(tokens=[new], token_events=[
+            TokenEvent(5, new.digest, TokenEventKind.REVOKED, None)]))
+        digests = [old.digest, new.digest, "c" * 64]
+        with store.snapshot() as view:
+            assert view.token_rows_before(digests, 4) == {old.digest: old}
+            assert view.token_rows_before(digests, 5) == {old.digest: old, new.digest: new}
+            assert view.token_rows_before(digests, 1) == {}
+            assert view.token_events_before(digests, 2) == {}
+            assert view.token_events_before(digests, 5) == {
+                old.digest: [TokenEvent(2, old.digest, TokenEventKind.REVOKED, None)]}
+            assert [r.digest for r in view.shipment_token_rows("p", ["s" * 64], 5)] in (
+                [old.digest, new.digest], [new.digest, old.digest])
+            assert view.shipment_token_rows("p", ["s" * 64], 4) == [old]
+            assert view.shipment_token_rows("p", ["s" * 64], 1) == []
+            assert view.shipment_token_rows("q", ["s" * 64], 9) == []
