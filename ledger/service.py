@@ -717,13 +717,22 @@ class Ledger:
                       shipment_id: str, key: SigningKey,
                       salts: Sequence[bytes] | None = None,
                       supersedes: str | None = None,
-                      credential_status: Mapping[str, Any] | None = None) -> PreparedToken:
+                      credential_status: Mapping[str, Any] | None = None,
+                      key_checked: bool = False) -> PreparedToken:
         """Everything `issue_token` does before the append, so that a caller with many
         registrations in flight can append them together (`ledger.sequencer.Sequencer`:
         one transaction and one fsync per batch). Nothing is written; the append checks
         the log's rules again under the writer section, against the batch before it.
+
+        The key's validity is read first, so that a revoked key fails before the work of
+        signing; `key_checked` says the caller has just read it as valid in its own read
+        (the service's held key, `ledger.api.context.Service.held_key`), which saves the
+        two reads. Either way the append's check under the writer section is the one that
+        decides (ledger design s.6: a key is valid for entries logged before its
+        revocation).
         """
-        self.keys().require_valid(verification_method_id(key.public_key), self.size)
+        if not key_checked:
+            self.keys().require_valid(verification_method_id(key.public_key), self.size)
         prepared = sign_token(bom, certification, shipment_id=shipment_id, key=key,
                               created=_iso(self.now()), salts=salts, supersedes=supersedes,
                               credential_status=credential_status,

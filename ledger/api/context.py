@@ -244,8 +244,11 @@ class Service:
     def held_key(self, caller: Caller) -> HeldKey:
         """The signing key the service holds for the caller's party, valid now."""
         party = caller.require().party_id
-        with self.ledger.store.snapshot() as view:  # the size and the key records in one read
-            return self.vault.current(party, view, view.size())
+        # The size, the held keys and their log records in one read transaction.
+        store = self.ledger.store
+        assert isinstance(store, SqlStore)  # the service runs on a SQL store (__init__)
+        with store.snapshot() as view:
+            return self.vault.current(party, view, view.size(), connection=view.connection)
 
     def vc_issuer(self) -> ServiceIssuer:
         """The VC-API issuer (`ledger.api.vc_issuer`); 503 when no key-encryption key."""

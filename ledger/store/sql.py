@@ -675,9 +675,13 @@ class SqlStore:
                 self._insert_blobs(connection, blobs)
             for digest, records in disclosures:
                 self._insert_disclosures(connection, digest, records)
-            if require_blobs:
-                missing = set(require_blobs) - set(self._existing_blobs(
-                    connection, list(dict.fromkeys(require_blobs)), data=False))
+            # A token stored by this very transaction (a registration's) is there: only
+            # the others are looked up.
+            stored = {digest for digest, _ in blobs}
+            wanted = [d for d in dict.fromkeys(require_blobs) if d not in stored]
+            if wanted:
+                missing = set(wanted) - set(self._existing_blobs(connection, wanted,
+                                                                 data=False))
                 if missing:
                     raise NotFoundError(f"token {sorted(missing)[0]} is not stored in the "
                                         "ledger: an entry is logged only after its token")
