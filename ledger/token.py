@@ -55,7 +55,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ledger import merkle
-from ledger.canonical import canonicalize, parse_json
+from ledger.canonical import CanonicalMembers, canonicalize, join_members, member, parse_json
 from ledger.crypto import SIGNATURE_SIZE, SigningKey, sha256, verify_signature
 from ledger.errors import (
     EncodingError,
@@ -119,6 +119,7 @@ __all__ = [
     "sign_credential",
     "supplier_token_digests",
     "token_digest",
+    "token_digest_of",
     "verify_credential",
     "verify_disclosure",
     "verify_token",
@@ -300,7 +301,8 @@ def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
     return public_key
 
 
-def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = None) -> None:
+def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = None, *,
+                      members: CanonicalMembers | None = None) -> None:
     """Verify the eddsa-jcs-2022 DataIntegrityProof of a secured document.
 
     Follows vc-di-eddsa s.3.3.2 "Verify Proof": the proof options are the proof without
@@ -315,6 +317,10 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
         public_key: The raw 32-byte key to verify with. When None, the verification method
             must be a did:key, which resolves offline; when given and the verification
             method is a did:key, both must name the same key.
+        members: `ledger.canonical.canonical_members` of `credential` itself, when the
+            caller has them (a verifier that also needs the document's digest): the hash
+            data is joined from them, byte for byte what `canonicalize` would give, so
+            each member is canonicalized once.
 
     Raises:
         TokenError: If the proof is missing or malformed, or names another suite or
@@ -362,7 +368,14 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
                                  "@context")
         unsecured["@context"] = options["@context"]
     key = _resolve_key(verification_method, public_key)
-    verify_signature(key, _hash_data(unsecured, options), signature)
+    if members is None:
+        hash_data = _hash_data(unsecured, options)
+    else:
+        kept = {name: data for name, data in members.items() if name != "proof"}
+        if "@context" in options:
+            kept["@context"] = member("@context", options["@context"])
+        hash_data = sha256(canonicalize(options)) + sha256(join_members(kept))
+    verify_signature(key, hash_data, signature)
 
 
 # --------------------------------------------------------------------------------------
@@ -1101,6 +1114,13 @@ def token_digest(token: Mapping[str, Any]) -> str:
     return sha256(canonicalize(token)).hex()
 
 
+def token_digest_of(members: CanonicalMembers) -> str:
+    """`token_digest` of the token whose `ledger.canonical.canonical_members` these are."""
+    if "proof" not in members:
+        raise TokenError("a token digest covers the proof, and this token has none")
+    return sha256(join_members(members)).hex()
+
+
 def _get(obj: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...], *,
          optional: bool = False) -> Any:
     """``obj[key]`` checked against `kind`; TokenError names the JSON path."""
@@ -1286,7 +1306,8 @@ def _validated(parsed: Any) -> dict[str, Any]:
 
 
 def verify_token(token: bytes | str | Mapping[str, Any],
-                 public_key: bytes | None = None) -> None:
+                 public_key: bytes | None = None, *,
+                 members: CanonicalMembers | None = None) -> None:
     """Check a token's shape, its eddsa-jcs-2022 proof, and that its issuer signed it.
 
     `parse_token`, then `verify_credential`, then the binding VCDM 2.0 leaves to the
@@ -1298,6 +1319,8 @@ def verify_token(token: bytes | str | Mapping[str, Any],
         token: The token (JSON bytes, text or object).
         public_key: The key the caller expects (for example, from the key registry); None
             resolves the did:key offline.
+        members: `ledger.canonical.canonical_members` of a mapping `token` (see
+            `verify_credential`); ignored for JSON text, which is parsed here.
 
     Raises:
         TokenError: If the token is malformed.
@@ -1308,7 +1331,9 @@ def verify_token(token: bytes | str | Mapping[str, Any],
     """
     # A mapping is checked in place: verification only reads it (parse_token copies).
     parsed = parse_token(token) if isinstance(token, bytes | str) else _validated(token)
-    verify_credential(parsed, public_key)
+    # `members` (see verify_credential) belong to a mapping given here, never to a parse.
+    verify_credential(parsed, public_key,
+                      members=None if isinstance(token, bytes | str) else members)
     did, _, _ = parsed["proof"]["verificationMethod"].partition("#")
     if did != parsed["issuer"]:
         raise SignatureError(f"the proof was made by {did!r} but the issuer is "

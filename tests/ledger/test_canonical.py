@@ -9,7 +9,15 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_DECIMAL_DIGITS, canonicalize, canonicalize_decimals, parse_json
+from ledger.canonical import (
+    MAX_DECIMAL_DIGITS,
+    canonical_members,
+    canonicalize,
+    canonicalize_decimals,
+    join_members,
+    member,
+    parse_json,
+)
 from ledger.errors import EncodingError
 
 SAFE = 2**53 - 1
@@ -37,6 +45,22 @@ def test_fast_path_matches_rfc8785_byte_for_byte(value) -> None:
 def test_key_order_follows_utf16_code_units(keys) -> None:
     value = {k: n for n, k in enumerate(keys)}
     assert canonicalize(value) == rfc8785.dumps(value)
+
+
+_KEYS = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+@given(st.dictionaries(_KEYS, values, max_size=6), _KEYS, values)
+def test_an_object_joined_from_its_members_is_its_rfc8785_bytes(obj, name, value) -> None:
+    """`join_members` of `canonical_members` (what the verifier uses for a token with and
+    without its proof) is the object's RFC 8785 form, with a member dropped or replaced too.
+    """
+    members = canonical_members(obj)
+    assert join_members(members) == rfc8785.dumps(obj)
+    replaced = {**members, name: member(name, value)}
+    assert join_members(replaced) == rfc8785.dumps({**obj, name: value})
+    dropped = {k: v for k, v in members.items() if k != name}
+    assert join_members(dropped) == rfc8785.dumps({k: v for k, v in obj.items() if k != name})
 
 
 def test_rfc8785_known_answer() -> None:
