@@ -55,7 +55,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ledger import merkle
-from ledger.canonical import CanonicalMembers, canonicalize, join_members, member, parse_json
+from ledger.canonical import Split, canonicalize, parse_json
 from ledger.crypto import SIGNATURE_SIZE, SigningKey, sha256, verify_signature
 from ledger.errors import (
     EncodingError,
@@ -302,7 +302,7 @@ def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
 
 
 def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = None, *,
-                      members: CanonicalMembers | None = None) -> None:
+                      members: Split | None = None) -> None:
     """Verify the eddsa-jcs-2022 DataIntegrityProof of a secured document.
 
     Follows vc-di-eddsa s.3.3.2 "Verify Proof": the proof options are the proof without
@@ -317,10 +317,10 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
         public_key: The raw 32-byte key to verify with. When None, the verification method
             must be a did:key, which resolves offline; when given and the verification
             method is a did:key, both must name the same key.
-        members: `ledger.canonical.canonical_members` of `credential` itself, when the
-            caller has them (a verifier that also needs the document's digest): the hash
-            data is joined from them, byte for byte what `canonicalize` would give, so
-            each member is canonicalized once.
+        members: `ledger.canonical.split_canonical` of `credential` itself around
+            ``proof``, when the caller has it (a verifier that also needs the document's
+            digest): the unsecured document's bytes are taken from it, byte for byte
+            what `canonicalize` would give, so the document is canonicalized once.
 
     Raises:
         TokenError: If the proof is missing or malformed, or names another suite or
@@ -368,13 +368,11 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
                                  "@context")
         unsecured["@context"] = options["@context"]
     key = _resolve_key(verification_method, public_key)
-    if members is None:
+    if members is None or ("@context" in options and canonicalize(
+            options["@context"]) != canonicalize(credential.get("@context"))):
         hash_data = _hash_data(unsecured, options)
-    else:
-        kept = {name: data for name, data in members.items() if name != "proof"}
-        if "@context" in options:
-            kept["@context"] = member("@context", options["@context"])
-        hash_data = sha256(canonicalize(options)) + sha256(join_members(kept))
+    else:  # the document without its proof, as the split already has it
+        hash_data = sha256(canonicalize(options)) + sha256(members.without())
     verify_signature(key, hash_data, signature)
 
 
@@ -1114,11 +1112,13 @@ def token_digest(token: Mapping[str, Any]) -> str:
     return sha256(canonicalize(token)).hex()
 
 
-def token_digest_of(members: CanonicalMembers) -> str:
-    """`token_digest` of the token whose `ledger.canonical.canonical_members` these are."""
-    if "proof" not in members:
+def token_digest_of(split: Split) -> str:
+    """`token_digest` of the token whose `ledger.canonical.split_canonical` around
+    ``proof`` this is.
+    """
+    if split.member is None:
         raise TokenError("a token digest covers the proof, and this token has none")
-    return sha256(join_members(members)).hex()
+    return sha256(split.whole()).hex()
 
 
 def _get(obj: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...], *,
@@ -1307,7 +1307,7 @@ def _validated(parsed: Any) -> dict[str, Any]:
 
 def verify_token(token: bytes | str | Mapping[str, Any],
                  public_key: bytes | None = None, *,
-                 members: CanonicalMembers | None = None) -> None:
+                 members: Split | None = None) -> None:
     """Check a token's shape, its eddsa-jcs-2022 proof, and that its issuer signed it.
 
     `parse_token`, then `verify_credential`, then the binding VCDM 2.0 leaves to the
@@ -1319,8 +1319,8 @@ def verify_token(token: bytes | str | Mapping[str, Any],
         token: The token (JSON bytes, text or object).
         public_key: The key the caller expects (for example, from the key registry); None
             resolves the did:key offline.
-        members: `ledger.canonical.canonical_members` of a mapping `token` (see
-            `verify_credential`); ignored for JSON text, which is parsed here.
+        members: `ledger.canonical.split_canonical` of a mapping `token` around
+            ``proof`` (see `verify_credential`); ignored for JSON text, parsed here.
 
     Raises:
         TokenError: If the token is malformed.

@@ -56,10 +56,10 @@ from ledger.bundle import (
     decode_proof,
 )
 from ledger.canonical import (
-    CanonicalMembers,
-    canonical_members,
+    Split,
     canonicalize,
     parse_json,
+    split_canonical,
     values_checked,
 )
 from ledger.errors import BundleError, EncodingError, InputError, LedgerError, PolicyError
@@ -363,8 +363,8 @@ def verify(bundle: bytes | str | Mapping[str, Any] | Bundle, trust: TrustFile, *
 
 
 def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | None, *,
-            depth: int, members: CanonicalMembers | None = None) -> Verification:
-    """Verify one bundle; `members` are its token's canonical members when the caller
+            depth: int, members: Split | None = None) -> Verification:
+    """Verify one bundle; `members` is its token's canonical split when the caller
     (`_suppliers`, which had to name the token first) already has them.
     """
     checks = _Checks()
@@ -384,10 +384,10 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
     shipment = claimed if isinstance(claimed, str) else None
     digest: str | None = None
     try:
-        # Each member of the token canonicalized once: the digest (with the proof) and
-        # the proof's hash data (without it) are joined from the same bytes.
+        # The token canonicalized once: the digest (with the proof) and the proof's
+        # hash data (without it) are joined from the same bytes.
         if members is None:
-            members = canonical_members(token)
+            members = split_canonical(token, "proof")
         digest = token_digest_of(members)
     except LedgerError as exc:
         checks.add("token.digest", Outcome.FAIL, f"the token cannot be canonicalized: {exc}")
@@ -560,7 +560,7 @@ def _evidence_status(checks: _Checks, status: Statement) -> None:
 
 def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
                 key_statement: Statement, public_key: bytes,
-                members: CanonicalMembers | None = None) -> None:
+                members: Split | None = None) -> None:
     """The issuer key signed the logged statement and the token, as the same DID."""
     kid = key_statement.data["kid"]
     if token_statement is not None:
@@ -734,15 +734,15 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
         checks.add("suppliers", Outcome.PASS, f"{len(seen)} supplier bundle(s) verified")
 
 
-def _bundle_token_members(bundle: Any) -> CanonicalMembers | None:
-    """The canonical members of the token a (nested) bundle carries (its digest is
-    `token_digest_of` them), or None if it has none.
+def _bundle_token_members(bundle: Any) -> Split | None:
+    """The canonical split around ``proof`` of the token a (nested) bundle carries (its
+    digest is `token_digest_of` it), or None if it has none.
     """
     token = bundle.get("token") if isinstance(bundle, Mapping) else None
     if not isinstance(token, Mapping) or "proof" not in token:
         return None
     try:
-        return canonical_members(token)
+        return split_canonical(token, "proof")
     except LedgerError:
         return None
 

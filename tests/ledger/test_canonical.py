@@ -11,12 +11,10 @@ from hypothesis import strategies as st
 
 from ledger.canonical import (
     MAX_DECIMAL_DIGITS,
-    canonical_members,
     canonicalize,
     canonicalize_decimals,
-    join_members,
-    member,
     parse_json,
+    split_canonical,
 )
 from ledger.errors import EncodingError
 
@@ -50,17 +48,17 @@ def test_key_order_follows_utf16_code_units(keys) -> None:
 _KEYS = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
 
 
-@given(st.dictionaries(_KEYS, values, max_size=6), _KEYS, values)
-def test_an_object_joined_from_its_members_is_its_rfc8785_bytes(obj, name, value) -> None:
-    """`join_members` of `canonical_members` (what the verifier uses for a token with and
-    without its proof) is the object's RFC 8785 form, with a member dropped or replaced too.
-    """
-    members = canonical_members(obj)
-    assert join_members(members) == rfc8785.dumps(obj)
-    replaced = {**members, name: member(name, value)}
-    assert join_members(replaced) == rfc8785.dumps({**obj, name: value})
-    dropped = {k: v for k, v in members.items() if k != name}
-    assert join_members(dropped) == rfc8785.dumps({k: v for k, v in obj.items() if k != name})
+@given(st.dictionaries(_KEYS, values, max_size=6), st.sampled_from(["proof", "a", "", "~"]),
+       values)
+def test_an_object_split_around_a_member_joins_to_its_rfc8785_bytes(obj, name, value) -> None:
+    """`split_canonical` (what the verifier uses for a token with and without its proof)
+    gives the object's RFC 8785 form and that of the object without the member, whatever
+    the other names (astral ones included) and whether the member is there."""
+    for whole in (obj, {**obj, name: value}):
+        split = split_canonical(whole, name)
+        assert split.whole() == rfc8785.dumps(whole)
+        assert split.without() == rfc8785.dumps({k: v for k, v in whole.items() if k != name})
+        assert (split.member is None) == (name not in whole)
 
 
 def test_rfc8785_known_answer() -> None:
