@@ -210,7 +210,7 @@ def sign_token(bom: BillOfMaterials, certification: Certification, *, shipment_i
     # disclosed).
     return PreparedToken(
         issued.token, issued.digest, issued.commitment, signed,
-        blobs=((issued.digest, canonicalize(issued.token)),),
+        blobs=((issued.digest, issued.canonical or canonicalize(issued.token)),),
         disclosures=((issued.digest, encode_commitment(issued.commitment)),))
 
 

@@ -923,6 +923,9 @@ class IssuedToken:
     token: dict[str, Any]
     digest: str
     commitment: PartsCommitment
+    #: the token's RFC 8785 bytes, which `digest` hashes (what the ledger stores as the
+    #: token's blob: canonicalized once for both)
+    canonical: bytes = b""
 
 
 def _determination_json(determination: Determination) -> dict[str, Any]:
@@ -1072,7 +1075,8 @@ def build_origin_token(
         _check_status_entry(credential_status, "credential_status")
         unsigned["credentialStatus"] = dict(credential_status)
     token = sign_credential(unsigned, key, verification_method_id(key.public_key), created)
-    return IssuedToken(token, token_digest(token), commitment)
+    canonical = canonicalize(token)  # token_digest's bytes, kept for the blob
+    return IssuedToken(token, sha256(canonical).hex(), commitment, canonical)
 
 
 #: Domain separation of `shipment_digest` (no other hash in the ledger starts so).
