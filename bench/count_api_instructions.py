@@ -12,8 +12,10 @@ call it. Each scenario runs N1 and N2 times in one process under ``valgrind
 --tool=callgrind``; (count(N2) - count(N1)) / (N2 - N1) is one request, start-up excluded.
 Scenarios: ``POST /v1/tokens`` with the brake caliper's BOM as JSON (a new shipment id each
 time, as bench_api.py sends it) and ``POST /v1/verify`` with the cylinder head's full
-bundle (two tokens). `--root` measures another checkout with this venv (a baseline commit
-in a `git worktree`), over a copy of the same demo ledger.
+bundle (two tokens); and, as the baseline of the latter, ``offline-verify``: the offline
+`verify()` of the same bundle in the same process, no app. `--root` measures another
+checkout with this venv (a baseline commit in a `git worktree`), over a copy of the same
+demo ledger.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COLLECTED = re.compile(r"Collected : (\d+)")
-SCENARIOS = {"register": (10, 40), "verify": (50, 250)}
+SCENARIOS = {"register": (10, 40), "verify": (50, 250), "offline-verify": (50, 250)}
 
 
 def _scope(method: str, path: str, key: str | None, length: int) -> dict[str, Any]:
@@ -84,6 +87,16 @@ def run(scenario: str, count: int, demo: Path, root: Path) -> None:
     url = f"sqlite:///{out / 'ledger' / 'ledger.db'}"
     settings = ApiSettings(ledger=Settings(out / "ledger", url, DEFAULT_ORIGIN),
                            checkpoint_every=3600, key_encryption_key=kek)
+    if scenario == "offline-verify":  # the baseline: verify() alone, no app, no HTTP
+        from ledger.verify import TrustFile, verify
+
+        trust = TrustFile.from_json((out / "trust.json").read_bytes())
+        data = (out / "bundles" / "cylinder-head-us.json").read_bytes()
+        moment = int(time.time())
+        for _ in range(count):
+            if verify(data, trust, now=moment).decision.value != "clear":
+                raise SystemExit("offline verify: not clear")
+        return
     app = create_app(settings)
     bom = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
     bundle = (out / "bundles" / "cylinder-head-us.json").read_bytes()
