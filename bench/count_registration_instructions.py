@@ -5,12 +5,12 @@
 
 Wall-clock rates on a shared 2-core machine move with whatever else runs; the instruction
 count of `valgrind --tool=callgrind` does not. The same registration code the route runs
-(held key, BOM reader, certification, status index, `Ledger.prepare_token`,
-`Service.log_prepared`) runs N times in one process over a copy of the demo ledger
-(SQLite), once with 20 and once with 70 registrations; the difference divided by 50 is
-the work of one registration, start-up excluded. `--root` measures another checkout of
-the repository with this venv (a baseline commit in a `git worktree`). Under callgrind a
-run takes a few minutes.
+(the BOM reader, then `issue_with_held_key`: held key, certification, status index,
+`Ledger.prepare_token`, `Service.log_prepared`) runs N times in one process over a copy
+of the demo ledger (SQLite), once with 20 and once with 70 registrations; the difference
+divided by 50 is the work of one registration, start-up excluded. `--root` measures
+another checkout of the repository with this venv (a baseline commit in a `git
+worktree`). Under callgrind a run takes a few minutes.
 """
 
 from __future__ import annotations
@@ -36,12 +36,7 @@ def register(count: int, demo: Path, root: Path) -> None:
 
     from ledger.api import ApiSettings, create_app
     from ledger.api.access import Caller
-    from ledger.api.routes.issue import (
-        IssueRequest,
-        certification_from_profile,
-        read_bom_upload,
-        utc_now,
-    )
+    from ledger.api.routes.issue import IssueRequest, issue_with_held_key, read_bom_upload
     from ledger.config import DEFAULT_ORIGIN, Settings
 
     out = Path(tempfile.mkdtemp()) / "demo"
@@ -61,16 +56,8 @@ def register(count: int, demo: Path, root: Path) -> None:
         for n in range(count):
             body = IssueRequest.model_validate({"shipmentId": f"IC-{n}", "bom": bom_doc})
             files = {"bom": ("bom.json", json.dumps(body.bom).encode("utf-8"))}
-            held = service.held_key(caller)
             bom = read_bom_upload("json", files, {})
-            certification = certification_from_profile(
-                held.party, body.role, bom.producer, blanket=None, invoice=None,
-                importer=None, signed_on=utc_now().date())
-            _, entry = service.status_lists.allocate()
-            prepared = service.ledger.prepare_token(
-                bom, certification, shipment_id=body.shipment_id, key=held.key,
-                supersedes=None, credential_status=entry)
-            service.log_prepared(prepared)
+            issue_with_held_key(service, caller, body, bom)
 
 
 def instructions(count: int, demo: Path, root: Path) -> int:

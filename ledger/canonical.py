@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,8 +41,8 @@ import rfc8785
 
 from ledger.errors import EncodingError
 
-__all__ = ["MAX_DECIMAL_DIGITS", "canonicalize", "canonicalize_decimals",
-           "canonicalize_parsed", "parse_json", "values_checked"]
+__all__ = ["MAX_DECIMAL_DIGITS", "Split", "canonicalize", "canonicalize_decimals",
+           "canonicalize_parsed", "parse_json", "split_canonical", "values_checked"]
 
 _MAX_SAFE = 2**53
 #: Significant digits a decimal may have to be written exactly as a JCS number (DBL_DIG).
@@ -169,6 +170,46 @@ def canonicalize(value: Any) -> bytes:
                             "encode") from exc
     except rfc8785.CanonicalizationError as exc:  # pragma: no cover - _check catches first
         raise EncodingError(f"cannot canonicalize: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """An object's RFC 8785 bytes around one member (`split_canonical`): the members
+    that sort before it and after it, each joined without braces, and the member itself.
+    """
+
+    before: bytes
+    member: bytes | None  # ``"name":value``, or None when the object lacks it
+    after: bytes
+
+    def whole(self) -> bytes:
+        """The object's canonical bytes."""
+        return b"{" + b",".join(p for p in (self.before, self.member, self.after) if p) + b"}"
+
+    def without(self) -> bytes:
+        """The canonical bytes of the object without that member."""
+        return b"{" + b",".join(p for p in (self.before, self.after) if p) + b"}"
+
+
+def split_canonical(value: Mapping[str, Any], name: str) -> Split:
+    """`value`'s canonical form split around member `name` (an ASCII name).
+
+    RFC 8785 s.3.2.3 writes an object as its members sorted by the UTF-16 code units of
+    their names; against an ASCII name that order is the code point order, so the members
+    before and after `name` are two objects canonicalized on their own. A verifier needs a
+    token with its proof (its digest) and without it (the eddsa-jcs-2022 hash data): both
+    are joined from one walk instead of two.
+    """
+    if not name.isascii():
+        raise ValueError("split_canonical splits around an ASCII member name")
+    try:
+        before = {k: v for k, v in value.items() if k < name}
+        after = {k: v for k, v in value.items() if k > name}
+    except TypeError:
+        raise EncodingError("$: object keys must be strings") from None
+    member = (canonicalize(name) + b":" + canonicalize(value[name]) if name in value
+              else None)
+    return Split(canonicalize(before)[1:-1], member, canonicalize(after)[1:-1])
 
 
 def _as_jcs_number(value: Decimal, path: str) -> float | int:

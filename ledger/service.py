@@ -250,7 +250,7 @@ def sign_token(bom: BillOfMaterials, certification: Certification, *, shipment_i
     # disclosed).
     return PreparedToken(
         issued.token, issued.digest, issued.commitment, signed,
-        blobs=((issued.digest, canonicalize(issued.token)),),
+        blobs=((issued.digest, issued.canonical or canonicalize(issued.token)),),
         disclosures=((issued.digest, encode_commitment(issued.commitment)),))
 
 
@@ -764,14 +764,23 @@ class Ledger:
                       salts: Sequence[bytes] | None = None,
                       supersedes: str | None = None,
                       credential_status: Mapping[str, Any] | None = None,
-                      issuer: str | None = None) -> PreparedToken:
+                      issuer: str | None = None,
+                      key_checked: bool = False) -> PreparedToken:
         """Everything `issue_token` does before the append, so that a caller with many
         registrations in flight can append them together (`ledger.sequencer.Sequencer`:
         one transaction and one fsync per batch). Nothing is written; the append checks
         the log's rules again under the writer section, against the batch before it.
+
+        The key's validity is read first, so that a revoked key fails before the work of
+        signing; `key_checked` says the caller has just read it as valid in its own read
+        (the service's held key, `ledger.api.context.Service.held_key`), which saves the
+        two reads. Either way the append's check under the writer section is the one that
+        decides (ledger design s.6: a key is valid for entries logged before its
+        revocation).
         """
         kid = verification_method_id(key.public_key)
-        self.keys().require_valid(kid, self.size)
+        if not key_checked:
+            self.keys().require_valid(kid, self.size)
         if issuer is not None:
             self.check_issuer(issuer, kid)
         prepared = sign_token(bom, certification, shipment_id=shipment_id, key=key,

@@ -55,7 +55,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ledger import merkle
-from ledger.canonical import canonicalize, parse_json
+from ledger.canonical import Split, canonicalize, parse_json
 from ledger.crypto import SIGNATURE_SIZE, SigningKey, sha256, verify_signature
 from ledger.did_web import DID_WEB_PREFIX, parse_did_web, parse_party_method, party_method
 from ledger.errors import (
@@ -122,6 +122,7 @@ __all__ = [
     "sign_credential",
     "supplier_token_digests",
     "token_digest",
+    "token_digest_of",
     "token_issuer",
     "token_public_key",
     "verify_credential",
@@ -273,7 +274,7 @@ def sign_credential(unsigned: Mapping[str, Any], key: SigningKey, verification_m
     elif _party_method_key(verification_method) not in (None, key.public_key):
         raise TokenError(f"proof.verificationMethod {verification_method[:120]!r} names "
                          "another key than the signing key")
-    document = copy.deepcopy(dict(unsigned))
+    document: dict[str, Any] = _copy_json(dict(unsigned))
     proof: dict[str, Any] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
@@ -282,7 +283,7 @@ def sign_credential(unsigned: Mapping[str, Any], key: SigningKey, verification_m
         "proofPurpose": PROOF_PURPOSE,
     }
     if "@context" in document:
-        proof["@context"] = copy.deepcopy(document["@context"])
+        proof["@context"] = _copy_json(document["@context"])
     proof["proofValue"] = encode_multibase(key.sign(_hash_data(document, proof)))
     document["proof"] = proof
     return document
@@ -351,7 +352,8 @@ def _resolve_key(verification_method: str, public_key: bytes | None) -> bytes:
     return public_key
 
 
-def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = None) -> None:
+def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = None, *,
+                      members: Split | None = None) -> None:
     """Verify the eddsa-jcs-2022 DataIntegrityProof of a secured document.
 
     Follows vc-di-eddsa s.3.3.2 "Verify Proof": the proof options are the proof without
@@ -366,6 +368,10 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
         public_key: The raw 32-byte key to verify with. When None, the verification method
             must be a did:key, which resolves offline; when given and the verification
             method is a did:key, both must name the same key.
+        members: `ledger.canonical.split_canonical` of `credential` itself around
+            ``proof``, when the caller has it (a verifier that also needs the document's
+            digest): the unsecured document's bytes are taken from it, byte for byte
+            what `canonicalize` would give, so the document is canonicalized once.
 
     Raises:
         TokenError: If the proof is missing or malformed, or names another suite or
@@ -413,7 +419,12 @@ def verify_credential(credential: Mapping[str, Any], public_key: bytes | None = 
                                  "@context")
         unsecured["@context"] = options["@context"]
     key = _resolve_key(verification_method, public_key)
-    verify_signature(key, _hash_data(unsecured, options), signature)
+    if members is None or ("@context" in options and canonicalize(
+            options["@context"]) != canonicalize(credential.get("@context"))):
+        hash_data = _hash_data(unsecured, options)
+    else:  # the document without its proof, as the split already has it
+        hash_data = sha256(canonicalize(options)) + sha256(members.without())
+    verify_signature(key, hash_data, signature)
 
 
 # --------------------------------------------------------------------------------------
@@ -433,6 +444,23 @@ def _b64url_decode(text: Any, where: str) -> bytes:
     if _b64url(data) != text:
         raise TokenError(f"{where}: not the canonical base64url spelling")
     return data
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value: what `copy.deepcopy` gives for dicts, lists and
+    scalars, without its memo and dispatch (a registration copies every BOM line record
+    and the token; deepcopy was a twentieth of its work). Anything else (a tuple, a
+    Mapping that is not a dict) is copied by `copy.deepcopy` itself, so the result is
+    the same whatever the value holds.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {key: _copy_json(child) for key, child in value.items()}
+    if kind is list:
+        return [_copy_json(child) for child in value]
+    return copy.deepcopy(value)
 
 
 def _part_leaf(line: int, salt: bytes, record: Mapping[str, Any]) -> bytes:
@@ -558,7 +586,7 @@ def commit_parts(records: Sequence[Mapping[str, Any]],
             raise TokenError(f"salts[{index}]: expected bytes")
         if len(salt) != SALT_SIZE:
             raise TokenError(f"salts[{index}]: expected {SALT_SIZE} bytes, got {len(salt)}")
-        copied = copy.deepcopy(dict(record))
+        copied = _copy_json(dict(record))
         kept.append(copied)
         leaves.append(_part_leaf(index, salt, copied))
     return PartsCommitment(tuple(kept), tuple(salts), tuple(leaves), merkle.root(leaves))
@@ -619,7 +647,7 @@ def disclose(commitment: PartsCommitment, index: int) -> dict[str, Any]:
     return {
         "line": index,
         "salt": _b64url(commitment.salts[index]),
-        "record": copy.deepcopy(dict(commitment.records[index])),
+        "record": _copy_json(dict(commitment.records[index])),
         "proof": [node.hex() for node in path],
     }
 
@@ -946,6 +974,9 @@ class IssuedToken:
     token: dict[str, Any]
     digest: str
     commitment: PartsCommitment
+    #: the token's RFC 8785 bytes, which `digest` hashes (what the ledger stores as the
+    #: token's blob: canonicalized once for both)
+    canonical: bytes = b""
 
 
 def _determination_json(determination: Determination) -> dict[str, Any]:
@@ -1103,7 +1134,8 @@ def build_origin_token(
         _check_status_entry(credential_status, "credential_status")
         unsigned["credentialStatus"] = dict(credential_status)
     token = sign_credential(unsigned, key, method, created)
-    return IssuedToken(token, token_digest(token), commitment)
+    canonical = canonicalize(token)  # token_digest's bytes, kept for the blob
+    return IssuedToken(token, sha256(canonical).hex(), commitment, canonical)
 
 
 def token_issuer(issuer: str | None, public_key: bytes) -> tuple[str, str]:
@@ -1184,6 +1216,15 @@ def token_digest(token: Mapping[str, Any]) -> str:
     if "proof" not in token:
         raise TokenError("a token digest covers the proof, and this token has none")
     return sha256(canonicalize(token)).hex()
+
+
+def token_digest_of(split: Split) -> str:
+    """`token_digest` of the token whose `ledger.canonical.split_canonical` around
+    ``proof`` this is.
+    """
+    if split.member is None:
+        raise TokenError("a token digest covers the proof, and this token has none")
+    return sha256(split.whole()).hex()
 
 
 def _get(obj: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...], *,
@@ -1305,7 +1346,7 @@ def parse_token(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         except EncodingError as exc:
             raise TokenError(f"a token must be strict JSON: {exc.message}") from exc
     else:
-        parsed = copy.deepcopy(data)
+        parsed = _copy_json(data)
     return _validated(parsed)
 
 
@@ -1380,7 +1421,8 @@ def _validated(parsed: Any) -> dict[str, Any]:
 
 
 def verify_token(token: bytes | str | Mapping[str, Any],
-                 public_key: bytes | None = None) -> None:
+                 public_key: bytes | None = None, *,
+                 members: Split | None = None) -> None:
     """Check a token's shape, its eddsa-jcs-2022 proof, and that its issuer signed it.
 
     `parse_token`, then `verify_credential`, then the binding VCDM 2.0 leaves to the
@@ -1394,6 +1436,8 @@ def verify_token(token: bytes | str | Mapping[str, Any],
         token: The token (JSON bytes, text or object).
         public_key: The key the caller expects (for example, from the key registry); None
             resolves the did:key offline (a did:web token then raises UnknownKeyError).
+        members: `ledger.canonical.split_canonical` of a mapping `token` around
+            ``proof`` (see `verify_credential`); ignored for JSON text, parsed here.
 
     Raises:
         TokenError: If the token is malformed.
@@ -1404,7 +1448,9 @@ def verify_token(token: bytes | str | Mapping[str, Any],
     """
     # A mapping is checked in place: verification only reads it (parse_token copies).
     parsed = parse_token(token) if isinstance(token, bytes | str) else _validated(token)
-    verify_credential(parsed, public_key)
+    # `members` (see verify_credential) belong to a mapping given here, never to a parse.
+    verify_credential(parsed, public_key,
+                      members=None if isinstance(token, bytes | str) else members)
     did, _, _ = parsed["proof"]["verificationMethod"].partition("#")
     if did != parsed["issuer"]:
         raise SignatureError(f"the proof was made by {did!r} but the issuer is "

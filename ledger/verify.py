@@ -55,7 +55,13 @@ from ledger.bundle import (
     check_disclosure_shape,
     decode_proof,
 )
-from ledger.canonical import canonicalize, parse_json, values_checked
+from ledger.canonical import (
+    Split,
+    canonicalize,
+    parse_json,
+    split_canonical,
+    values_checked,
+)
 from ledger.did_web import DID_WEB_PREFIX, DidWebName, check_host, parse_party_method
 from ledger.errors import (
     BundleError,
@@ -73,7 +79,7 @@ from ledger.token import (
     document_from_records,
     shipment_digest,
     supplier_token_digests,
-    token_digest,
+    token_digest_of,
     verify_disclosure,
     verify_token,
 )
@@ -385,7 +391,10 @@ def verify(bundle: bytes | str | Mapping[str, Any] | Bundle, trust: TrustFile, *
 
 
 def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | None, *,
-            depth: int) -> Verification:
+            depth: int, members: Split | None = None) -> Verification:
+    """Verify one bundle; `members` is its token's canonical split when the caller
+    (`_suppliers`, which had to name the token first) already has them.
+    """
     checks = _Checks()
     try:
         bundle = parse_json(raw) if isinstance(raw, bytes | str) else raw
@@ -403,7 +412,11 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
     shipment = claimed if isinstance(claimed, str) else None
     digest: str | None = None
     try:
-        digest = token_digest(token)
+        # The token canonicalized once: the digest (with the proof) and the proof's
+        # hash data (without it) are joined from the same bytes.
+        if members is None:
+            members = split_canonical(token, "proof")
+        digest = token_digest_of(members)
     except LedgerError as exc:
         checks.add("token.digest", Outcome.FAIL, f"the token cannot be canonicalized: {exc}")
         return Verification(Decision.REJECT, tuple(checks.items))
@@ -501,7 +514,8 @@ def _verify(raw: bytes | str | Mapping[str, Any], trust: TrustFile, now: int | N
 
         public_key = checks.value("key.statement", key_ok)
         if public_key is not None:
-            _signatures(checks, token, token_statement, key_entry, public_key, trust)
+            _signatures(checks, token, token_statement, key_entry, public_key, trust,
+                        members)
 
     # 4. The registrar's status of token and key, as of the status statement's position.
     if status is not None:
@@ -618,7 +632,8 @@ def did_web_issuer(token: Mapping[str, Any], key_statement: Statement, public_ke
 
 
 def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Statement | None,
-                key_statement: Statement, public_key: bytes, trust: TrustFile) -> None:
+                key_statement: Statement, public_key: bytes, trust: TrustFile,
+                members: Split | None = None) -> None:
     """The issuer key signed the logged statement and the token, as the same DID.
 
     The token's issuer is the key's did:key, or its party's did:web (``token.issuer``,
@@ -645,7 +660,7 @@ def _signatures(checks: _Checks, token: Mapping[str, Any], token_statement: Stat
                    lambda: did_web_issuer(token, key_statement, public_key, trust))
 
     def token_signed() -> str:
-        verify_token(token, public_key)
+        verify_token(token, public_key, members=members)
         if not web and token.get("proof", {}).get("verificationMethod") != kid:
             raise BundleError("the token's proof names another verification method")
         return "eddsa-jcs-2022 proof verifies"
@@ -769,7 +784,8 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
             return
         # Which token the child is for decides, cheaply, whether it may be here at all;
         # only a linked token's first bundle is verified in full.
-        child_digest = _bundle_token_digest(child)
+        child_members = _bundle_token_members(child)
+        child_digest = None if child_members is None else token_digest_of(child_members)
         name = f"supplier.{(child_digest or 'unknown')[:16]}"
         if child_digest not in linked:
             checks.add(name, Outcome.FAIL,
@@ -779,7 +795,7 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
             checks.add(name, Outcome.FAIL, "this supplier bundle is given twice")
             continue
         seen.add(child_digest)
-        result = _verify(child, trust, now, depth=depth + 1)
+        result = _verify(child, trust, now, depth=depth + 1, members=child_members)
         failed = [c.name for c in result.checks if c.outcome is Outcome.FAIL]
         if result.decision is Decision.REJECT:
             checks.add(name, Outcome.FAIL, f"supplier bundle rejected ({', '.join(failed)})")
@@ -801,13 +817,15 @@ def _suppliers(checks: _Checks, bundle: Mapping[str, Any], token: Mapping[str, A
         checks.add("suppliers", Outcome.PASS, f"{len(seen)} supplier bundle(s) verified")
 
 
-def _bundle_token_digest(bundle: Any) -> str | None:
-    """The digest of the token a (nested) bundle carries, or None if it has none."""
+def _bundle_token_members(bundle: Any) -> Split | None:
+    """The canonical split around ``proof`` of the token a (nested) bundle carries (its
+    digest is `token_digest_of` it), or None if it has none.
+    """
     token = bundle.get("token") if isinstance(bundle, Mapping) else None
     if not isinstance(token, Mapping) or "proof" not in token:
         return None
     try:
-        return token_digest(token)
+        return split_canonical(token, "proof")
     except LedgerError:
         return None
 

@@ -627,6 +627,32 @@ _TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
+_Parsed = tuple[tuple[str, str | None, str, str | None], ...]
+_PARSED: dict[str, _Parsed | None] = {}
+
+
+def _parsed(template: str) -> _Parsed | None:
+    """`template` split into (literal, field name, spec, conversion) once, or None when a
+    field is not a plain keyword name with a literal spec (left to `string.Formatter`).
+    The templates are this module's constants, so the cache stays small.
+    """
+    try:
+        return _PARSED[template]
+    except KeyError:
+        pass
+    parts: list[tuple[str, str | None, str, str | None]] = []
+    plain = True
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (not name.isidentifier() or "{" in (spec or "")):
+            plain = False
+            break
+        parts.append((literal, name, spec or "", conversion))
+    found = tuple(parts) if plain else None
+    if len(_PARSED) < 4096:
+        _PARSED[template] = found
+    return found
+
+
 class _Formatter(string.Formatter):
     """`{x:w}` looks the value up in the language's words, `{x:W}` capitalises it, and
     `{x:base}` gives the RVC base of a method; any other field is the value itself.
@@ -634,6 +660,30 @@ class _Formatter(string.Formatter):
 
     def __init__(self, words: Mapping[str, str]) -> None:
         self.words = words
+
+    def vformat(self, format_string: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+                ) -> str:
+        """`string.Formatter.vformat`, with each template parsed once per process.
+
+        Every determination renders its reasons (a registration a dozen sentences), and
+        the pure-Python formatter parsed each template again each time. Templates whose
+        fields are all plain names with literal specs are assembled from the cached
+        parse; anything else (positional or dotted fields, nested specs) goes through
+        the standard formatter, so the text is the same either way.
+        """
+        parts = _parsed(format_string)
+        if parts is None:
+            return super().vformat(format_string, args, kwargs)
+        out: list[str] = []
+        for literal, name, spec, conversion in parts:
+            out.append(literal)
+            if name is None:
+                continue
+            value = kwargs[name]
+            if conversion is not None:
+                value = self.convert_field(value, conversion)
+            out.append(self.format_field(value, spec))
+        return "".join(out)
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "w":

@@ -394,6 +394,10 @@ class AppliedRule:
         )
 
 
+#: Rules one `RuleSet` keeps selected (`RuleSet.rule_for`); past it, it starts afresh.
+_SELECTED_MAX = 4096
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """One dated rule set (one data file)."""
@@ -492,7 +496,31 @@ class RuleSet:
         `provision` and `goods` are the document's choice of a product-specific rule
         (`psr_provision`) and of the goods description one of its alternatives names
         (`psr_goods`).
+
+        The answer depends on nothing but the rule set (immutable) and these arguments,
+        and an `AppliedRule` is immutable, so each rule set keeps the rules it selected
+        (bounded; errors are not kept): a service registering the same goods again and
+        again selects each one once per process instead of once per determination.
         """
+        key = (hs, as_of, end_use, table, vehicle_category, provision, goods)
+        cache: dict[tuple[Any, ...], AppliedRule] | None = self.__dict__.get("_selected")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_selected", cache)  # not a field: eq, repr unchanged
+        found = cache.get(key)
+        if found is None:
+            found = self._select_rule(hs, as_of=as_of, end_use=end_use, table=table,
+                                      vehicle_category=vehicle_category, provision=provision,
+                                      goods=goods)
+            if len(cache) >= _SELECTED_MAX:
+                cache.clear()
+            cache[key] = found
+        return found
+
+    def _select_rule(self, hs: str, *, as_of: date, end_use: EndUse | None,
+                     table: str | None, vehicle_category: str | None, provision: str | None,
+                     goods: str | None) -> AppliedRule:
+        """`rule_for` itself, uncached."""
         digits = hs_digits(hs)
         notes: list[Reason] = []
         chosen: tuple[Category, HsEntry] | None = None

@@ -83,7 +83,10 @@ def _dependency(access: Access) -> Callable[[Request], Awaitable[Caller]]:
         account: Account | None = None
         if key is not None:
             accounts: AccountStore = request.app.state.accounts
-            account = await run_in_threadpool(accounts.authenticate, key)
+            # On SQLite on the event loop (`ledger.api.routes.common.run_on_store`: one
+            # short local query costs less than the thread hop); a server in a thread.
+            account = (accounts.authenticate(key) if accounts.is_local
+                       else await run_in_threadpool(accounts.authenticate, key))
             if account is None:
                 raise ApiProblem("api.unauthenticated", "the API key is unknown or revoked",
                                  headers=_CHALLENGE)

@@ -156,6 +156,13 @@ class AccountStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @property
+    def is_local(self) -> bool:
+        """True on SQLite (a file on this machine): a key look-up is one indexed query of
+        some 30 us, cheaper than a hop to a request thread and back.
+        """
+        return self._engine.dialect.name == "sqlite"
+
     @contextmanager
     def _connection(self, action: str, *, write: bool = False) -> Iterator[Connection]:
         with transaction(self._engine, action, write=write) as connection:

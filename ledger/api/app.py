@@ -4,7 +4,10 @@ What every request goes through, outermost first:
 
 1. `BodyLimit` — a body longer than ``TMEC_API_MAX_BODY_BYTES`` is answered 413
    (problem+json) as soon as its ``Content-Length`` says so, or as soon as the bytes read
-   pass the limit when it does not: memory stays bounded whatever is sent.
+   pass the limit when it does not: memory stays bounded whatever is sent. (In front of
+   it, `ledger.api.qr_fast_path` answers cached QR verifications; behind it,
+   `ledger.api.verify_fast_path` verifies plain ``POST /v1/verify`` bundles; both hand
+   everything else on.)
 2. The route's `ledger.api.access` declaration: public, or the roles that may call it with
    an API key. `create_app` refuses to build an app with an undeclared route. The web
    pages (`ledger.web`, mounted in the same app) declare theirs the same way
@@ -50,6 +53,7 @@ from ledger.api.routes import (
 )
 from ledger.api.routes.common import FastJSON
 from ledger.api.settings import ApiSettings
+from ledger.api.verify_fast_path import VerifyFastPath
 from ledger.sequencer import Sequencer
 from ledger.web import pages
 
@@ -227,6 +231,8 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
         app.include_router(router)
     # 404 / 405 outside the API's paths: a page (ledger.web.pages)
     pages.install_error_pages(app, [r.path for r in api_routes()] + ["/v1/openapi.json"])
+    # Inside the body limit: plain POST /v1/verify bundles skip the framework.
+    app.add_middleware(VerifyFastPath)
     app.add_middleware(BodyLimit, maximum=settings.max_body_bytes)
     app.add_middleware(QrFastPath)  # outermost: cached QR answers skip the framework
 

@@ -252,8 +252,11 @@ class Service:
     def held_key(self, caller: Caller) -> HeldKey:
         """The signing key the service holds for the caller's party, valid now."""
         party = caller.require().party_id
-        with self.ledger.store.snapshot() as view:  # the size and the key records in one read
-            return self.vault.current(party, view, view.size())
+        # The size, the held keys and their log records in one read transaction.
+        store = self.ledger.store
+        assert isinstance(store, SqlStore)  # the service runs on a SQL store (__init__)
+        with store.snapshot() as view:
+            return self.vault.current(party, view, view.size(), connection=view.connection)
 
     def did_web_problem(self) -> str | None:
         """Why this service's parties cannot issue as did:web, or None when they can."""

@@ -25,13 +25,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ledger.errors import LedgerError
 from ledger.store.sql import SqlStore
 
-__all__ = ["QrFastPath"]
+__all__ = ["QrFastPath", "has_authorization"]
 
 _PATH = re.compile(r"/v1/verify/([0-9a-f]{64})")
 _HEADERS = [(b"content-type", b"application/json")]
 
 
-def _has_authorization(scope: Scope) -> bool:
+def has_authorization(scope: Scope) -> bool:
     """A request that sends a key goes to the app, which checks it (a bad key is a 401
     on public routes too, `ledger.api.access`).
     """
@@ -47,7 +47,7 @@ class QrFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a cached QR verification; hand everything else to the app."""
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get(
-                "query_string") and not _has_authorization(scope):
+                "query_string") and not has_authorization(scope):
             match = _PATH.fullmatch(scope["path"])
             if match is not None:
                 body = self._cached(scope, match[1])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ledger.api.accounts import utc_timestamp
 from ledger.crypto import SigningKey, seal, unseal
@@ -110,15 +110,23 @@ class KeyVault:
             return None
         return SigningKey(unseal(kek, bytes(sealed), kid.encode("utf-8")))
 
-    def current(self, party_id: str, keys: KeyLookup, position: int) -> HeldKey:
+    def current(self, party_id: str, keys: KeyLookup, position: int, *,
+                connection: Connection | None = None) -> HeldKey:
         """The newest held key of `party_id` the log says is valid at `position`.
+
+        `connection` is an open read transaction on the same database (the one `keys`
+        and `position` were read in): the held keys are read in it, one transaction per
+        registration instead of two; without it, in a transaction of their own.
 
         Raises:
             NotFoundError: the service holds no valid key for the party.
         """
         kek = self._require_kek()
-        with transaction(self._engine, "read a held key", write=False) as connection:
+        if connection is not None:
             rows = connection.execute(_PARTY_HELD_KEYS, {"party": party_id}).all()
+        else:
+            with transaction(self._engine, "read a held key", write=False) as own:
+                rows = own.execute(_PARTY_HELD_KEYS, {"party": party_id}).all()
         for row in rows:
             record = keys.key(row.kid)
             if record is None or record.status_at(position) != "valid":

@@ -532,6 +532,15 @@ class SqlStore:
         self._insert_entry = (
             f"INSERT INTO {_ENTRIES.name} ({', '.join(c.name for c in _ENTRY_COLUMNS)}) "
             f"VALUES ({', '.join([marker] * len(_ENTRY_COLUMNS))})")
+        # A registration's blob and disclosure records, written in its append: driver-level
+        # statements (building and compiling a Core statement per call cost more than
+        # running it; a one-element IN list is compiled anew on every execution).
+        self._blob_data = f"SELECT data FROM {_BLOBS.name} WHERE digest = {marker}"
+        self._insert_blob = f"INSERT INTO {_BLOBS.name} (digest, data) VALUES ({marker}, {marker})"
+        self._disclosure_data = (f"SELECT data FROM {_DISCLOSURES.name} "
+                                 f"WHERE token_digest = {marker}")
+        self._insert_disclosure = (f"INSERT INTO {_DISCLOSURES.name} (token_digest, data) "
+                                   f"VALUES ({marker}, {marker})")
         # SQLite writer section: one thread of this process, then one process (flock).
         self._thread_lock = threading.RLock()
         self._depth = 0
@@ -683,9 +692,13 @@ class SqlStore:
                 self._insert_blobs(connection, blobs)
             for digest, records in disclosures:
                 self._insert_disclosures(connection, digest, records)
-            if require_blobs:
-                missing = set(require_blobs) - set(self._existing_blobs(
-                    connection, list(dict.fromkeys(require_blobs)), data=False))
+            # A token stored by this very transaction (a registration's) is there: only
+            # the others are looked up.
+            stored = {digest for digest, _ in blobs}
+            wanted = [d for d in dict.fromkeys(require_blobs) if d not in stored]
+            if wanted:
+                missing = set(wanted) - set(self._existing_blobs(connection, wanted,
+                                                                 data=False))
                 if missing:
                     raise NotFoundError(f"token {sorted(missing)[0]} is not stored in the "
                                         "ledger: an entry is logged only after its token")
@@ -874,6 +887,14 @@ class SqlStore:
 
     def _insert_blobs(self, connection: Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
         wanted = {digest: bytes(data) for digest, data in blobs}
+        if len(wanted) == 1:  # a registration's token: two driver-level statements
+            ((digest, data),) = wanted.items()
+            row = connection.exec_driver_sql(self._blob_data, (digest,)).first()
+            if row is None:
+                connection.exec_driver_sql(self._insert_blob, (digest, data))
+            elif bytes(row[0]) != data:
+                raise ConflictError(f"a different document is already stored as {digest}")
+            return
         existing = self._existing_blobs(connection, list(wanted))
         for digest, data in existing.items():
             if data != wanted[digest]:
@@ -882,13 +903,11 @@ class SqlStore:
         if new:
             connection.execute(_BLOBS.insert(), new)
 
-    @staticmethod
-    def _insert_disclosures(connection: Connection, digest: str, data: bytes) -> None:
-        existing = connection.execute(_DISCLOSURE_QUERY,
-                                      {"digest": digest}).scalar_one_or_none()
+    def _insert_disclosures(self, connection: Connection, digest: str, data: bytes) -> None:
+        row = connection.exec_driver_sql(self._disclosure_data, (digest,)).first()
+        existing = None if row is None else row[0]
         if existing is None:
-            connection.execute(_DISCLOSURES.insert(), {"token_digest": digest,
-                                                       "data": bytes(data)})
+            connection.exec_driver_sql(self._insert_disclosure, (digest, bytes(data)))
         elif bytes(existing) != bytes(data):
             raise ConflictError(f"other disclosure records are already stored for {digest}")
 

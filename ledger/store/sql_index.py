@@ -447,6 +447,13 @@ class BoundIndex:
         self._connection = connection
         self._entries = entries
 
+    @property
+    def connection(self) -> Connection:
+        """The open connection (its read transaction), for a look-up in another table of
+        the same database that must see the same state (the held signing keys).
+        """
+        return self._connection
+
     def key(self, kid: str) -> KeyRecord | None:
         """See `IndexTables.key`."""
         return self._index.key(self._connection, kid)

@@ -209,6 +209,54 @@ def test_a_cached_qr_answer_skips_the_framework_and_is_the_same_bytes(
     assert world.client.get(f"/v1/verify/{wheel}").json()["decision"] == "clear"
 
 
+def test_a_plain_bundle_is_verified_in_front_of_the_framework_as_the_route_would(
+        sqlite_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ledger.api.verify_fast_path`: ``POST /v1/verify`` of a plain bundle without key or
+    query is answered before the framework, with the route's answer; a key, ``?at=``, a
+    JOSE pair or another media type still go to the route."""
+    from ledger.api import verify_fast_path
+    from ledger.api.routes.common import FastJSON
+
+    world = sqlite_world
+    served: list[int] = []
+
+    class Spy(FastJSON):
+        def render(self, content: object) -> bytes:
+            served.append(1)
+            return super().render(content)
+
+    monkeypatch.setattr(verify_fast_path, "FastJSON", Spy)
+    json_type = {"content-type": "application/json; charset=utf-8"}
+    data = world.bundle_bytes("cylinder-head-us")
+    fast = world.client.post("/v1/verify", content=data, headers=json_type)
+    assert served == [1]
+    assert fast.status_code == 200
+    assert fast.headers["content-type"] == "application/json"
+    assert fast.json()["decision"] == "clear"
+    keyed = world.client.post("/v1/verify", content=data, headers={
+        **json_type, **world.auth("cbp.customs")})
+    assert served == [1]  # a key goes to the app, which checks it
+    assert keyed.content == fast.content
+    problem(world.client.post("/v1/verify", content=data, headers={
+        **json_type, "Authorization": "Bearer nope"}), 401, "api.unauthenticated")
+    tampered = _tampered(data, "origin criterion")
+    rejected = world.client.post("/v1/verify", content=tampered, headers=json_type)
+    assert served == [1, 1]
+    assert rejected.json()["decision"] == "reject"
+    assert rejected.content == world.client.post(
+        "/v1/verify", content=tampered,
+        headers={**json_type, **world.auth("cbp.customs")}).content
+    world.client.post(f"/v1/verify?at={_at(int(time.time()))}", content=data,
+                      headers=json_type)
+    jose = json.dumps({"bundle": json.loads(data), "jwt": "x.y.z"}).encode()
+    assert world.client.post("/v1/verify", content=jose, headers=json_type).json()[
+        "decision"] == "reject"
+    problem(world.client.post("/v1/verify", content=data,
+                              headers={"content-type": "text/plain"}),
+            415, "api.unsupported_media_type")
+    assert served == [1, 1]  # none of these went through the fast path
+
+
 def test_requests_for_one_token_at_once_build_its_bundle_once(
         sqlite_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Single flight per token in a worker: a pre-check's threads asking for the same

@@ -9,7 +9,13 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_DECIMAL_DIGITS, canonicalize, canonicalize_decimals, parse_json
+from ledger.canonical import (
+    MAX_DECIMAL_DIGITS,
+    canonicalize,
+    canonicalize_decimals,
+    parse_json,
+    split_canonical,
+)
 from ledger.errors import EncodingError
 
 SAFE = 2**53 - 1
@@ -37,6 +43,22 @@ def test_fast_path_matches_rfc8785_byte_for_byte(value) -> None:
 def test_key_order_follows_utf16_code_units(keys) -> None:
     value = {k: n for n, k in enumerate(keys)}
     assert canonicalize(value) == rfc8785.dumps(value)
+
+
+_KEYS = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+@given(st.dictionaries(_KEYS, values, max_size=6), st.sampled_from(["proof", "a", "", "~"]),
+       values)
+def test_an_object_split_around_a_member_joins_to_its_rfc8785_bytes(obj, name, value) -> None:
+    """`split_canonical` (what the verifier uses for a token with and without its proof)
+    gives the object's RFC 8785 form and that of the object without the member, whatever
+    the other names (astral ones included) and whether the member is there."""
+    for whole in (obj, {**obj, name: value}):
+        split = split_canonical(whole, name)
+        assert split.whole() == rfc8785.dumps(whole)
+        assert split.without() == rfc8785.dumps({k: v for k, v in whole.items() if k != name})
+        assert (split.member is None) == (name not in whole)
 
 
 def test_rfc8785_known_answer() -> None:

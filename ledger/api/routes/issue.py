@@ -276,7 +276,8 @@ def issue_with_held_key(service: Service, caller: Caller, body: IssueRequest,
     _, entry = service.status_lists.allocate()  # inside the signed token
     prepared = service.ledger.prepare_token(
         bom, certification, shipment_id=body.shipment_id, key=held.key,
-        supersedes=replaced, credential_status=entry, issuer=issuer)
+        supersedes=replaced, credential_status=entry, issuer=issuer,
+        key_checked=True)  # by held_key
     result = service.log_prepared(prepared)
     return {"tokenDigest": result.digest, "index": result.index, "supersedes": replaced,
             "token": result.token, "links": _links(service, result.digest)}
