@@ -206,7 +206,7 @@ def test_no_correction_is_offered_without_a_held_key(pages: Pages,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from ledger.errors import NotFoundError
 
-    def not_held(*_: object) -> None:
+    def not_held(*_: object, **__: object) -> None:
         raise NotFoundError("the service holds no valid signing key for party frenos-bajio")
 
     monkeypatch.setattr(pages.world.service.vault, "current", not_held)
