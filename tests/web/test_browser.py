@@ -409,6 +409,7 @@ def test_the_registrar_and_the_error_pages(site: tuple[str, Path], browser: WebD
     passwords, _ = _demo(out)
     words = catalogue(lang)
     browser.get(f"{url}/no-such-page?lang={lang}")
+    _wait(browser, "h1")  # once seen empty in a fresh-clone run: read the page once drawn
     assert words["error.http.not_found"] in browser.page_source.replace("&#39;", "'")
     _check_basics(browser, lang, "not-found")
     _sign_in(browser, url, REGISTRAR, passwords[REGISTRAR])
