@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -76,17 +75,11 @@ async def _call(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, byte
 def run(scenario: str, count: int, demo: Path, root: Path) -> None:
     """`count` requests of `scenario` over a copy of `demo`, in this process."""
     sys.path.insert(0, str(root))
-    from ledger.api import ApiSettings, create_app
-    from ledger.config import DEFAULT_ORIGIN, Settings
+    from count_registration_instructions import demo_copy  # bench/, the script's folder
 
-    out = Path(tempfile.mkdtemp()) / "demo"
-    shutil.copytree(demo, out)
-    keys = {k["account"]: k["apiKey"]
-            for k in json.loads((out / "api-keys.json").read_text("utf-8"))["keys"]}
-    kek = bytes.fromhex((out / "key-encryption.key").read_text("ascii").strip())
-    url = f"sqlite:///{out / 'ledger' / 'ledger.db'}"
-    settings = ApiSettings(ledger=Settings(out / "ledger", url, DEFAULT_ORIGIN),
-                           checkpoint_every=3600, key_encryption_key=kek)
+    from ledger.api import create_app
+
+    out, keys, settings = demo_copy(demo)
     if scenario == "offline-verify":  # the baseline: verify() alone, no app, no HTTP
         from ledger.verify import TrustFile, verify
 

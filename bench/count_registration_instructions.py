@@ -23,20 +23,19 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def register(count: int, demo: Path, root: Path) -> None:
-    """`count` registrations of the brake caliper's BOM over a copy of `demo`."""
-    sys.path.insert(0, str(root))
-    from fastapi.testclient import TestClient
-
-    from ledger.api import ApiSettings, create_app
-    from ledger.api.access import Caller
-    from ledger.api.routes.issue import IssueRequest, issue_with_held_key, read_bom_upload
+def demo_copy(demo: Path) -> tuple[Path, dict[str, str], Any]:
+    """A fresh copy of the demo workspace `demo`: its folder, its API keys by account, and
+    the API settings over it (no checkpoints during a count). Imports the `ledger` of
+    whichever tree the caller put first on `sys.path`.
+    """
+    from ledger.api import ApiSettings
     from ledger.config import DEFAULT_ORIGIN, Settings
 
     out = Path(tempfile.mkdtemp()) / "demo"
@@ -47,6 +46,19 @@ def register(count: int, demo: Path, root: Path) -> None:
     url = f"sqlite:///{out / 'ledger' / 'ledger.db'}"
     settings = ApiSettings(ledger=Settings(out / "ledger", url, DEFAULT_ORIGIN),
                            checkpoint_every=3600, key_encryption_key=kek)
+    return out, keys, settings
+
+
+def register(count: int, demo: Path, root: Path) -> None:
+    """`count` registrations of the brake caliper's BOM over a copy of `demo`."""
+    sys.path.insert(0, str(root))
+    from fastapi.testclient import TestClient
+
+    from ledger.api import create_app
+    from ledger.api.access import Caller
+    from ledger.api.routes.issue import IssueRequest, issue_with_held_key, read_bom_upload
+
+    _, keys, settings = demo_copy(demo)
     app = create_app(settings, checkpointer=False)
     bom_doc = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
     with TestClient(app):
