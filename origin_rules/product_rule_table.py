@@ -504,6 +504,7 @@ class ProductRuleSource:
         self.valid_from: date = _Fields(name, "", header).get("valid_from", date)
         self._table: ProductRuleTable | None = None
         self._by_chapter: dict[str, ProductRuleTable] = {}
+        self._head = ""
         self._blocks: list[tuple[str, frozenset[str]]] | None = None
 
     @property
@@ -528,14 +529,14 @@ class ProductRuleSource:
         return found
 
     def _chapter_table(self, chapter: str) -> ProductRuleTable:
-        if self._blocks is None:
-            self._blocks = [(block, _block_chapters(block))
-                            for block in self.text.split(_RULE_HEADER)[1:]]
+        if self._blocks is None:  # the header, then each rule's block with its reach
+            head, *blocks = self.text.split(_RULE_HEADER)
+            self._head = head
+            self._blocks = [(block, _block_chapters(block)) for block in blocks]
         every = sorted({c for _, reach in self._blocks for c in reach if len(c) == 3})
         mine = [block for block, reach in self._blocks if chapter in reach
                 or "=" + chapter in reach]
-        head = self.text.split(_RULE_HEADER, 1)[0]
-        text = head + "".join(_RULE_HEADER + block for block in mine)
+        text = self._head + "".join(_RULE_HEADER + block for block in mine)
         table = ProductRuleTable.from_text(self.name, text, one_chapter=True)
         return replace(table, file_chapters=tuple(c[1:] for c in every))
 
