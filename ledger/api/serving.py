@@ -11,7 +11,10 @@ may join the group, so no other user can take a share of the connections.
 The supervisor (this process) holds the port while it runs, starts one process per worker,
 replaces a worker that dies (a worker that dies before it was ever up stops the whole
 server with its exit status: a broken configuration must not restart forever), and stops
-them all on SIGINT or SIGTERM. Connections queued on a dying worker's socket are lost with
+them all on SIGINT or SIGTERM. A worker is up once uvicorn has finished its start-up (the
+app built, the socket served), which it tells the supervisor through an event; how long it
+has lived says nothing (a worker killed a second after it came up is replaced, not taken
+for a broken configuration). Connections queued on a dying worker's socket are lost with
 it (the kernel does not move them), as they would be with any crashing server; clients
 retry. Where ``SO_REUSEPORT`` does not exist, uvicorn's own shared-socket workers serve.
 
@@ -28,6 +31,7 @@ import socket
 import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from types import FrameType
 from typing import ClassVar
 
@@ -38,7 +42,6 @@ __all__ = ["APP", "ServeError", "serve"]
 #: The ASGI application every worker serves (a factory: each worker builds its own).
 APP = "ledger.api.asgi:app_factory"
 _BACKLOG = 2048  # uvicorn's default
-_UP_AFTER = 5.0  # seconds a worker must live to count as having started
 
 
 class ServeError(LedgerError):
@@ -51,7 +54,7 @@ class ServeError(LedgerError):
 @dataclass
 class _Worker:
     process: BaseProcess
-    started: float
+    up: Event  # set by the worker once uvicorn's start-up has finished
 
 
 def _listening_socket(host: str, port: int, *, listen: bool) -> socket.socket:
@@ -70,14 +73,21 @@ def _listening_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-def _run_worker(host: str, port: int) -> None:  # pragma: no cover - runs in a child process
+def _run_worker(host: str, port: int, up: Event
+                ) -> None:  # pragma: no cover - runs in a child process
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                up.set()
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; SIGTERM stops
     sock = _listening_socket(host, port, listen=True)
     config = uvicorn.Config(APP, factory=True, loop="uvloop", http="httptools",
                             log_level="warning", proxy_headers=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=[sock])
 
 
 def serve(host: str, port: int, workers: int) -> None:
@@ -108,9 +118,10 @@ def serve(host: str, port: int, workers: int) -> None:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def start() -> _Worker:
-        process = context.Process(target=_run_worker, args=(host, port), daemon=False)
+        up = context.Event()
+        process = context.Process(target=_run_worker, args=(host, port, up), daemon=False)
         process.start()
-        return _Worker(process, time.monotonic())
+        return _Worker(process, up)
 
     pool = [start() for _ in range(workers)]
     try:
@@ -120,7 +131,7 @@ def serve(host: str, port: int, workers: int) -> None:
                 if worker.process.is_alive() or stopping:
                     continue
                 code = worker.process.exitcode
-                if time.monotonic() - worker.started < _UP_AFTER:
+                if not worker.up.is_set():
                     raise ServeError(f"worker {worker.process.pid} exited with status {code} "
                                      "while starting; see its messages above")
                 pool[n] = start()

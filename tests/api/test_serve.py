@@ -118,21 +118,26 @@ def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None
         time.sleep(0.2)
 
 
-def _listens(pid: int, port: int) -> bool:
-    """Whether process `pid` holds a socket listening on `port` (Linux /proc): a worker
-    that is still importing has none yet, and killing the other one then leaves nobody.
-    """
+def _listening_sockets(port: int) -> set[str]:
+    """The sockets listening on `port` (Linux /proc/net), as the `socket:[inode]` links
+    their holders' file descriptors show."""
     listening = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 listening.add(f"socket:[{fields[9]}]")
+    return listening
+
+
+def _held_listening_sockets(pid: int, port: int) -> set[str]:
+    """The sockets listening on `port` that process `pid` holds: a worker that is still
+    importing has none yet, and killing the other one then leaves nobody."""
     try:
         held = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
     except OSError:
-        return False
-    return bool(listening & held)
+        return set()
+    return _listening_sockets(port) & held
 
 
 def test_each_worker_listens_for_itself_and_a_dead_one_is_replaced(
@@ -143,12 +148,16 @@ def test_each_worker_listens_for_itself_and_a_dead_one_is_replaced(
     supervisor, workers = _supervisor_and_workers(url)
     assert len(workers) == 2
     port = int(url.rsplit(":", 1)[1])
-    _wait(lambda: all(_listens(pid, port) for pid in workers), "both workers to listen")
+    _wait(lambda: all(_held_listening_sockets(pid, port) for pid in workers),
+          "both workers to listen")
     killed = workers[0]
+    its_sockets = _held_listening_sockets(killed, port)
     os.kill(killed, signal.SIGKILL)
-    # The survivor answers new connections at once (the dead socket is gone with it).
-    _wait(lambda: not Path(f"/proc/{killed}").exists() or
-          (Path(f"/proc/{killed}/stat").read_text().split()[2] == "Z"), "the worker to die")
+    # Once the kernel has closed the dead worker's socket, the survivor answers every new
+    # connection. (A killed process shows as a zombie while its other threads still exit,
+    # and its files close only with the last of them: "Z" alone is too early; a connection
+    # that meets the socket while it closes is refused.)
+    _wait(lambda: not its_sockets & _listening_sockets(port), "the dead worker's socket to close")
     for _ in range(10):
         assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
     _wait(lambda: len([w for w in _supervisor_and_workers(url)[1] if w != killed]) == 2,
