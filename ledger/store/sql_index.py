@@ -322,12 +322,9 @@ class IndexTables:
     def tile_roots(self, connection: Connection, level: int, start: int,
                    end: int) -> list[bytes]:
         """Roots of the full tiles in [start, end) at `level`, in order."""
-        tiles = self.tables["log_tiles"]
-        query = (sa.select(tiles.c.root)
-                 .where(tiles.c.level == level, tiles.c.tile_index >= start,
-                        tiles.c.tile_index < end)
-                 .order_by(tiles.c.tile_index))
-        return [bytes(r) for r in connection.execute(query).scalars()]
+        found = connection.execute(self._queries.tile_roots, {
+            "level": level, "start": start, "end": end}).scalars().all()
+        return [bytes(root) for root in found]
 
 
 @dataclass(frozen=True)
@@ -347,6 +344,7 @@ class _Queries:
     shipment_tokens_in: sa.Select[Any]
     shipment_rows_in: sa.Select[Any]
     tile: sa.Select[Any]
+    tile_roots: sa.Select[Any]
 
     @classmethod
     def of(cls, tables: dict[str, sa.Table], *, postgres: bool = False) -> _Queries:
@@ -394,6 +392,11 @@ class _Queries:
                                                      tokens.c.leaf_index < before),
             tile=sa.select(tiles.c.hashes).where(tiles.c.level == sa.bindparam("level"),
                                                  tiles.c.tile_index == sa.bindparam("index")),
+            tile_roots=sa.select(tiles.c.root)
+            .where(tiles.c.level == sa.bindparam("level"),
+                   tiles.c.tile_index >= sa.bindparam("start"),
+                   tiles.c.tile_index < sa.bindparam("end"))
+            .order_by(tiles.c.tile_index),
         )
 
 
