@@ -87,6 +87,10 @@ _KEY_OWNER = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
 _GRANTS = _TABLES["api_grants"]
 _IDENTITIES = identity_tables(METADATA)["api_party_identities"]
 _DISCLOSURES = _TABLES["api_disclosures"]
+# Built once: every registration reads its party's identity.
+_PARTY_IDENTITY = (sa.select(_IDENTITIES.c.method)
+                   .where(_IDENTITIES.c.party_id == sa.bindparam("party_id"))
+                   .order_by(_IDENTITIES.c.choice_id.desc()).limit(1))
 
 
 def utc_timestamp() -> str:
@@ -216,12 +220,18 @@ class AccountStore:
                 party_id=party_id, method=method.value, chosen_by=chosen_by,
                 chosen_at=utc_timestamp()))
 
-    def identity(self, party_id: str) -> IssuerMethod:
-        """The identity `party_id` issues as: its newest choice, did:key if it made none."""
-        with self._connection("read an issuer identity") as connection:
-            method = connection.execute(
-                sa.select(_IDENTITIES.c.method).where(_IDENTITIES.c.party_id == party_id)
-                .order_by(_IDENTITIES.c.choice_id.desc()).limit(1)).scalar()
+    def identity(self, party_id: str, *, connection: Connection | None = None
+                 ) -> IssuerMethod:
+        """The identity `party_id` issues as: its newest choice, did:key if it made none.
+
+        `connection` reads it inside a transaction the caller holds (a registration reads
+        its held key and identity in one snapshot); otherwise in a transaction of its own.
+        """
+        if connection is not None:
+            method = connection.execute(_PARTY_IDENTITY, {"party_id": party_id}).scalar()
+        else:
+            with self._connection("read an issuer identity") as own:
+                method = own.execute(_PARTY_IDENTITY, {"party_id": party_id}).scalar()
         return IssuerMethod.DID_KEY if method is None else IssuerMethod(method)
 
     def issue_key(self, account_id: str, label: str = "") -> IssuedKey:

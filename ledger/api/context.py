@@ -258,6 +258,22 @@ class Service:
         with store.snapshot() as view:
             return self.vault.current(party, view, view.size(), connection=view.connection)
 
+    def issuing_as(self, caller: Caller) -> tuple[HeldKey, str | None]:
+        """The caller's party's held key and the ``issuer`` its next token names (None:
+        the key's did:key), read in the one snapshot a registration needs.
+
+        Raises:
+            NotFoundError: the service holds no valid key for the party.
+            IssuerError: as `issuer_did`.
+        """
+        party = caller.require().party_id
+        store = self.ledger.store
+        assert isinstance(store, SqlStore)  # the service runs on a SQL store (__init__)
+        with store.snapshot() as view:
+            held = self.vault.current(party, view, view.size(), connection=view.connection)
+            method = self.accounts.identity(party, connection=view.connection)
+        return held, self.issuer_did(party, method)
+
     def did_web_problem(self) -> str | None:
         """Why this service's parties cannot issue as did:web, or None when they can."""
         if self.dids.host is None:

@@ -262,8 +262,7 @@ def issue_with_held_key(service: Service, caller: Caller, body: IssueRequest,
     What ``POST /v1/tokens`` does once it has read the request; the SME's web page calls
     it too, so a token issued from a page is issued exactly as over the API.
     """
-    held = service.held_key(caller)
-    issuer = service.issuer_did(caller.require().party_id)  # None: the did:key
+    held, issuer = service.issuing_as(caller)  # issuer None: the key's did:key
     blanket = (BlanketPeriod(body.blanket_period.start, body.blanket_period.end)
                if body.blanket_period else None)
     importer = (Party(body.importer.name, body.importer.address, body.importer.country)
