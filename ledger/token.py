@@ -993,9 +993,9 @@ def _determination_json(determination: Determination) -> dict[str, Any]:
         "currency": determination.currency,
         "rule": {"title": determination.rule.title,
                  "reference": determination.rule.reference},
-        "results": [{key: result.to_dict()[key]
+        "results": [{key: figures[key]
                      for key in ("method", "base", "vnm", "rvc", "threshold", "pass")}
-                    for result in determination.results],
+                    for figures in (result.to_dict() for result in determination.results)],
     }
     shift = determination.tariff_shift
     if shift.required is not None:
