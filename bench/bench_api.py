@@ -279,8 +279,13 @@ def main() -> None:
     print(text)
     if args.write:
         results = ROOT / "bench" / "RESULTS.md"
-        results.write_text(results.read_text("utf-8").rstrip() + "\n\n## The HTTP API "
-                           "(issue 8)\n\n" + text + "\n", encoding="utf-8")
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+        heading = (f"## The HTTP API (issue 8): run of {when} UTC at "
+                   f"`{commit or 'unknown commit'}`")
+        results.write_text(results.read_text("utf-8").rstrip() + "\n\n" + heading + "\n\n"
+                           + text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
