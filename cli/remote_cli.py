@@ -205,6 +205,36 @@ def remote_verify(bundle: Annotated[Path, typer.Argument(metavar="BUNDLE")], ser
     raise typer.Exit(DECISION_EXIT[Decision(result.decision)])
 
 
+@remote_app.command("identity")
+@handle_errors
+def remote_identity(
+    server: Server,
+    method: Annotated[str | None, typer.Argument(
+        metavar="[did:key|did:web]", help="Choose this identity from the next token on; "
+        "without it, show the current one.")] = None,
+    api_key: ApiKey = None,
+    as_json: Json = False,
+) -> None:
+    """The identity your party's tokens name as issuer, or choose did:key or did:web.
+
+    The service's held key signs under it (GET / PUT /v1/identity); tokens already issued
+    keep theirs. did:web needs the service at the root of a host (TMEC_PUBLIC_URL).
+    """
+    if method is None:
+        answer = _call(server, "GET", "/v1/identity", api_key).json()
+    elif method in ("did:key", "did:web"):
+        answer = _call(server, "PUT", "/v1/identity", api_key, json={"method": method}).json()
+    else:
+        from ledger.errors import InputError
+
+        raise InputError(f"the identity is did:key or did:web, not {method[:40]!r}")
+    if as_json:
+        _print_json(answer)
+        return
+    issuer = answer["issuer"] or "each token names the did:key of the key that signs it"
+    say(console(), f"{answer['party']} issues as {answer['method']}: {issuer}")
+
+
 @remote_app.command("export")
 @handle_errors
 def remote_export(

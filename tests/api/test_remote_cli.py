@@ -133,3 +133,40 @@ def test_a_party_that_keeps_its_key_signs_here_under_its_did_web(
                      did, *sme)
     assert alone.exit_code == 3
     assert "PUT /v1/identity" in alone.stderr
+
+
+def test_a_party_chooses_did_web_for_the_tokens_the_service_signs(
+        served: tuple[str, Path]) -> None:
+    """`tmec remote identity`: shown, chosen, and then named by the next held-key token."""
+    url, out = served
+    sme = ["--server", url, "--api-key", demo_key(out, "frenos-bajio.producer")]
+    host = url.removeprefix("http://").replace(":", "%3A")
+    did = f"did:web:{host}:parties:frenos-bajio"
+    shown = run_tmec("remote", "identity", *sme, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.json() == {"party": "frenos-bajio", "method": "did:key", "issuer": None}
+    try:
+        chosen = run_tmec("remote", "identity", "did:web", *sme)
+        assert chosen.exit_code == 0, chosen.stderr
+        assert chosen.stdout.strip() == f"frenos-bajio issues as did:web: {did}"
+        issued = run_tmec("remote", "issue", str(ROOT / "examples" / "brake-caliper-mx.json"),
+                          "--shipment", "HELD-WEB-1", *sme, "--json")
+        assert issued.exit_code == 0, issued.stderr
+        digest = issued.json()["tokenDigest"]
+        token = httpx.get(f"{url}/v1/tokens/{digest}", timeout=30, headers={
+            "Authorization": f"Bearer {demo_key(out, 'frenos-bajio.producer')}"}).json()
+        assert token["issuer"] == did
+        verified = httpx.get(f"{url}/v1/verify/{digest}", timeout=30).json()
+        assert verified["decision"] == "clear", verified
+    finally:
+        back = run_tmec("remote", "identity", "did:key", *sme)
+    assert back.exit_code == 0, back.stderr
+    assert "issues as did:key: each token names the did:key" in back.stdout
+    wrong = run_tmec("remote", "identity", "did:example", *sme)
+    assert wrong.exit_code == 3
+    assert wrong.stderr.startswith("error [ledger.input_invalid]")
+    assert "did:key or did:web, not 'did:example'" in wrong.stderr
+    refused = run_tmec("remote", "identity", "--server", url)  # no key: who would it be?
+    assert refused.exit_code == 7
+    assert refused.stderr.startswith("error [api.unauthenticated]")
+
