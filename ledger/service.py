@@ -89,6 +89,7 @@ from ledger.tiles import (
     MAX_ENTRY_BYTES,
     TILE_HEIGHT,
     TILE_WIDTH,
+    EdgeLeaves,
     Tile,
     TiledTree,
     completed_tiles,
@@ -378,6 +379,8 @@ class Ledger:
         self.now = now
         self.witnesses = list(witnesses)
         self.witness_timeout = witness_timeout
+        # The last partial tile's leaf hashes, committed data kept between appends.
+        self._edge = EdgeLeaves()
 
     # ------------------------------------------------------------------------ reading
 
@@ -664,7 +667,7 @@ class Ledger:
                     self._check(rules, first + offset, statement, checked[offset])
                     batch.apply(first + offset, statement)
                 leaves = [leaf for _, leaf in encoded]
-                tiles = completed_tiles(view, first, leaves)
+                tiles = completed_tiles(self._edge.source(view), first, leaves)
             entries = [
                 NewEntry(leaf, body, s.kind.value, s.token_digest, s.key_id)
                 for s, (body, leaf) in zip(parsed, encoded, strict=True)
@@ -673,6 +676,7 @@ class Ledger:
                                       tiles=tiles, blobs=blobs, disclosures=disclosures)
             if start != first:  # pragma: no cover - the writer section forbids this
                 raise ConflictError(f"log grew under the writer lock ({start} != {first})")
+            self._edge.appended(first, leaves)  # committed: the next append reads fewer
         return list(range(first, first + len(parsed)))
 
     # ------------------------------------------------------------------------ keys

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -37,6 +38,7 @@ from ledger.merkle import HASH_SIZE, CompleteSubtrees, compute_root
 __all__ = [
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "EdgeLeaves",
     "Tile",
     "TileAddress",
     "TileSource",
@@ -179,6 +181,75 @@ class TiledTree(CompleteSubtrees):
                 nodes[(at, first + n)] = value
         nodes[key] = row[0]
         return row[0]
+
+
+class EdgeLeaves:
+    """The leaf hashes of a log's last partial tile, kept between appends of one process.
+
+    Every append reads the partial tile's leaf hashes to see which tiles it completes
+    (`completed_tiles`): on average 128 rows, a tenth of a small batch's work. Committed
+    leaf hashes never change (the log is append-only, its triggers forbid updates) and
+    their indices are dense, so hashes read once for positions ``start..`` stay right for
+    as long as the partial tile starts at ``start``; the next append reads only the rows
+    after them. It holds at most 255 hashes and only ever hands out what was committed:
+    what was read in a transaction, or appended by a transaction that committed
+    (`appended`). Safe between threads.
+    """
+
+    __slots__ = ("_hashes", "_lock", "_start")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start = -1
+        self._hashes: list[bytes] = []
+
+    def source(self, source: TileSource) -> TileSource:
+        """`source`, reading level-0 hashes of a tile from this cache where it can."""
+        return _EdgeSource(self, source)
+
+    def read(self, source: TileSource, start: int, end: int) -> list[bytes]:
+        """`source.leaf_hashes(start, end)`, of which only the rows not held are read."""
+        if start % TILE_WIDTH or not 0 <= end - start < TILE_WIDTH:
+            return source.leaf_hashes(start, end)
+        with self._lock:
+            held = self._hashes[:end - start] if self._start == start else []
+        hashes = held + source.leaf_hashes(start + len(held), end)
+        self._keep(start, hashes)
+        return hashes
+
+    def appended(self, size: int, leaves: Sequence[bytes]) -> None:
+        """A committed append put `leaves` at positions ``size..``: keep the partial tile's."""
+        start = (size + len(leaves)) // TILE_WIDTH * TILE_WIDTH
+        with self._lock:
+            if self._start == size // TILE_WIDTH * TILE_WIDTH and \
+                    self._start + len(self._hashes) == size:
+                known = self._hashes + list(leaves)
+                self._start, self._hashes = start, known[start - self._start:]
+            else:  # not the rows before them: read again next time
+                self._start, self._hashes = -1, []
+
+    def _keep(self, start: int, hashes: list[bytes]) -> None:
+        with self._lock:
+            if self._start != start or len(hashes) > len(self._hashes):
+                self._start, self._hashes = start, hashes
+
+
+class _EdgeSource:
+    """A `TileSource` whose level-0 reads go through an `EdgeLeaves` cache."""
+
+    __slots__ = ("_edge", "_source")
+
+    def __init__(self, edge: EdgeLeaves, source: TileSource) -> None:
+        self._edge, self._source = edge, source
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        return self._edge.read(self._source, start, end)
+
+    def tile(self, level: int, index: int) -> bytes | None:
+        return self._source.tile(level, index)
+
+    def tile_roots(self, level: int, start: int, end: int) -> list[bytes]:
+        return self._source.tile_roots(level, start, end)
 
 
 def completed_tiles(source: TileSource, size: int, new_leaves: Sequence[bytes]) -> list[Tile]:

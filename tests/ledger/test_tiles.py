@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ledger import merkle
 from ledger.errors import EncodingError, OutOfRangeError
 from ledger.tiles import (
+    EdgeLeaves,
     Tile,
     TiledTree,
     completed_tiles,
@@ -188,3 +189,59 @@ def test_the_audit_frontier_rebuilds_every_tile_in_bounded_memory():
         assert all(len(level) < 256 for level in frontier.levels)
     assert at == len(all_leaves)
     assert found == reference.tiles
+
+
+class CountingTiles(ListTiles):
+    """`ListTiles` that counts the leaf hashes it is asked to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        self.read += max(0, end - start)
+        return super().leaf_hashes(start, end)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 300)), max_size=25))
+def test_the_edge_cache_gives_the_tiles_of_a_fresh_read_whoever_appends(
+        appends: list[tuple[bool, int]]) -> None:
+    """Appends by this process (told to the cache) and by another one (not told) in any
+    order: the tiles completed through the cache are those of reading the store afresh,
+    and the cache only ever saves reads."""
+    store, edge = CountingTiles(), EdgeLeaves()
+    for mine, count in appends:
+        new = leaves(count, salt=len(store.leaves))
+        size = len(store.leaves)
+        fresh = ListTiles()
+        fresh.leaves, fresh.tiles = list(store.leaves), dict(store.tiles)
+        expected = completed_tiles(fresh, size, new)
+        before = store.read
+        got = completed_tiles(edge.source(store), size, new) if mine else \
+            completed_tiles(store, size, new)
+        assert got == expected
+        assert store.read - before <= size % 256
+        for tile in got:
+            store.tiles[tile.level, tile.index] = tile
+        store.leaves.extend(new)
+        if mine:
+            edge.appended(size, new)
+    assert edge.read(store, len(store.leaves) // 256 * 256, len(store.leaves)) == \
+        store.leaves[len(store.leaves) // 256 * 256:]
+
+
+def test_the_edge_cache_reads_only_the_rows_after_what_it_holds() -> None:
+    store, edge = CountingTiles(), EdgeLeaves()
+
+    def reads(start: int, end: int) -> int:
+        before = store.read
+        assert edge.read(store, start, end) == store.leaves[start:end]
+        return store.read - before
+
+    store.append(leaves(300))  # the partial tile holds 44 leaves
+    assert reads(256, 300) == 44
+    store.append(leaves(5, salt=1))  # another process appended five
+    assert reads(256, 305) == 5  # only the five new rows
+    assert reads(256, 290) == 0  # an older snapshot: all held
+    assert reads(0, 10) == 10  # not the partial tile: read as asked
