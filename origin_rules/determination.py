@@ -219,13 +219,24 @@ class Determination:
     tariff_shift: TariffShiftResult
     rvc_exempt: bool
     requirements: tuple[Requirement, ...]
-    explanation: tuple[str, ...]
     end_use: str | None = None
     us_content: UsContent | None = None
     #: every statement of `explanation` as data (`origin_rules.explain`)
     reasons: tuple[Reason, ...] = ()
     #: the what-if the rule set was (`origin_rules.scenarios`); None under rules in force
     scenario: Scenario | None = None
+    _explanation: tuple[str, ...] | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
+
+    @property
+    def explanation(self) -> tuple[str, ...]:
+        """The reasons in English, one sentence each: rendered from `reasons` on first use
+        (an origin token carries only the figures, so a registration never reads them).
+        """
+        if self._explanation is None:
+            object.__setattr__(self, "_explanation", tuple(render_all(self.reasons)))
+        assert self._explanation is not None
+        return self._explanation
 
     @property
     def rule_set(self) -> str:

@@ -27,7 +27,7 @@ from origin_rules.engine import (
     valuation,
 )
 from origin_rules.engine.criteria import _Evaluation
-from origin_rules.explain import Reason, render_all
+from origin_rules.explain import Reason
 from origin_rules.product_rule_engine import document_choice
 from origin_rules.rules import AppliedRule, RuleBook, RuleSet, default_rule_book
 from origin_rules.values import ENGINE_CONTEXT
@@ -153,7 +153,6 @@ class _Engine:
             currency=bom.currency, rule=rule, originating=originating, criterion=criterion,
             results=evaluation.results, tariff_shift=evaluation.tariff_shift,
             rvc_exempt=evaluation.rvc_exempt, requirements=requirements,
-            explanation=tuple(render_all(reasons)),
             end_use=self.end_use.value if self.end_use else None,
             us_content=us, reasons=tuple(reasons), scenario=self.rule_set.scenario,
         )
