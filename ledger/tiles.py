@@ -29,11 +29,10 @@ import struct
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Protocol
 
 from ledger.errors import EncodingError, OutOfRangeError
-from ledger.merkle import HASH_SIZE, CompleteSubtrees, compute_root
+from ledger.merkle import HASH_SIZE, CompleteSubtrees, compute_root, node_hash
 
 __all__ = [
     "TILE_HEIGHT",
@@ -174,7 +173,7 @@ class TiledTree(CompleteSubtrees):
                                   f"tree of size {self._size}")
         nodes, at = self._nodes, level * TILE_HEIGHT
         while len(row) > 1:
-            row = [sha256(b"\x01" + left + right).digest()
+            row = [node_hash(left, right)
                    for left, right in zip(row[0::2], row[1::2], strict=True)]
             at, first = at + 1, first >> 1
             for n, value in enumerate(row):

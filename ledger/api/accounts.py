@@ -26,7 +26,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -227,11 +227,9 @@ class AccountStore:
         `connection` reads it inside a transaction the caller holds (a registration reads
         its held key and identity in one snapshot); otherwise in a transaction of its own.
         """
-        if connection is not None:
-            method = connection.execute(_PARTY_IDENTITY, {"party_id": party_id}).scalar()
-        else:
-            with self._connection("read an issuer identity") as own:
-                method = own.execute(_PARTY_IDENTITY, {"party_id": party_id}).scalar()
+        with (nullcontext(connection) if connection is not None
+              else self._connection("read an issuer identity")) as reading:
+            method = reading.execute(_PARTY_IDENTITY, {"party_id": party_id}).scalar()
         return IssuerMethod.DID_KEY if method is None else IssuerMethod(method)
 
     def issue_key(self, account_id: str, label: str = "") -> IssuedKey:

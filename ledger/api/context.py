@@ -251,12 +251,20 @@ class Service:
 
     def held_key(self, caller: Caller) -> HeldKey:
         """The signing key the service holds for the caller's party, valid now."""
-        party = caller.require().party_id
-        # The size, the held keys and their log records in one read transaction.
+        held, _ = self._held_key(caller.require().party_id, with_identity=False)
+        return held
+
+    def _held_key(self, party: str, *, with_identity: bool
+                  ) -> tuple[HeldKey, IssuerMethod | None]:
+        # The size, the held keys, their log records (and the party's identity) in one
+        # read transaction.
         store = self.ledger.store
         assert isinstance(store, SqlStore)  # the service runs on a SQL store (__init__)
         with store.snapshot() as view:
-            return self.vault.current(party, view, view.size(), connection=view.connection)
+            held = self.vault.current(party, view, view.size(), connection=view.connection)
+            method = (self.accounts.identity(party, connection=view.connection)
+                      if with_identity else None)
+        return held, method
 
     def issuing_as(self, caller: Caller) -> tuple[HeldKey, str | None]:
         """The caller's party's held key and the ``issuer`` its next token names (None:
@@ -267,11 +275,7 @@ class Service:
             IssuerError: as `issuer_did`.
         """
         party = caller.require().party_id
-        store = self.ledger.store
-        assert isinstance(store, SqlStore)  # the service runs on a SQL store (__init__)
-        with store.snapshot() as view:
-            held = self.vault.current(party, view, view.size(), connection=view.connection)
-            method = self.accounts.identity(party, connection=view.connection)
+        held, method = self._held_key(party, with_identity=True)
         return held, self.issuer_did(party, method)
 
     def did_web_problem(self) -> str | None:

@@ -169,4 +169,3 @@ def test_a_party_chooses_did_web_for_the_tokens_the_service_signs(
     refused = run_tmec("remote", "identity", "--server", url)  # no key: who would it be?
     assert refused.exit_code == 7
     assert refused.stderr.startswith("error [api.unauthenticated]")
-
