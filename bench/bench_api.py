@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=8091)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--only", metavar="TEXT", default=None,
+                        help="run only the scenarios whose label contains TEXT")
     parser.add_argument("--python-client", action="store_true",
                         help="drive the load with bench/load.py even when wrk is installed")
     args = parser.parse_args()
@@ -237,6 +239,8 @@ def main() -> None:
         ("POST /v1/precheck, 50 shipments", precheck),
         ("POST /v1/tokens (registration: BOM in, token out)", registration),
     ]
+    if args.only:
+        scenarios = [s for s in scenarios if args.only in s[0]]
     use_wrk = wrk.available() and not args.python_client
     client = ("wrk (one thread)" if use_wrk else "bench/load.py (Python, uvloop)")
     process = serve(target, args.port)

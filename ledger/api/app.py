@@ -55,6 +55,7 @@ from ledger.api.routes.common import FastJSON
 from ledger.api.settings import ApiSettings
 from ledger.api.verify_fast_path import VerifyFastPath
 from ledger.sequencer import Sequencer
+from ledger.shared_sequencer import SequencerClient
 from ledger.web import pages
 
 __all__ = ["ROUTERS", "UndeclaredRouteError", "api_routes", "create_app"]
@@ -207,9 +208,15 @@ def create_app(settings: ApiSettings | None = None, *, service: Service | None =
         app.state.service = opened
         app.state.accounts = opened.accounts
         # max_wait 0: a batch is whatever arrived while the previous one was being
-        # written (group commit with no added latency).
-        sequencer = (Sequencer(opened.ledger, checkpoint_every=settings.checkpoint_every,
-                               max_wait=0.0) if checkpointer else None)
+        # written (group commit with no added latency). Under `tmec serve` with several
+        # workers the server's one sequencer process takes the appends and checkpoints
+        # (`ledger.shared_sequencer`); otherwise this worker runs its own.
+        sequencer: Sequencer | SequencerClient | None = None
+        if settings.sequencer is not None:
+            sequencer = SequencerClient(settings.sequencer)
+        elif checkpointer:
+            sequencer = Sequencer(opened.ledger, checkpoint_every=settings.checkpoint_every,
+                                  max_wait=0.0)
         opened.sequencer = sequencer
         try:
             yield

@@ -25,10 +25,11 @@ from ledger.api.settings import ApiSettings
 from ledger.api.signing_keys import HeldKey, KeyVault
 from ledger.api.status_lists import StatusLists
 from ledger.api.vc_issuer import ServiceIssuer
-from ledger.errors import ConflictError, IssuerError, NotFoundError
+from ledger.errors import ConflictError, IssuerError, NotFoundError, StoreUnavailableError
 from ledger.installation import Workspace
 from ledger.sequencer import Sequencer
 from ledger.service import IssueResult, Ledger, PreparedToken
+from ledger.shared_sequencer import SequencerClient
 from ledger.store.sql import SqlStore
 from ledger.verify import TrustFile, Verification, verify
 
@@ -154,7 +155,7 @@ class Service:
         self.verified = VerifiedCache(ttl=min(60.0, settings.status_refresh))
         #: The worker's sequencer (set by the app's lifespan): registrations in flight
         #: are appended together, one transaction and one fsync per batch.
-        self.sequencer: Sequencer | None = None
+        self.sequencer: Sequencer | SequencerClient | None = None
         store = ledger.store
         assert isinstance(store, SqlStore)
         self.status_lists = StatusLists(store.engine, settings.public_url)
@@ -362,10 +363,32 @@ class Service:
         if self.sequencer is None:
             (index,) = self.ledger.append([prepared.statement], blobs=prepared.blobs,
                                           disclosures=prepared.disclosures)
-        else:
+            return prepared.logged(index)
+        try:
             index = self.sequencer.submit(prepared.statement, blobs=prepared.blobs,
                                           disclosures=prepared.disclosures).result()
+        except StoreUnavailableError:
+            # The server's sequencer process died with the statement in flight: it is
+            # either committed or not at all. Look, and submit it once more if not (the
+            # client waits for the restarted sequencer).
+            found = self._logged_index(prepared.digest)
+            if found is None:
+                try:
+                    found = self.sequencer.submit(
+                        prepared.statement, blobs=prepared.blobs,
+                        disclosures=prepared.disclosures).result()
+                except (StoreUnavailableError, ConflictError):
+                    found = self._logged_index(prepared.digest)
+                    if found is None:
+                        raise
+            index = found
         return prepared.logged(index)
+
+    def _logged_index(self, digest: str) -> int | None:
+        try:
+            return self.ledger.token_index(digest)
+        except NotFoundError:
+            return None
 
     def cached_verification(self, digest: str, watermark: int) -> Verified | None:
         """The cached verification of `digest` if it holds at `watermark` (no I/O)."""

@@ -18,6 +18,10 @@ Besides the ledger's own (`ledger.config.Settings`: ``TMEC_HOME``, ``TMEC_DATABA
 * ``TMEC_WEB_EXAMPLES`` — ``1``: the landing page lists the ledger's latest shipments with
   links to their verification pages (the demo); default off, since a public list would
   tell anyone who ships what.
+
+Set by ``tmec serve`` for its workers, not by an operator: ``TMEC_SEQUENCER_SOCKET`` and
+``TMEC_SEQUENCER_AUTHKEY``, where the server's one sequencer process listens
+(`ledger.shared_sequencer`); unset, each worker sequences its own registrations.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 from ledger.config import Settings
 from ledger.errors import InputError
+from ledger.shared_sequencer import SequencerAddress
 
 __all__ = ["ApiSettings"]
 
@@ -86,6 +91,7 @@ class ApiSettings:
     public_url: str = "http://127.0.0.1:8000"
     key_encryption_key: bytes | None = field(default=None, repr=False)
     web_examples: bool = False
+    sequencer: SequencerAddress | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **ledger: str | None
@@ -101,4 +107,5 @@ class ApiSettings:
             public_url=(env.get("TMEC_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             key_encryption_key=_key_encryption_key(env),
             web_examples=_flag(env, "TMEC_WEB_EXAMPLES"),
+            sequencer=SequencerAddress.from_env(env),
         )

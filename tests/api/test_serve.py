@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,12 +103,26 @@ def _supervisor_and_workers(url: str) -> tuple[int, list[int]]:
 
 
 def _is_worker(pid: int) -> bool:
-    """A worker process, not multiprocessing's resource tracker."""
+    """A worker process, not the server's sequencer nor multiprocessing's resource tracker."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return False
-    return b"spawn_main" in argv and b"resource_tracker" not in argv
+    return b"spawn_main" in argv and b"resource_tracker" not in argv and \
+        comm != "tmec-sequencer"
+
+
+def _sequencer_of(supervisor: int) -> int | None:
+    """The server's sequencer process (it names itself ``tmec-sequencer``), if running."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    for child in map(int, children):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == "tmec-sequencer":
+                return child
+        except OSError:
+            continue
+    return None
 
 
 def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
@@ -180,3 +195,48 @@ def test_serve_on_a_taken_port_is_a_one_line_error(served: tuple[str, Path]) -> 
     assert result.stderr.count("\n") == 1
     assert f"cannot listen on 127.0.0.1:{busy}" in result.stderr
     assert port != busy
+
+
+def test_a_killed_sequencer_loses_no_registration_and_is_replaced(
+        served: tuple[str, Path]) -> None:
+    """Registrations go on while the server's one sequencer process is killed (-9): every
+    request either gets its token, durable in the log, or an error, never an index that
+    is not there; the supervisor starts another sequencer, and the log audits clean."""
+    url, out = served
+    supervisor, _ = _supervisor_and_workers(url)
+    sequencer = _sequencer_of(supervisor)
+    assert sequencer is not None
+    auth = {"Authorization": f"Bearer {demo_key(out, 'frenos-bajio.producer')}"}
+    caliper = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
+    issued: dict[str, int] = {}
+    failures: list[str] = []
+
+    def register(worker: int) -> None:
+        with httpx.Client(base_url=url, timeout=60, headers=auth) as client:
+            for n in range(12):
+                answer = client.post("/v1/tokens", json={
+                    "shipmentId": f"KILL-{worker}-{n}", "bom": caliper})
+                if answer.status_code == 201:
+                    body = answer.json()
+                    issued[body["tokenDigest"]] = body["index"]
+                else:
+                    failures.append(answer.text)
+
+    threads = [threading.Thread(target=register, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    _wait(lambda: len(issued) >= 6, "the first registrations")
+    os.kill(sequencer, signal.SIGKILL)
+    at_the_kill = len(issued)
+    for thread in threads:
+        thread.join()
+    assert failures == []  # the workers looked each in-flight token up, or sent it again
+    assert at_the_kill < 48 and len(issued) == 48 and len(set(issued.values())) == 48
+    _wait(lambda: _sequencer_of(supervisor) not in (None, sequencer), "a new sequencer")
+    with httpx.Client(base_url=url, timeout=30, headers=auth) as client:
+        for digest, index in issued.items():
+            status = client.get(f"/v1/tokens/{digest}/status")
+            assert status.status_code == 200, status.text
+            assert status.json()["index"] == index
+    audit = run_tmec("log", "audit", "--home", str(out / "ledger"))
+    assert audit.exit_code == 0, audit.stdout + audit.stderr
