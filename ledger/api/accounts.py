@@ -13,7 +13,8 @@ revocations. A revoked key gets a row in ``api_key_revocations``; no row ever ch
 (migration 0004 guards the tables like the log).
 
 Brokers see "the shipments they are given": an issuer grants one of its tokens to a
-broker's party (``api_grants``).
+broker's party (``api_grants``), and may withdraw the grant and give it again; each
+change is a row of ``api_grant_changes`` (migration 0008) and the newest is in force.
 
 A party chooses the identity its tokens name as ``issuer`` (`IssuerMethod`): its key's
 did:key, the default, or its did:web on this service's host. Each choice is a row of
@@ -36,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import ConflictError, InputError, NotFoundError
 from ledger.store.sql import METADATA, transaction
-from ledger.store.sql_accounts import account_tables, identity_tables
+from ledger.store.sql_accounts import account_tables, grant_change_tables, identity_tables
 
 __all__ = ["SMES", "SME_ROLES", "Account", "AccountStore", "IssuedKey", "IssuerMethod",
            "KeyListing", "Role", "hash_api_key", "utc_timestamp"]
@@ -85,6 +86,16 @@ _KEY_OWNER = (sa.select(_ACCOUNTS, _REVOCATIONS.c.revoked_at)
               .join(_REVOCATIONS, _KEYS.c.key_id == _REVOCATIONS.c.key_id, isouter=True)
               .where(_KEYS.c.key_hash == sa.bindparam("key_hash")))
 _GRANTS = _TABLES["api_grants"]
+_GRANT_CHANGES = grant_change_tables(METADATA)["api_grant_changes"]
+WITHDRAWN, GRANTED = "withdrawn", "granted"
+"""The two changes a grant can go through after it was first given."""
+# The newest change of each grant row's (token, party), or NULL: the grant stands.
+_NEWEST_CHANGE = (sa.select(_GRANT_CHANGES.c.change)
+                  .where(_GRANT_CHANGES.c.token_digest == _GRANTS.c.token_digest,
+                         _GRANT_CHANGES.c.grantee_party == _GRANTS.c.grantee_party)
+                  .order_by(_GRANT_CHANGES.c.change_id.desc()).limit(1)
+                  .correlate(_GRANTS).scalar_subquery())
+_IN_FORCE = sa.func.coalesce(_NEWEST_CHANGE, GRANTED) == GRANTED
 _IDENTITIES = identity_tables(METADATA)["api_party_identities"]
 _DISCLOSURES = _TABLES["api_disclosures"]
 # Built once: every registration reads its party's identity.
@@ -295,27 +306,59 @@ class AccountStore:
     # -- grants: the shipments a broker is given
 
     def grant(self, token_digest: str, grantee_party: str, granted_by: str) -> bool:
-        """Show a token to a party; False when it was already shown to it."""
+        """Show a token to a party; False when it is shown to it already.
+
+        A grant withdrawn earlier is given again with a ``granted`` change row.
+        """
         with self._connection("grant a token", write=True) as connection:
-            exists = connection.execute(sa.select(_GRANTS.c.token_digest).where(
-                _GRANTS.c.token_digest == token_digest,
-                _GRANTS.c.grantee_party == grantee_party)).first()
-            if exists is not None:
+            standing = self._grant_standing(connection, token_digest, grantee_party)
+            if standing is True:
                 return False
-            connection.execute(sa.insert(_GRANTS).values(
-                token_digest=token_digest, grantee_party=grantee_party, granted_by=granted_by,
-                granted_at=utc_timestamp()))
+            if standing is None:
+                connection.execute(sa.insert(_GRANTS).values(
+                    token_digest=token_digest, grantee_party=grantee_party,
+                    granted_by=granted_by, granted_at=utc_timestamp()))
+            else:
+                self._change_grant(connection, token_digest, grantee_party, GRANTED,
+                                   granted_by)
         return True
 
+    def withdraw_grant(self, token_digest: str, grantee_party: str, withdrawn_by: str
+                       ) -> bool:
+        """Stop showing a token to a party; False when it was not shown to it.
+
+        The grant and this withdrawal both stay on record (``api_grant_changes``).
+        """
+        with self._connection("withdraw a grant", write=True) as connection:
+            if self._grant_standing(connection, token_digest, grantee_party) is not True:
+                return False
+            self._change_grant(connection, token_digest, grantee_party, WITHDRAWN,
+                               withdrawn_by)
+        return True
+
+    @staticmethod
+    def _grant_standing(connection: Connection, token_digest: str, grantee_party: str
+                        ) -> bool | None:
+        """True: the grant is in force; False: withdrawn; None: never given."""
+        row = connection.execute(sa.select(_IN_FORCE).where(
+            _GRANTS.c.token_digest == token_digest,
+            _GRANTS.c.grantee_party == grantee_party)).first()
+        return None if row is None else bool(row[0])
+
+    @staticmethod
+    def _change_grant(connection: Connection, token_digest: str, grantee_party: str,
+                      change: str, account_id: str) -> None:
+        connection.execute(sa.insert(_GRANT_CHANGES).values(
+            token_digest=token_digest, grantee_party=grantee_party, change=change,
+            changed_by=account_id, changed_at=utc_timestamp()))
+
     def granted(self, token_digest: str, party_id: str) -> bool:
-        """Whether the token was shown to the party."""
+        """Whether the token is shown to the party now (given, and not withdrawn)."""
         with self._connection("read a grant") as connection:
-            return connection.execute(sa.select(_GRANTS.c.token_digest).where(
-                _GRANTS.c.token_digest == token_digest,
-                _GRANTS.c.grantee_party == party_id)).first() is not None
+            return self._grant_standing(connection, token_digest, party_id) is True
 
     def granted_among(self, token_digests: Sequence[str], party_id: str) -> set[str]:
-        """Which of `token_digests` were shown to the party (one query per 500)."""
+        """Which of `token_digests` are shown to the party now (one query per 500)."""
         found: set[str] = set()
         with self._connection("read grants") as connection:
             for start in range(0, len(token_digests), 500):
@@ -323,13 +366,14 @@ class AccountStore:
                 found.update(str(d) for d in connection.execute(
                     sa.select(_GRANTS.c.token_digest).where(
                         _GRANTS.c.token_digest.in_(chunk),
-                        _GRANTS.c.grantee_party == party_id)).scalars())
+                        _GRANTS.c.grantee_party == party_id, _IN_FORCE)).scalars())
         return found
 
     def grants_to(self, party_id: str, *, after: str = "", limit: int = 100) -> list[str]:
-        """Token digests shown to a party, in digest order, after `after` (pagination)."""
+        """Token digests shown to a party now, in digest order, after `after` (pagination)."""
         query = (sa.select(_GRANTS.c.token_digest)
-                 .where(_GRANTS.c.grantee_party == party_id, _GRANTS.c.token_digest > after)
+                 .where(_GRANTS.c.grantee_party == party_id, _GRANTS.c.token_digest > after,
+                        _IN_FORCE)
                  .order_by(_GRANTS.c.token_digest).limit(limit))
         with self._connection("list grants") as connection:
             return [str(d) for d in connection.execute(query).scalars()]

@@ -109,7 +109,13 @@ from ledger.keys import KeyRecord
 from ledger.merkle import leaf_hash
 from ledger.state import DerivedRows, TokenEvent, TokenRow
 from ledger.store.base import EntryRecord, LogStore, NewEntry
-from ledger.store.sql_accounts import IDENTITY_TABLES, account_tables, identity_tables
+from ledger.store.sql_accounts import (
+    GRANT_CHANGE_TABLES,
+    IDENTITY_TABLES,
+    account_tables,
+    grant_change_tables,
+    identity_tables,
+)
 from ledger.store.sql_index import DERIVED_TABLES, BoundIndex, index_tables
 from ledger.store.sql_web import SIGNIN_TABLES, WEB_TABLES, signin_tables, web_tables
 from ledger.tiles import Tile
@@ -156,7 +162,7 @@ parties' issuer identities (migration 0007)."""
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "log_blobs", "log_checkpoints", "log_disclosures",
                              *DERIVED_TABLES, *ACCOUNT_TABLES, *WEB_TABLES,
-                             *SIGNIN_TABLES, *IDENTITY_TABLES)
+                             *SIGNIN_TABLES, *IDENTITY_TABLES, *GRANT_CHANGE_TABLES)
 """The tables whose rows the database itself refuses to change or remove."""
 
 _MIGRATIONS: Final = "ledger.store:sql_migrations"
@@ -225,6 +231,7 @@ account_tables(METADATA)  # and the API's accounts (ledger.store.sql_accounts)
 web_tables(METADATA)  # and the web pages' passwords and sessions (ledger.store.sql_web)
 signin_tables(METADATA)  # and their sign-in attempts (ledger.store.sql_web, migration 0006)
 identity_tables(METADATA)  # and the parties' issuer identities (sql_accounts, migration 0007)
+grant_change_tables(METADATA)  # and brokers' grants withdrawn or renewed (migration 0008)
 
 _ENTRIES: Final = METADATA.tables["log_entries"]
 _WATERMARK: Final = (  # {} is max (SQLite's two-argument form) or GREATEST (PostgreSQL)

@@ -1,5 +1,6 @@
-"""The tables of the HTTP API's accounts, on the store's schema (migration 0004), and the
-parties' choice of issuer identity (migration 0007).
+"""The tables of the HTTP API's accounts, on the store's schema (migration 0004), the
+parties' choice of issuer identity (migration 0007), and the withdrawals and renewals of
+brokers' grants (migration 0008).
 
 Defined here, beside the ledger's own tables, so the models and the migrations are
 compared as one schema (tests/ledger/test_store_sql.py); read and written only by
@@ -10,9 +11,35 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["IDENTITY_TABLES", "account_tables", "identity_tables"]
+__all__ = ["GRANT_CHANGE_TABLES", "IDENTITY_TABLES", "account_tables", "grant_change_tables",
+           "identity_tables"]
 
 IDENTITY_TABLES = ("api_party_identities",)
+GRANT_CHANGE_TABLES = ("api_grant_changes",)
+
+
+def grant_change_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """Define (once) and return the table of changes to brokers' grants (0008).
+
+    A grant (``api_grants``) is a token shown to a broker's party; each later change is a
+    row here, ``withdrawn`` or ``granted`` again, append-only: the newest row of a (token,
+    party) pair (highest ``change_id``) says whether the broker sees the token now, and
+    who showed or withdrew it, and when, stays on record.
+    """
+    if GRANT_CHANGE_TABLES[0] in metadata.tables:
+        return {name: metadata.tables[name] for name in GRANT_CHANGE_TABLES}
+    changes = sa.Table(
+        "api_grant_changes", metadata,
+        sa.Column("change_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("token_digest", sa.String, nullable=False),
+        sa.Column("grantee_party", sa.String, nullable=False),
+        sa.Column("change", sa.String, nullable=False),
+        sa.Column("changed_by", sa.String, nullable=False),
+        sa.Column("changed_at", sa.String, nullable=False),
+        sa.Index("ix_api_grant_changes_token_digest_grantee_party_change_id",
+                 "token_digest", "grantee_party", "change_id"),
+    )
+    return {changes.name: changes}
 
 
 def identity_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:

@@ -231,7 +231,9 @@ def test_a_killed_sequencer_loses_no_registration_and_is_replaced(
     for thread in threads:
         thread.join()
     assert failures == []  # the workers looked each in-flight token up, or sent it again
-    assert at_the_kill < 48 and len(issued) == 48 and len(set(issued.values())) == 48
+    assert at_the_kill < 48
+    assert len(issued) == 48
+    assert len(set(issued.values())) == 48
     _wait(lambda: _sequencer_of(supervisor) not in (None, sequencer), "a new sequencer")
     with httpx.Client(base_url=url, timeout=30, headers=auth) as client:
         for digest, index in issued.items():

@@ -63,6 +63,42 @@ def test_a_broker_sees_only_the_shipments_it_was_given(sqlite_world: World) -> N
     assert world.client.get(f"/v1/tokens/{digest}/status", headers=newcomer).status_code == 200
 
 
+def test_the_issuer_withdraws_a_grant_and_may_give_it_again(world: World) -> None:
+    """Withdrawn: the broker's reads, pre-check and list leave the shipment out from the
+    next request; the grant and its withdrawal stay on record; a new grant restores it."""
+    broker = world.auth("laredo-brokers.broker")
+    issuer = world.auth("frenos-bajio.producer")
+    digest = world.tokens[CALIPER]
+    path = f"/v1/tokens/{digest}/grants/laredo-brokers"
+    problem(world.client.delete(path, headers=world.auth("huron-powertrain.producer")), 403,
+            "api.forbidden")
+    withdrawn = world.client.delete(path, headers=issuer)
+    assert withdrawn.status_code == 200
+    assert withdrawn.json() == {"token": digest, "party": "laredo-brokers", "withdrawn": True}
+    problem(world.client.get(f"/v1/tokens/{digest}/status", headers=broker), 403,
+            "api.forbidden")
+    listed = world.client.get("/v1/grants", headers=broker).json()
+    assert digest not in {t["tokenDigest"] for t in listed["tokens"]}
+    assert len(listed["tokens"]) == len(world.tokens) - 1  # the others stay given
+    checked = world.client.post("/v1/precheck", headers=broker,
+                                json={"shipments": [{"token": digest}]}).json()
+    assert checked["go"] == 0
+    assert checked["shipments"][0]["go"] is False
+    assert world.client.delete(path, headers=issuer).json()["withdrawn"] is False
+    again = world.client.post(f"/v1/tokens/{digest}/grants", headers=issuer,
+                              json={"party": "laredo-brokers"})
+    assert again.json()["granted"] is True
+    assert world.client.get(f"/v1/tokens/{digest}/status", headers=broker).status_code == 200
+    with world.service.ledger.store.engine.connect() as db:  # type: ignore[attr-defined]
+        changes = db.exec_driver_sql(
+            "SELECT change, changed_by FROM api_grant_changes WHERE token_digest = "
+            f"'{digest}' ORDER BY change_id").all()
+        assert [tuple(c) for c in changes] == [("withdrawn", "frenos-bajio.producer"),
+                                               ("granted", "frenos-bajio.producer")]
+        assert db.exec_driver_sql("SELECT count(*) FROM api_grants WHERE token_digest = "
+                                  f"'{digest}'").scalar() == 1
+
+
 def test_only_the_issuer_gives_a_token_and_only_to_a_broker(sqlite_world: World) -> None:
     world = sqlite_world
     digest = world.tokens[CALIPER]

@@ -65,6 +65,7 @@ def seeded(store: SqlStore) -> SqlStore:
     key = accounts.issue_key(account.account_id)
     accounts.revoke_key(key.key_id, "lost")
     accounts.grant("sha256:aa", "laredo-brokers", account.account_id)
+    accounts.withdraw_grant("sha256:aa", "laredo-brokers", account.account_id)
     accounts.disclose("sha256:aa", "cbp", [0, 1], account.account_id)
     accounts.choose_identity("laredo-brokers", IssuerMethod.DID_WEB, account.account_id)
     lists = StatusLists(store.engine, "http://127.0.0.1:8000", block=2)
@@ -107,6 +108,7 @@ UPDATES = {
     "web_signin_attempts": "UPDATE web_signin_attempts SET client = '198.51.100.1'",
     "web_signin_successes": "UPDATE web_signin_successes SET succeeded_at = 'never'",
     "api_party_identities": "UPDATE api_party_identities SET method = 'did:key'",
+    "api_grant_changes": "UPDATE api_grant_changes SET change = 'granted'",
 }
 COUNT = "SELECT count(*) FROM {table}"
 
@@ -422,7 +424,7 @@ def test_migrations_are_idempotent(url: str) -> None:
         assert _schema(second) == schema
         assert second.size() == 3
     version, tables, triggers = schema
-    assert version == ["0007"]
+    assert version == ["0008"]
     assert set(APPEND_ONLY_TABLES) | {VERSION_TABLE} <= tables
     guarded = {table for _, table in triggers}
     assert guarded == set(APPEND_ONLY_TABLES)
@@ -452,7 +454,7 @@ def test_concurrent_opens_migrate_once(url: str) -> None:
         assert errors == []
         assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(stores) == 3
-        assert _schema(stores[0])[0] == ["0007"]
+        assert _schema(stores[0])[0] == ["0008"]
         assert stores[1].append([entry(0)]) == 0
     finally:
         for store in stores:

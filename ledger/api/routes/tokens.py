@@ -411,6 +411,25 @@ def grant(digest: str, body: GrantRequest, request: Request,
     return {"token": full, "party": body.party, "granted": granted}
 
 
+@router.delete("/{digest}/grants/{party}", summary="Withdraw a shipment's token from a broker",
+               responses={200: {"content": {"application/json": {"example": {
+                   "token": _DIGEST_EXAMPLE, "party": "laredo-brokers",
+                   "withdrawn": True}}}}})
+def withdraw_grant(digest: str, party: str, request: Request,
+                   caller: Caller = allow(*SMES)) -> dict[str, Any]:
+    """The issuer stops showing the token to a broker (it changed broker, say): from the
+    next request the broker's reads, pre-checks and list leave it out. Nothing is
+    removed: the grant and its withdrawal stay on record, and a new grant gives it back.
+    ``withdrawn`` is false when the token was not shown to that party.
+    """
+    service = service_of(request)
+    full = service.issued_by(caller, digest)
+    if len(party) > 64:
+        raise ApiProblem("api.request_invalid", "a party id has at most 64 characters")
+    withdrawn = service.accounts.withdraw_grant(full, party, caller.require().account_id)
+    return {"token": full, "party": party, "withdrawn": withdrawn}
+
+
 class Disclosure(BaseModel):
     """BOM lines (0-based, as committed in the token) to show one customs authority."""
 
