@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,16 +47,6 @@ from typing import Any, Final
 from ledger.canonical import parse_json
 from ledger.crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, SigningKey
 from ledger.errors import EncodingError, JoseError, SignatureError
-
-try:
-    from joserfc import jws
-    from joserfc.errors import BadSignatureError, UnsupportedAlgorithmError
-    from joserfc.errors import JoseError as _LibraryError
-    from joserfc.jwk import OKPKey
-    from joserfc.jws import JWSRegistry
-except ModuleNotFoundError as exc:  # pragma: no cover - the lean install has no JOSE
-    raise ImportError("JOSE-enveloped credentials need the 'jose' extra: pip install "
-                      "'tmec-ledger[jose]'") from exc
 
 __all__ = ["ACCEPTED_ALGORITHMS", "ALGORITHM", "MAX_COMPACT_BYTES", "CompactJws",
            "parse_compact", "sign_compact", "verify_compact"]
@@ -74,20 +65,47 @@ _KEY_PARAMETERS: Final = ("jwk", "jku", "x5c", "x5u", "x5t", "x5t#S256")
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]*\Z")
 
 
-class _Registry(JWSRegistry):
-    """joserfc's registry limited to Ed25519, without its per-call deprecation warning."""
+@dataclass(frozen=True)
+class _Library:
+    """What this module uses of joserfc, imported on first use: a command that never
+    reads or writes a JWS does not pay for the library's import (~30 ms).
+    """
 
-    max_header_length = _MAX_HEADER_BYTES
-    max_payload_length = MAX_COMPACT_BYTES
-
-    def get_alg(self, name: str) -> Any:
-        """The algorithm `name` if it is one of ours (never a deprecation warning)."""
-        if name not in ACCEPTED_ALGORITHMS:
-            raise UnsupportedAlgorithmError(f"Algorithm of '{name}' is not allowed")
-        return self.algorithms[name]
+    jws: Any
+    registry: Any
+    okp_key: Any
+    bad_signature: type[Exception]
+    library_error: type[Exception]
 
 
-_REGISTRY: Final = _Registry(strict_check_header=False)
+@functools.cache
+def _library() -> _Library:
+    try:
+        from joserfc import jws
+        from joserfc.errors import BadSignatureError, UnsupportedAlgorithmError
+        from joserfc.errors import JoseError as LibraryError
+        from joserfc.jwk import OKPKey
+        from joserfc.jws import JWSRegistry
+    except ModuleNotFoundError as exc:  # pragma: no cover - the lean install has no JOSE
+        raise ImportError("JOSE-enveloped credentials need the 'jose' extra: pip install "
+                          "'tmec-ledger[jose]'") from exc
+
+    class Registry(JWSRegistry):
+        """joserfc's registry limited to Ed25519, without its per-call deprecation
+        warning.
+        """
+
+        max_header_length = _MAX_HEADER_BYTES
+        max_payload_length = MAX_COMPACT_BYTES
+
+        def get_alg(self, name: str) -> Any:
+            """The algorithm `name` if it is one of ours (never a deprecation warning)."""
+            if name not in ACCEPTED_ALGORITHMS:
+                raise UnsupportedAlgorithmError(f"Algorithm of '{name}' is not allowed")
+            return self.algorithms[name]
+
+    return _Library(jws, Registry(strict_check_header=False), OKPKey, BadSignatureError,
+                    LibraryError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +146,13 @@ def _unb64(part: str, what: str) -> bytes:
     return data
 
 
-def _okp(public_key: bytes, seed: bytes | None = None) -> OKPKey:
+def _okp(public_key: bytes, seed: bytes | None = None) -> Any:
     """An Ed25519 JWK (RFC 8037 s.2) of a raw public key, and of its seed when signing."""
     members: dict[str, str | list[str]] = {"kty": "OKP", "crv": "Ed25519",
                                            "x": _b64(public_key)}
     if seed is not None:
         members["d"] = _b64(seed)
-    return OKPKey.import_key(members)
+    return _library().okp_key.import_key(members)
 
 
 def _check_header(header: Mapping[str, Any]) -> None:
@@ -173,8 +191,10 @@ def sign_compact(header: Mapping[str, Any], payload: bytes, key: SigningKey) -> 
     _check_header(header)
     if not payload:
         raise JoseError("a JWS payload must not be empty (no detached content)")
-    text = jws.serialize_compact(dict(header), payload, _okp(key.public_key, key.seed),
-                                 algorithms=[ALGORITHM], registry=_REGISTRY)
+    library = _library()
+    text = library.jws.serialize_compact(dict(header), payload,
+                                         _okp(key.public_key, key.seed),
+                                         algorithms=[ALGORITHM], registry=library.registry)
     return str(text)
 
 
@@ -226,11 +246,13 @@ def verify_compact(parsed: CompactJws, public_key: bytes) -> None:
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise SignatureError(f"an Ed25519 public key has {PUBLIC_KEY_SIZE} bytes, got "
                              f"{len(public_key)}")
+    library = _library()
     try:
-        jws.deserialize_compact(parsed.text, _okp(public_key),
-                                algorithms=[parsed.algorithm], registry=_REGISTRY)
-    except BadSignatureError as exc:
+        library.jws.deserialize_compact(parsed.text, _okp(public_key),
+                                        algorithms=[parsed.algorithm],
+                                        registry=library.registry)
+    except library.bad_signature as exc:
         raise SignatureError("the JWS signature does not verify under the key its kid "
                              "names") from exc
-    except (_LibraryError, ValueError) as exc:
+    except (library.library_error, ValueError) as exc:
         raise SignatureError(f"the JWS does not verify: {exc}") from exc
