@@ -210,6 +210,7 @@ def test_a_killed_sequencer_loses_no_registration_and_is_replaced(
     caliper = json.loads((ROOT / "examples" / "brake-caliper-mx.json").read_text("utf-8"))
     issued: dict[str, int] = {}
     failures: list[str] = []
+    under_way = threading.Event()  # the first registrations are in: kill the sequencer
 
     def register(worker: int) -> None:
         with httpx.Client(base_url=url, timeout=60, headers=auth) as client:
@@ -221,11 +222,13 @@ def test_a_killed_sequencer_loses_no_registration_and_is_replaced(
                     issued[body["tokenDigest"]] = body["index"]
                 else:
                     failures.append(answer.text)
+                if len(issued) >= 6:
+                    under_way.set()
 
     threads = [threading.Thread(target=register, args=(k,)) for k in range(4)]
     for thread in threads:
         thread.start()
-    _wait(lambda: len(issued) >= 6, "the first registrations")
+    assert under_way.wait(60), failures
     os.kill(sequencer, signal.SIGKILL)
     at_the_kill = len(issued)
     for thread in threads:
