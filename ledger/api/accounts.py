@@ -357,6 +357,21 @@ class AccountStore:
         with self._connection("read a grant") as connection:
             return self._grant_standing(connection, token_digest, party_id) is True
 
+    def grantees(self, token_digest: str) -> list[str]:
+        """The parties the token is shown to now, in party order."""
+        query = (sa.select(_GRANTS.c.grantee_party)
+                 .where(_GRANTS.c.token_digest == token_digest, _IN_FORCE)
+                 .order_by(_GRANTS.c.grantee_party))
+        with self._connection("read grants") as connection:
+            return [str(p) for p in connection.execute(query).scalars()]
+
+    def brokers(self) -> list[Account]:
+        """The customs brokers' accounts, in id order (whom a token can be given to)."""
+        query = (sa.select(_ACCOUNTS).where(_ACCOUNTS.c.role == Role.BROKER.value)
+                 .order_by(_ACCOUNTS.c.account_id))
+        with self._connection("list the brokers") as connection:
+            return [_account(row) for row in connection.execute(query)]
+
     def granted_among(self, token_digests: Sequence[str], party_id: str) -> set[str]:
         """Which of `token_digests` are shown to the party now (one query per 500)."""
         found: set[str] = set()

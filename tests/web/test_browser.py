@@ -310,6 +310,41 @@ def _issue(url: str, out: Path, shipment: str) -> str:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_sme_gives_a_shipment_to_its_broker_and_withdraws_it(
+        site: tuple[str, Path], browser: WebDriver, lang: str) -> None:
+    import httpx
+
+    from tests.api.server import demo_key
+
+    url, out = site
+    passwords, _ = _demo(out)
+    words = catalogue(lang)
+    digest = _issue(url, out, f"FBA-GIVE-{lang}")
+    broker = {"Authorization": f"Bearer {demo_key(out, 'laredo-brokers.broker')}"}
+
+    def broker_sees() -> int:
+        return httpx.get(f"{url}/v1/tokens/{digest}/status", headers=broker,
+                         timeout=30).status_code
+
+    assert broker_sees() == 403
+    _sign_in(browser, url, PRODUCER, passwords[PRODUCER])
+    browser.get(f"{url}/shipments/{digest}?lang={lang}")
+    _wait(browser, "#give-form")
+    assert words["shipments.no_brokers"] in browser.find_element(By.ID, "grantees").text
+    _check_basics(browser, lang, "shipment-brokers", focus="#brokers")
+    Select(browser.find_element(By.ID, "party")).select_by_value("laredo-brokers")
+    browser.find_element(By.ID, "give").click()
+    _wait(browser, "#done")
+    given = _wait(browser, "#grantees li[data-party='laredo-brokers']")
+    assert "laredo-brokers" in given[0].text
+    assert broker_sees() == 200
+    browser.find_element(By.ID, "withdraw-laredo-brokers").click()
+    _wait(browser, "p#grantees")  # the new page: nobody sees it (the old one had a list)
+    assert words["shipments.done.withdrawn"] in browser.find_element(By.ID, "done").text
+    assert broker_sees() == 403
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_sme_finds_revokes_and_corrects_its_shipments(site: tuple[str, Path],
                                                           browser: WebDriver, lang: str
                                                           ) -> None:

@@ -59,7 +59,7 @@ def test_a_page_may_not_declare_twice() -> None:
 
 
 def _path(route: APIRoute, pages: Pages) -> str:
-    values = {"digest": pages.token("brake-caliper-mx")}
+    values = {"digest": pages.token("brake-caliper-mx"), "party": "laredo-brokers"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], route.path)
 
 

@@ -216,3 +216,52 @@ def test_no_correction_is_offered_without_a_held_key(pages: Pages,
     assert response.status_code == 409
     assert catalogue("fr")["shipments.error.no_held_key"].split(";")[0] in \
         response.text.replace("&#39;", "'")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_sme_gives_a_shipment_to_its_broker_and_withdraws_it(pages: Pages, lang: str
+                                                                 ) -> None:
+    digest = issue(pages, f"FBA-BROKER-{lang}")
+    browser = pages.signed_in(PRODUCER)
+    broker = pages.world.auth("laredo-brokers.broker")
+
+    def broker_sees() -> bool:
+        answer = pages.world.client.get(f"/v1/tokens/{digest}/status", headers=broker)
+        assert answer.status_code in (200, 403), answer.text
+        return answer.status_code == 200
+
+    page_ = browser.get(f"/shipments/{digest}?lang={lang}")
+    assert words(lang, "shipments.no_brokers") in page_.text
+    assert '<option value="laredo-brokers">' in page_.text
+    token = csrf_of(page_.text)
+    assert not broker_sees()
+    forged = browser.post(f"/shipments/{digest}/grants", data={"party": "laredo-brokers"})
+    assert forged.status_code == 403
+    assert not broker_sees()
+    unknown = browser.post(f"/shipments/{digest}/grants?lang={lang}",
+                           data={"csrf": token, "party": "norte-audit"})  # not a broker
+    assert unknown.status_code == 422
+    assert words(lang, "shipments.error.broker") in unknown.text
+    given = browser.post(f"/shipments/{digest}/grants?lang={lang}",
+                         data={"csrf": token, "party": "laredo-brokers"})
+    assert given.status_code == 303
+    assert given.headers["location"] == f"/shipments/{digest}?done=granted#brokers"
+    assert broker_sees()
+    after = browser.get(f"/shipments/{digest}?done=granted&lang={lang}").text
+    assert words(lang, "shipments.done.granted") in after
+    assert '<li data-party="laredo-brokers">' in after
+    assert '<option value="laredo-brokers">' not in after  # given already
+    withdrawn = browser.post(f"/shipments/{digest}/grants/laredo-brokers/withdraw",
+                             data={"csrf": token})
+    assert withdrawn.status_code == 303
+    assert not broker_sees()
+    final = browser.get(f"/shipments/{digest}?done=withdrawn&lang={lang}").text
+    assert words(lang, "shipments.done.withdrawn") in final
+    assert words(lang, "shipments.no_brokers") in final
+    # Another SME cannot give or withdraw this party's shipment.
+    other = pages.signed_in("huron-powertrain.producer")
+    stranger = other.post(f"/shipments/{digest}/grants",
+                          data={"csrf": csrf_of(other.get("/shipments").text),
+                                "party": "laredo-brokers"})
+    assert stranger.status_code == 403
+    assert not broker_sees()

@@ -7,6 +7,11 @@ and by standing). Revoking and superseding call the API's own route functions
 same checks (only the issuing party; the service signs with the key it holds for it) and
 the same log entries. Nothing here decides anything.
 
+The shipment's page also says which customs brokers see it (``api_grants``), gives it to
+another broker and withdraws it from one, through the API's routes
+(``POST /v1/tokens/{digest}/grants``, ``DELETE .../grants/{party}``): a broker's pre-check
+and its list show only what it is given.
+
 A revocation cannot be undone, so it takes two steps: the shipment's page links to a
 confirmation page that says what will happen and asks for the reason, and only its form
 revokes. A correction (supersede) names a later token of the same party: the corrected
@@ -24,7 +29,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ledger.api.accounts import SMES
+from ledger.api.problems import ApiProblem
 from ledger.api.routes import issue
+from ledger.api.routes import tokens as token_routes
 from ledger.api.routes.common import service_of
 from ledger.api.routes.tokens import TokenLine, TokenSearch, party_token_page, token_line
 from ledger.canonical import parse_json
@@ -121,10 +128,45 @@ def shipment(digest: str, request: Request, done: str = "",
     """One shipment: its good, standing and record in the log, and what can be done."""
     line = _one(request, visitor, digest)
     notice = done if done in ("revoked", "superseded") and line.status.value == done else ""
+    if done in ("granted", "withdrawn"):
+        notice = done
     standing = _standing(line, visitor.t)
+    accounts = service_of(request).accounts
+    shown = accounts.grantees(line.digest)
+    names = {b.party_id: b.name for b in accounts.brokers()}
     return render(visitor, "shipment.html", line=line, hs=_hs(line.hs_code),
                   events=_events(request, line.digest), notice=notice,
-                  state=standing["state"], symbol=standing["symbol"], word=standing["word"])
+                  state=standing["state"], symbol=standing["symbol"], word=standing["word"],
+                  grantees=[(party, names.get(party, party)) for party in shown],
+                  brokers=[(party, name) for party, name in names.items()
+                           if party not in shown])
+
+
+@router.post("/shipments/{digest}/grants")
+async def give_to_broker(digest: str, request: Request, party: str = Form(""),
+                         visitor: Visitor = page(*SMES)) -> Response:
+    """Give the shipment to a broker, as ``POST /v1/tokens/{digest}/grants`` does."""
+    line = await run_in_threadpool(_one, request, visitor, digest)
+    try:
+        body = token_routes.GrantRequest(party=party.strip())
+        await run_in_threadpool(token_routes.grant, line.digest, body, request,
+                                visitor.caller)
+    except (ValidationError, ApiProblem):  # empty, too long, or not a broker's party
+        raise PageProblem(422, "shipments.error.broker") from None
+    return RedirectResponse(f"/shipments/{line.digest}?done=granted#brokers", 303)
+
+
+@router.post("/shipments/{digest}/grants/{party}/withdraw")
+async def withdraw_from_broker(digest: str, party: str, request: Request,
+                               visitor: Visitor = page(*SMES)) -> Response:
+    """Withdraw it, as ``DELETE /v1/tokens/{digest}/grants/{party}`` does (kept on record)."""
+    line = await run_in_threadpool(_one, request, visitor, digest)
+    try:
+        await run_in_threadpool(token_routes.withdraw_grant, line.digest, party, request,
+                                visitor.caller)
+    except ApiProblem:  # a party id longer than any
+        raise PageProblem(422, "shipments.error.broker") from None
+    return RedirectResponse(f"/shipments/{line.digest}?done=withdrawn#brokers", 303)
 
 
 def _active(request: Request, visitor: Visitor, digest: str) -> TokenLine:
