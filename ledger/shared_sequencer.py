@@ -103,6 +103,7 @@ class SequencerServer:
         self.address = address
         if os.path.exists(address.path):  # a socket left by a killed predecessor
             os.unlink(address.path)
+        self._closed = False
         self._listener = Listener(address.path, family="AF_UNIX", authkey=address.authkey,
                                   backlog=128)
         self._accepting = threading.Thread(target=self._accept_loop, daemon=True,
@@ -113,10 +114,11 @@ class SequencerServer:
         while True:
             try:
                 connection = self._listener.accept()
-            except OSError:  # the listener was closed
-                return
-            except Exception as exc:  # a client that failed authentication
+            except Exception as exc:  # refused authentication, or out of descriptors
+                if self._closed:
+                    return
                 log.warning("sequencer connection refused: %s", exc)
+                time.sleep(0.01)
                 continue
             threading.Thread(target=self._serve_connection, args=(connection,),
                              daemon=True, name="tmec-sequencer-client").start()
@@ -135,7 +137,7 @@ class SequencerServer:
         while True:
             try:
                 request, statement, blobs, disclosures = connection.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError, TypeError):  # gone, or not our protocol
                 connection.close()
                 return
             future = self.sequencer.submit(statement, blobs=blobs, disclosures=disclosures)
@@ -143,6 +145,7 @@ class SequencerServer:
 
     def close(self) -> None:
         """Stop accepting; integrate what is queued (replying to it); last checkpoint."""
+        self._closed = True
         self._listener.close()
         self.sequencer.close()
         with contextlib.suppress(FileNotFoundError):
