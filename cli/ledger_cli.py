@@ -532,7 +532,11 @@ def log_tiles(
 
 @log_app.command("audit")
 @handle_errors
-def log_audit(home: Home = None, as_json: Json = False) -> None:
+def log_audit(home: Home = None, as_json: Json = False,
+              processes: Annotated[int | None, typer.Option(
+                  "--processes", min=1, help="Processes auditing ranges of a long log at "
+                                             "once (default: one per core; 1: this one "
+                                             "only).")] = None) -> None:
     """Recheck every entry, token and checkpoint against what the log committed to.
 
     Every recorded checkpoint is checked (log signature, root, and the cosignatures of the
@@ -541,7 +545,7 @@ def log_audit(home: Home = None, as_json: Json = False) -> None:
     workspace = _workspace(home)
     ledger = workspace.open_ledger(with_witnesses=False)
     witnesses = [w.verifier for w in workspace.trust().policy.witnesses]
-    report = ledger.audit(witnesses)
+    report = ledger.audit(witnesses, processes=processes)
     if as_json:
         _print_json({"ok": report.ok, "size": report.size, "checkpoints": report.checkpoints,
                      "problems": report.problems})

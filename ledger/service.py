@@ -92,6 +92,7 @@ from ledger.tiles import (
     EdgeLeaves,
     Tile,
     TiledTree,
+    TileSource,
     completed_tiles,
 )
 from ledger.token import (
@@ -1260,7 +1261,8 @@ class Ledger:
 
     # ------------------------------------------------------------------------ audit
 
-    def audit(self, verifiers: Iterable[Verifier] = ()) -> AuditReport:
+    def audit(self, verifiers: Iterable[Verifier] = (), *,
+              processes: int | None = None) -> AuditReport:
         """Recheck everything the store holds against what the log committed to.
 
         Every entry's stored leaf hash must be the hash of its stored statement bytes; every
@@ -1272,57 +1274,117 @@ class Ledger:
         must match its digest. Problems are listed, naming the entry index, checkpoint size
         or token digest.
 
-        The log is read in pages (`_AUDIT_PAGE` entries, memory bounded by two pages) and
-        pipelined: a page's Ed25519 signatures are verified on the pool's threads (PyNaCl
-        releases the GIL) while this thread parses and looks up the next page and checks
-        the one before, so the signatures, most of an audit's work, overlap the rest.
+        A long log on a store other processes can open (`LogStore.shared_url`) is split
+        into one range per core (`processes`, default the cores this process may use),
+        each audited by `audit_range` in its own process (`ledger.audit_worker`), this one
+        included: Ed25519 verification and the replay are CPU-bound Python, so threads
+        would share one core's worth of interpreter. Below `_PROCESS_AUDIT_MIN` entries, or
+        with ``processes=1``, the whole log is one range here, its signatures on threads.
         """
         report = AuditReport()
-        frontier = _Frontier()
+        size = self.store.size()
+        count = _usable_cores() if processes is None else processes
+        if count < 1:
+            raise InputError(f"an audit needs at least one process, not {count}")
+        url = self.store.shared_url()
+        if url is None or count == 1 or (processes is None and size < _PROCESS_AUDIT_MIN):
+            ranges = [self.audit_range(0, size, pipelined=True)]
+        else:
+            from ledger.audit_worker import audit_in_processes
+            lead = _AUDIT_LEAD if size >= _PROCESS_AUDIT_MIN else 0
+            ranges = audit_in_processes(self, url, audit_ranges(size, count, lead))
+        edge = size
+        for done in ranges:
+            report.problems.extend(done.problems)
+            report.size = max(report.size, done.seen)
+            if done.missing is not None:
+                edge = min(edge, done.missing)
+        report.problems.extend(self._audit_checkpoints(min(edge, self.store.size()),
+                                                       list(verifiers), report))
+        return report
+
+    def audit_range(self, start: int, end: int, *, pipelined: bool = False) -> RangeAudit:
+        """Audit entries start <= index < end: `audit`'s work on one range of the log.
+
+        `start` is a multiple of the tile width, so the right edge of the tree there is
+        read from the stored tiles; it and the derived state before `start` (`AsOf`) are
+        what the range's checks and tiles build on, and they are checked in turn by the
+        range that derives them (the one before, down to entry 0, rebuilt from nothing),
+        so the ranges together check what one pass from scratch would. An entry missing
+        from the range (deleted behind the ledger's back) is named.
+
+        The range is read in pages (`_AUDIT_PAGE` entries, memory bounded by two pages).
+        With `pipelined` a page's Ed25519 signatures are verified on the pool's threads
+        (PyNaCl releases the GIL) while this thread reads the next page and checks the one
+        before; without, one page at a time on this thread (a process per range).
+        """
+        if start % TILE_WIDTH or not 0 <= start <= end:
+            raise OutOfRangeError(f"an audit range starts on a tile boundary, not "
+                                  f"{start}..{end}")
+        done = RangeAudit(start, end)
+        frontier = _Frontier.at(self.store, start)
+        parallel = _PARALLEL_BATCH if pipelined else 1 << 62
         page: list[EntryRecord] = []
         inflight: list[_AuditPage] = []  # prepared, not finished: at most two
+        expected = start
         try:
-            for entry in self.store.iter_entries():
-                report.size = entry.index + 1
+            for entry in self.store.iter_entries(start=start, end=end):
+                if entry.index != expected and done.missing is None:
+                    done.missing = expected
+                    done.problems.append(f"entry {expected}: missing from the store "
+                                         "(deleted after it was logged)")
+                expected = entry.index + 1
+                done.seen = expected
                 page.append(entry)
                 if len(page) == _AUDIT_PAGE:
-                    inflight.append(self._audit_prepare(page))
+                    inflight.append(self._audit_prepare(page, parallel))
                     page = []
-                    if len(inflight) == 2:
-                        self._audit_finish(inflight.pop(0), frontier, report)
+                    if len(inflight) == 2 or not pipelined:
+                        self._audit_finish(inflight.pop(0), frontier, done.problems)
             if page:
-                inflight.append(self._audit_prepare(page))
+                inflight.append(self._audit_prepare(page, parallel))
             while inflight:
-                self._audit_finish(inflight.pop(0), frontier, report)
+                self._audit_finish(inflight.pop(0), frontier, done.problems)
         finally:
             for unfinished in inflight:
                 unfinished.views.close()
-        tree = self.tree(min(frontier.size, self.store.size()))  # its tiles checked above
-        witnesses = list(verifiers)
+        if expected < end and done.missing is None:
+            done.missing = expected
+            done.problems.append(f"entry {expected}: missing from the store "
+                                 "(deleted after it was logged)")
+        return done
+
+    def _audit_checkpoints(self, edge: int, witnesses: list[Verifier],
+                           report: AuditReport) -> list[str]:
+        """Every recorded checkpoint against the tree of the audited entries (`edge` of
+        them, whose tiles the ranges checked).
+        """
+        problems: list[str] = []
+        tree = self.tree(edge)
         for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
             try:
                 opened = open_checkpoint(text, self.signer.verifier, witnesses)
             except LedgerError as exc:
-                report.problems.append(f"checkpoint {size}: {exc}")
+                problems.append(f"checkpoint {size}: {exc}")
                 continue
             if opened.checkpoint.size != size:
-                report.problems.append(f"checkpoint {size}: recorded under size {size} but "
-                                       f"signed for size {opened.checkpoint.size}")
+                problems.append(f"checkpoint {size}: recorded under size {size} but "
+                                f"signed for size {opened.checkpoint.size}")
             elif opened.checkpoint.size > tree.size:
-                report.problems.append(f"checkpoint {size}: covers more entries than stored")
+                problems.append(f"checkpoint {size}: covers more entries than stored")
             elif tree.root(opened.checkpoint.size) != opened.checkpoint.root_hash:
-                report.problems.append(f"checkpoint {size}: root differs from the stored "
-                                       "entries (an entry was changed or removed)")
+                problems.append(f"checkpoint {size}: root differs from the stored "
+                                "entries (an entry was changed or removed)")
             if witnesses:
                 strangers = {sig.name for sig in opened.note.unverified}
                 if strangers:
-                    report.problems.append(f"checkpoint {size}: signature lines from keys "
-                                           f"that are not the log's or its witnesses' "
-                                           f"({', '.join(sorted(strangers))})")
-        return report
+                    problems.append(f"checkpoint {size}: signature lines from keys "
+                                    f"that are not the log's or its witnesses' "
+                                    f"({', '.join(sorted(strangers))})")
+        return problems
 
-    def _audit_prepare(self, entries: list[EntryRecord]) -> _AuditPage:
+    def _audit_prepare(self, entries: list[EntryRecord], parallel: int) -> _AuditPage:
         """The first half of auditing a page: what needs no signature result.
 
         Check each entry's leaf hash and parse it; open a snapshot and read in bulk the
@@ -1332,13 +1394,13 @@ class Ledger:
         """
         page = _AuditPage(entries)
         try:
-            self._audit_read(page)
+            self._audit_read(page, parallel)
         except BaseException:
             page.views.close()
             raise
         return page
 
-    def _audit_read(self, page: _AuditPage) -> None:
+    def _audit_read(self, page: _AuditPage, parallel: int) -> None:
         """`_audit_prepare`'s work on `page` (whose snapshot the caller closes on error)."""
         entries = page.entries
         for entry in entries:
@@ -1358,16 +1420,18 @@ class Ledger:
         committed = CachedReader(AsOf(view, entries[0].index))
         committed.prefetch(good)
         page.replay = BatchState(committed)
-        if len(good) >= _PARALLEL_BATCH:
+        tasks = self._signature_tasks(page.replay, good, bodies)
+        if len(good) >= parallel:
             pool = _signature_pool()
-            page.futures = [pool.submit(_verify_tasks, chunk) for chunk in
-                            _per_core(self._signature_tasks(page.replay, good, bodies))]
+            page.futures = [pool.submit(_verify_tasks, chunk) for chunk in _per_core(tasks)]
+        else:  # here and now, still with the signed bytes cut out of the logged ones
+            page.verified = _verify_tasks(tasks)
 
     def _audit_finish(self, page: _AuditPage, frontier: _Frontier,
-                      report: AuditReport) -> None:
+                      found: list[str]) -> None:
         """The second half: replay the page's checks over the state before it (with the
         pool's signature results), derive its rows, and compare them, its tiles and its
-        token blobs with what the store holds. The page's problems go to `report` in
+        token blobs with what the store holds. The page's problems go to `found` in
         entry order.
         """
         assert page.replay is not None
@@ -1379,6 +1443,8 @@ class Ledger:
         tokens: list[tuple[int, str]] = []
         with page.views:
             presigned: list[bytes | None] = [None] * page.count
+            for n, public in page.verified:
+                presigned[n] = public
             for future in page.futures:
                 for n, public in future.result():
                     presigned[n] = public
@@ -1420,7 +1486,7 @@ class Ledger:
                                     if (r in mine) != (r in theirs)} or {start}
                 problems.append(f"entry {min(differ)}: the stored {what} row differs "
                                 "from a replay of the log")
-        report.problems.extend(sorted(problems, key=_entry_of))
+        found.extend(sorted(problems, key=_entry_of))
 
 
 def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict[str, Any]:
@@ -1434,6 +1500,45 @@ def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict
 
 
 _AUDIT_PAGE = 4_096
+
+#: Logs at least this long are audited by one process per core: a worker's start-up
+#: (~0.3 s of imports) is then a small part of its range.
+_PROCESS_AUDIT_MIN = 16 * _AUDIT_PAGE
+#: What this process audits while a worker starts (~0.4 s), so the ranges end together.
+_AUDIT_LEAD = _AUDIT_PAGE
+
+
+@dataclass
+class RangeAudit:
+    """What `Ledger.audit_range` found in entries start <= index < end: its problems in
+    entry order, ``seen`` (one past the last entry read, 0 if none) and ``missing`` (the
+    first index absent from the store, if any).
+    """
+
+    start: int
+    end: int
+    problems: list[str] = field(default_factory=list)
+    seen: int = 0
+    missing: int | None = None
+
+
+def audit_ranges(size: int, parts: int, lead: int = 0) -> list[tuple[int, int]]:
+    """A log of `size` entries cut into at most `parts` ranges, each starting on a tile
+    boundary (`Ledger.audit_range`): the first `lead` entries longer than the others
+    (which are about the same length), since its process has no interpreter to start.
+    """
+    step = -(-max(size - lead, parts) // parts)
+    starts = sorted({start for k in range(1, parts)
+                     if 0 < (start := (size - step * k) // TILE_WIDTH * TILE_WIDTH) < size})
+    return list(zip([0, *starts], [*starts, size], strict=True))
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -1451,6 +1556,7 @@ class _AuditPage:
     view: StoreView | None = None
     replay: BatchState | None = None
     futures: list[Future[list[tuple[int, bytes | None]]]] = field(default_factory=list)
+    verified: list[tuple[int, bytes | None]] = field(default_factory=list)  # without a pool
 _ENTRY_PROBLEM = re.compile(r"entry (\d+): ")
 
 
@@ -1471,6 +1577,22 @@ class _Frontier:
     def __init__(self) -> None:
         self.size = 0
         self.levels: list[list[bytes]] = []  # level -> hashes of its partial tile
+
+    @classmethod
+    def at(cls, source: TileSource, size: int) -> _Frontier:
+        """The edge of the tree of the first `size` entries (a multiple of the tile width),
+        read from `source`'s tiles: at each level above the leaves, the roots of the full
+        tiles below since the last full tile of that level.
+        """
+        frontier = cls()
+        frontier.size = size
+        level = 1
+        while size >> (TILE_HEIGHT * level):
+            count = size >> (TILE_HEIGHT * level)  # full tiles of level - 1
+            partial = count % TILE_WIDTH
+            frontier._level(level)[:] = source.tile_roots(level - 1, count - partial, count)
+            level += 1
+        return frontier
 
     def _level(self, level: int) -> list[bytes]:
         while len(self.levels) <= level:

@@ -41,6 +41,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from json.encoder import encode_basestring as _json_string
 from typing import Any
 
 from ledger.canonical import canonicalize, canonicalize_parsed, parse_json
@@ -139,10 +140,19 @@ def logged_signing_bytes(statement: Mapping[str, Any], body: bytes) -> bytes:
     signature = statement.get("signature")
     if "possession" in statement or not isinstance(signature, dict):
         return signing_bytes(statement)
-    member = b',"signature":' + canonicalize_parsed(signature)
-    if body.count(member) != 1:
+    kid, value = signature.get("kid"), signature.get("value")
+    if (len(signature) == 2 and type(kid) is str and type(value) is str
+            and kid.isascii() and value.isascii()):
+        # The usual {"kid", "value"} pair of ASCII strings, spelled as RFC 8785 would
+        # (sorted members; the encoder's string escapes are the ones canonicalize uses).
+        member = (b',"signature":{"kid":' + _json_string(kid).encode("ascii")
+                  + b',"value":' + _json_string(value).encode("ascii") + b"}")
+    else:
+        member = b',"signature":' + canonicalize_parsed(signature)
+    at = body.find(member)
+    if at < 0 or body.find(member, at + len(member)) >= 0:
         return signing_bytes(statement)
-    return SIGNING_PREFIX + body.replace(member, b"", 1)
+    return SIGNING_PREFIX + body[:at] + body[at + len(member):]
 
 
 def sign_statement(statement: Mapping[str, Any], key: SigningKey, kid: str, *,

@@ -260,6 +260,15 @@ class LogStore(Protocol):
         """Exclusive writer section: one sequencer appends at a time."""
         ...
 
-    def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
-        """Every entry in log order (for audits and rebuilding the tree)."""
+    def iter_entries(self, batch: int = 10_000, *, start: int = 0,
+                     end: int | None = None) -> Iterator[EntryRecord]:
+        """Every entry with start <= index < end (default: the size when iteration
+        starts), in log order (for audits and rebuilding the tree).
+        """
+        ...
+
+    def shared_url(self) -> str | None:
+        """A URL with which another process opens this same store (an audit's workers),
+        password included; None when the store lives only in this process.
+        """
         ...

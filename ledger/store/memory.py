@@ -327,7 +327,12 @@ class MemoryStore:
 
         return _Writer()
 
-    def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
-        """Every entry in order."""
+    def iter_entries(self, batch: int = 10_000, *, start: int = 0,
+                     end: int | None = None) -> Iterator[EntryRecord]:
+        """Every entry with start <= index < end, in order."""
         del batch
-        yield from list(self._entries)
+        yield from self._entries[start:end]
+
+    def shared_url(self) -> None:
+        """None: a memory store is this process's alone."""
+        return None

@@ -839,17 +839,24 @@ class SqlStore:
         with store_errors("search the log"), self._read() as connection:
             return [_record(row) for row in connection.execute(query)]
 
-    def iter_entries(self, batch: int = 10_000) -> Iterator[EntryRecord]:
-        """Every entry in log order, up to the size when iteration starts, `batch` at a time.
+    def iter_entries(self, batch: int = 10_000, *, start: int = 0,
+                     end: int | None = None) -> Iterator[EntryRecord]:
+        """Entries start <= index < end (default: the size when iteration starts) in log
+        order, `batch` at a time.
 
         A row deleted behind the ledger's back is skipped, not raised: an audit sees the
         jump in `index` and goes on to report everything else.
         """
         if batch < 1:
             raise InputError(f"batch must be positive, not {batch}")
-        end = self.size()
-        for row in self._pages(_ENTRY_COLUMNS, 0, end, batch, dense=False):
+        if end is None:
+            end = self.size()
+        for row in self._pages(_ENTRY_COLUMNS, start, end, batch, dense=False):
             yield _record(row)
+
+    def shared_url(self) -> str:
+        """This store's URL with its password (a SQLite path is absolute already)."""
+        return self._engine.url.render_as_string(hide_password=False)
 
     def _blob(self, connection: Connection, digest: str) -> bytes | None:
         data = connection.execute(_BLOB_QUERY, {"digest": digest}).scalar_one_or_none()

@@ -445,6 +445,8 @@ def test_log_audit_is_ok_then_names_an_entry_edited_in_the_database(ws: Workspac
     report = ws.run("log", "audit", "--json").json()
     assert report["ok"] is False
     assert any(p.startswith(f"entry {index}:") for p in report["problems"])
+    assert ws.run("log", "audit", "--processes", "1", "--json").json() == report
+    assert ws.run("log", "audit", "--processes", "0").exit_code == 2  # usage
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,10 +36,11 @@ json_values = st.recursive(
     max_leaves=8)
 
 
-def _statement(extra: dict[str, Any], *, nested_copy: bool, possession: bool) -> bytes:
+def _statement(extra: dict[str, Any], *, nested_copy: bool, possession: bool,
+               kid: str = KID) -> bytes:
     statement: dict[str, Any] = {"v": 1, "type": "token", "time": "2026-11-22T12:00:00Z",
                                  **extra}
-    signed = sign_statement(statement, KEY, KID, possession=KEY if possession else None)
+    signed = sign_statement(statement, KEY, kid, possession=KEY if possession else None)
     if nested_copy:  # the same member one level down: the cut must not take that one
         signed["extra"] = {"signature": dict(signed["signature"])}
     return canonicalize(signed)
@@ -47,12 +48,13 @@ def _statement(extra: dict[str, Any], *, nested_copy: bool, possession: bool) ->
 
 @settings(max_examples=300, deadline=None)
 @given(extra=st.dictionaries(text, json_values, max_size=4), nested_copy=st.booleans(),
-       possession=st.booleans())
+       possession=st.booleans(), kid=st.just(KID) | text)
 def test_the_cut_body_is_the_signed_bytes(extra: dict[str, Any], nested_copy: bool,
-                                          possession: bool) -> None:
+                                          possession: bool, kid: str) -> None:
+    """Whatever the key id spells (quotes, backslashes, non-ASCII, a member's text)."""
     extra.pop("signature", None)
     extra.pop("possession", None)
-    body = _statement(extra, nested_copy=nested_copy, possession=possession)
+    body = _statement(extra, nested_copy=nested_copy, possession=possession, kid=kid)
     data = parse_json(body)
     assert logged_signing_bytes(data, body) == signing_bytes(data)
     assert canonicalize_parsed(data) == body
