@@ -340,7 +340,7 @@ def main() -> None:
                      f"{ob['wall_s']:.2f} s ({ob['peak_mb']:.0f} MB) vs {oe['wall_s']:.2f} s",
                      f"{nb['wall_s']:.2f} s ({nb['peak_mb']:.0f} MB) vs {ne['wall_s']:.2f} s "
                      f"({nb['wall_s'] / ne['wall_s']:.2f}x)"))
-        rows.append(reads[3])
+        rows += reads[3:]
         rows.append(append_row(old_tree, new_tree,
                                lambda name: f"sqlite:///{work}/appends-{name}.db", "SQLite",
                                args.appends, args.repeat))
