@@ -22,10 +22,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ledger.service import Ledger, RangeAudit
+from ledger.crypto import SigningKey
+from ledger.service import Ledger, RangeAudit
+from ledger.store.sql import SqlStore
 
 #: The package root a child imports `ledger` from (this process's, whatever its sys.path).
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -75,7 +76,6 @@ def _start_child(ledger: Ledger, url: str,
 def _collect(ledger: Ledger, span: tuple[int, int],
              child: subprocess.Popen[bytes] | None) -> RangeAudit:
     """The child's result, or the range audited here when the child gave none."""
-    from ledger.service import RangeAudit
     if child is not None:
         assert child.stdout is not None
         output = child.stdout.read()
@@ -93,10 +93,6 @@ def _collect(ledger: Ledger, span: tuple[int, int],
 
 def main() -> int:
     """Audit the range the request on stdin names; print the result as JSON."""
-    from ledger.crypto import SigningKey
-    from ledger.service import Ledger
-    from ledger.store.sql import SqlStore
-
     request = json.loads(sys.stdin.buffer.read())
     store = SqlStore(request["url"])
     try:

@@ -1293,14 +1293,13 @@ class Ledger:
             from ledger.audit_worker import audit_in_processes
             lead = _AUDIT_LEAD if size >= _PROCESS_AUDIT_MIN else 0
             ranges = audit_in_processes(self, url, audit_ranges(size, count, lead))
-        edge = size
+        edge = size  # the audited entries: up to the first one missing
         for done in ranges:
             report.problems.extend(done.problems)
             report.size = max(report.size, done.seen)
             if done.missing is not None:
                 edge = min(edge, done.missing)
-        report.problems.extend(self._audit_checkpoints(min(edge, self.store.size()),
-                                                       list(verifiers), report))
+        self._audit_checkpoints(edge, list(verifiers), report)
         return report
 
     def audit_range(self, start: int, end: int, *, pipelined: bool = False) -> RangeAudit:
@@ -1329,10 +1328,8 @@ class Ledger:
         expected = start
         try:
             for entry in self.store.iter_entries(start=start, end=end):
-                if entry.index != expected and done.missing is None:
-                    done.missing = expected
-                    done.problems.append(f"entry {expected}: missing from the store "
-                                         "(deleted after it was logged)")
+                if entry.index != expected:
+                    done.note_missing(expected)
                 expected = entry.index + 1
                 done.seen = expected
                 page.append(entry)
@@ -1348,18 +1345,16 @@ class Ledger:
         finally:
             for unfinished in inflight:
                 unfinished.views.close()
-        if expected < end and done.missing is None:
-            done.missing = expected
-            done.problems.append(f"entry {expected}: missing from the store "
-                                 "(deleted after it was logged)")
+        if expected < end:
+            done.note_missing(expected)
         return done
 
     def _audit_checkpoints(self, edge: int, witnesses: list[Verifier],
-                           report: AuditReport) -> list[str]:
+                           report: AuditReport) -> None:
         """Every recorded checkpoint against the tree of the audited entries (`edge` of
-        them, whose tiles the ranges checked).
+        them, whose tiles the ranges checked), into `report`.
         """
-        problems: list[str] = []
+        problems = report.problems
         tree = self.tree(edge)
         for size, text in self.store.iter_checkpoints():
             report.checkpoints += 1
@@ -1382,7 +1377,6 @@ class Ledger:
                     problems.append(f"checkpoint {size}: signature lines from keys "
                                     f"that are not the log's or its witnesses' "
                                     f"({', '.join(sorted(strangers))})")
-        return problems
 
     def _audit_prepare(self, entries: list[EntryRecord], parallel: int) -> _AuditPage:
         """The first half of auditing a page: what needs no signature result.
@@ -1502,9 +1496,9 @@ def _checked_token(data: bytes | None, digest: str, what: str = "token") -> dict
 _AUDIT_PAGE = 4_096
 
 #: Logs at least this long are audited by one process per core: a worker's start-up
-#: (~0.3 s of imports) is then a small part of its range.
+#: (~0.5 s, mostly imports) is then a small part of its range.
 _PROCESS_AUDIT_MIN = 16 * _AUDIT_PAGE
-#: What this process audits while a worker starts (~0.4 s), so the ranges end together.
+#: What this process audits while a worker starts, so the ranges end about together.
 _AUDIT_LEAD = _AUDIT_PAGE
 
 
@@ -1520,6 +1514,13 @@ class RangeAudit:
     problems: list[str] = field(default_factory=list)
     seen: int = 0
     missing: int | None = None
+
+    def note_missing(self, index: int) -> None:
+        """Entry `index` is not in the store: the first such is named, once."""
+        if self.missing is None:
+            self.missing = index
+            self.problems.append(f"entry {index}: missing from the store (deleted after "
+                                 "it was logged)")
 
 
 def audit_ranges(size: int, parts: int, lead: int = 0) -> list[tuple[int, int]]:
