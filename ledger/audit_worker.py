@@ -26,7 +26,6 @@ from typing import Any
 
 from ledger.crypto import SigningKey
 from ledger.service import Ledger, RangeAudit
-from ledger.store.sql import SqlStore
 
 #: The package root a child imports `ledger` from (this process's, whatever its sys.path).
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -93,6 +92,8 @@ def _collect(ledger: Ledger, span: tuple[int, int],
 
 def main() -> int:
     """Audit the range the request on stdin names; print the result as JSON."""
+    from ledger.store.sql import SqlStore  # the child's edge: core modules load no SQL
+
     request = json.loads(sys.stdin.buffer.read())
     store = SqlStore(request["url"])
     try:
