@@ -73,9 +73,11 @@ from ledger.statements import (
     REGISTRAR_KID_PREFIX,
     Statement,
     StatementKind,
+    UsualStatement,
     encode_statement,
     logged_signing_bytes,
     parse_statement,
+    read_usual_statement,
     registrar_kid,
     sign_statement,
     signature_bytes,
@@ -581,12 +583,15 @@ class Ledger:
         return results
 
     def _signature_tasks(self, state: StateReader, parsed: Sequence[Statement],
-                         bodies: Sequence[bytes] | None = None
+                         bodies: Sequence[bytes] | None = None,
+                         cut: Sequence[UsualStatement | None] = ()
                          ) -> list[tuple[int, bytes, bytes, bytes]]:
         """(position, public key, signed bytes, signature) of each statement whose key
         `_presign` can guess (see there); `bodies` are the statements' canonical bytes
         when known (parsed from the log, or just encoded for it): `logged_signing_bytes`
         then cuts the signed bytes out of them instead of encoding each statement again.
+        `cut` has, by position, the signed bytes and signature of the statements read by
+        their usual shape (`read_usual_statement`), which need neither.
         """
         keys: dict[str, bytes] = {}
         jobs: list[tuple[int, bytes]] = []
@@ -614,6 +619,10 @@ class Ledger:
         tasks: list[tuple[int, bytes, bytes, bytes]] = []
         with values_checked():  # encode_statement has already type-checked every value
             for n, public in jobs:
+                usual = cut[n] if cut else None
+                if usual is not None:
+                    tasks.append((n, public, usual.signed, usual.signature))
+                    continue
                 data = parsed[n].data
                 try:
                     signature = signature_bytes(data)
@@ -1397,12 +1406,19 @@ class Ledger:
     def _audit_read(self, page: _AuditPage, parallel: int) -> None:
         """`_audit_prepare`'s work on `page` (whose snapshot the caller closes on error)."""
         entries = page.entries
+        cut: list[UsualStatement | None] = []  # by position among the parsed statements
         for entry in entries:
             if merkle.leaf_hash(entry.body) != entry.leaf_hash:
                 page.problems.append(f"entry {entry.index}: stored statement does not "
                                      "match its leaf hash (edited after it was logged)")
+            usual = read_usual_statement(entry.body)
+            if usual is not None:
+                page.parsed.append((entry, usual.statement))
+                cut.append(usual)
+                continue
             try:
                 page.parsed.append((entry, parse_statement(entry.body)))
+                cut.append(None)
             except LedgerError as exc:
                 page.problems.append(f"entry {entry.index}: {exc}")
                 page.parsed.append((entry, None))
@@ -1414,7 +1430,7 @@ class Ledger:
         committed = CachedReader(AsOf(view, entries[0].index))
         committed.prefetch(good)
         page.replay = BatchState(committed)
-        tasks = self._signature_tasks(page.replay, good, bodies)
+        tasks = self._signature_tasks(page.replay, good, bodies, cut)
         if len(good) >= parallel:
             pool = _signature_pool()
             page.futures = [pool.submit(_verify_tasks, chunk) for chunk in _per_core(tasks)]
