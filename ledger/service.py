@@ -62,6 +62,7 @@ from ledger.state import (
     AsOf,
     BatchState,
     CachedReader,
+    DerivedRows,
     StateReader,
     TokenEvent,
     TokenEventKind,
@@ -1425,9 +1426,16 @@ class Ledger:
         good = [statement for _, statement in page.parsed if statement is not None]
         bodies = [entry.body for entry, statement in page.parsed if statement is not None]
         page.count = len(good)
+        start, end = entries[0].index, entries[-1].index + 1
+        page.stored = self.store.derived_rows(start, end)
         view = page.views.enter_context(self.store.snapshot())
         page.view = view
-        committed = CachedReader(AsOf(view, entries[0].index))
+        committed = CachedReader(AsOf(view, start))
+        # A token the store has a row for in this page has none before it: the digest is
+        # the rows' key, and any row added behind that (at an index before the page) is
+        # named by the page of its own index, which compares all its stored rows.
+        committed.assume_unlogged(row.digest for row in page.stored.tokens
+                                  if start <= row.index < end)
         committed.prefetch(good)
         page.replay = BatchState(committed)
         tasks = self._signature_tasks(page.replay, good, bodies, cut)
@@ -1449,7 +1457,7 @@ class Ledger:
         replay, rules = page.replay, _Rules(page.replay)
         problems = page.problems
         entries = page.entries
-        start, end = entries[0].index, entries[-1].index + 1
+        start = entries[0].index
         tokens: list[tuple[int, str]] = []
         with page.views:
             presigned: list[bytes | None] = [None] * page.count
@@ -1485,7 +1493,8 @@ class Ledger:
                 problems.append(f"entry {index}: token {digest} is missing")
             elif sha256(data).hex() != digest:  # blobs are JCS bytes
                 problems.append(f"entry {index}: stored token {digest} was altered")
-        stored = self.store.derived_rows(start, end)
+        stored = page.stored
+        assert stored is not None
         for what, mine, theirs in (("key", replay.rows.keys, stored.keys),
                                    ("key event", replay.rows.key_events, stored.key_events),
                                    ("token", replay.rows.tokens, stored.tokens),
@@ -1574,6 +1583,7 @@ class _AuditPage:
     replay: BatchState | None = None
     futures: list[Future[list[tuple[int, bytes | None]]]] = field(default_factory=list)
     verified: list[tuple[int, bytes | None]] = field(default_factory=list)  # without a pool
+    stored: DerivedRows | None = None  # the rows the store holds for the page's entries
 _ENTRY_PROBLEM = re.compile(r"entry (\d+): ")
 
 

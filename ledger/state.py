@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -285,6 +285,14 @@ class CachedReader:
             found = self._shipments[party_id, shipment] = self.base.shipment_token(
                 party_id, shipment)
         return found  # type: ignore[no-any-return]
+
+    def assume_unlogged(self, digests: Iterable[str]) -> None:
+        """Answer "no such token" for `digests` without asking the base: the caller knows
+        none of them is in the state it reads (an audit, for the tokens the page itself
+        logs). Their events are not asked either (a token has none before its row).
+        """
+        for digest in digests:
+            self._rows.setdefault(digest, None)
 
     def _fetch_keys(self, kids: set[str]) -> None:
         wanted = sorted(kids - self._keys.keys())
