@@ -17,6 +17,7 @@ is complete whatever happened to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -41,9 +42,11 @@ def audit_in_processes(ledger: Ledger, url: str,
             results.append(_collect(ledger, span, child))
     finally:
         for _, child in children:
-            if child is not None and child.poll() is None:
-                child.kill()
-                child.wait()
+            if child is not None:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+                _close_pipes(child)
     return results
 
 
@@ -65,11 +68,19 @@ def _start_child(ledger: Ledger, url: str,
     try:
         child.stdin.write(request)
         child.stdin.close()
-    except OSError:
+    except OSError:  # it exited before reading (a broken pipe): its range is done here
         child.kill()
         child.wait()
+        _close_pipes(child)
         return None
     return child
+
+
+def _close_pipes(child: subprocess.Popen[bytes]) -> None:
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None and not pipe.closed:
+            with contextlib.suppress(OSError):  # a broken pipe's buffered write
+                pipe.close()
 
 
 def _collect(ledger: Ledger, span: tuple[int, int],
