@@ -1434,8 +1434,7 @@ class Ledger:
         # A token the store has a row for in this page has none before it: the digest is
         # the rows' key, and any row added behind that (at an index before the page) is
         # named by the page of its own index, which compares all its stored rows.
-        committed.assume_unlogged(row.digest for row in page.stored.tokens
-                                  if start <= row.index < end)
+        committed.assume_unlogged(row.digest for row in page.stored.tokens)
         committed.prefetch(good)
         page.replay = BatchState(committed)
         tasks = self._signature_tasks(page.replay, good, bodies, cut)
