@@ -524,8 +524,8 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(pages: Pages) -> None:
 
 
 def test_a_broker_cannot_reach_the_sme_pages(pages: Pages) -> None:
+    digest = _issued(pages, pages.signed_in(PRODUCER), "WEB-NOT-GIVEN")  # not given to them
     broker = pages.signed_in(BROKER)
-    digest = pages.token("brake-caliper-mx")
     assert broker.get("/register").status_code == 403
     csrf = csrf_of(broker.get("/precheck").text)
     refused = broker.post("/register", data={"csrf": csrf}, files=_json_file(_caliper()))
@@ -536,6 +536,63 @@ def test_a_broker_cannot_reach_the_sme_pages(pages: Pages) -> None:
     for path in (f"/certificates/{digest}", f"/certificates/{digest}/certificate.pdf",
                  f"/certificates/{digest}/bundle.json"):
         assert broker.get(path).status_code == 403, path
+
+
+def _given_to_the_broker(pages: Pages, browser: TestClient, digest: str) -> None:
+    """The SME gives its token to the demo's customs broker on its shipment page."""
+    token = csrf_of(browser.get(f"/shipments/{digest}").text)
+    given = browser.post(f"/shipments/{digest}/grants",
+                         data={"csrf": token, "party": "laredo-brokers"})
+    assert given.status_code == 303, given.text
+
+
+def _precheck_row(html: str, digest: str) -> str:
+    found = re.search(rf'<tr class="[^"]*"[^>]*>(?:(?!</tr>).)*?/v/{digest}(?:(?!</tr>).)*</tr>',
+                      html, re.S)
+    assert found is not None, f"no pre-check row for {digest[:16]}"
+    return found.group(0)
+
+
+def test_a_broker_given_the_token_opens_its_certificate_and_downloads(pages: Pages) -> None:
+    producer = pages.signed_in(PRODUCER)
+    digest = _issued(pages, producer, "WEB-GIVEN-TO-BROKER")
+    broker = pages.signed_in(BROKER)
+    assert broker.get(f"/certificates/{digest}").status_code == 403  # not yet given
+    _given_to_the_broker(pages, producer, digest)
+    page_ = broker.get(f"/certificates/{digest}?lang=en")
+    assert page_.status_code == 200, page_.text
+    assert f'<code class="digest" id="digest">{digest}</code>' in page_.text
+    assert '<dd id="shipment">WEB-GIVEN-TO-BROKER</dd>' in page_.text
+    assert 'id="again"' not in page_.text  # registering is the SME's, not the broker's
+    assert 'id="again"' in producer.get(f"/certificates/{digest}").text
+    pdf = broker.get(f"/certificates/{digest}/certificate.pdf?lang=en")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    bundle = broker.get(f"/certificates/{digest}/bundle.json")
+    assert bundle.status_code == 200
+    assert json.loads(bundle.content)["token"]["credentialSubject"]["shipmentId"] == (
+        "WEB-GIVEN-TO-BROKER")
+
+
+def test_the_pre_check_links_the_certificates_the_broker_may_open(pages: Pages) -> None:
+    producer = pages.signed_in(PRODUCER)
+    given = _issued(pages, producer, "WEB-PRECHECK-GIVEN")
+    _given_to_the_broker(pages, producer, given)
+    kept = _issued(pages, producer, "WEB-PRECHECK-KEPT")
+    kept_bundle = producer.get(f"/certificates/{kept}/bundle.json").content
+    broker = pages.signed_in(BROKER)
+    form = broker.get("/precheck?lang=en").text
+    result = broker.post("/precheck?lang=en", data={"csrf": csrf_of(form), "shipments": given},
+                         files={"files": ("kept.bundle.json", kept_bundle, "application/json")})
+    assert result.status_code == 200, result.text
+    link = f'<a href="/certificates/{given}" class="certificate">'
+    assert link + words("en", "precheck.certificate") + "</a>" in _precheck_row(result.text, given)
+    # A bundle the broker was handed, of a token not given to their account: checked, but
+    # its certificate page stays the SME's.
+    assert "/certificates/" not in _precheck_row(result.text, kept)
+    customs = pages.signed_in("cbp.customs")
+    assert customs.get(f"/certificates/{kept}").status_code == 200  # customs reads any token
 
 
 def test_another_party_cannot_open_a_certificate_and_an_unknown_one_is_404(

@@ -11,8 +11,10 @@ shows the nine data elements as the token has them and links the downloads:
   language, or the one asked for), with the nine Annex 5-A data elements and the QR code
   (`ledger.web.certificate`).
 
-SMEs of the issuing party only, as the API decides (`Service.readable`: an SME reads its
-own party's tokens); another party's digest is refused with 403, an unknown one 404.
+Whoever may read the token through the API, as it decides (`Service.readable`): the
+issuing party's SMEs, a broker the party gave the token to (the broker files the entry
+with this certification), customs, auditors and the registrar. Another party's digest,
+or one not given to the broker, is refused with 403; an unknown one is 404.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger.api.accounts import SMES
+from ledger.api.accounts import Role
 from ledger.api.routes.common import service_of
 from ledger.service import utc_now
 from ledger.web.access import Visitor, page
@@ -34,6 +36,9 @@ from ledger.web.views import elements
 __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+READERS = tuple(Role)
+"""Every role may ask; `Service.readable` decides per token, as ``GET /v1/tokens/{digest}``."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -57,7 +62,7 @@ def _shipment(token: dict[str, object]) -> object:
 
 @router.get("/certificates/{digest}")
 def certificate_page(digest: str, request: Request, issued: str = "",
-                     visitor: Visitor = page(*SMES)) -> Response:
+                     visitor: Visitor = page(*READERS)) -> Response:
     """The token's certificate: the nine data elements, the QR code, the downloads."""
     service = service_of(request)
     full = service.readable(visitor.caller, digest)
@@ -69,7 +74,7 @@ def certificate_page(digest: str, request: Request, issued: str = "",
 
 
 @router.get("/certificates/{digest}/bundle.json")
-def bundle_download(digest: str, request: Request, visitor: Visitor = page(*SMES)
+def bundle_download(digest: str, request: Request, visitor: Visitor = page(*READERS)
                     ) -> Response:
     """The token's offline verification bundle (as ``GET /v1/tokens/{digest}/bundle``)."""
     service = service_of(request)
@@ -81,7 +86,7 @@ def bundle_download(digest: str, request: Request, visitor: Visitor = page(*SMES
 
 
 @router.get("/certificates/{digest}/qr.png")
-def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*SMES)
+def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*READERS)
                     ) -> Response:
     """The QR code of the token's verification page, as a PNG."""
     service = service_of(request)
@@ -92,7 +97,7 @@ def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*SMES
 
 @router.get("/certificates/{digest}/qr.svg")
 def qr_svg_download(digest: str, request: Request, download: str = "",
-                    visitor: Visitor = page(*SMES)) -> Response:
+                    visitor: Visitor = page(*READERS)) -> Response:
     """The QR code as SVG (shown on the certificate page; ``?download=1`` to save it)."""
     service = service_of(request)
     full = service.readable(visitor.caller, digest)
@@ -106,7 +111,7 @@ def qr_svg_download(digest: str, request: Request, download: str = "",
 
 @router.get("/certificates/{digest}/certificate.pdf")
 async def certificate_download(digest: str, request: Request,
-                               visitor: Visitor = page(*SMES)) -> Response:
+                               visitor: Visitor = page(*READERS)) -> Response:
     """The certification of origin as a PDF in the page's language (``?lang=es|en|fr``)."""
     service = service_of(request)
 

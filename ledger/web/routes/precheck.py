@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -105,6 +106,7 @@ class PrecheckRow:
     shipment: str
     digest: str
     reasons: tuple[Reason, ...]
+    readable: bool = False  # the visitor may open the token's certificate page
 
 
 def _reason(reason: dict[str, str], t: Translator) -> Reason:
@@ -118,10 +120,14 @@ def _reason(reason: dict[str, str], t: Translator) -> Reason:
     return Reason(title, reason.get("detail", ""))
 
 
-def rows_of(results: list[dict[str, Any]], t: Translator) -> list[PrecheckRow]:
-    """The API's answers as table rows in the page's language."""
+def rows_of(results: list[dict[str, Any]], t: Translator,
+            readable: Collection[str] = ()) -> list[PrecheckRow]:
+    """The API's answers as table rows in the page's language (`readable`: the digests
+    whose certificate page the visitor may open).
+    """
     return [PrecheckRow(n, bool(r["go"]), r["decision"] or "", r["shipmentId"] or "",
-                        r["tokenDigest"] or "", tuple(_reason(x, t) for x in r["reasons"]))
+                        r["tokenDigest"] or "", tuple(_reason(x, t) for x in r["reasons"]),
+                        (r["tokenDigest"] or "") in readable)
             for n, r in enumerate(results, start=1)]
 
 
@@ -173,9 +179,13 @@ async def precheck(request: Request, shipments: str = Form(""), tolerance: str =
     except ValidationError:
         return render(visitor, "precheck.html", status=422, rows=None, text=shipments,
                       tolerance=tolerance, problem=t("precheck.error.tolerance"))
-    results = await run_in_threadpool(check_shipments, service_of(request), visitor.caller,
+    service = service_of(request)
+    results = await run_in_threadpool(check_shipments, service, visitor.caller,
                                       body.shipments, Decimal(body.tolerance))
-    rows = rows_of(results, t)
+    digests = [r["tokenDigest"] for r in results if r["tokenDigest"]]
+    readable = (await run_in_threadpool(service.readable_of, visitor.caller, digests)
+                if digests else set())
+    rows = rows_of(results, t, readable)
     if export == "csv":
         return _csv(rows, t)
     return render(visitor, "precheck.html", rows=rows, text=shipments, tolerance=tolerance,
