@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -81,6 +82,27 @@ def test_a_revoked_token_is_rejected_with_the_reason(pages: Pages) -> None:
     assert 'data-decision="reject"' in html
     assert words("es", "verdict.reject") in html
     assert words("es", "why.failed", check=catalogue("es")["check.status_token"]) in html
+
+
+def test_the_verifiers_english_details_are_marked_as_english_on_other_pages(
+        pages: Pages) -> None:
+    """The checks' titles are in the page's language; the verifier's technical detail is
+    its own English text, marked so (WCAG 2.2 s.3.1.2, language of parts) that a screen
+    reader reads it as English on a Spanish or French page.
+    """
+    digest = pages.token("brake-caliper-mx")
+    html = pages.visitor().get(f"/v/{digest}?lang=es").text
+    details = re.findall(r"<details><summary>[^<]*</summary><code([^>]*)>", html)
+    assert details and all(attrs == ' lang="en"' for attrs in details), details
+    bundle = json.loads(pages.world.bundle_bytes("brake-caliper-mx"))
+    bundle["token"]["credentialSubject"]["shipmentId"] = "FBA-PED-26-3807-6009999"
+    broker = pages.signed_in(BROKER)
+    form = broker.get("/precheck?lang=fr").text
+    result = broker.post("/precheck?lang=fr", data={"csrf": csrf_of(form),
+                                                    "shipments": json.dumps(bundle)}).text
+    assert words("fr", "check.token_signature") in result
+    spans = re.findall(r'<span class="detail"([^>]*)>', result)
+    assert spans and all(attrs == ' lang="en"' for attrs in spans), spans
 
 
 def test_a_customs_officer_sees_the_lines_disclosed_to_that_authority_only(
