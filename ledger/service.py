@@ -1168,7 +1168,10 @@ class Ledger:
         """
         with self.store.snapshot() as view:  # one read transaction: a consistent view
             token = _checked_token(view.get_blob(digest), digest)
-            row = view.token_row(digest)
+            # The token's row, events and key are asked again by the status check and the
+            # proofs: one read each (each a round trip on PostgreSQL).
+            state = CachedReader(view)
+            row = state.token_row(digest)
             if row is None:
                 raise NotFoundError(f"token {digest} is not in the ledger")
             disclosures = self._disclosures(digest, token, commitment, disclose_lines)
@@ -1178,7 +1181,7 @@ class Ledger:
             if status_entry is None or checkpoint_text is None:
                 raise NotFoundError(f"token {digest[:16]}... has no status statement under "
                                     "a checkpoint yet: the sequencer writes one on demand")
-            rules = _Rules(view)
+            rules = _Rules(state)
             logged = parse_statement(status_entry.body).data
             current = self._status_of(digest, status_entry.index, rules)
             changed = [name for name in ("token", "key", "evidence", "supersededBy",
