@@ -543,11 +543,10 @@ class SqlStore:
         # statements (building and compiling a Core statement per call cost more than
         # running it; a one-element IN list is compiled anew on every execution).
         self._blob_data = f"SELECT data FROM {_BLOBS.name} WHERE digest = {marker}"
-        # An audit's stream of entries, page by page (driver level: it reads every entry).
-        self._entry_page = (
-            f"SELECT {', '.join(c.name for c in _ENTRY_COLUMNS)} FROM {_ENTRIES.name} "
-            f"WHERE leaf_index >= {marker} AND leaf_index < {marker} "
-            f"ORDER BY leaf_index LIMIT {marker}")
+        # `_pages`: a page of entry columns (driver level: an audit reads every entry).
+        self._page_of = (f"SELECT leaf_index, {{}} FROM {_ENTRIES.name} "
+                         f"WHERE leaf_index >= {marker} AND leaf_index < {marker} "
+                         f"ORDER BY leaf_index LIMIT {marker}")
         self._insert_blob = f"INSERT INTO {_BLOBS.name} (digest, data) VALUES ({marker}, {marker})"
         self._disclosure_data = (f"SELECT data FROM {_DISCLOSURES.name} "
                                  f"WHERE token_digest = {marker}")
@@ -791,7 +790,7 @@ class SqlStore:
         if not 0 <= start <= end <= size:
             raise OutOfRangeError(f"entries {start}..{end} are outside a log of size {size}")
 
-    def _pages(self, columns: Sequence[sa.ColumnElement[Any]], start: int, end: int,
+    def _pages(self, columns: Sequence[sa.Column[Any]], start: int, end: int,
                batch: int, *, dense: bool) -> Iterator[Sequence[Any]]:
         """Rows start <= leaf_index < end, fetched in key-ordered pages of `batch`.
 
@@ -800,13 +799,11 @@ class SqlStore:
         up into one consistent range. With `dense`, a missing index (a row deleted behind
         the ledger's back) raises `TamperedError` instead of shifting every later entry.
         """
+        query = self._page_of.format(", ".join(c.name for c in columns))
         position = start
         while position < end:
-            query = (sa.select(_ENTRIES.c.leaf_index, *columns)
-                     .where(_ENTRIES.c.leaf_index >= position, _ENTRIES.c.leaf_index < end)
-                     .order_by(_ENTRIES.c.leaf_index).limit(batch))
             with store_errors("read log entries"), self._read() as connection:
-                rows = connection.execute(query).all()
+                rows = connection.exec_driver_sql(query, (position, end, batch)).all()
             if not rows:
                 break
             for row in rows:
@@ -856,16 +853,8 @@ class SqlStore:
             raise InputError(f"batch must be positive, not {batch}")
         if end is None:
             end = self.size()
-        position = start
-        while position < end:  # each page its own short read, as in `_pages`
-            with store_errors("read log entries"), self._read() as connection:
-                rows = connection.exec_driver_sql(self._entry_page,
-                                                  (position, end, batch)).all()
-            if not rows:
-                return
-            for row in rows:
-                yield _record(row)
-            position = int(rows[-1][0]) + 1
+        for row in self._pages(_ENTRY_COLUMNS, start, end, batch, dense=False):
+            yield _record(row)
 
     def shared_url(self) -> str:
         """This store's URL with its password (a SQLite path is absolute already)."""
