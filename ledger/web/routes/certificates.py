@@ -25,20 +25,17 @@ import re
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger.api.accounts import Role
 from ledger.api.routes.common import service_of
 from ledger.service import utc_now
 from ledger.web.access import Visitor, page
 from ledger.web.certificate import certificate_pdf, qr_png, qr_svg, verification_url
 from ledger.web.rendering import PageRoute, render
+from ledger.web.routes.signin import EVERY_ROLE
 from ledger.web.views import elements
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-READERS = tuple(Role)
-"""Every role may ask; `Service.readable` decides per token, as ``GET /v1/tokens/{digest}``."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -62,7 +59,7 @@ def _shipment(token: dict[str, object]) -> object:
 
 @router.get("/certificates/{digest}")
 def certificate_page(digest: str, request: Request, issued: str = "",
-                     visitor: Visitor = page(*READERS)) -> Response:
+                     visitor: Visitor = page(*EVERY_ROLE)) -> Response:
     """The token's certificate: the nine data elements, the QR code, the downloads."""
     service = service_of(request)
     full = service.readable(visitor.caller, digest)
@@ -74,7 +71,7 @@ def certificate_page(digest: str, request: Request, issued: str = "",
 
 
 @router.get("/certificates/{digest}/bundle.json")
-def bundle_download(digest: str, request: Request, visitor: Visitor = page(*READERS)
+def bundle_download(digest: str, request: Request, visitor: Visitor = page(*EVERY_ROLE)
                     ) -> Response:
     """The token's offline verification bundle (as ``GET /v1/tokens/{digest}/bundle``)."""
     service = service_of(request)
@@ -86,7 +83,7 @@ def bundle_download(digest: str, request: Request, visitor: Visitor = page(*READ
 
 
 @router.get("/certificates/{digest}/qr.png")
-def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*READERS)
+def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*EVERY_ROLE)
                     ) -> Response:
     """The QR code of the token's verification page, as a PNG."""
     service = service_of(request)
@@ -97,7 +94,7 @@ def qr_png_download(digest: str, request: Request, visitor: Visitor = page(*READ
 
 @router.get("/certificates/{digest}/qr.svg")
 def qr_svg_download(digest: str, request: Request, download: str = "",
-                    visitor: Visitor = page(*READERS)) -> Response:
+                    visitor: Visitor = page(*EVERY_ROLE)) -> Response:
     """The QR code as SVG (shown on the certificate page; ``?download=1`` to save it)."""
     service = service_of(request)
     full = service.readable(visitor.caller, digest)
@@ -111,7 +108,7 @@ def qr_svg_download(digest: str, request: Request, download: str = "",
 
 @router.get("/certificates/{digest}/certificate.pdf")
 async def certificate_download(digest: str, request: Request,
-                               visitor: Visitor = page(*READERS)) -> Response:
+                               visitor: Visitor = page(*EVERY_ROLE)) -> Response:
     """The certification of origin as a PDF in the page's language (``?lang=es|en|fr``)."""
     service = service_of(request)
 
